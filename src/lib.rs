@@ -6,3 +6,5 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod fake_x;
+pub mod x;

@@ -48,3 +48,134 @@ async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, DbErro
         .await?
         .map(|r| r.get(0)))
 }
+
+/// A connected account as chirp shows it (no tokens).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccountStatus {
+    pub id: i32,
+    pub username: Option<String>,
+    pub x_user_id: Option<String>,
+    pub connected: bool,
+    pub needs_reconnect: bool,
+    pub token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub rate_limited_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub posts_waiting: i64,
+}
+
+/// The default account's state, if there is any account at all.
+pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>, DbError> {
+    let Some(id) = find_default(client).await? else {
+        return Ok(None);
+    };
+    let r = client
+        .query_one(
+            "SELECT x_username, x_user_id, is_active, needs_reconnect, token_expires_at,
+                    rate_limited_until,
+                    (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id
+                       AND p.status IN ('scheduled', 'publishing')) AS waiting
+             FROM x_accounts a WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    let username: String = r.get(0);
+    let x_user_id: String = r.get(1);
+    let active: bool = r.get(2);
+    let needs_reconnect: bool = r.get(3);
+    Ok(Some(AccountStatus {
+        id,
+        username: (!username.is_empty()).then_some(username),
+        x_user_id: (!x_user_id.is_empty()).then_some(x_user_id),
+        connected: active && !needs_reconnect,
+        needs_reconnect,
+        token_expires_at: r.get(4),
+        rate_limited_until: r.get(5),
+        posts_waiting: r.get(6),
+    }))
+}
+
+/// The ciphertexts chirp stores for an account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredTokens {
+    pub access: String,
+    pub refresh: Option<String>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl std::fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredTokens")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Saves a freshly connected account in one transaction: the account with the same X user id
+/// if there is one, else the local placeholder (so existing drafts stay with it), else a new
+/// user and account. Returns the account id.
+pub async fn save_connected(
+    client: &mut deadpool_postgres::Object,
+    x_user_id: &str,
+    username: &str,
+    tokens: &StoredTokens,
+) -> Result<i32, DbError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DEFAULT_ACCOUNT_LOCK])
+        .await?;
+    let existing: Option<i32> = tx
+        .query_opt(
+            "SELECT id FROM x_accounts WHERE x_user_id = $1
+             UNION ALL (SELECT id FROM x_accounts WHERE x_user_id = '' ORDER BY id LIMIT 1)
+             LIMIT 1",
+            &[&x_user_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let user: i32 = tx
+                .query_one(
+                    "INSERT INTO users (name) VALUES ($1) RETURNING id",
+                    &[&username],
+                )
+                .await?
+                .get(0);
+            tx.query_one(
+                "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, is_active)
+                 VALUES ($1, '', $2, $3, false) RETURNING id",
+                &[&user, &x_user_id, &username],
+            )
+            .await?
+            .get(0)
+        }
+    };
+    tx.execute(
+        "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
+                x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false
+         WHERE id = $1",
+        &[
+            &id,
+            &tokens.access,
+            &tokens.refresh,
+            &tokens.expires_at,
+            &x_user_id,
+            &username,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Forgets an account's tokens and deactivates it; its posts stay.
+pub async fn deactivate(client: &impl GenericClient, id: i32) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE x_accounts SET is_active = false, access_token = '', refresh_token = NULL,
+                    token_expires_at = NULL, needs_reconnect = false
+             WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(())
+}

@@ -277,7 +277,13 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH")
         && let Some(d) = std::env::split_paths(&path).find(|d| has_server(d))
     {
-        return Some(d);
+        // PATH may hold links to one install's binaries: use the real directory, which has
+        // the rest of the suite (pg_dump, psql) beside them.
+        return fs::canonicalize(d.join("pg_ctl"))
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .filter(|real| has_server(real))
+            .or(Some(d));
     }
     let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
         .ok()?

@@ -11,6 +11,8 @@ use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 use unicode_width::UnicodeWidthChar;
 
+mod account;
+
 use crate::config::{Config, ConfigError};
 use crate::db::posts::{self, Actor, ListQuery, Order};
 use crate::db::{Db, accounts};
@@ -88,6 +90,31 @@ pub enum Command {
     Retry { id: PostId },
     /// Database, account and queue at a glance.
     Status,
+    /// Connect, inspect or disconnect the X account.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Authorize chirp at X (OAuth 2.0 with PKCE); works over SSH.
+    Connect {
+        /// Never try to open a browser (the default without a display).
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        timeout: u64,
+    },
+    /// Username, whether connected, token expiry, posts waiting.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the tokens at X and deactivate the account here; posts are kept.
+    Disconnect,
 }
 
 /// Errors that are the user's input rather than the world: exit code 2.
@@ -126,12 +153,16 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A blocked stdin read (the paste prompt of `account connect`) must not keep us alive.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("chirp: {}", format!("{e:#}").replace('\n', " "));
             let usage = e.downcast_ref::<ConfigError>().is_some()
-                || e.downcast_ref::<UsageError>().is_some();
+                || e.downcast_ref::<UsageError>().is_some()
+                || account::connect_error_is_usage(&e);
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
@@ -247,6 +278,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await
         }
         Command::Status => with_db(&config, |db| Box::pin(status(db, tz))).await,
+        Command::Account { command } => match command {
+            AccountCommand::Connect {
+                no_browser,
+                timeout,
+            } => account::connect(&config, no_browser, timeout).await,
+            AccountCommand::Status { json } => {
+                with_db(&config, |db| Box::pin(account::status(db, json, tz))).await
+            }
+            AccountCommand::Disconnect => {
+                let cfg = config.clone();
+                with_db(&config, move |db| {
+                    Box::pin(async move { account::disconnect(db, &cfg).await })
+                })
+                .await
+            }
+        },
     }
 }
 

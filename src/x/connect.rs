@@ -1,0 +1,210 @@
+//! `chirp account connect`: the authorization-code flow with PKCE, made to work over SSH.
+//! The authorize URL is printed (and opened in a browser only when there is a display); the
+//! redirect is caught by a listener on the redirect URI's 127.0.0.1 port (which `ssh -L`
+//! forwards), and the user may instead paste the redirected URL, or just the code.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "the answer's state does not match this request (an old or forged redirect): nothing was saved; run `chirp account connect` again"
+    )]
+    StateMismatch,
+    #[error("X did not grant access ({0}): nothing was saved")]
+    Denied(String),
+    #[error("no answer within {0} seconds: nothing was saved; run `chirp account connect` again")]
+    TimedOut(u64),
+    #[error("cancelled: nothing was saved")]
+    Cancelled,
+    #[error("cannot listen on {addr} for the redirect: {why}")]
+    Listen { addr: String, why: String },
+    #[error(
+        "x.redirect_uri must be http://127.0.0.1:PORT/PATH (X wants 127.0.0.1, not localhost): {0}"
+    )]
+    BadRedirect(String),
+}
+
+/// What came back: from the browser's redirect or from what the user pasted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Reads a pasted line: a redirected URL (or its query string), or a bare code.
+pub fn parse_pasted(line: &str) -> Option<Answer> {
+    let line = line.trim();
+    if line.is_empty() {
+        return None;
+    }
+    let query = match url::Url::parse(line) {
+        Ok(u) => u.query().unwrap_or("").to_string(),
+        Err(_) if line.contains("code=") || line.contains("error=") => {
+            line.trim_start_matches('?').to_string()
+        }
+        Err(_) => {
+            return Some(Answer {
+                code: Some(line.to_string()),
+                state: None,
+                error: None,
+            });
+        }
+    };
+    let mut a = Answer {
+        code: None,
+        state: None,
+        error: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "code" => a.code = Some(v.into_owned()),
+            "state" => a.state = Some(v.into_owned()),
+            "error" => a.error = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    (a.code.is_some() || a.error.is_some()).then_some(a)
+}
+
+/// Checks an answer against the state we sent. A pasted bare code has no state to check; PKCE
+/// still binds it to this request's verifier.
+pub fn check(answer: Answer, expected_state: &str) -> Result<String, ConnectError> {
+    if let Some(state) = &answer.state
+        && state != expected_state
+    {
+        return Err(ConnectError::StateMismatch);
+    }
+    if let Some(e) = answer.error {
+        return Err(ConnectError::Denied(e));
+    }
+    match (answer.code, answer.state) {
+        (Some(code), _) => Ok(code),
+        (None, _) => Err(ConnectError::Denied("no code in the answer".into())),
+    }
+}
+
+/// Listens on the redirect URI and on stdin until an answer arrives, `timeout` passes or
+/// Ctrl-C is pressed.
+pub async fn wait_for_answer(
+    redirect_uri: &url::Url,
+    timeout: Duration,
+    read_stdin: bool,
+) -> Result<Answer, ConnectError> {
+    let host = redirect_uri.host_str().unwrap_or("");
+    if redirect_uri.scheme() != "http" || !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(ConnectError::BadRedirect(redirect_uri.to_string()));
+    }
+    let port = redirect_uri
+        .port()
+        .ok_or_else(|| ConnectError::BadRedirect(redirect_uri.to_string()))?;
+    let addr = format!("127.0.0.1:{port}");
+    let listener =
+        tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| ConnectError::Listen {
+                addr: addr.clone(),
+                why: e.to_string(),
+            })?;
+    let (tx, mut rx) = mpsc::channel::<Answer>(4);
+    let path = redirect_uri.path().to_string();
+    let app = Router::new()
+        .route(&path, axum::routing::get(callback))
+        .with_state(tx.clone());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            })
+            .await;
+    });
+    let stdin_task = read_stdin.then(|| {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(a) = parse_pasted(&line)
+                    && tx.send(a).await.is_err()
+                {
+                    break;
+                }
+            }
+        })
+    });
+    let result = tokio::select! {
+        a = rx.recv() => a.ok_or(ConnectError::Cancelled),
+        _ = tokio::time::sleep(timeout) => Err(ConnectError::TimedOut(timeout.as_secs())),
+        _ = tokio::signal::ctrl_c() => Err(ConnectError::Cancelled),
+    };
+    // Let the browser's page finish loading, but do not wait on an idle keep-alive forever.
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    if let Some(t) = stdin_task {
+        t.abort();
+    }
+    result
+}
+
+#[derive(serde::Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+async fn callback(
+    State(tx): State<mpsc::Sender<Answer>>,
+    Query(q): Query<CallbackQuery>,
+) -> Html<&'static str> {
+    let ok = q.error.is_none();
+    let _ = tx
+        .send(Answer {
+            code: q.code,
+            state: q.state,
+            error: q.error,
+        })
+        .await;
+    Html(if ok {
+        "<!doctype html><title>chirp</title><p>chirp received X's answer. You can close this tab and go back to the terminal.</p>"
+    } else {
+        "<!doctype html><title>chirp</title><p>X did not grant access. See the terminal.</p>"
+    })
+}
+
+/// Whether a browser can be opened here (a local display, not just an SSH session).
+pub fn has_display() -> bool {
+    std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_forms() {
+        let a = parse_pasted("http://127.0.0.1:8765/callback?state=abc&code=xyz").unwrap();
+        assert_eq!(check(a, "abc"), Ok("xyz".into()));
+        let a = parse_pasted("  state=abc&code=xyz ").unwrap();
+        assert_eq!(check(a, "abc"), Ok("xyz".into()));
+        let a = parse_pasted("xyz").unwrap();
+        assert_eq!(check(a, "abc"), Ok("xyz".into()));
+        let a = parse_pasted("http://127.0.0.1:8765/callback?state=evil&code=xyz").unwrap();
+        assert_eq!(check(a, "abc"), Err(ConnectError::StateMismatch));
+        let a =
+            parse_pasted("http://127.0.0.1:8765/callback?error=access_denied&state=abc").unwrap();
+        assert_eq!(
+            check(a, "abc"),
+            Err(ConnectError::Denied("access_denied".into()))
+        );
+        assert!(parse_pasted("   ").is_none());
+        assert!(parse_pasted("http://127.0.0.1:8765/callback").is_none());
+    }
+}

@@ -1,0 +1,477 @@
+//! X's API v2: the calls chirp makes, with both of X's error shapes and the rate-limit headers
+//! turned into one [`XError`] that says what happened and whether trying again can help.
+
+pub mod connect;
+pub mod oauth;
+pub mod secret;
+pub mod session;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde::{Deserialize, Serialize};
+
+pub use secret::Secret;
+
+/// How long one request may take, end to end, unless the caller says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What X said about the rate-limit window of the endpoint just called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RateLimit {
+    pub limit: Option<u32>,
+    pub remaining: Option<u32>,
+    pub reset: Option<DateTime<Utc>>,
+}
+
+impl RateLimit {
+    fn from_headers(h: &HeaderMap) -> Option<RateLimit> {
+        let num = |name: &str| h.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+        let rl = RateLimit {
+            limit: num("x-rate-limit-limit").and_then(|n| u32::try_from(n).ok()),
+            remaining: num("x-rate-limit-remaining").and_then(|n| u32::try_from(n).ok()),
+            reset: num("x-rate-limit-reset").and_then(|s| DateTime::from_timestamp(s, 0)),
+        };
+        (rl.limit.is_some() || rl.remaining.is_some() || rl.reset.is_some()).then_some(rl)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XError {
+    /// 401: the access token is expired or revoked. Refresh, then try once more.
+    #[error("X refused the access token (401 Unauthorized): it must be refreshed")]
+    Unauthorized,
+    /// 403 duplicate content: X already has this exact text from this account.
+    #[error("X refused the post as a duplicate: {0}")]
+    Duplicate(String),
+    /// 400/403/404 and other refusals that will not change if sent again.
+    #[error("X refused the request ({status}): {message}")]
+    Refused { status: u16, message: String },
+    /// 402: out of credits on a pay-per-use plan.
+    #[error("X says the app is out of credits (402 Payment Required): {0}")]
+    PaymentRequired(String),
+    /// 429: wait until `reset`.
+    #[error("X rate limit reached{}", .reset.map(|r| format!("; the window resets at {}", r.format("%H:%M:%S UTC"))).unwrap_or_default())]
+    RateLimited { reset: Option<DateTime<Utc>> },
+    /// 5xx: X had a problem. A post may still have been created.
+    #[error("X had a server error ({status}): {message}")]
+    Server { status: u16, message: String },
+    /// Nothing reached X (connection refused, DNS, TLS): safe to send again.
+    #[error("could not reach X: {0}")]
+    NotSent(String),
+    /// The request went out but no answer came (timeout, connection cut): X may have acted.
+    #[error("no answer from X ({0}): the request may or may not have taken effect")]
+    NoAnswer(String),
+    /// X answered something chirp cannot read.
+    #[error("unexpected answer from X ({status}): {message}")]
+    Unexpected { status: u16, message: String },
+}
+
+impl XError {
+    /// Whether the same request might succeed later without a person changing anything.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            XError::RateLimited { .. }
+                | XError::Server { .. }
+                | XError::NotSent(_)
+                | XError::NoAnswer(_)
+                | XError::Unauthorized
+        )
+    }
+
+    /// Whether X may have carried out the request although chirp did not see it succeed:
+    /// before sending again, look.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, XError::Server { .. } | XError::NoAnswer(_))
+    }
+}
+
+/// X's two error shapes: problem JSON, and the older `errors` array.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    title: Option<String>,
+    detail: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+    // OAuth endpoints
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorItem {
+    message: Option<String>,
+    detail: Option<String>,
+    title: Option<String>,
+}
+
+impl ErrorBody {
+    fn message(&self) -> Option<String> {
+        let from_list = self
+            .errors
+            .iter()
+            .filter_map(|e| e.message.clone().or(e.detail.clone()).or(e.title.clone()))
+            .collect::<Vec<_>>();
+        self.detail
+            .clone()
+            .or_else(|| (!from_list.is_empty()).then(|| from_list.join("; ")))
+            .or_else(|| self.error_description.clone())
+            .or_else(|| self.title.clone())
+            .or_else(|| self.error.clone())
+    }
+}
+
+/// Turns a non-success answer into an [`XError`].
+pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> XError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let message = parsed.message().unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        if text.is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("no message")
+                .to_string()
+        } else {
+            text.chars().take(200).collect()
+        }
+    });
+    let code = status.as_u16();
+    match code {
+        401 => XError::Unauthorized,
+        402 => XError::PaymentRequired(message),
+        403 if message.to_lowercase().contains("duplicate") => XError::Duplicate(message),
+        429 => XError::RateLimited {
+            reset: RateLimit::from_headers(headers).and_then(|r| r.reset),
+        },
+        500..=599 => XError::Server {
+            status: code,
+            message,
+        },
+        400..=499 => XError::Refused {
+            status: code,
+            message,
+        },
+        _ => XError::Unexpected {
+            status: code,
+            message,
+        },
+    }
+}
+
+/// Where a request failed in reqwest, mapped to whether it reached X.
+pub(crate) fn transport_error(e: &reqwest::Error) -> XError {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    if e.is_connect() || e.is_builder() {
+        XError::NotSent(msg)
+    } else if e.is_timeout() {
+        XError::NoAnswer("timed out".into())
+    } else {
+        XError::NoAnswer(msg)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Tweet {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Me {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Data<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct CreateBody<'a> {
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply: Option<Reply<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    in_reply_to_tweet_id: &'a str,
+}
+
+/// A successful answer with the rate-limit window X reported alongside it.
+#[derive(Debug, Clone)]
+pub struct Answer<T> {
+    pub value: T,
+    pub rate: Option<RateLimit>,
+}
+
+/// The API client. Cheap to clone (reqwest pools connections inside).
+#[derive(Clone)]
+pub struct XClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl std::fmt::Debug for XClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XClient").field("base", &self.base).finish()
+    }
+}
+
+/// Installs the TLS crypto provider once per process (reqwest is built without one, so that
+/// rustls uses ring rather than building aws-lc).
+pub fn init_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl XClient {
+    pub fn new(api_base_url: &str, timeout: Duration) -> XClient {
+        init_tls();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("chirp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        XClient {
+            http,
+            base: api_base_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// One request. `data` may be absent (an empty timeline); an answer with only `errors`
+    /// (which X sends even with 200) is an error.
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, String)],
+        body: Option<&CreateBody<'_>>,
+    ) -> Result<Answer<Option<T>>, XError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token.expose())
+            .query(query);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        let rate = RateLimit::from_headers(&headers);
+        if !status.is_success() {
+            return Err(classify(status, &headers, &bytes));
+        }
+        let parsed: Data<T> = serde_json::from_slice(&bytes).map_err(|e| XError::Unexpected {
+            status: status.as_u16(),
+            message: format!("cannot read the answer: {e}"),
+        })?;
+        if parsed.data.is_none() && !parsed.errors.is_empty() {
+            let body = serde_json::json!({ "errors": parsed.errors }).to_string();
+            return Err(classify(StatusCode::BAD_REQUEST, &headers, body.as_bytes()));
+        }
+        Ok(Answer {
+            value: parsed.data,
+            rate,
+        })
+    }
+
+    async fn call_some<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        token: &Secret,
+        body: Option<&CreateBody<'_>>,
+    ) -> Result<Answer<T>, XError> {
+        let a = self.call(method, path, token, &[], body).await?;
+        match a.value {
+            Some(value) => Ok(Answer {
+                value,
+                rate: a.rate,
+            }),
+            None => Err(XError::Unexpected {
+                status: 200,
+                message: "the answer has no data".into(),
+            }),
+        }
+    }
+
+    /// POST /2/tweets.
+    pub async fn create_post(
+        &self,
+        token: &Secret,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Answer<Tweet>, XError> {
+        let body = CreateBody {
+            text,
+            reply: reply_to.map(|id| Reply {
+                in_reply_to_tweet_id: id,
+            }),
+        };
+        self.call_some(Method::POST, "/2/tweets", token, Some(&body))
+            .await
+    }
+
+    /// DELETE /2/tweets/:id; true when X says it is deleted.
+    pub async fn delete_post(&self, token: &Secret, id: &str) -> Result<bool, XError> {
+        #[derive(Deserialize)]
+        struct Deleted {
+            deleted: bool,
+        }
+        let a: Answer<Deleted> = self
+            .call_some(Method::DELETE, &format!("/2/tweets/{id}"), token, None)
+            .await?;
+        Ok(a.value.deleted)
+    }
+
+    /// GET /2/users/me.
+    pub async fn me(&self, token: &Secret) -> Result<Me, XError> {
+        Ok(self
+            .call_some(Method::GET, "/2/users/me", token, None)
+            .await?
+            .value)
+    }
+
+    /// GET /2/users/:id/tweets since `since`, newest first (up to 100; replies included).
+    pub async fn timeline(
+        &self,
+        token: &Secret,
+        user_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Tweet>, XError> {
+        let query = [
+            (
+                "start_time",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            ("max_results", "100".to_string()),
+        ];
+        let a = self
+            .call::<Vec<Tweet>>(
+                Method::GET,
+                &format!("/2/users/{user_id}/tweets"),
+                token,
+                &query,
+                None,
+            )
+            .await?;
+        Ok(a.value.unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn both_error_shapes_and_every_status() {
+        let none = HeaderMap::new();
+        let dup = br#"{"detail":"You are not allowed to create a Tweet with duplicate content.","type":"about:blank","title":"Forbidden","status":403}"#;
+        assert_eq!(
+            classify(StatusCode::FORBIDDEN, &none, dup),
+            XError::Duplicate(
+                "You are not allowed to create a Tweet with duplicate content.".into()
+            )
+        );
+        let old = br#"{"errors":[{"code":187,"message":"Status is a duplicate."}]}"#;
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, &none, old),
+            XError::Duplicate(_)
+        ));
+        let forbidden = br#"{"errors":[{"code":453,"message":"You currently have access to a subset of X API V2 endpoints"}]}"#;
+        assert_eq!(
+            classify(StatusCode::FORBIDDEN, &none, forbidden),
+            XError::Refused {
+                status: 403,
+                message: "You currently have access to a subset of X API V2 endpoints".into()
+            }
+        );
+        let unauth = br#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#;
+        assert_eq!(
+            classify(StatusCode::UNAUTHORIZED, &none, unauth),
+            XError::Unauthorized
+        );
+        assert!(matches!(
+            classify(StatusCode::PAYMENT_REQUIRED, &none, b"{}"),
+            XError::PaymentRequired(_)
+        ));
+        let rl = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h(&[
+                ("x-rate-limit-reset", "1800000000"),
+                ("x-rate-limit-remaining", "0"),
+            ]),
+            b"{\"title\":\"Too Many Requests\"}",
+        );
+        assert_eq!(
+            rl,
+            XError::RateLimited {
+                reset: DateTime::from_timestamp(1_800_000_000, 0)
+            }
+        );
+        assert!(rl.retryable() && !rl.outcome_unknown());
+        let s = classify(StatusCode::SERVICE_UNAVAILABLE, &none, b"<html>down</html>");
+        assert_eq!(
+            s,
+            XError::Server {
+                status: 503,
+                message: "<html>down</html>".into()
+            }
+        );
+        assert!(s.retryable() && s.outcome_unknown());
+        let bad = br#"{"errors":[{"parameters":{},"message":"Requested text is too long"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}"#;
+        let e = classify(StatusCode::BAD_REQUEST, &none, bad);
+        assert!(matches!(e, XError::Refused { status: 400, .. }) && !e.retryable());
+        let oauth = br#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#;
+        assert_eq!(
+            classify(StatusCode::BAD_REQUEST, &none, oauth).to_string(),
+            "X refused the request (400): Value passed for the token was invalid."
+        );
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let r = RateLimit::from_headers(&h(&[
+            ("x-rate-limit-limit", "100"),
+            ("x-rate-limit-remaining", "7"),
+            ("x-rate-limit-reset", "1800000000"),
+        ]))
+        .unwrap();
+        assert_eq!((r.limit, r.remaining), (Some(100), Some(7)));
+        assert!(RateLimit::from_headers(&HeaderMap::new()).is_none());
+    }
+}

@@ -1,0 +1,499 @@
+//! The X connection: the client against the fake X over real HTTP, `chirp account` end to end,
+//! tokens encrypted at rest, and refresh under concurrency.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chirp::config::XConfig;
+use chirp::db::Db;
+use chirp::db::accounts::{self, StoredTokens};
+use chirp::fake_x::{FakeConfig, FakeX, Fault};
+use chirp::x::secret::{Cipher, Column};
+use chirp::x::session::{AuthError, Session};
+use chirp::x::{Secret, XClient, XError};
+use chrono::Utc;
+use common::{TestDb, chirp_bin, fresh_db};
+
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // 32 bytes 0..31
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn x_config(fake: &FakeX, secret: Option<&str>) -> XConfig {
+    XConfig {
+        client_id: Some("test-client".into()),
+        client_secret: secret.map(String::from),
+        redirect_uri: format!("http://127.0.0.1:{}/callback", free_port()),
+        api_base_url: fake.base_url(),
+        authorize_url: fake.authorize_url(),
+    }
+}
+
+struct Env {
+    t: TestDb,
+    home: tempfile::TempDir,
+    cfg: XConfig,
+}
+
+impl Env {
+    async fn new(fake: &FakeX, secret: Option<&str>) -> Env {
+        let t = fresh_db().await;
+        let home = tempfile::tempdir().unwrap();
+        let cfg = x_config(fake, secret);
+        let mut toml = format!(
+            "[x]\nclient_id = \"test-client\"\nredirect_uri = \"{}\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\n",
+            cfg.redirect_uri, cfg.api_base_url, cfg.authorize_url
+        );
+        if let Some(s) = secret {
+            toml.push_str(&format!("client_secret = \"{s}\"\n"));
+        }
+        std::fs::write(home.path().join("config.toml"), toml).unwrap();
+        Env { t, home, cfg }
+    }
+
+    fn chirp(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(chirp_bin());
+        cmd.arg("--config")
+            .arg(self.home.path().join("config.toml"))
+            .args(args)
+            .env("DATABASE_URL", self.t.url())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("cfg"))
+            .env("CHIRP_SECRET_KEY", KEY)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+        cmd
+    }
+
+    fn output(&self, args: &[&str]) -> std::process::Output {
+        self.chirp(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Starts `account connect` and returns it with the authorize URL it printed.
+    fn start_connect(&self) -> (Child, String, BufReader<std::process::ChildStdout>) {
+        let mut child = self
+            .chirp(&["account", "connect", "--no-browser", "--timeout", "60"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 {
+            if let Some(u) = line.trim().strip_prefix("http") {
+                url = format!("http{u}");
+            }
+            // The prompt is the last line printed before waiting.
+            if line.starts_with("Or paste") {
+                break;
+            }
+            line.clear();
+        }
+        assert!(url.contains("code_challenge_method=S256"), "{url}");
+        (child, url, out)
+    }
+
+    async fn status_json(&self) -> serde_json::Value {
+        let out = self.output(&["account", "status", "--json"]);
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// What a browser does: follow the authorize URL to X's redirect (without following it).
+async fn approve(url: &str) -> String {
+    chirp::x::init_tls();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = http.get(url).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn finish(child: Child, mut out: BufReader<std::process::ChildStdout>) -> (bool, String, String) {
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        rest,
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_through_the_redirect_listener() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let (child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    assert!(location.starts_with(&env.cfg.redirect_uri), "{location}");
+    // The browser lands on chirp's listener.
+    let page = reqwest::get(&location).await.unwrap().text().await.unwrap();
+    assert!(page.contains("You can close this tab"));
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(ok, "{stdout} {stderr}");
+    assert!(stdout.contains("connected as @chirp_tester"), "{stdout}");
+    let st = env.status_json().await;
+    assert_eq!(st["username"], "chirp_tester");
+    assert_eq!(st["connected"], true);
+    assert!(st["token_expires_at"].as_str().is_some());
+
+    // Tokens are stored only as ciphertext: no issued token appears in a dump of the database.
+    let bin = chirp::db::cluster::find_bin_dir().unwrap();
+    let dump = Command::new(bin.join("pg_dump"))
+        .args([
+            "-h",
+            common::cluster().socket_dir().to_str().unwrap(),
+            "-U",
+            "chirp",
+            &env.t.name,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("chirp_tester"), "the dump has the account");
+    let tokens = fake.issued_tokens();
+    assert_eq!(tokens.len(), 2);
+    for t in tokens {
+        assert!(!dump.contains(&t), "token in plain text in the database");
+        assert!(
+            !stdout.contains(&t) && !stderr.contains(&t),
+            "token printed"
+        );
+    }
+
+    // Disconnect revokes both tokens at X and keeps the posts.
+    assert!(env.output(&["post", "kept", "--draft"]).status.success());
+    let out = env.output(&["account", "disconnect"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fake.count("POST", "/2/oauth2/revoke"), 2);
+    let st = env.status_json().await;
+    assert_eq!(st["connected"], false);
+    let out = env.output(&["list", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_by_pasting_and_as_confidential_client() {
+    let fake = FakeX::start(
+        FakeConfig {
+            client_secret: Some("s3cret".into()),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let env = Env::new(&fake, Some("s3cret")).await;
+    let (mut child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    // Over SSH without a tunnel: the user pastes where the browser ended up.
+    writeln!(child.stdin.as_mut().unwrap(), "{location}").unwrap();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(ok, "{stdout} {stderr}");
+    assert_eq!(env.status_json().await["connected"], true);
+    // The token request authenticated with Basic (the fake refuses it otherwise).
+    assert_eq!(fake.count("POST", "/2/oauth2/token"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_state_denied_consent_and_wrong_secret_save_nothing() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+
+    let (mut child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    let forged = location.replace("state=", "state=forged");
+    writeln!(child.stdin.as_mut().unwrap(), "{forged}").unwrap();
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(
+        stderr.contains("state does not match") && stderr.contains("nothing was saved"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        fake.count("POST", "/2/oauth2/token"),
+        0,
+        "no exchange after a bad state"
+    );
+
+    fake.configure(|c| c.deny_consent = true);
+    let (child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    reqwest::get(&location).await.unwrap();
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(
+        stderr.contains("X did not grant access (access_denied)"),
+        "{stderr}"
+    );
+    fake.configure(|c| c.deny_consent = false);
+
+    // A confidential client with the wrong secret: X refuses the exchange.
+    fake.configure(|c| c.client_secret = Some("right".into()));
+    let (child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    reqwest::get(&location).await.unwrap();
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(stderr.contains("X refused the token request"), "{stderr}");
+
+    let st = env.status_json().await;
+    assert_eq!(st["connected"], false);
+    let c = env.t.client().await;
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM x_accounts WHERE is_active", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+
+    // No client id configured: one line saying what to set, exit 2.
+    std::fs::write(env.home.path().join("config.toml"), "").unwrap();
+    let out = env.output(&["account", "connect"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set x.client_id"));
+}
+
+/// An account connected "by hand": tokens issued by the fake, stored encrypted.
+async fn connected(
+    db: &Db,
+    fake: &FakeX,
+    cipher: &Cipher,
+    expires_in: chrono::Duration,
+) -> (i32, String, String) {
+    let (access, refresh) = fake.issue_tokens();
+    let stored = StoredTokens {
+        access: cipher.encrypt(Column::AccessToken, &Secret::new(access.clone())),
+        refresh: Some(cipher.encrypt(Column::RefreshToken, &Secret::new(refresh.clone()))),
+        expires_at: Some(Utc::now() + expires_in),
+    };
+    let mut c = db.client().await.unwrap();
+    let id = accounts::save_connected(&mut c, "1001", "chirp_tester", &stored)
+        .await
+        .unwrap();
+    (id, access, refresh)
+}
+
+fn cipher() -> Cipher {
+    Cipher::from_key(&[9; 32])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refresh_spends_the_refresh_token_once() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    let cfg = x_config(&fake, None);
+    let (id, old_access, _) =
+        connected(&t.db, &fake, &cipher(), chrono::Duration::seconds(-5)).await;
+    // Two "processes": separate pools and sessions on the same database.
+    let db2 = Db::from_config(t.db.pg.clone(), None);
+    let s1 = Session::new(&cfg, cipher(), Duration::from_secs(10));
+    let s2 = Session::new(&cfg, cipher(), Duration::from_secs(10));
+    let (a, b) = tokio::join!(s1.token(&t.db, id), s2.token(&db2, id));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(fake.refreshes(), 1, "exactly one refresh reached X");
+    assert_eq!(a, b);
+    assert_ne!(a.expose(), old_access);
+    for token in [&a, &b] {
+        assert_eq!(s1.x.me(token).await.unwrap().username, "chirp_tester");
+    }
+    // A 401 on a valid-looking token: refresh once; a second 401 report on the old token
+    // (another task) must not refresh again.
+    fake.expire_access_tokens();
+    assert_eq!(s1.x.me(&a).await.unwrap_err(), XError::Unauthorized);
+    let (c1, c2) = tokio::join!(
+        s1.token_after_401(&t.db, id, &a),
+        s2.token_after_401(&db2, id, &a)
+    );
+    assert_eq!(c1.as_ref().unwrap(), c2.as_ref().unwrap());
+    assert_eq!(fake.refreshes(), 2);
+    assert!(s1.x.me(&c1.unwrap()).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_refresh_needs_reconnect_and_posts_wait() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    let cfg = x_config(&fake, None);
+    let (id, _, refresh) = connected(&t.db, &fake, &cipher(), chrono::Duration::seconds(-5)).await;
+    let mut c = t.client().await;
+    chirp::db::posts::create(
+        &mut c,
+        chirp::db::posts::Actor("test"),
+        id,
+        "waiting",
+        Some(Utc::now()),
+    )
+    .await
+    .unwrap();
+    // Someone else spent the refresh token (X rotates them).
+    let oauth = chirp::x::oauth::OAuth::new(&cfg, Duration::from_secs(5)).unwrap();
+    oauth.refresh(&Secret::new(refresh)).await.unwrap();
+    let s = Session::new(&cfg, cipher(), Duration::from_secs(10));
+    let e = s.token(&t.db, id).await.unwrap_err();
+    assert!(matches!(e, AuthError::NeedsReconnect(_)), "{e}");
+    assert!(
+        e.to_string()
+            .contains("Value passed for the token was invalid")
+            && e.to_string().contains("chirp account connect"),
+        "{e}"
+    );
+    let st = accounts::status(&c).await.unwrap().unwrap();
+    assert!(st.needs_reconnect && !st.connected);
+    assert_eq!(st.posts_waiting, 1, "posts stay scheduled, not failed");
+    let status: String = c
+        .query_one("SELECT status FROM posts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "scheduled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_key_is_a_clear_error() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    let cfg = x_config(&fake, None);
+    let (id, _, _) = connected(&t.db, &fake, &cipher(), chrono::Duration::hours(1)).await;
+    let other = Session::new(&cfg, Cipher::from_key(&[1; 32]), Duration::from_secs(5));
+    let e = other.token(&t.db, id).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot decrypt tokens: reconnect the account (chirp account connect) or restore the key that encrypted them"
+    );
+    // Nothing secret in Debug output either.
+    let s = Session::new(&cfg, cipher(), Duration::from_secs(5));
+    let token = s.token(&t.db, id).await.unwrap();
+    assert!(!format!("{s:?} {token:?}").contains(token.expose()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_maps_every_answer() {
+    let fake = FakeX::start(
+        FakeConfig {
+            posts_per_window: 3,
+            hang_for: Duration::from_secs(5),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let (access, _) = fake.issue_tokens();
+    let token = Secret::new(access);
+    let x = XClient::new(&fake.base_url(), Duration::from_millis(800));
+    let since = Utc::now() - chrono::Duration::seconds(1);
+
+    let made = x.create_post(&token, "hello", None).await.unwrap();
+    assert_eq!(made.value.text, "hello");
+    let rate = made.rate.unwrap();
+    assert_eq!((rate.limit, rate.remaining), (Some(3), Some(2)));
+    let reply = x
+        .create_post(&token, "part 2", Some(&made.value.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        fake.posts()[1].reply_to.as_deref(),
+        Some(made.value.id.as_str())
+    );
+
+    assert!(matches!(
+        x.create_post(&token, "hello", None).await,
+        Err(XError::Duplicate(_))
+    ));
+    fake.inject([Fault::Status(503)]);
+    let e = x
+        .create_post(&token, "five oh three", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, XError::Server { status: 503, .. }) && e.outcome_unknown());
+    fake.inject([Fault::RateLimited { reset_in: 30 }]);
+    match x.create_post(&token, "limited", None).await {
+        Err(XError::RateLimited { reset: Some(r) }) => assert!(r > Utc::now()),
+        other => panic!("{other:?}"),
+    }
+    fake.inject([Fault::Unauthorized]);
+    assert_eq!(
+        x.create_post(&token, "u", None).await.unwrap_err(),
+        XError::Unauthorized
+    );
+    // The window allows 3; the third goes through, the fourth gets 429 with the reset time.
+    x.create_post(&token, "third", None).await.unwrap();
+    assert!(matches!(
+        x.create_post(&token, "fourth", None).await,
+        Err(XError::RateLimited { reset: Some(_) })
+    ));
+    fake.configure(|c| c.posts_per_window = 100);
+
+    // Recorded but no answer in time: outcome unknown.
+    fake.inject([Fault::HangAfterRecord]);
+    let e = x.create_post(&token, "hung", None).await.unwrap_err();
+    assert!(
+        matches!(e, XError::NoAnswer(_)) && e.outcome_unknown(),
+        "{e:?}"
+    );
+    assert!(fake.posts().iter().any(|p| p.text == "hung"));
+
+    // The timeline shows what was created, newest first, since a time.
+    let tl = x.timeline(&token, "1001", since).await.unwrap();
+    let texts: Vec<&str> = tl.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, vec!["hung", "third", "part 2", "hello"]);
+    assert!(
+        x.timeline(&token, "1001", Utc::now() + chrono::Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(x.delete_post(&token, &reply.value.id).await.unwrap());
+    assert_eq!(x.me(&token).await.unwrap().username, "chirp_tester");
+
+    // Nothing listening: not sent, safe to retry.
+    let nowhere = XClient::new(
+        &format!("http://127.0.0.1:{}", free_port()),
+        Duration::from_secs(2),
+    );
+    let e = nowhere.create_post(&token, "x", None).await.unwrap_err();
+    assert!(
+        matches!(e, XError::NotSent(_)) && !e.outcome_unknown() && e.retryable(),
+        "{e:?}"
+    );
+}
