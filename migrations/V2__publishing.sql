@@ -66,7 +66,11 @@ BEGIN
         IF NEW.status IS DISTINCT FROM OLD.status THEN
             INSERT INTO post_events (post_id, event, from_status, to_status, actor, detail, attempt)
             VALUES (NEW.id, 'status', OLD.status, NEW.status, who,
-                    coalesce(why, CASE WHEN NEW.status = 'failed' THEN NEW.error_message END),
+                    coalesce(why, CASE
+                        WHEN NEW.status = 'posted' AND NEW.x_tweet_id IS NOT NULL
+                            THEN 'x_tweet_id ' || NEW.x_tweet_id
+                        WHEN NEW.status IN ('failed', 'scheduled') THEN NEW.error_message
+                    END),
                     NEW.attempts);
         END IF;
     ELSE

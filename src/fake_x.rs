@@ -552,6 +552,7 @@ async fn me(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
 struct TimelineQuery {
     start_time: Option<String>,
     max_results: Option<u32>,
+    pagination_token: Option<String>,
 }
 
 async fn timeline(
@@ -574,16 +575,28 @@ async fn timeline(
                 (since, true) => {
                     let since = since.and_then(Result::ok).map(|d| d.with_timezone(&Utc));
                     let inner = lock(&s.inner);
-                    let data: Vec<Value> = inner
+                    let skip: usize = q
+                        .pagination_token
+                        .as_deref()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or(0);
+                    let matching: Vec<&FakePost> = inner
                         .posts
                         .iter()
                         .rev()
                         .filter(|p| p.user_id == id && !p.deleted)
                         .filter(|p| since.is_none_or(|t| p.created_at >= t))
+                        .collect();
+                    let data: Vec<Value> = matching
+                        .iter()
+                        .skip(skip)
                         .take(max as usize)
                         .map(|p| json!({"id": p.id, "text": p.text}))
                         .collect();
-                    let meta = json!({"result_count": data.len()});
+                    let mut meta = json!({"result_count": data.len()});
+                    if skip + data.len() < matching.len() {
+                        meta["next_token"] = Value::String((skip + data.len()).to_string());
+                    }
                     if data.is_empty() {
                         axum::Json(json!({"meta": meta})).into_response()
                     } else {
@@ -611,8 +624,19 @@ fn rate_headers(resp: &mut Response, limit: u32, remaining: u32, reset: i64) {
 }
 
 async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    // Recorded on arrival (status 0 until answered), so a request still hanging is counted.
+    let index = {
+        let mut inner = lock(&s.inner);
+        inner.requests.push(Recorded {
+            method: "POST".into(),
+            path: "/2/tweets".into(),
+            at: Utc::now(),
+            status: 0,
+        });
+        inner.requests.len() - 1
+    };
     let resp = create_inner(&s, &headers, &body).await;
-    record(&s, "POST", "/2/tweets", resp.status().as_u16());
+    lock(&s.inner).requests[index].status = resp.status().as_u16();
     resp
 }
 

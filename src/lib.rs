@@ -7,4 +7,5 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod fake_x;
+pub mod publisher;
 pub mod x;

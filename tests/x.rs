@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chirp::config::XConfig;
 use chirp::db::Db;
-use chirp::db::accounts::{self, StoredTokens};
+use chirp::db::accounts;
 use chirp::fake_x::{FakeConfig, FakeX, Fault};
-use chirp::x::secret::{Cipher, Column};
+use chirp::x::secret::Cipher;
 use chirp::x::session::{AuthError, Session};
 use chirp::x::{Secret, XClient, XError};
 use chrono::Utc;
@@ -293,41 +293,17 @@ async fn bad_state_denied_consent_and_wrong_secret_save_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("set x.client_id"));
 }
 
-/// An account connected "by hand": tokens issued by the fake, stored encrypted.
-async fn connected(
-    db: &Db,
-    fake: &FakeX,
-    cipher: &Cipher,
-    expires_in: chrono::Duration,
-) -> (i32, String, String) {
-    let (access, refresh) = fake.issue_tokens();
-    let stored = StoredTokens {
-        access: cipher.encrypt(Column::AccessToken, &Secret::new(access.clone())),
-        refresh: Some(cipher.encrypt(Column::RefreshToken, &Secret::new(refresh.clone()))),
-        expires_at: Some(Utc::now() + expires_in),
-    };
-    let mut c = db.client().await.unwrap();
-    let id = accounts::save_connected(&mut c, "1001", "chirp_tester", &stored)
-        .await
-        .unwrap();
-    (id, access, refresh)
-}
-
-fn cipher() -> Cipher {
-    Cipher::from_key(&[9; 32])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refresh_spends_the_refresh_token_once() {
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = fresh_db().await;
     let cfg = x_config(&fake, None);
     let (id, old_access, _) =
-        connected(&t.db, &fake, &cipher(), chrono::Duration::seconds(-5)).await;
+        common::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
     // Two "processes": separate pools and sessions on the same database.
     let db2 = Db::from_config(t.db.pg.clone(), None);
-    let s1 = Session::new(&cfg, cipher(), Duration::from_secs(10));
-    let s2 = Session::new(&cfg, cipher(), Duration::from_secs(10));
+    let s1 = Session::new(&cfg, common::cipher(), Duration::from_secs(10));
+    let s2 = Session::new(&cfg, common::cipher(), Duration::from_secs(10));
     let (a, b) = tokio::join!(s1.token(&t.db, id), s2.token(&db2, id));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(fake.refreshes(), 1, "exactly one refresh reached X");
@@ -354,7 +330,8 @@ async fn refused_refresh_needs_reconnect_and_posts_wait() {
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = fresh_db().await;
     let cfg = x_config(&fake, None);
-    let (id, _, refresh) = connected(&t.db, &fake, &cipher(), chrono::Duration::seconds(-5)).await;
+    let (id, _, refresh) =
+        common::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
     let mut c = t.client().await;
     chirp::db::posts::create(
         &mut c,
@@ -368,7 +345,7 @@ async fn refused_refresh_needs_reconnect_and_posts_wait() {
     // Someone else spent the refresh token (X rotates them).
     let oauth = chirp::x::oauth::OAuth::new(&cfg, Duration::from_secs(5)).unwrap();
     oauth.refresh(&Secret::new(refresh)).await.unwrap();
-    let s = Session::new(&cfg, cipher(), Duration::from_secs(10));
+    let s = Session::new(&cfg, common::cipher(), Duration::from_secs(10));
     let e = s.token(&t.db, id).await.unwrap_err();
     assert!(matches!(e, AuthError::NeedsReconnect(_)), "{e}");
     assert!(
@@ -393,7 +370,7 @@ async fn wrong_key_is_a_clear_error() {
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = fresh_db().await;
     let cfg = x_config(&fake, None);
-    let (id, _, _) = connected(&t.db, &fake, &cipher(), chrono::Duration::hours(1)).await;
+    let (id, _, _) = common::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
     let other = Session::new(&cfg, Cipher::from_key(&[1; 32]), Duration::from_secs(5));
     let e = other.token(&t.db, id).await.unwrap_err();
     assert_eq!(
@@ -401,7 +378,7 @@ async fn wrong_key_is_a_clear_error() {
         "cannot decrypt tokens: reconnect the account (chirp account connect) or restore the key that encrypted them"
     );
     // Nothing secret in Debug output either.
-    let s = Session::new(&cfg, cipher(), Duration::from_secs(5));
+    let s = Session::new(&cfg, common::cipher(), Duration::from_secs(5));
     let token = s.token(&t.db, id).await.unwrap();
     assert!(!format!("{s:?} {token:?}").contains(token.expose()));
 }
@@ -474,14 +451,19 @@ async fn client_maps_every_answer() {
     assert!(fake.posts().iter().any(|p| p.text == "hung"));
 
     // The timeline shows what was created, newest first, since a time.
-    let tl = x.timeline(&token, "1001", since).await.unwrap();
+    let tl = x.timeline(&token, "1001", since, 1000).await.unwrap();
     let texts: Vec<&str> = tl.iter().map(|t| t.text.as_str()).collect();
     assert_eq!(texts, vec!["hung", "third", "part 2", "hello"]);
     assert!(
-        x.timeline(&token, "1001", Utc::now() + chrono::Duration::hours(1))
-            .await
-            .unwrap()
-            .is_empty()
+        x.timeline(
+            &token,
+            "1001",
+            Utc::now() + chrono::Duration::hours(1),
+            1000
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
     assert!(x.delete_post(&token, &reply.value.id).await.unwrap());
     assert_eq!(x.me(&token).await.unwrap().username, "chirp_tester");

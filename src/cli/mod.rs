@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use unicode_width::UnicodeWidthChar;
 
 mod account;
+mod scheduler;
 
 use crate::config::{Config, ConfigError};
 use crate::db::posts::{self, Actor, ListQuery, Order};
@@ -90,6 +91,18 @@ pub enum Command {
     Retry { id: PostId },
     /// Database, account and queue at a glance.
     Status,
+    /// Publish due posts until stopped (for tmux or systemd); one line per event.
+    Scheduler {
+        /// Seconds a claim lasts; a crashed publisher's posts are taken over after this.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        lease: u64,
+        /// Seconds to wait for X to answer one request.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        x_timeout: u64,
+        /// First retry delay in milliseconds (doubles per attempt, at most 15 minutes).
+        #[arg(long, default_value_t = 10_000, value_name = "MS")]
+        retry_base_ms: u64,
+    },
     /// Connect, inspect or disconnect the X account.
     Account {
         #[command(subcommand)]
@@ -278,6 +291,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await
         }
         Command::Status => with_db(&config, |db| Box::pin(status(db, tz))).await,
+        Command::Scheduler {
+            lease,
+            x_timeout,
+            retry_base_ms,
+        } => scheduler::run(&config, lease, x_timeout, retry_base_ms).await,
         Command::Account { command } => match command {
             AccountCommand::Connect {
                 no_browser,

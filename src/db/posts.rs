@@ -161,11 +161,13 @@ async fn set_schedule(
         })?;
     }
     let status = to.map(Status::as_str);
+    // needs_reconcile is kept on purpose: a post whose last send had an unknown outcome is
+    // looked for on X before it is sent again, whoever asked for it to go out.
     let row = tx
         .query_one(
             &format!(
                 "UPDATE posts SET status = $2, scheduled_at = $3, attempts = 0,
-                        next_attempt_at = NULL, error_message = NULL, needs_reconcile = false
+                        next_attempt_at = NULL, error_message = NULL
                  WHERE id = $1 RETURNING {COLUMNS}"
             ),
             &[&id, &status, &at],

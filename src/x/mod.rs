@@ -196,6 +196,12 @@ struct Data<T> {
     data: Option<T>,
     #[serde(default)]
     errors: Vec<serde_json::Value>,
+    meta: Option<Meta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Meta {
+    next_token: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -215,6 +221,8 @@ struct Reply<'a> {
 pub struct Answer<T> {
     pub value: T,
     pub rate: Option<RateLimit>,
+    /// Where the next page starts, for paged endpoints.
+    pub next_token: Option<String>,
 }
 
 /// The API client. Cheap to clone (reqwest pools connections inside).
@@ -297,6 +305,7 @@ impl XClient {
         Ok(Answer {
             value: parsed.data,
             rate,
+            next_token: parsed.meta.and_then(|m| m.next_token),
         })
     }
 
@@ -312,6 +321,7 @@ impl XClient {
             Some(value) => Ok(Answer {
                 value,
                 rate: a.rate,
+                next_token: a.next_token,
             }),
             None => Err(XError::Unexpected {
                 status: 200,
@@ -357,30 +367,43 @@ impl XClient {
             .value)
     }
 
-    /// GET /2/users/:id/tweets since `since`, newest first (up to 100; replies included).
+    /// GET /2/users/:id/tweets since `since`, newest first, replies included, following
+    /// X's pages up to `max` posts (reconciliation after a burst needs more than one page).
     pub async fn timeline(
         &self,
         token: &Secret,
         user_id: &str,
         since: DateTime<Utc>,
+        max: usize,
     ) -> Result<Vec<Tweet>, XError> {
-        let query = [
-            (
-                "start_time",
-                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-            ("max_results", "100".to_string()),
-        ];
-        let a = self
-            .call::<Vec<Tweet>>(
-                Method::GET,
-                &format!("/2/users/{user_id}/tweets"),
-                token,
-                &query,
-                None,
-            )
-            .await?;
-        Ok(a.value.unwrap_or_default())
+        let mut all = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut query = vec![
+                (
+                    "start_time",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+                ("max_results", "100".to_string()),
+            ];
+            if let Some(p) = page.take() {
+                query.push(("pagination_token", p));
+            }
+            let a = self
+                .call::<Vec<Tweet>>(
+                    Method::GET,
+                    &format!("/2/users/{user_id}/tweets"),
+                    token,
+                    &query,
+                    None,
+                )
+                .await?;
+            all.extend(a.value.unwrap_or_default());
+            match a.next_token {
+                Some(next) if all.len() < max => page = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 }
 

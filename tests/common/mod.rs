@@ -19,7 +19,14 @@ extern "C" fn stop_cluster() {
 }
 
 /// The cluster of this test binary, started on first use and removed when the process exits.
+/// Durability is off (fsync, synchronous commit): these databases are thrown away.
 pub fn cluster() -> &'static Cluster {
+    cluster_with(false)
+}
+
+/// The cluster, made crash-safe when `durable` (for tests that crash the server). Only the
+/// first call in a test binary decides.
+pub fn cluster_with(durable: bool) -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let root = std::env::temp_dir().join(format!("chirp-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
@@ -28,14 +35,18 @@ pub fn cluster() -> &'static Cluster {
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))
             .expect("chmod test cluster dir");
         let c = Cluster::new(root).expect("PostgreSQL server binaries are needed for tests");
-        // Durability off: these databases are thrown away.
-        c.ensure_running(&[
-            "fsync = off",
-            "synchronous_commit = off",
-            "full_page_writes = off",
-            "max_connections = 400",
-        ])
-        .expect("start test cluster");
+        let fast: &[&str] = if durable {
+            &[]
+        } else {
+            &[
+                "fsync = off",
+                "synchronous_commit = off",
+                "full_page_writes = off",
+            ]
+        };
+        let mut conf = fast.to_vec();
+        conf.push("max_connections = 400");
+        c.ensure_running(&conf).expect("start test cluster");
         // One role must give a password, to test how a refused login is reported.
         let hba = c.data_dir().join("pg_hba.conf");
         let old = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
@@ -105,4 +116,56 @@ impl TestDb {
 /// The built `chirp` binary.
 pub fn chirp_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chirp"))
+}
+
+/// The key tests encrypt tokens with, and the same key as `CHIRP_SECRET_KEY` for processes.
+pub const TEST_KEY: [u8; 32] = [9; 32];
+
+pub fn test_key_b64() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(TEST_KEY)
+}
+
+pub fn cipher() -> chirp::x::secret::Cipher {
+    chirp::x::secret::Cipher::from_key(&TEST_KEY)
+}
+
+/// An account connected "by hand": tokens issued by the fake X, stored encrypted.
+/// Returns (account id, access token, refresh token).
+pub async fn connect_account(
+    db: &Db,
+    fake: &chirp::fake_x::FakeX,
+    expires_in: chrono::Duration,
+) -> (i32, String, String) {
+    use chirp::x::Secret;
+    use chirp::x::secret::Column;
+    let (access, refresh) = fake.issue_tokens();
+    let c = cipher();
+    let stored = chirp::db::accounts::StoredTokens {
+        access: c.encrypt(Column::AccessToken, &Secret::new(access.clone())),
+        refresh: Some(c.encrypt(Column::RefreshToken, &Secret::new(refresh.clone()))),
+        expires_at: Some(chrono::Utc::now() + expires_in),
+    };
+    let mut client = db.client().await.expect("pooled connection");
+    let id = chirp::db::accounts::save_connected(&mut client, "1001", "chirp_tester", &stored)
+        .await
+        .expect("save account");
+    (id, access, refresh)
+}
+
+/// Waits (event-driven: on each NOTIFY from the posts trigger) until `sql` returns `want`.
+pub async fn wait_for_count(db: &Db, sql: &str, want: i64, timeout: std::time::Duration) -> i64 {
+    let mut listener = chirp::db::notify::listen(db).await.expect("listen");
+    let c = db.client().await.expect("pooled connection");
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let n: i64 = c.query_one(sql, &[]).await.expect("count").get(0);
+        if n == want {
+            return n;
+        }
+        match tokio::time::timeout_at(deadline, listener.rx.recv()).await {
+            Ok(Some(_)) => {}
+            _ => return n,
+        }
+    }
 }
