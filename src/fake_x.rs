@@ -128,6 +128,8 @@ struct Inner {
     faults: VecDeque<Fault>,
     requests: Vec<Recorded>,
     windows: HashMap<String, VecDeque<DateTime<Utc>>>,
+    /// (user, text) of every live post, for the duplicate rule.
+    texts: std::collections::HashSet<(String, String)>,
     refreshes: usize,
 }
 
@@ -234,11 +236,17 @@ impl FakeX {
         }
     }
 
-    /// Issues tokens directly, as if a user had connected: (access, refresh).
+    /// Issues tokens directly, as if the default user had connected: (access, refresh).
     pub fn issue_tokens(&self) -> (String, String) {
+        let user = lock(&self.shared.cfg).user_id.clone();
+        self.issue_tokens_for(&user)
+    }
+
+    /// Issues tokens for any user id (for many-account scenarios).
+    pub fn issue_tokens_for(&self, user_id: &str) -> (String, String) {
         let cfg = lock(&self.shared.cfg).clone();
         let mut inner = lock(&self.shared.inner);
-        let (a, r, _) = issue(&mut inner, &cfg, &cfg.user_id, &full_scope());
+        let (a, r, _) = issue(&mut inner, &cfg, user_id, &full_scope());
         (a, r.unwrap_or_default())
     }
 
@@ -741,6 +749,9 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
             created_at: now,
             deleted: false,
         };
+        inner
+            .texts
+            .insert((post.user_id.clone(), post.text.clone()));
         inner.posts.push(post.clone());
         let n = inner.posts.len();
         s.created.send_replace(n);
@@ -781,6 +792,8 @@ async fn remove(
             {
                 Some(p) => {
                     p.deleted = true;
+                    let key = (p.user_id.clone(), p.text.clone());
+                    inner.texts.remove(&key);
                     axum::Json(json!({"data": {"deleted": true}})).into_response()
                 }
                 None => problem(

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::db::notify::{self, Heard};
@@ -43,7 +43,7 @@ impl Default for Options {
         Options {
             lease: Duration::from_secs(120),
             batch: 64,
-            concurrency: 32,
+            concurrency: 64,
             safety_poll: Duration::from_secs(30),
             policy: RetryPolicy::default(),
         }
@@ -191,6 +191,44 @@ struct Inner {
     /// minutes to spare, so a minute of reuse is safe); dropped on a 401.
     tokens: Mutex<HashMap<i32, (Secret, Instant)>>,
     stopping: watch::Receiver<bool>,
+    last_rescue: Mutex<Option<Instant>>,
+    posted: mpsc::UnboundedSender<PostedWrite>,
+}
+
+/// One "X has it" waiting to be written with others: (post, X id, where to say how it went).
+type PostedWrite = (PostId, String, oneshot::Sender<Result<bool, String>>);
+
+/// Writes "posted" outcomes in batches: under load, one statement and one commit for many
+/// posts instead of one each. Each sender learns whether its own row was written.
+async fn posted_writer(
+    pool: deadpool_postgres::Pool,
+    me: String,
+    mut rx: mpsc::UnboundedReceiver<PostedWrite>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<(PostId, String)> = batch.iter().map(|(id, x, _)| (*id, x.clone())).collect();
+        let result = match pool.get().await {
+            Ok(c) => store::mark_posted_many(&c, &me, &rows)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(DbError::from(e).to_string()),
+        };
+        for (id, _, reply) in batch {
+            let _ = reply.send(
+                result
+                    .as_ref()
+                    .map(|done| done.contains(&id))
+                    .map_err(Clone::clone),
+            );
+        }
+    }
 }
 
 /// What to write for a post after trying it.
@@ -223,19 +261,29 @@ pub async fn run(
     let mut pg = pg;
     // Every change this publisher makes is audited under its name.
     pg.options(format!("-c chirp.actor=publisher:{me}"));
+    let db = Db::from_config(pg, None);
+    let (posted, posted_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(posted_writer(db.pool.clone(), me.clone(), posted_rx));
     let inner = Arc::new(Inner {
-        db: Db::from_config(pg, None),
+        db,
         session,
         me: me.clone(),
         opts,
         events,
         tokens: Mutex::new(HashMap::new()),
         stopping: stop.clone(),
+        last_rescue: Mutex::new(None),
+        posted,
     });
     inner.emit(Event::Started { id: me });
     main_loop(inner.clone(), stop).await;
-    inner.db.pool.close();
-    inner.emit(Event::Stopped);
+    let events = inner.events.clone();
+    let pool = inner.db.pool.clone();
+    // Every post task has finished: dropping the last sender ends the writer.
+    drop(inner);
+    let _ = writer.await;
+    pool.close();
+    let _ = events.send(Event::Stopped);
 }
 
 async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
@@ -290,7 +338,8 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             Some(_) = inflight.join_next(), if !inflight.is_empty() => {
                 while inflight.try_join_next().is_some() {}
-                look = true;
+                // Refill in batches: one claim per half-emptied pipeline, not one per post.
+                look |= inflight.len() <= inner.opts.concurrency / 2;
             }
             heard = recv(&mut listener), if listener.is_some() => {
                 // Take every notification already queued: one look serves them all. Only a
@@ -353,8 +402,14 @@ impl Inner {
     /// due (None when every slot is busy).
     async fn fill(self: &Arc<Self>, inflight: &mut JoinSet<()>) -> Result<Option<i64>, DbError> {
         let c = self.db.client().await?;
-        for post in store::rescue_expired(&c).await? {
-            self.emit(Event::Rescued { post });
+        // Leases run for minutes: looking for expired ones once a second is plenty.
+        let rescue_due =
+            lock(&self.last_rescue).is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if rescue_due {
+            for post in store::rescue_expired(&c).await? {
+                self.emit(Event::Rescued { post });
+            }
+            *lock(&self.last_rescue) = Some(Instant::now());
         }
         loop {
             let room = self.opts.concurrency.saturating_sub(inflight.len()) as i64;
@@ -558,7 +613,15 @@ impl Inner {
     async fn write(&self, p: &Claimed, r: &Record) -> Result<bool, DbError> {
         let c = self.db.client().await?;
         match r {
-            Record::Posted(x_id) => store::mark_posted(&c, &self.me, p.id, x_id).await,
+            Record::Posted(x_id) => {
+                drop(c);
+                let (tx, rx) = oneshot::channel();
+                let _ = self.posted.send((p.id, x_id.clone(), tx));
+                match rx.await {
+                    Ok(r) => r.map_err(DbError::Pool),
+                    Err(_) => Err(DbError::Pool("the publisher is stopping".into())),
+                }
+            }
             Record::Failed(reason) => store::mark_failed(&c, &self.me, p.id, reason).await,
             Record::Requeue {
                 at,

@@ -118,23 +118,27 @@ pub async fn next_wake_ms(c: &impl GenericClient) -> Result<Option<i64>, DbError
     }))
 }
 
-/// X has it: record the id. False when the lease was lost (someone else decides).
-pub async fn mark_posted(
+/// Several posts X has, in one statement (the publisher batches these under load). Returns the
+/// ids written; the others' leases were lost.
+pub async fn mark_posted_many(
     c: &impl GenericClient,
     me: &str,
-    id: PostId,
-    x_id: &str,
-) -> Result<bool, DbError> {
-    let n = c
-        .execute(
-            "UPDATE posts SET status = 'posted', x_tweet_id = $3, posted_at = now(),
+    posted: &[(PostId, String)],
+) -> Result<Vec<PostId>, DbError> {
+    let ids: Vec<PostId> = posted.iter().map(|(id, _)| *id).collect();
+    let x_ids: Vec<&str> = posted.iter().map(|(_, x)| x.as_str()).collect();
+    let rows = c
+        .query(
+            "UPDATE posts p SET status = 'posted', x_tweet_id = u.x_id, posted_at = now(),
                     error_message = NULL, needs_reconcile = false, next_attempt_at = NULL,
                     claimed_by = NULL, claim_expires_at = NULL
-             WHERE id = $1 AND status = 'publishing' AND claimed_by = $2",
-            &[&id, &me, &x_id],
+             FROM unnest($2::int[], $3::text[]) AS u(id, x_id)
+             WHERE p.id = u.id AND p.status = 'publishing' AND p.claimed_by = $1
+             RETURNING p.id",
+            &[&me, &ids, &x_ids],
         )
         .await?;
-    Ok(n == 1)
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 pub async fn mark_failed(
