@@ -8,4 +8,5 @@ pub mod db;
 pub mod domain;
 pub mod fake_x;
 pub mod publisher;
+pub mod tui;
 pub mod x;

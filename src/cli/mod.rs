@@ -185,7 +185,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let tz = config.timezone();
     let Some(command) = cli.command else {
-        return with_db(&config, |db| Box::pin(status(db, tz))).await;
+        return crate::tui::run(&config).await;
     };
     match command {
         Command::Count { text, json } => count(text, json),
