@@ -481,13 +481,13 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 fn draw_help(f: &mut Frame, theme: &Theme) {
-    let area = popup(f.area(), 64, HELP.len() as u16 + 4);
+    let area = popup(f.area(), 72, HELP.len() as u16 + 2);
     f.render_widget(Clear, area);
     let lines: Vec<Line> = HELP
         .iter()
         .map(|(k, what)| {
             Line::from(vec![
-                Span::styled(format!("{k:>26}  "), theme.bold()),
+                Span::styled(format!("{k:>24}  "), theme.bold()),
                 Span::raw(*what),
             ])
         })
