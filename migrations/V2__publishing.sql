@@ -29,6 +29,9 @@ ALTER TABLE posts
 
 -- Lists are read newest first, page by page (keyset on id).
 CREATE INDEX idx_posts_status_id ON posts (status, id DESC);
+-- The TUI's Scheduled pane: soonest first, page by page.
+CREATE INDEX idx_posts_due_order ON posts ((coalesce(scheduled_at, '-infinity'::timestamptz)), id)
+    WHERE status IN ('scheduled', 'publishing');
 -- The rescuer looks for expired leases.
 CREATE INDEX idx_posts_claim_expires_at ON posts (claim_expires_at) WHERE status = 'publishing';
 
