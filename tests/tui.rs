@@ -529,3 +529,43 @@ fn control_characters_never_reach_the_terminal() {
         "{screen}"
     );
 }
+
+#[test]
+fn filter_reloads_every_pane_with_the_text() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('/')));
+    typed(&mut m, "launch");
+    let cmds = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(cmds.len(), 3);
+    assert!(
+        cmds.iter()
+            .all(|c| matches!(c, Cmd::Load { after: None, filter, .. } if filter == "launch"))
+    );
+    assert!(
+        draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("filtered by “launch”")
+    );
+}
+
+#[test]
+fn the_external_editor_replaces_the_text_and_a_failure_keeps_it() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "draft");
+    assert_eq!(
+        update(&mut m, ctrl('e')),
+        vec![Cmd::OpenEditor("draft".into())]
+    );
+    update(&mut m, Msg::EditorDone(Ok("from vim\nsecond line".into())));
+    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(c.text(), "from vim\nsecond line");
+    update(
+        &mut m,
+        Msg::EditorDone(Err("the editor exited with 1; the text is unchanged".into())),
+    );
+    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(c.text(), "from vim\nsecond line");
+    assert!(c.error.is_some());
+}

@@ -15,6 +15,8 @@ struct Tmux {
 impl Tmux {
     fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
+            // CI may run without a TERM; tmux needs one to start its server.
+            .env("TERM", "xterm-256color")
             .arg("-L")
             .arg(&self.socket)
             .args(args)

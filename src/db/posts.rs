@@ -270,12 +270,14 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
         "SELECT {COLUMNS} FROM posts
          WHERE ($1::text[] IS NULL OR status = ANY($1)) AND {keyset}
            AND ($4::text IS NULL OR content ILIKE $4)
-           AND ($5::timestamptz IS NULL OR true)
          ORDER BY {order} LIMIT $3"
     );
-    let rows = client
-        .query(&sql, &[&statuses, &after_id, &q.limit, &pattern, &after_at])
-        .await?;
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        vec![&statuses, &after_id, &q.limit, &pattern];
+    if q.order == Order::Soonest {
+        params.push(&after_at);
+    }
+    let rows = client.query(&sql, &params).await?;
     let posts = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     let next = (posts.len() as i64 == q.limit && q.limit > 0)
         .then(|| posts.last())
