@@ -9,7 +9,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
-use unicode_width::UnicodeWidthChar;
 
 mod account;
 mod scheduler;
@@ -452,26 +451,10 @@ async fn list(
             p.id,
             p.status.as_str(),
             at,
-            clip(&text::inert(&p.content, false), 60)
+            text::clip(&text::inert(&p.content, false), 60)
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Cuts `s` to `cols` terminal columns, wide characters counted as two.
-pub fn clip(s: &str, cols: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > cols.saturating_sub(1) {
-            out.push('…');
-            return out;
-        }
-        used += w;
-        out.push(c);
-    }
-    out
 }
 
 fn print_post(p: &Post, tz: &Tz) {

@@ -111,7 +111,7 @@ impl Db {
                 })
                 .await
                 .map_err(|e| DbError::Pool(e.to_string()))??;
-                create_database(&cluster).await?;
+                create_database(&cluster, cluster::DATABASE).await?;
                 (cluster.pg_config(cluster::DATABASE), Some(cluster))
             }
         };
@@ -223,8 +223,8 @@ impl Db {
     }
 }
 
-/// Creates chirp's database in the private cluster the first time.
-async fn create_database(cluster: &Cluster) -> Result<(), DbError> {
+/// Creates database `name` in a cluster unless it exists (safe when several processes race).
+pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbError> {
     let pg = cluster.pg_config("postgres");
     let (client, conn) = pg.connect(NoTls).await.map_err(|e| DbError::Connect {
         target: describe(&pg),
@@ -236,15 +236,15 @@ async fn create_database(cluster: &Cluster) -> Result<(), DbError> {
     })?;
     let conn = tokio::spawn(conn);
     let exists = client
-        .query_opt(
-            "SELECT 1 FROM pg_database WHERE datname = $1",
-            &[&cluster::DATABASE],
-        )
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await?
         .is_some();
     if !exists {
         let created = client
-            .batch_execute(&format!("CREATE DATABASE {}", cluster::DATABASE))
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{}\"",
+                name.replace('"', "\"\"")
+            ))
             .await;
         // Another chirp may have created it in the meantime: that is fine.
         if let Err(e) = created

@@ -95,6 +95,27 @@ pub fn inert(text: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// Cuts `s` to `cols` terminal columns (wide characters count two), ending in `…` when cut.
+pub fn clip(s: &str, cols: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= cols {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > cols.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +160,14 @@ mod tests {
             validate("a\u{FEFF}b"),
             Err(TextError::InvalidChar("U+FEFF".into()))
         );
+    }
+
+    #[test]
+    fn clip_counts_columns() {
+        assert_eq!(clip("hello", 5), "hello");
+        assert_eq!(clip("hello world", 6), "hello…");
+        // Wide characters take two columns each.
+        assert_eq!(clip("日本語です", 7), "日本語…");
     }
 
     #[test]

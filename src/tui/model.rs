@@ -49,6 +49,21 @@ impl Pane {
         }
     }
 
+    /// The query for one page of this pane.
+    pub fn query(self, after: Option<Cursor>, filter: &str) -> crate::db::posts::ListQuery {
+        crate::db::posts::ListQuery {
+            statuses: self.statuses(),
+            order: if self == Pane::Scheduled {
+                crate::db::posts::Order::Soonest
+            } else {
+                crate::db::posts::Order::Newest
+            },
+            after,
+            limit: PAGE,
+            text: (!filter.is_empty()).then(|| filter.to_string()),
+        }
+    }
+
     pub fn index(self) -> usize {
         match self {
             Pane::Drafts => 0,

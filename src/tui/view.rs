@@ -146,22 +146,6 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Cuts `s` to `cols` terminal columns (wide characters count two), with an ellipsis.
-pub fn clip(s: &str, cols: usize) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > cols.saturating_sub(1) {
-            out.push('…');
-            return out;
-        }
-        used += w;
-        out.push(c);
-    }
-    out
-}
-
 fn row(m: &Model, p: &Post, width: usize, theme: &Theme) -> ListItem<'static> {
     let (tag, style) = match p.status {
         Status::Failed => ("✗ ", theme.fg(Color::Red)),
@@ -179,7 +163,7 @@ fn row(m: &Model, p: &Post, width: usize, theme: &Theme) -> ListItem<'static> {
         Status::Draft => String::new(),
     };
     let room = width.saturating_sub(when.chars().count() + tag.chars().count() + 2);
-    let body = clip(&text::inert(&p.content, false), room);
+    let body = text::clip(&text::inert(&p.content, false), room);
     let pad = room.saturating_sub(body.chars().map(|c| c.width().unwrap_or(0)).sum());
     ListItem::new(Line::from(vec![
         Span::styled(tag, style),

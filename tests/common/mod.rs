@@ -68,18 +68,9 @@ pub async fn fresh_database(migrated: bool) -> TestDb {
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     );
-    let (admin, conn) = cluster
-        .pg_config("postgres")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect to test cluster");
-    let conn = tokio::spawn(conn);
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
+    chirp::db::create_database(cluster, &name)
         .await
         .expect("create test database");
-    drop(admin);
-    let _ = conn.await;
     let pg = cluster.pg_config(&name);
     let db = Db::from_config(pg, None);
     if migrated {
