@@ -200,9 +200,12 @@ impl Db {
 
     /// Closes the pool; stops the private cluster unless another process still uses it (a
     /// scheduler in another pane, say).
-    pub async fn close(self) {
-        let Db { pool, cluster, .. } = self;
-        let Some(cluster) = cluster else { return };
+    pub async fn close(&self) {
+        let pool = &self.pool;
+        let Some(cluster) = self.cluster.clone() else {
+            pool.close();
+            return;
+        };
         let others: i64 = match pool.get().await {
             Ok(c) => c
                 .query_one(

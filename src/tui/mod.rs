@@ -103,9 +103,9 @@ pub async fn run(config: &Config) -> Result<ExitCode> {
     let (db, _) = Db::open(config).await?;
     let db = Arc::new(db);
     let result = run_with(config, db.clone()).await;
-    if let Ok(db) = Arc::try_unwrap(db) {
-        db.close().await;
-    }
+    // Background tasks may still hold the database; closing the pool ends their work, and
+    // the private cluster stops if nobody else (a scheduler elsewhere) uses it.
+    db.close().await;
     result
 }
 

@@ -67,8 +67,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Changed => {
+            // A burst of changes reloads once per pane (loads in flight coalesce the rest).
             let mut cmds = reload_all(m);
-            cmds.push(Cmd::LoadAccount);
+            if !cmds.is_empty() {
+                cmds.push(Cmd::LoadAccount);
+            }
             cmds
         }
         Msg::Saved(result) => saved(m, result),

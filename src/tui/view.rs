@@ -122,7 +122,7 @@ fn hint_line(m: &Model) -> String {
     match &m.mode {
         Mode::Filter(f) => format!(" filter: {}▏ (Enter apply · Esc clear)", text::inert(f, false)),
         _ if !m.filter.is_empty() => format!(" filtered by “{}” · / change · ? help · q quit", text::inert(&m.filter, false)),
-        _ => " n new · e edit · s schedule · p publish now · d delete · y duplicate · r retry · ? help · q quit".into(),
+        _ => " ? help · q quit · n new · e edit · s schedule · p publish now · d delete · y duplicate · r retry".into(),
     }
 }
 
