@@ -56,16 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn database(cluster: &Cluster, name: &str) -> Result<Db, Box<dyn std::error::Error>> {
-    let (admin, conn) = cluster
-        .pg_config("postgres")
-        .connect(tokio_postgres::NoTls)
-        .await?;
-    let conn = tokio::spawn(conn);
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await?;
-    drop(admin);
-    let _ = conn.await;
+    chirp::db::create_database(cluster, name).await?;
     let db = Db::from_config(cluster.pg_config(name), None);
     db.migrate().await?;
     Ok(db)

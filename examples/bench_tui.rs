@@ -13,9 +13,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chirp::db::posts::{self, ListQuery, Order};
+use chirp::db::posts;
 use chirp::db::{Cluster, Db, accounts};
-use chirp::tui::model::{Model, Msg, PAGE, Pane};
+use chirp::tui::model::{Model, Msg, Pane};
 use chirp::tui::update::update;
 use chirp::tui::view::view;
 use chrono::Utc;
@@ -63,16 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn database(cluster: &Cluster, name: &str, n: i64) -> Result<Db, Box<dyn std::error::Error>> {
-    let (admin, conn) = cluster
-        .pg_config("postgres")
-        .connect(tokio_postgres::NoTls)
-        .await?;
-    let conn = tokio::spawn(conn);
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await?;
-    drop(admin);
-    let _ = conn.await;
+    chirp::db::create_database(cluster, name).await?;
     let db = Db::from_config(cluster.pg_config(name), None);
     db.migrate().await?;
     let mut c = db.client().await?;
@@ -101,17 +92,7 @@ async fn first_frame(
     m.width = 100;
     let c = db.client().await?;
     for pane in Pane::ALL {
-        let q = ListQuery {
-            statuses: pane.statuses(),
-            order: if pane == Pane::Scheduled {
-                Order::Soonest
-            } else {
-                Order::Newest
-            },
-            limit: PAGE,
-            ..ListQuery::default()
-        };
-        let page = posts::list(&c, &q).await?;
+        let page = posts::list(&c, &pane.query(None, "")).await?;
         update(
             &mut m,
             Msg::Loaded {

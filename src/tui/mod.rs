@@ -22,13 +22,13 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
 use crate::db::notify::{self, Heard};
-use crate::db::posts::{self, Actor, ListQuery, Order};
+use crate::db::posts::{self, Actor};
 use crate::db::{Db, accounts};
 use crate::domain::when;
 use crate::publisher::{self, Options};
 use crate::x::secret::Cipher;
 use crate::x::session::Session;
-use model::{Cmd, DbState, Mode, Model, Msg, PAGE, Pane, PublisherState};
+use model::{Cmd, DbState, Mode, Model, Msg, PublisherState};
 
 const ACTOR: Actor<'static> = Actor("tui");
 
@@ -342,17 +342,7 @@ fn exec(cmd: Cmd, db: &Arc<Db>, tx: &Tx, model: &Model) {
                 after,
                 filter,
             } => {
-                let q = ListQuery {
-                    statuses: pane.statuses(),
-                    order: if pane == Pane::Scheduled {
-                        Order::Soonest
-                    } else {
-                        Order::Newest
-                    },
-                    after,
-                    limit: PAGE,
-                    text: (!filter.is_empty()).then_some(filter),
-                };
+                let q = pane.query(after, &filter);
                 let result = async { posts::list(&db.client().await?, &q).await }.await;
                 Msg::Loaded {
                     pane,
