@@ -599,7 +599,7 @@ async fn timeline(
                         .iter()
                         .skip(skip)
                         .take(max as usize)
-                        .map(|p| json!({"id": p.id, "text": p.text}))
+                        .map(|p| json!({"id": p.id, "text": as_x_returns(&p.text)}))
                         .collect();
                     let mut meta = json!({"result_count": data.len()});
                     if skip + data.len() < matching.len() {
@@ -616,6 +616,24 @@ async fn timeline(
     };
     record(&s, "GET", "/2/users/:id/tweets", resp.status().as_u16());
     resp
+}
+
+/// The text as X's API returns it: HTML-escaped, with every link replaced by a t.co one.
+fn as_x_returns(text: &str) -> String {
+    use twitter_text::extractor::{Extract, Extractor};
+    let mut out = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let urls: Vec<String> = Extractor::new()
+        .extract_urls_with_indices(&out)
+        .iter()
+        .map(|e| e.get_value().to_string())
+        .collect();
+    for (i, u) in urls.iter().enumerate() {
+        out = out.replacen(u.as_str(), &format!("https://t.co/fake{i:06}"), 1);
+    }
+    out
 }
 
 fn rate_headers(resp: &mut Response, limit: u32, remaining: u32, reset: i64) {
@@ -769,7 +787,7 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
     }
     let mut r = (
         StatusCode::CREATED,
-        axum::Json(json!({"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}})),
+        axum::Json(json!({"data": {"id": post.id, "text": as_x_returns(&post.text), "edit_history_tweet_ids": [post.id]}})),
     )
         .into_response();
     rate_headers(&mut r, cfg.posts_per_window, remaining, reset);

@@ -300,7 +300,14 @@ async fn unknown_outcomes_are_reconciled_never_resent() {
         Duration::from_secs(1),
     );
     let ids = [
-        schedule(&t, account, "five oh three after", Utc::now()).await,
+        // X returns this with a t.co link and `&amp;`: still recognised.
+        schedule(
+            &t,
+            account,
+            "five oh three after https://example.com/a/long/path & more",
+            Utc::now(),
+        )
+        .await,
         schedule(
             &t,
             account,

@@ -95,6 +95,35 @@ pub fn inert(text: &str, keep_newlines: bool) -> String {
     out
 }
 
+/// Whether a post read back from X's timeline is the one chirp sent, for reconciliation. X
+/// stores text NFC-normalised and trimmed, returns it HTML-escaped (`&amp;`), and replaces
+/// every link with a t.co one; so both sides are normalised and links compared as "a link".
+pub fn same_post(on_x: &str, ours: &str) -> bool {
+    let unescaped = on_x
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    reconcile_key(&unescaped) == reconcile_key(ours)
+}
+
+fn reconcile_key(text: &str) -> String {
+    use twitter_text::extractor::{Extract, Extractor};
+    use unicode_normalization::UnicodeNormalization;
+    let mut s: String = text.trim().nfc().collect();
+    let urls: Vec<String> = Extractor::new()
+        .extract_urls_with_indices(&s)
+        .iter()
+        .map(|e| e.get_value().to_string())
+        .collect();
+    // Longest first, so a URL that is a prefix of another is not half-replaced.
+    let mut urls = urls;
+    urls.sort_by_key(|u| std::cmp::Reverse(u.len()));
+    for u in urls {
+        s = s.replace(&u, "\u{1}link");
+    }
+    s
+}
+
 /// Cuts `s` to `cols` terminal columns (wide characters count two), ending in `…` when cut.
 pub fn clip(s: &str, cols: usize) -> String {
     use unicode_width::UnicodeWidthChar;
@@ -160,6 +189,25 @@ mod tests {
             validate("a\u{FEFF}b"),
             Err(TextError::InvalidChar("U+FEFF".into()))
         );
+    }
+
+    #[test]
+    fn reconciliation_sees_through_what_x_does_to_text() {
+        assert!(same_post("hello world", " hello world\n"));
+        assert!(same_post("caf\u{e9}", "cafe\u{301}"), "NFC");
+        assert!(same_post(
+            "read this https://t.co/AbCdEf123 &amp; that &lt;3",
+            "read this https://example.com/a/very/long/path?x=1 & that <3"
+        ));
+        assert!(!same_post(
+            "read this https://t.co/AbCdEf123",
+            "read that https://example.com/"
+        ));
+        assert!(!same_post("hello world", "hello world!"));
+        assert!(!same_post(
+            "two https://t.co/a1 https://t.co/b2",
+            "two https://example.com/"
+        ));
     }
 
     #[test]

@@ -458,7 +458,9 @@ impl Inner {
                 .await
             {
                 Ok(tweets) => {
-                    let found = tweets.into_iter().find(|t| same_text(&t.text, &p.content));
+                    let found = tweets
+                        .into_iter()
+                        .find(|t| text::same_post(&t.text, &p.content));
                     self.emit(Event::Reconciled {
                         post: p.id,
                         found: found.as_ref().map(|t| t.id.clone()),
@@ -639,13 +641,4 @@ impl Inner {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Whether a post on X's timeline is ours: the same text once both are NFC-normalised and
-/// trimmed (X normalises and trims what it stores).
-pub fn same_text(on_x: &str, ours: &str) -> bool {
-    use unicode_normalization::UnicodeNormalization;
-    let a: String = on_x.trim().nfc().collect();
-    let b: String = ours.trim().nfc().collect();
-    a == b
 }
