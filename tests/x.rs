@@ -479,3 +479,31 @@ async fn client_maps_every_answer() {
         "{e:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_and_ctrl_c_save_nothing() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let out = env
+        .chirp(&["account", "connect", "--no-browser", "--timeout", "1"])
+        .stdin(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no answer within 1 seconds: nothing was saved"),
+        "{err}"
+    );
+
+    let (child, _url, out) = env.start_connect();
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(stderr.contains("cancelled: nothing was saved"), "{stderr}");
+    assert_eq!(env.status_json().await["connected"], false);
+    assert_eq!(fake.count("POST", "/2/oauth2/token"), 0);
+}
