@@ -126,6 +126,7 @@ fn populated(width: u16) -> Model {
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),
         last: None,
+        x_left: None,
     };
     m
 }
@@ -568,4 +569,53 @@ fn the_external_editor_replaces_the_text_and_a_failure_keeps_it() {
     let Mode::Compose(c) = &m.mode else { panic!() };
     assert_eq!(c.text(), "from vim\nsecond line");
     assert!(c.error.is_some());
+}
+
+#[test]
+fn the_status_bar_shows_what_x_says_is_left() {
+    let mut m = populated(100);
+    let rate = chirp::x::RateLimit {
+        limit: Some(100),
+        remaining: Some(97),
+        reset: None,
+    };
+    update(
+        &mut m,
+        Msg::Publisher(chirp::publisher::Event::Posted {
+            post: 2,
+            x_id: "1".into(),
+            rate: Some(rate),
+        }),
+    );
+    let screen = draw(&m, 100, 24).backend().to_string();
+    assert!(
+        screen.contains("publisher on · next in 2h 0m · X 97/100 left"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn resizing_switches_between_tabs_and_columns() {
+    let mut m = populated(80);
+    assert!(
+        draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("Drafts (3)  │  Scheduled (1)")
+    );
+    update(&mut m, Msg::Resize(140, 32));
+    let wide = draw(&m, 140, 32).backend().to_string();
+    assert!(
+        wide.contains("┌ Drafts (3) ")
+            && wide.contains("┌ Scheduled (1) ")
+            && wide.contains("┌ Posted (2) "),
+        "{wide}"
+    );
+    update(&mut m, Msg::Resize(80, 24));
+    assert!(
+        draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("Drafts (3)  │  Scheduled (1)")
+    );
 }

@@ -63,6 +63,8 @@ pub enum Event {
     Posted {
         post: PostId,
         x_id: String,
+        /// What X said is left of the account's posting window, when it said so.
+        rate: Option<crate::x::RateLimit>,
     },
     Reconciled {
         post: PostId,
@@ -107,7 +109,19 @@ impl fmt::Display for Event {
             Event::Claimed { post, attempt } => {
                 write!(f, "claimed post {post} (attempt {attempt})")
             }
-            Event::Posted { post, x_id } => write!(f, "posted post {post} as X post {x_id}"),
+            Event::Posted { post, x_id, rate } => {
+                write!(f, "posted post {post} as X post {x_id}")?;
+                match rate {
+                    Some(crate::x::RateLimit {
+                        remaining: Some(r),
+                        limit: Some(l),
+                        ..
+                    }) => {
+                        write!(f, " (X: {r} of {l} posts left in this window)")
+                    }
+                    _ => Ok(()),
+                }
+            }
             Event::Reconciled {
                 post,
                 found: Some(id),
@@ -234,7 +248,8 @@ async fn posted_writer(
 /// What to write for a post after trying it.
 #[derive(Debug)]
 enum Record {
-    Posted(String),
+    /// X's id, and what X said is left of the rate-limit window.
+    Posted(String, Option<crate::x::RateLimit>),
     Failed(String),
     Requeue {
         at: Option<DateTime<Utc>>,
@@ -466,7 +481,7 @@ impl Inner {
                         found: found.as_ref().map(|t| t.id.clone()),
                     });
                     if let Some(t) = found {
-                        return Record::Posted(t.id);
+                        return Record::Posted(t.id, None);
                     }
                 }
                 Err(e) => {
@@ -504,7 +519,7 @@ impl Inner {
             }
         }
         match sent {
-            Ok(answer) => Record::Posted(answer.value.id),
+            Ok(answer) => Record::Posted(answer.value.id, answer.rate),
             Err(e) => match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
                 Next::Fail(m) => Record::Failed(m),
                 Next::Retry {
@@ -571,7 +586,8 @@ impl Inner {
                         self.emit(Event::DatabaseBack);
                     }
                     self.emit(match &r {
-                        Record::Posted(x_id) => Event::Posted {
+                        Record::Posted(x_id, rate) => Event::Posted {
+                            rate: *rate,
                             post: p.id,
                             x_id: x_id.clone(),
                         },
@@ -615,7 +631,7 @@ impl Inner {
     async fn write(&self, p: &Claimed, r: &Record) -> Result<bool, DbError> {
         let c = self.db.client().await?;
         match r {
-            Record::Posted(x_id) => {
+            Record::Posted(x_id, _) => {
                 drop(c);
                 let (tx, rx) = oneshot::channel();
                 let _ = self.posted.send((p.id, x_id.clone(), tx));

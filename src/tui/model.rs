@@ -105,6 +105,8 @@ pub enum PublisherState {
     Running {
         next: Option<DateTime<Utc>>,
         last: Option<String>,
+        /// Posts X says are left in the account's window: (remaining, limit).
+        x_left: Option<(u32, u32)>,
     },
 }
 

@@ -180,11 +180,23 @@ fn publisher_event(m: &mut Model, e: Event) {
     match (&mut m.publisher, e) {
         (_, Event::Stopped) => m.publisher = PublisherState::Off("stopped".into()),
         (PublisherState::Running { next, .. }, Event::Waiting { next: n }) => *next = n,
+        (PublisherState::Running { last, x_left, .. }, Event::Posted { rate, .. }) => {
+            *last = Some(line);
+            if let Some(crate::x::RateLimit {
+                remaining: Some(r),
+                limit: Some(l),
+                ..
+            }) = rate
+            {
+                *x_left = Some((r, l));
+            }
+        }
         (PublisherState::Running { last, .. }, _) => *last = Some(line),
         (PublisherState::Off(_), Event::Started { .. }) => {
             m.publisher = PublisherState::Running {
                 next: None,
                 last: None,
+                x_left: None,
             }
         }
         _ => {}

@@ -281,11 +281,17 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         _ => Span::styled(" not connected ", theme.fg(Color::Yellow)),
     };
     let publisher = match &m.publisher {
-        PublisherState::Off(why) => format!("publisher off ({why})"),
-        PublisherState::Running { next: Some(t), .. } => {
-            format!("publisher on · next {}", relative(*t, m.now))
+        PublisherState::Off(why) => format!("publisher off ({})", text::inert(why, false)),
+        PublisherState::Running { next, x_left, .. } => {
+            let mut s = match next {
+                Some(t) => format!("publisher on · next {}", relative(*t, m.now)),
+                None => "publisher on · idle".into(),
+            };
+            if let Some((left, limit)) = x_left {
+                s.push_str(&format!(" · X {left}/{limit} left"));
+            }
+            s
         }
-        PublisherState::Running { next: None, .. } => "publisher on · idle".into(),
     };
     let db = match &m.db {
         DbState::Connected => Span::styled("db ok", theme.fg(Color::Green)),
