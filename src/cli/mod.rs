@@ -38,7 +38,7 @@ pub struct Cli {
 pub enum Command {
     /// Apply database migrations and say what was applied.
     Migrate,
-    /// Create a post: scheduled with --at, a draft with --draft.
+    /// Create a post: scheduled with --at, a draft with --draft, else due now.
     Post {
         /// The text; `-` reads it from stdin.
         text: String,
