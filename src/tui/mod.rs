@@ -207,8 +207,17 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         save_unsaved(&db, c.id, &c.text()).await;
     }
     let _ = stop_pub.send(true);
-    if let Some(t) = publisher_task {
-        let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+    if let Some(mut t) = publisher_task {
+        // Posts in flight finish (or time out at X) before we go; say so if that takes a while.
+        if tokio::time::timeout(Duration::from_secs(1), &mut t)
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "chirp: finishing the post being sent (Ctrl-C leaves it to the next publisher, which checks X first)"
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
