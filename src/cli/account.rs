@@ -38,6 +38,9 @@ async fn connect_with(
     no_browser: bool,
     timeout_secs: u64,
 ) -> Result<ExitCode> {
+    // Catch Ctrl-C from the moment the user is asked to act.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let callback = connect::listen(&oauth.redirect_uri).await?;
     let pending = oauth.start();
     let port = oauth.redirect_uri.port().unwrap_or(80);
     let mut out = std::io::stdout();
@@ -60,9 +63,13 @@ async fn connect_with(
             .stderr(std::process::Stdio::null())
             .spawn();
     }
-    let answer =
-        connect::wait_for_answer(&oauth.redirect_uri, Duration::from_secs(timeout_secs), true)
-            .await?;
+    let answer = connect::wait_for_answer(
+        callback,
+        Duration::from_secs(timeout_secs),
+        true,
+        &mut interrupt,
+    )
+    .await?;
     let code = connect::check(answer, &pending.state)?;
     let tokens = oauth
         .exchange(&code, pending.verifier)

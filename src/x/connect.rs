@@ -91,13 +91,15 @@ pub fn check(answer: Answer, expected_state: &str) -> Result<String, ConnectErro
     }
 }
 
-/// Listens on the redirect URI and on stdin until an answer arrives, `timeout` passes or
-/// Ctrl-C is pressed.
-pub async fn wait_for_answer(
-    redirect_uri: &url::Url,
-    timeout: Duration,
-    read_stdin: bool,
-) -> Result<Answer, ConnectError> {
+/// The redirect listener, bound before the user is shown the address (so even a browser that
+/// is quicker than the prompt finds it).
+pub struct Callback {
+    listener: tokio::net::TcpListener,
+    path: String,
+}
+
+/// Binds 127.0.0.1 on the redirect URI's port.
+pub async fn listen(redirect_uri: &url::Url) -> Result<Callback, ConnectError> {
     let host = redirect_uri.host_str().unwrap_or("");
     if redirect_uri.scheme() != "http" || !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
         return Err(ConnectError::BadRedirect(redirect_uri.to_string()));
@@ -113,8 +115,23 @@ pub async fn wait_for_answer(
                 addr: addr.clone(),
                 why: e.to_string(),
             })?;
+    Ok(Callback {
+        listener,
+        path: redirect_uri.path().to_string(),
+    })
+}
+
+/// Waits for the redirect (or a pasted answer on stdin) until `timeout` passes or Ctrl-C is
+/// pressed (`interrupt`: registered by the caller before it prompts, so an early Ctrl-C is
+/// caught too).
+pub async fn wait_for_answer(
+    bound: Callback,
+    timeout: Duration,
+    read_stdin: bool,
+    interrupt: &mut tokio::signal::unix::Signal,
+) -> Result<Answer, ConnectError> {
+    let Callback { listener, path } = bound;
     let (tx, mut rx) = mpsc::channel::<Answer>(4);
-    let path = redirect_uri.path().to_string();
     let app = Router::new()
         .route(&path, axum::routing::get(callback))
         .with_state(tx.clone());
@@ -142,7 +159,7 @@ pub async fn wait_for_answer(
     let result = tokio::select! {
         a = rx.recv() => a.ok_or(ConnectError::Cancelled),
         _ = tokio::time::sleep(timeout) => Err(ConnectError::TimedOut(timeout.as_secs())),
-        _ = tokio::signal::ctrl_c() => Err(ConnectError::Cancelled),
+        _ = interrupt.recv() => Err(ConnectError::Cancelled),
     };
     // Let the browser's page finish loading, but do not wait on an idle keep-alive forever.
     let _ = stop_tx.send(());
