@@ -297,7 +297,7 @@ async fn unknown_outcomes_are_reconciled_never_resent() {
             concurrency: 1,
             ..fast_options()
         },
-        Duration::from_secs(1),
+        Duration::from_secs(2),
     );
     let ids = [
         // X returns this with a t.co link and `&amp;`: still recognised.

@@ -397,7 +397,7 @@ async fn client_maps_every_answer() {
     .unwrap();
     let (access, _) = fake.issue_tokens();
     let token = Secret::new(access);
-    let x = XClient::new(&fake.base_url(), Duration::from_millis(800));
+    let x = XClient::new(&fake.base_url(), Duration::from_secs(2));
     let since = Utc::now() - chrono::Duration::seconds(1);
 
     let made = x.create_post(&token, "hello", None).await.unwrap();
