@@ -81,6 +81,17 @@ impl Running {
         }
     }
 
+    /// Waits for post `id` to fail and returns why.
+    async fn failure(&mut self, id: i32) -> String {
+        match self
+            .until(|e| matches!(e, Event::Failed { post, .. } if *post == id))
+            .await
+        {
+            Event::Failed { reason, .. } => reason,
+            _ => unreachable!(),
+        }
+    }
+
     async fn stop(mut self) -> Vec<Event> {
         self.stop.send(true).unwrap();
         self.task.await.unwrap();
@@ -186,22 +197,12 @@ async fn permanent_errors_fail_with_xs_words_and_bad_text_never_reaches_x() {
         .unwrap()
         .get(0);
     let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
-    let Event::Failed { reason, .. } = p
-        .until(|e| matches!(e, Event::Failed { post, .. } if *post == dup))
-        .await
-    else {
-        unreachable!()
-    };
+    let reason = p.failure(dup).await;
     assert_eq!(
         reason,
         "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content."
     );
-    let Event::Failed { reason, .. } = p
-        .until(|e| matches!(e, Event::Failed { post, .. } if *post == bad))
-        .await
-    else {
-        unreachable!()
-    };
+    let reason = p.failure(bad).await;
     assert_eq!(
         reason,
         "not sent: the post is 282/280 weighted characters: shorten it by 2"
@@ -357,12 +358,7 @@ async fn the_attempt_limit_fails_clearly_and_retry_sends_it() {
     fake.inject([Fault::Status(503), Fault::Status(503), Fault::Status(503)]);
     let id = schedule(&t, account, "unlucky", Utc::now()).await;
     let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
-    let Event::Failed { reason, .. } = p
-        .until(|e| matches!(e, Event::Failed { post, .. } if *post == id))
-        .await
-    else {
-        unreachable!()
-    };
+    let reason = p.failure(id).await;
     assert_eq!(
         reason,
         "X never confirmed it in 3 attempts, and it is not on the account's timeline"

@@ -103,6 +103,17 @@ impl Env {
         (child, url, out)
     }
 
+    /// `account connect`, approved in a "browser" that lands on chirp's listener:
+    /// (success, stdout, stderr).
+    async fn connect_in_browser(&self) -> (bool, String, String) {
+        let (child, url, out) = self.start_connect();
+        let location = approve(&url).await;
+        reqwest::get(&location).await.unwrap();
+        tokio::task::spawn_blocking(move || finish(child, out))
+            .await
+            .unwrap()
+    }
+
     async fn status_json(&self) -> serde_json::Value {
         let out = self.output(&["account", "status", "--json"]);
         assert!(out.status.success());
@@ -252,12 +263,7 @@ async fn bad_state_denied_consent_and_wrong_secret_save_nothing() {
     );
 
     fake.configure(|c| c.deny_consent = true);
-    let (child, url, out) = env.start_connect();
-    let location = approve(&url).await;
-    reqwest::get(&location).await.unwrap();
-    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
-        .await
-        .unwrap();
+    let (ok, _, stderr) = env.connect_in_browser().await;
     assert!(!ok);
     assert!(
         stderr.contains("X did not grant access (access_denied)"),
@@ -267,12 +273,7 @@ async fn bad_state_denied_consent_and_wrong_secret_save_nothing() {
 
     // A confidential client with the wrong secret: X refuses the exchange.
     fake.configure(|c| c.client_secret = Some("right".into()));
-    let (child, url, out) = env.start_connect();
-    let location = approve(&url).await;
-    reqwest::get(&location).await.unwrap();
-    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
-        .await
-        .unwrap();
+    let (ok, _, stderr) = env.connect_in_browser().await;
     assert!(!ok);
     assert!(stderr.contains("X refused the token request"), "{stderr}");
 
