@@ -424,6 +424,18 @@ async fn a_thousand_posts_two_publishers_each_exactly_once() {
     );
 }
 
+/// Kills a child process if the test fails before it is waited for.
+struct Reap(Option<Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn scheduler(t: &TestDb, fake: &FakeX, home: &std::path::Path) -> Child {
     let cfg = home.join("config.toml");
     std::fs::write(
@@ -476,11 +488,12 @@ async fn kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice() {
     .unwrap();
     // One post is created at X but its answer never comes: the worst moment to die.
     fake.inject([Fault::HangAfterRecord]);
-    let mut first = scheduler(&t, &fake, home.path());
+    let mut first = Reap(Some(scheduler(&t, &fake, home.path())));
     assert!(fake.wait_for_posts(100, T).await >= 100);
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
-    let second = scheduler(&t, &fake, home.path());
+    let mut killed = first.0.take().unwrap();
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    let mut second = Reap(Some(scheduler(&t, &fake, home.path())));
     let n = common::wait_for_count(
         &t.db,
         "SELECT count(*) FROM posts WHERE status = 'posted'",
@@ -495,6 +508,7 @@ async fn kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(texts.len(), 300, "a post reached X twice");
     // SIGTERM: a clean stop.
     // SAFETY: sending a signal to our own child process.
+    let second = second.0.take().unwrap();
     unsafe { libc::kill(second.id() as i32, libc::SIGTERM) };
     let out = second.wait_with_output().unwrap();
     assert!(out.status.success());
