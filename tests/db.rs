@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use chirp::db::posts::{self, Actor, Cursor, ListQuery, Order};
+use chirp::db::posts::{self, Actor, ListQuery, Order};
 use chirp::db::{DbError, accounts, notify};
 use chirp::domain::{Status, TextError};
 use chrono::{Duration as Dur, Utc};
@@ -414,10 +414,6 @@ async fn keyset_pages_cover_everything_once() {
     assert_eq!(ids, vec![250, 25]);
     let counts = posts::counts(&c).await.unwrap();
     assert_eq!(counts, vec![(Status::Draft, 83), (Status::Scheduled, 167)]);
-    let _ = Cursor {
-        id: 0,
-        scheduled_at: None,
-    };
 }
 
 #[tokio::test]

@@ -125,7 +125,6 @@ fn populated(width: u16) -> Model {
     });
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),
-        last: None,
         x_left: None,
     };
     m

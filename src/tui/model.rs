@@ -104,7 +104,6 @@ pub enum PublisherState {
     Off(String),
     Running {
         next: Option<DateTime<Utc>>,
-        last: Option<String>,
         /// Posts X says are left in the account's window: (remaining, limit).
         x_left: Option<(u32, u32)>,
     },
@@ -163,7 +162,6 @@ pub struct Prompt {
 pub enum Confirm {
     Delete(PostId),
     PublishNow(PostId),
-    Quit,
 }
 
 pub enum Mode {

@@ -176,26 +176,24 @@ fn saved(m: &mut Model, result: Result<crate::domain::Post, String>) -> Vec<Cmd>
 }
 
 fn publisher_event(m: &mut Model, e: Event) {
-    let line = e.to_string();
     match (&mut m.publisher, e) {
         (_, Event::Stopped) => m.publisher = PublisherState::Off("stopped".into()),
         (PublisherState::Running { next, .. }, Event::Waiting { next: n }) => *next = n,
-        (PublisherState::Running { last, x_left, .. }, Event::Posted { rate, .. }) => {
-            *last = Some(line);
-            if let Some(crate::x::RateLimit {
-                remaining: Some(r),
-                limit: Some(l),
+        (
+            PublisherState::Running { x_left, .. },
+            Event::Posted {
+                rate:
+                    Some(crate::x::RateLimit {
+                        remaining: Some(r),
+                        limit: Some(l),
+                        ..
+                    }),
                 ..
-            }) = rate
-            {
-                *x_left = Some((r, l));
-            }
-        }
-        (PublisherState::Running { last, .. }, _) => *last = Some(line),
+            },
+        ) => *x_left = Some((r, l)),
         (PublisherState::Off(_), Event::Started { .. }) => {
             m.publisher = PublisherState::Running {
                 next: None,
-                last: None,
                 x_left: None,
             }
         }
@@ -403,10 +401,6 @@ fn confirm_key(m: &mut Model, c: Confirm, k: KeyEvent) -> Vec<Cmd> {
     match c {
         Confirm::Delete(id) => vec![Cmd::Delete(id)],
         Confirm::PublishNow(id) => vec![Cmd::Schedule(id, m.now)],
-        Confirm::Quit => {
-            m.quit = true;
-            vec![]
-        }
     }
 }
 

@@ -104,9 +104,9 @@ pub fn view(m: &Model, f: &mut Frame) {
         hints,
     );
     match &m.mode {
-        Mode::Compose(c) => draw_composer(m, f, c, &theme),
+        Mode::Compose(c) => draw_composer(f, c, &theme),
         Mode::Schedule(p) => draw_prompt(m, f, p, &theme),
-        Mode::Confirm(c) => draw_confirm(m, f, *c, &theme),
+        Mode::Confirm(c) => draw_confirm(f, *c, &theme),
         Mode::Help => draw_help(f, &theme),
         Mode::Normal | Mode::Filter(_) => {}
     }
@@ -339,7 +339,7 @@ fn popup(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-fn draw_composer(m: &Model, f: &mut Frame, c: &Composer, theme: &Theme) {
+fn draw_composer(f: &mut Frame, c: &Composer, theme: &Theme) {
     let area = popup(f.area(), 76, 14);
     f.render_widget(Clear, area);
     let title = match c.id {
@@ -364,7 +364,6 @@ fn draw_composer(m: &Model, f: &mut Frame, c: &Composer, theme: &Theme) {
     ])
     .areas(inner);
     f.render_widget(&c.textarea, edit);
-    let _ = m;
     let note = if c.confirm_discard {
         Line::styled(
             "Discard your changes? y/n",
@@ -427,15 +426,13 @@ fn draw_prompt(m: &Model, f: &mut Frame, p: &Prompt, theme: &Theme) {
     );
 }
 
-fn draw_confirm(m: &Model, f: &mut Frame, c: Confirm, theme: &Theme) {
+fn draw_confirm(f: &mut Frame, c: Confirm, theme: &Theme) {
     let area = popup(f.area(), 50, 5);
     f.render_widget(Clear, area);
     let q = match c {
         Confirm::Delete(id) => format!("Delete post {id} from chirp? (X is not touched)"),
         Confirm::PublishNow(id) => format!("Publish post {id} now?"),
-        Confirm::Quit => "Quit chirp?".into(),
     };
-    let _ = m;
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Confirm ")
