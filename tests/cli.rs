@@ -346,3 +346,20 @@ fn zero_config_starts_a_private_cluster_and_stops_it() {
         "server still running after exit"
     );
 }
+
+#[tokio::test]
+async fn list_limit_is_exact_across_pages() {
+    let e = Env::new().await;
+    assert!(e.run(&["post", "seed", "--draft"]).status.success());
+    let c = e.t.client().await;
+    c.execute(
+        "INSERT INTO posts (x_account_id, content) SELECT 1, 'bulk ' || g FROM generate_series(1, 700) g",
+        &[],
+    )
+    .await
+    .unwrap();
+    let out = e.run(&["list", "--limit", "600", "--json"]);
+    let posts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(posts.as_array().unwrap().len(), 600);
+    assert_eq!(e.list().len(), 701, "without --limit, everything");
+}

@@ -423,12 +423,16 @@ async fn list(
     };
     let mut all = Vec::new();
     loop {
+        // Never fetch past --limit: the last page asks only for what is still wanted.
+        if let Some(l) = limit {
+            q.limit = q.limit.min(l - all.len() as i64);
+        }
         let page = posts::list(&c, &q).await?;
         all.extend(page.posts);
-        match (page.next, limit) {
-            (Some(_), Some(l)) if all.len() as i64 >= l => break,
-            (Some(next), _) => q.after = Some(next),
-            (None, _) => break,
+        match page.next {
+            Some(_) if limit.is_some_and(|l| all.len() as i64 >= l) => break,
+            Some(next) => q.after = Some(next),
+            None => break,
         }
     }
     if json {
@@ -485,14 +489,9 @@ async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
         None => crate::db::describe(&db.pg),
     };
     println!("database   {where_}");
-    let account = c
-        .query_opt(
-            "SELECT x_username, is_active FROM x_accounts ORDER BY is_active DESC, id LIMIT 1",
-            &[],
-        )
-        .await?;
-    let account = match account {
-        Some(r) if r.get::<_, bool>(1) => format!("@{}", r.get::<_, String>(0)),
+    let account = match accounts::status(&c).await? {
+        Some(a) if a.connected => format!("@{}", a.username.unwrap_or_default()),
+        Some(a) if a.needs_reconnect => "needs reconnecting (chirp account connect)".into(),
         _ => "not connected".into(),
     };
     println!("account    {account}");

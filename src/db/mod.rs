@@ -27,6 +27,13 @@ pub enum DbError {
     Cluster(#[from] cluster::ClusterError),
     #[error("migrations failed: {0}")]
     Migrate(String),
+    #[error(
+        "database.url / DATABASE_URL is not a PostgreSQL connection string (e.g. postgresql://user@host/db)"
+    )]
+    BadUrl,
+    /// A value the schema's constraints should have made impossible.
+    #[error("unexpected data in the database: {0}")]
+    Unexpected(String),
     #[error("no post with id {0}")]
     NotFound(PostId),
     #[error("post {id}: {err}")]
@@ -39,6 +46,12 @@ pub enum DbError {
     Query(#[from] tokio_postgres::Error),
     #[error("database unavailable: {0}")]
     Pool(String),
+}
+
+impl From<crate::domain::status::UnknownStatus> for DbError {
+    fn from(e: crate::domain::status::UnknownStatus) -> Self {
+        DbError::Unexpected(e.to_string())
+    }
 }
 
 impl From<deadpool_postgres::PoolError> for DbError {
@@ -98,9 +111,9 @@ impl Db {
     pub async fn open(config: &Config) -> Result<(Db, Vec<String>), DbError> {
         let (mut pg, cluster) = match &config.database.url {
             Some(url) => {
-                let pg = url.parse::<tokio_postgres::Config>().map_err(|_| {
-                    DbError::Migrate("database.url is not a PostgreSQL connection string".into())
-                })?;
+                let pg = url
+                    .parse::<tokio_postgres::Config>()
+                    .map_err(|_| DbError::BadUrl)?;
                 (pg, None)
             }
             None => {

@@ -19,9 +19,7 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
     Ok(Post {
         id: r.get("id"),
         x_account_id: r.get("x_account_id"),
-        status: status
-            .parse()
-            .map_err(|e: crate::domain::status::UnknownStatus| DbError::Pool(e.to_string()))?,
+        status: status.parse()?,
         content: r.get("content"),
         scheduled_at: r.get("scheduled_at"),
         posted_at: r.get("posted_at"),
@@ -300,9 +298,7 @@ pub async fn counts(client: &impl GenericClient) -> Result<Vec<(Status, i64)>, D
     rows.iter()
         .map(|r| {
             let s: String = r.get(0);
-            let status = s
-                .parse()
-                .map_err(|e: crate::domain::status::UnknownStatus| DbError::Pool(e.to_string()))?;
+            let status = s.parse()?;
             Ok((status, r.get(1)))
         })
         .collect()
