@@ -386,34 +386,31 @@ fn exec(cmd: Cmd, db: &Arc<Db>, tx: &Tx, model: &Model) {
                 .await
                 .map_err(|e| e.to_string()),
             ),
-            Cmd::Schedule(id, at) => Msg::Done(
-                async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }
-                    .await
-                    .map(|_| format!("post {id} scheduled for {}", when::show(at, &tz)))
-                    .map_err(|e| e.to_string()),
+            Cmd::Schedule(id, at) => done(
+                async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }.await,
+                format!("post {id} scheduled for {}", when::show(at, &tz)),
             ),
-            Cmd::Unschedule(id) => Msg::Done(
-                async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }
-                    .await
-                    .map(|_| format!("post {id} is a draft again"))
-                    .map_err(|e| e.to_string()),
+            Cmd::Unschedule(id) => done(
+                async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
+                format!("post {id} is a draft again"),
             ),
-            Cmd::Retry(id) => Msg::Done(
-                async { posts::retry(&mut db.client().await?, ACTOR, id).await }
-                    .await
-                    .map(|_| format!("post {id} queued to be sent again"))
-                    .map_err(|e| e.to_string()),
+            Cmd::Retry(id) => done(
+                async { posts::retry(&mut db.client().await?, ACTOR, id).await }.await,
+                format!("post {id} queued to be sent again"),
             ),
-            Cmd::Delete(id) => Msg::Done(
-                async { posts::delete(&mut db.client().await?, ACTOR, id).await }
-                    .await
-                    .map(|_| format!("post {id} deleted"))
-                    .map_err(|e| e.to_string()),
+            Cmd::Delete(id) => done(
+                async { posts::delete(&mut db.client().await?, ACTOR, id).await }.await,
+                format!("post {id} deleted"),
             ),
             Cmd::OpenEditor(_) => return,
         };
         let _ = tx.send(msg);
     });
+}
+
+/// The answer to an action on one post: `ok` for the status bar, or the error.
+fn done<T>(r: Result<T, crate::db::DbError>, ok: String) -> Msg {
+    Msg::Done(r.map(|_| ok).map_err(|e| e.to_string()))
 }
 
 /// `$EDITOR` (else `vi`) on a temporary file, with the terminal handed over to it.

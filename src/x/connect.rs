@@ -85,10 +85,9 @@ pub fn check(answer: Answer, expected_state: &str) -> Result<String, ConnectErro
     if let Some(e) = answer.error {
         return Err(ConnectError::Denied(e));
     }
-    match (answer.code, answer.state) {
-        (Some(code), _) => Ok(code),
-        (None, _) => Err(ConnectError::Denied("no code in the answer".into())),
-    }
+    answer
+        .code
+        .ok_or_else(|| ConnectError::Denied("no code in the answer".into()))
 }
 
 /// The redirect listener, bound before the user is shown the address (so even a browser that
