@@ -95,10 +95,14 @@ fn start(
     let session = Session::new(&cfg, cipher(), Duration::from_secs(30));
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
+    let mut opts = Options::default();
+    if let Some(n) = std::env::var("BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()) {
+        opts.concurrency = n;
+    }
     let task = tokio::spawn(publisher::run(
         db.pg.clone(),
         session,
-        Options::default(),
+        opts,
         tx,
         stop_rx,
     ));
