@@ -96,16 +96,13 @@ fn start(
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
     let mut opts = Options::default();
-    if let Some(n) = std::env::var("BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()) {
+    if let Some(n) = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         opts.concurrency = n;
     }
-    let task = tokio::spawn(publisher::run(
-        db.pg.clone(),
-        session,
-        opts,
-        tx,
-        stop_rx,
-    ));
+    let task = tokio::spawn(publisher::run(db.pg.clone(), session, opts, tx, stop_rx));
     (stop, task, rx)
 }
 
