@@ -1,0 +1,181 @@
+//! `chirp account connect | status | disconnect`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use chrono_tz::Tz;
+
+use super::UsageError;
+use crate::config::Config;
+use chirp_core::when;
+use chirp_credentials::Credentials;
+use chirp_net::x::XClient;
+use chirp_net::x::connect::{self, ConnectError};
+use chirp_net::x::oauth::{OAuth, OAuthError};
+use chirp_net::{Cipher, DEFAULT_TIMEOUT};
+use chirp_store::{Db, accounts};
+
+pub(super) async fn connect(
+    config: &Config,
+    no_browser: bool,
+    timeout_secs: u64,
+) -> Result<ExitCode> {
+    let oauth = OAuth::new(&config.x, DEFAULT_TIMEOUT).map_err(|e| match e {
+        OAuthError::NoClientId | OAuthError::BadConfig { .. } => anyhow!(UsageError(e.to_string())),
+        other => anyhow!(other),
+    })?;
+    // Problems with the database or the key should show before the user goes to a browser.
+    let cipher = Cipher::load_default()?;
+    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let credentials = Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
+    let result = connect_with(&db, &oauth, &credentials, config, no_browser, timeout_secs).await;
+    db.close().await;
+    result
+}
+
+async fn connect_with(
+    db: &Db,
+    oauth: &OAuth,
+    credentials: &Credentials,
+    config: &Config,
+    no_browser: bool,
+    timeout_secs: u64,
+) -> Result<ExitCode> {
+    // Catch Ctrl-C from the moment the user is asked to act.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let callback = connect::listen(&oauth.redirect_uri).await?;
+    let pending = oauth.start();
+    let port = oauth.redirect_uri.port().unwrap_or(80);
+    let mut out = std::io::stdout();
+    writeln!(out, "Open this address in a browser and approve chirp:\n")?;
+    writeln!(out, "  {}\n", pending.url)?;
+    writeln!(
+        out,
+        "Waiting for X to send the browser to {} (over SSH, forward it first: ssh -L {port}:127.0.0.1:{port} THIS_HOST).",
+        oauth.redirect_uri
+    )?;
+    writeln!(
+        out,
+        "Or paste here the address the browser ended on (or just the code):"
+    )?;
+    out.flush()?;
+    if !no_browser && connect::has_display() {
+        let _ = std::process::Command::new("xdg-open")
+            .arg(pending.url.as_str())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+    let answer = connect::wait_for_answer(
+        callback,
+        Duration::from_secs(timeout_secs),
+        true,
+        &mut interrupt,
+    )
+    .await?;
+    let code = connect::check(answer, &pending.state)?;
+    let tokens = oauth
+        .exchange(&code, pending.verifier)
+        .await
+        .map_err(|e| anyhow!("{e}: nothing was saved"))?;
+    let x = XClient::new(&config.x.api_base_url, DEFAULT_TIMEOUT);
+    let me = x
+        .me(&tokens.access)
+        .await
+        .map_err(|e| anyhow!("{e}: nothing was saved"))?;
+    credentials
+        .save_connected(db, &me.id, &me.username, &tokens)
+        .await?;
+    println!("connected as @{}", me.username);
+    if tokens.refresh.is_none() {
+        eprintln!(
+            "warning: X gave no refresh token (is offline.access allowed for the app?); you will need to reconnect when the access token expires"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
+    let c = db.client().await?;
+    let st = accounts::status(&c).await?;
+    if json {
+        let v = match &st {
+            Some(s) => serde_json::to_value(s)?,
+            None => {
+                serde_json::json!({"username": null, "connected": false, "needs_reconnect": false, "posts_waiting": 0})
+            }
+        };
+        println!("{v}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match st {
+        Some(s) if s.connected => {
+            println!("@{} · connected", s.username.unwrap_or_default());
+            if let Some(t) = s.token_expires_at {
+                println!(
+                    "  access token expires {} (refreshed automatically)",
+                    when::show(t, &tz)
+                );
+            }
+            if let Some(t) = s.rate_limited_until.filter(|t| *t > chrono::Utc::now()) {
+                println!("  rate limited by X until {}", when::show(t, &tz));
+            }
+            println!("  {} post(s) waiting", s.posts_waiting);
+        }
+        Some(s) if s.needs_reconnect => {
+            println!(
+                "@{} · needs reconnecting: X refused the refresh token. Run `chirp account connect`; {} post(s) wait until then.",
+                s.username.unwrap_or_default(),
+                s.posts_waiting
+            );
+        }
+        Some(s) => println!(
+            "not connected: run `chirp account connect`; {} post(s) wait until then.",
+            s.posts_waiting
+        ),
+        None => println!("not connected: run `chirp account connect`"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn disconnect(db: &Db, config: &Config) -> Result<ExitCode> {
+    let c = db.client().await?;
+    let Some(st) = accounts::status(&c)
+        .await?
+        .filter(|s| s.connected || s.needs_reconnect)
+    else {
+        println!("no account is connected");
+        return Ok(ExitCode::SUCCESS);
+    };
+    // Revoke at X first; whatever X says, forget the tokens here.
+    let warning = match Cipher::load_default() {
+        Ok(cipher) => Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT)
+            .revoke_and_forget(db, st.id)
+            .await?
+            .map(|w| w.to_string()),
+        Err(e) => {
+            accounts::deactivate(&c, st.id).await?;
+            Some(e.to_string())
+        }
+    };
+    println!(
+        "disconnected @{}; its posts are kept ({} waiting until an account is connected again)",
+        st.username.unwrap_or_default(),
+        st.posts_waiting
+    );
+    if let Some(w) = warning {
+        eprintln!(
+            "warning: could not revoke the tokens at X ({w}); they stop working when they expire, or revoke chirp under X's connected apps settings"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn connect_error_is_usage(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<ConnectError>(),
+        Some(ConnectError::BadRedirect(_))
+    )
+}

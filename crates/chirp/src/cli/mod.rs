@@ -1,0 +1,522 @@
+//! The command line: `chirp <command>`. Every command validates what it was given before it
+//! touches the database, and reports a failure as one line on stderr with a non-zero exit.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+use chrono_tz::Tz;
+use clap::{Parser, Subcommand};
+
+mod account;
+mod scheduler;
+
+use crate::config::{Config, ConfigError};
+use crate::present::{clip, inert};
+use chirp_core::{Post, PostId, Status, text, when};
+use chirp_store::posts::{self, Actor, ListQuery, Order};
+use chirp_store::{Db, accounts};
+
+const ACTOR: Actor<'static> = Actor("cli");
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chirp",
+    version,
+    about = "Write, schedule and publish posts to X from the terminal"
+)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/chirp/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply database migrations and say what was applied.
+    Migrate,
+    /// Create a post: scheduled with --at, a draft with --draft, else due now.
+    Post {
+        /// The text; `-` reads it from stdin.
+        text: String,
+        /// When to publish: `in 2h`, `tomorrow 9am`, `fri 17:30`, `2026-12-01 14:00`, RFC 3339.
+        #[arg(long, value_name = "WHEN", conflicts_with = "draft")]
+        at: Option<String>,
+        /// Keep it as a draft.
+        #[arg(long)]
+        draft: bool,
+    },
+    /// List posts, newest first.
+    List {
+        /// Only posts in this status (draft, scheduled, publishing, posted, failed).
+        #[arg(long, value_name = "S")]
+        status: Option<Status>,
+        /// At most this many posts.
+        #[arg(long, value_name = "N")]
+        limit: Option<i64>,
+        /// One JSON array (times in RFC 3339 UTC).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one post in full, with its history.
+    Show {
+        id: PostId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count text as X does (weighted, limit 280); exit 1 when it would be refused.
+    Count {
+        /// The text; stdin when absent.
+        text: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Schedule a draft (or move a scheduled post) to WHEN.
+    Schedule {
+        id: PostId,
+        #[arg(long, value_name = "WHEN")]
+        at: String,
+    },
+    /// Take a scheduled or failed post back to a draft.
+    Unschedule { id: PostId },
+    /// Replace the text of a draft, scheduled or failed post (`-` reads stdin).
+    Edit { id: PostId, text: String },
+    /// Delete a post from chirp (it is not deleted on X).
+    Delete { id: PostId },
+    /// Try a failed post again, now.
+    Retry { id: PostId },
+    /// Database, account and queue at a glance.
+    Status,
+    /// Publish due posts until stopped (for tmux or systemd); one line per event.
+    Scheduler {
+        /// Seconds a claim lasts; a crashed publisher's posts are taken over after this.
+        #[arg(long, default_value_t = 120, value_name = "SECS")]
+        lease: u64,
+        /// Seconds to wait for X to answer one request.
+        #[arg(long, default_value_t = 30, value_name = "SECS")]
+        x_timeout: u64,
+        /// First retry delay in milliseconds (doubles per attempt, at most 15 minutes).
+        #[arg(long, default_value_t = 10_000, value_name = "MS")]
+        retry_base_ms: u64,
+    },
+    /// Connect, inspect or disconnect the X account.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Authorize chirp at X (OAuth 2.0 with PKCE); works over SSH.
+    Connect {
+        /// Never try to open a browser (the default without a display).
+        #[arg(long)]
+        no_browser: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECS")]
+        timeout: u64,
+    },
+    /// Username, whether connected, token expiry, posts waiting.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the tokens at X and deactivate the account here; posts are kept.
+    Disconnect,
+}
+
+/// Errors that are the user's input rather than the world: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error; `--help` has the long story.
+            let text = e.to_string();
+            let what: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            let what = what.join(" ");
+            eprintln!(
+                "chirp: {} (see chirp --help)",
+                what.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chirp: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // A blocked stdin read (the paste prompt of `account connect`) must not keep us alive.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("chirp: {}", format!("{e:#}").replace('\n', " "));
+            let usage = e.downcast_ref::<ConfigError>().is_some()
+                || e.downcast_ref::<UsageError>().is_some()
+                || account::connect_error_is_usage(&e);
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let tz = config.timezone();
+    let Some(command) = cli.command else {
+        return crate::tui::run(&config).await;
+    };
+    match command {
+        Command::Count { text, json } => count(text, json),
+        Command::Migrate => {
+            let (db, applied) = Db::open(config.database.url.as_deref()).await?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                for m in &applied {
+                    println!("applied {m}");
+                }
+            }
+            db.close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Post { text, at, draft } => {
+            let text = read_text(&text)?;
+            text::validate(&text)?;
+            let at = match (at, draft) {
+                (Some(w), _) => Some(parse_when(&w, &tz)?),
+                (None, true) => None,
+                (None, false) => Some(Utc::now()),
+            };
+            with_db(&config, |db| {
+                Box::pin(async move {
+                    let mut c = db.client().await?;
+                    let account = accounts::default_account(&mut c).await?;
+                    let post = posts::create(&mut c, ACTOR, account, &text, at).await?;
+                    println!("{}", post.id);
+                    if let Some(at) = post.scheduled_at {
+                        eprintln!("scheduled for {}", when::show(at, &tz));
+                    }
+                    Ok(ExitCode::SUCCESS)
+                })
+            })
+            .await
+        }
+        Command::List {
+            status,
+            limit,
+            json,
+        } => with_db(&config, |db| Box::pin(list(db, status, limit, json, tz))).await,
+        Command::Show { id, json } => {
+            with_db(&config, |db| {
+                Box::pin(async move {
+                    let c = db.client().await?;
+                    let post = posts::get(&c, id).await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&post)?);
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    print_post(&post, &tz);
+                    for ev in posts::history(&c, id).await? {
+                        let change = match (ev.from, ev.to) {
+                            (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
+                            (_, Some(t)) | (Some(t), None) => t,
+                            _ => String::new(),
+                        };
+                        let detail = ev.detail.map(|d| format!(" ({})", inert(&d, false)));
+                        println!(
+                            "  {:<8} {change:<22} by {}{}",
+                            ev.event,
+                            ev.actor,
+                            detail.unwrap_or_default()
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                })
+            })
+            .await
+        }
+        Command::Schedule { id, at } => {
+            let at = parse_when(&at, &tz)?;
+            change(&config, id, tz, false, move |c, id| {
+                Box::pin(async move { posts::schedule(c, ACTOR, id, at).await })
+            })
+            .await
+        }
+        Command::Unschedule { id } => {
+            change(&config, id, tz, false, |c, id| {
+                Box::pin(async move { posts::unschedule(c, ACTOR, id).await })
+            })
+            .await
+        }
+        Command::Retry { id } => {
+            change(&config, id, tz, false, |c, id| {
+                Box::pin(async move { posts::retry(c, ACTOR, id).await })
+            })
+            .await
+        }
+        Command::Edit { id, text } => {
+            let text = read_text(&text)?;
+            text::validate(&text)?;
+            change(&config, id, tz, false, move |c, id| {
+                Box::pin(async move { posts::edit(c, ACTOR, id, &text).await })
+            })
+            .await
+        }
+        Command::Delete { id } => {
+            change(&config, id, tz, true, |c, id| {
+                Box::pin(async move { posts::delete(c, ACTOR, id).await })
+            })
+            .await
+        }
+        Command::Status => with_db(&config, |db| Box::pin(status(db, tz))).await,
+        Command::Scheduler {
+            lease,
+            x_timeout,
+            retry_base_ms,
+        } => scheduler::run(&config, lease, x_timeout, retry_base_ms).await,
+        Command::Account { command } => match command {
+            AccountCommand::Connect {
+                no_browser,
+                timeout,
+            } => account::connect(&config, no_browser, timeout).await,
+            AccountCommand::Status { json } => {
+                with_db(&config, |db| Box::pin(account::status(db, json, tz))).await
+            }
+            AccountCommand::Disconnect => {
+                let cfg = config.clone();
+                with_db(&config, move |db| {
+                    Box::pin(async move { account::disconnect(db, &cfg).await })
+                })
+                .await
+            }
+        },
+    }
+}
+
+type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Opens the database, runs `f`, and closes it (stopping the private cluster if idle) on
+/// success and failure alike.
+async fn with_db<F>(config: &Config, f: F) -> Result<ExitCode>
+where
+    F: for<'a> FnOnce(&'a Db) -> BoxFut<'a, Result<ExitCode>>,
+{
+    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let result = f(&db).await;
+    db.close().await;
+    result
+}
+
+/// A one-post change from the CLI: runs it and prints the post's new state.
+async fn change<F>(config: &Config, id: PostId, tz: Tz, deleted: bool, f: F) -> Result<ExitCode>
+where
+    F: for<'a> FnOnce(
+            &'a mut chirp_store::Object,
+            PostId,
+        ) -> BoxFut<'a, Result<Post, chirp_store::DbError>>
+        + Send
+        + 'static,
+{
+    with_db(config, move |db| {
+        Box::pin(async move {
+            let mut c = db.client().await?;
+            let post = f(&mut c, id).await?;
+            if deleted {
+                println!("deleted post {id}");
+            } else {
+                print_post(&post, &tz);
+            }
+            Ok(ExitCode::SUCCESS)
+        })
+    })
+    .await
+}
+
+fn parse_when(input: &str, tz: &Tz) -> Result<chrono::DateTime<Utc>> {
+    chirp_core::parse_when(input, Utc::now(), tz).map_err(|e| anyhow!(UsageError(e.to_string())))
+}
+
+/// The text argument, or stdin for `-`. Refuses bytes that are not UTF-8 rather than mangling
+/// them, and drops the one trailing newline that `echo` adds.
+fn read_text(arg: &str) -> Result<String> {
+    if arg != "-" {
+        return Ok(arg.to_string());
+    }
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read stdin")?;
+    let mut s = String::from_utf8(bytes).map_err(|e| {
+        anyhow!(UsageError(format!(
+            "stdin is not valid UTF-8 (bad byte at offset {}): nothing was saved",
+            e.utf8_error().valid_up_to()
+        )))
+    })?;
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}
+
+fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
+    let text = match arg {
+        Some(t) => read_text(&t)?,
+        None => read_text("-")?,
+    };
+    let c = text::count(&text);
+    let valid = text::validate(&text).is_ok();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"weighted_length": c.weighted, "limit": text::LIMIT, "valid": valid})
+        );
+    } else {
+        println!("{}/{}", c.weighted, text::LIMIT);
+    }
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn list(
+    db: &Db,
+    status: Option<Status>,
+    limit: Option<i64>,
+    json: bool,
+    tz: Tz,
+) -> Result<ExitCode> {
+    if limit.is_some_and(|l| l < 1) {
+        bail!(UsageError("--limit must be at least 1".into()));
+    }
+    let c = db.client().await?;
+    let mut q = ListQuery {
+        statuses: status.into_iter().collect(),
+        order: Order::Newest,
+        limit: limit.unwrap_or(500).min(500),
+        ..ListQuery::default()
+    };
+    let mut all = Vec::new();
+    loop {
+        // Never fetch past --limit: the last page asks only for what is still wanted.
+        if let Some(l) = limit {
+            q.limit = q.limit.min(l - all.len() as i64);
+        }
+        let page = posts::list(&c, &q).await?;
+        all.extend(page.posts);
+        match page.next {
+            Some(_) if limit.is_some_and(|l| all.len() as i64 >= l) => break,
+            Some(next) => q.after = Some(next),
+            None => break,
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if all.is_empty() {
+        println!("no posts");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:>6}  {:<10}  {:<24}  TEXT", "ID", "STATUS", "WHEN");
+    for p in &all {
+        let at = p
+            .posted_at
+            .or(p.scheduled_at)
+            .map(|t| when::show(t, &tz))
+            .unwrap_or_default();
+        println!(
+            "{:>6}  {:<10}  {:<24}  {}",
+            p.id,
+            p.status.as_str(),
+            at,
+            clip(&inert(&p.content, false), 60)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_post(p: &Post, tz: &Tz) {
+    println!("post {} · {}", p.id, p.status);
+    if let Some(t) = p.scheduled_at {
+        println!("  scheduled  {}", when::show(t, tz));
+    }
+    if let Some(t) = p.posted_at {
+        println!("  posted     {}", when::show(t, tz));
+    }
+    if let Some(id) = &p.x_tweet_id {
+        println!("  x id       {id}");
+    }
+    if let Some(e) = &p.error_message {
+        println!("  error      {}", inert(e, false));
+    }
+    let c = text::count(&p.content);
+    println!("  length     {}/{}", c.weighted, text::LIMIT);
+    for line in inert(&p.content, true).lines() {
+        println!("  │ {line}");
+    }
+}
+
+async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
+    let c = db.client().await?;
+    let where_ = match &db.cluster {
+        Some(cl) => format!("private cluster at {}", cl.root.display()),
+        None => chirp_store::describe(&db.pg),
+    };
+    println!("database   {where_}");
+    let account = match accounts::status(&c).await? {
+        Some(a) if a.connected => format!("@{}", a.username.unwrap_or_default()),
+        Some(a) if a.needs_reconnect => "needs reconnecting (chirp account connect)".into(),
+        _ => "not connected".into(),
+    };
+    println!("account    {account}");
+    let counts = posts::counts(&c).await?;
+    let line: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| {
+            let n = counts
+                .iter()
+                .find(|(st, _)| st == s)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            format!("{n} {s}")
+        })
+        .collect();
+    println!("posts      {}", line.join(", "));
+    let next = posts::next_due(&c).await?;
+    println!(
+        "next due   {}",
+        next.map(|t| when::show(t, &tz))
+            .unwrap_or_else(|| "nothing scheduled".into())
+    );
+    if std::io::stdout().is_terminal() {
+        println!("\nRun `chirp --help` for commands.");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,139 @@
+//! `chirp scheduler`: the headless publisher for tmux or systemd. One line per event on
+//! stdout; SIGINT/SIGTERM stop claiming, finish what is in flight, and exit (a second signal
+//! exits at once: unfinished posts are reconciled by the next publisher).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{SecondsFormat, Utc};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use std::sync::Arc;
+
+use chirp_credentials::Credentials;
+use chirp_net::Cipher;
+use chirp_net::x::XNetwork;
+use chirp_publisher::{self as publisher, Event, Options};
+use chirp_store::Db;
+
+use crate::config::Config;
+use crate::present::inert;
+
+pub(super) async fn run(
+    config: &Config,
+    lease: u64,
+    x_timeout: u64,
+    retry_base_ms: u64,
+) -> Result<ExitCode> {
+    let cipher = Cipher::load_default()?;
+    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let timeout = Duration::from_secs(x_timeout);
+    let network = Arc::new(XNetwork::new(&config.x.api_base_url, timeout));
+    let credentials = Credentials::new(&config.x, cipher, timeout);
+    let mut opts = Options {
+        lease: Duration::from_secs(lease.max(x_timeout + 5)),
+        ..Options::default()
+    };
+    opts.policy.base = chrono::Duration::milliseconds(retry_base_ms as i64);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut task = tokio::spawn(publisher::run(
+        db.pg.clone(),
+        network,
+        credentials,
+        opts,
+        tx,
+        stop_rx,
+    ));
+    let printer = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            println!(
+                "{} {}",
+                Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+                line(&e)
+            );
+        }
+    });
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            _ = &mut task => break,
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        if stopping {
+            eprintln!(
+                "chirp: stopping now; posts still in flight will be checked on X by the next publisher"
+            );
+            task.abort();
+            break;
+        }
+        stopping = true;
+        eprintln!("chirp: stopping: finishing the posts in flight (signal again to quit at once)");
+        let _ = stop_tx.send(true);
+    }
+    let _ = printer.await;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One log line for a publisher event. Reasons quote the network's words, so they are made
+/// inert before they reach a terminal.
+pub(super) fn line(e: &Event) -> String {
+    let safe = |s: &str| inert(s, false);
+    match e {
+        Event::Started { id } => format!("publisher {id} started"),
+        Event::Claimed { post, attempt } => format!("claimed post {post} (attempt {attempt})"),
+        Event::Posted { post, x_id, quota } => {
+            let left = match quota {
+                Some(chirp_core::Quota {
+                    remaining: Some(r),
+                    limit: Some(l),
+                    ..
+                }) => format!(" (X: {r} of {l} posts left in this window)"),
+                _ => String::new(),
+            };
+            format!("posted post {post} as X post {x_id}{left}")
+        }
+        Event::Reconciled {
+            post,
+            found: Some(id),
+        } => format!("reconciled post {post}: already on X as {id}, not sent again"),
+        Event::Reconciled { post, found: None } => {
+            format!("reconciled post {post}: not on X, sending it")
+        }
+        Event::Retrying { post, at, reason } => match at {
+            Some(at) => format!(
+                "retrying post {post} at {}: {}",
+                at.format("%Y-%m-%d %H:%M:%S UTC"),
+                safe(reason)
+            ),
+            None => format!("holding post {post}: {}", safe(reason)),
+        },
+        Event::Failed { post, reason } => format!("failed post {post}: {}", safe(reason)),
+        Event::RateLimited { account, until } => format!(
+            "account {account} rate limited by X: holding its posts until {}",
+            until.format("%H:%M:%S UTC")
+        ),
+        Event::Rescued { post } => {
+            format!("rescued post {post} from an expired lease (will check X before resending)")
+        }
+        Event::LeaseLost { post } => {
+            format!("lost the lease on post {post}: another publisher took over")
+        }
+        Event::DatabaseDown { error } => {
+            format!("database unavailable ({}): retrying", safe(error))
+        }
+        Event::DatabaseBack => "database reachable again".into(),
+        Event::Listening => "listening for post changes".into(),
+        Event::Waiting { next: Some(t) } => {
+            format!("idle; next due {}", t.format("%Y-%m-%d %H:%M:%S%.3f UTC"))
+        }
+        Event::Waiting { next: None } => "idle; nothing scheduled".into(),
+        Event::Stopped => "publisher stopped".into(),
+    }
+}

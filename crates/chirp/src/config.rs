@@ -1,0 +1,234 @@
+//! Configuration: a TOML file (`--config PATH`, else `$XDG_CONFIG_HOME/chirp/config.toml`),
+//! with `DATABASE_URL` overriding `database.url`. Every key is optional; a bad file is reported
+//! as one line that names the key and the problem.
+
+use std::path::{Path, PathBuf};
+
+use chirp_net::x::XConfig;
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+#[error("config {path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub x: XConfig,
+    pub publisher: PublisherConfig,
+    pub ui: UiConfig,
+    /// Where the file was read from, if any (for messages).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// A libpq-style URL or key=value string. None: the private cluster.
+    pub url: Option<String>,
+}
+
+// The URL may carry a password: never print it.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublisherConfig {
+    /// Whether the TUI runs a publisher in the background. `chirp scheduler` always publishes.
+    pub enabled: bool,
+}
+
+impl Default for PublisherConfig {
+    fn default() -> Self {
+        PublisherConfig { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// IANA zone name; None means the machine's zone (`TZ`, then the system's).
+    pub timezone: Option<String>,
+}
+
+/// The default config file location.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("chirp").join("config.toml"))
+}
+
+impl Config {
+    /// Reads the config: `explicit` must exist; the default path may be absent.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let (path, must_exist) = match explicit {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (default_path(), false),
+        };
+        let mut config = match &path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(text) => Self::parse(&text, p)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                    Config::default()
+                }
+                Err(e) => {
+                    return Err(ConfigError {
+                        path: p.display().to_string(),
+                        message: format!("cannot read it: {e}"),
+                    });
+                }
+            },
+            None => Config::default(),
+        };
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            config.database.url = Some(url);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates the text of a config file.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let err = |message: String| ConfigError {
+            path: path.display().to_string(),
+            message,
+        };
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let place = e.span().map(|s| locate(text, s)).unwrap_or_default();
+            err(format!("{place}{}", e.message().replace('\n', " ")))
+        })?;
+        config.source = Some(path.to_path_buf());
+        config.validate().map_err(err)?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(tz) = &self.ui.timezone {
+            tz.parse::<Tz>().map_err(|_| {
+                format!("ui.timezone: `{tz}` is not an IANA time zone (e.g. Europe/Berlin, UTC)")
+            })?;
+        }
+        for (key, value) in [
+            ("x.api_base_url", &self.x.api_base_url),
+            ("x.authorize_url", &self.x.authorize_url),
+            ("x.redirect_uri", &self.x.redirect_uri),
+        ] {
+            let u = url::Url::parse(value)
+                .map_err(|e| format!("{key}: `{value}` is not a URL ({e})"))?;
+            if !matches!(u.scheme(), "http" | "https") {
+                return Err(format!("{key}: `{value}` must be an http(s) URL"));
+            }
+        }
+        if let Some(url) = &self.database.url
+            && !chirp_store::valid_url(url)
+        {
+            return Err(
+                "database.url: not a PostgreSQL connection string (e.g. postgresql://user@host/db)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The zone times are shown and read in.
+    pub fn timezone(&self) -> Tz {
+        self.ui
+            .timezone
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(local_timezone)
+    }
+}
+
+/// "line N: section.key: " for an error at `span`, so the message names the key.
+fn locate(text: &str, span: std::ops::Range<usize>) -> String {
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let section = before
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']'))
+        .map(str::trim);
+    let line_text = text[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .lines()
+        .next()
+        .unwrap_or("");
+    let key = line_text
+        .split('=')
+        .next()
+        .map(str::trim)
+        .filter(|k| line_text.contains('=') && !k.is_empty() && !k.starts_with('['));
+    match (section, key) {
+        (Some(s), Some(k)) => format!("line {line}: {s}.{k}: "),
+        (None, Some(k)) => format!("line {line}: {k}: "),
+        _ => format!("line {line}: "),
+    }
+}
+
+/// The machine's zone: `TZ` if it names an IANA zone, else the system's, else UTC.
+pub fn local_timezone() -> Tz {
+    std::env::var("TZ")
+        .ok()
+        .map(|s| s.trim_start_matches(':').to_string())
+        .and_then(|s| s.parse().ok())
+        .or_else(|| iana_time_zone::get_timezone().ok()?.parse().ok())
+        .unwrap_or(Tz::UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn example_file_is_valid_and_complete() {
+        let c = parse(include_str!("../../../config.example.toml")).unwrap();
+        assert!(c.publisher.enabled);
+        assert_eq!(c.x.api_base_url, "https://api.x.com");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = parse("[database]\nurll = 'x'\n").unwrap_err();
+        assert_eq!(
+            e,
+            "config c.toml: line 2: database.urll: unknown field `urll`, expected `url`"
+        );
+        assert!(!e.contains('\n'));
+        let e = parse("[ui]\ntimezone = 'Mars/Olympus'\n").unwrap_err();
+        assert_eq!(
+            e,
+            "config c.toml: ui.timezone: `Mars/Olympus` is not an IANA time zone (e.g. Europe/Berlin, UTC)"
+        );
+        let e = parse("[publisher]\nenabled = 'yes'\n").unwrap_err();
+        assert!(
+            e.starts_with("config c.toml: line 2: publisher.enabled: invalid type"),
+            "{e}"
+        );
+        let e = parse("[x]\napi_base_url = 'ftp://x'\n").unwrap_err();
+        assert!(e.contains("x.api_base_url"), "{e}");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let c =
+            parse("[database]\nurl='postgresql://u:hunter2@h/db'\n[x]\nclient_secret='s3cret'\n")
+                .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("s3cret"), "{dbg}");
+    }
+}

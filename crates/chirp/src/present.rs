@@ -1,0 +1,75 @@
+//! Text on a terminal: post text and network messages are made inert (no control character
+//! or escape sequence reaches the terminal) and cut to the columns they have.
+
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthChar;
+
+/// Text made safe to put on a terminal: control characters (including ESC, so no escape
+/// sequence can reach the terminal) become visible escapes like `\e` or `\u{7}`. Newlines and
+/// tabs are kept only when `keep_newlines` is set (the detail view); lists show `⏎`.
+pub(crate) fn inert(text: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' if keep_newlines => out.push('\n'),
+            '\n' => out.push('⏎'),
+            '\t' => out.push_str("    "),
+            '\u{1b}' => out.push_str("\\e"),
+            // Bidi overrides and isolates can reorder what the terminal shows: make them visible.
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Terminal columns `s` takes (wide characters count two).
+pub(crate) fn width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Cuts `s` to `cols` terminal columns, ending in `…` when cut.
+pub(crate) fn clip(s: &str, cols: usize) -> String {
+    if width(s) <= cols {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > cols.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_counts_columns() {
+        assert_eq!(clip("hello", 5), "hello");
+        assert_eq!(clip("hello world", 6), "hello…");
+        // Wide characters take two columns each.
+        assert_eq!(clip("日本語です", 7), "日本語…");
+    }
+
+    #[test]
+    fn inert_neutralises_escapes() {
+        let s = inert("hi\u{1b}[31mred\u{7}\u{202e}x\nnext", false);
+        assert_eq!(s, "hi\\e[31mred\\u{7}\\u{202e}x⏎next");
+        assert!(!s.chars().any(char::is_control));
+        assert_eq!(inert("a\nb", true), "a\nb");
+    }
+}

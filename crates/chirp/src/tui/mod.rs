@@ -1,0 +1,466 @@
+//! The terminal UI: one event channel fed by terminal input, ticks, database notifications,
+//! IO results and the background publisher → `update(&mut Model, Msg)` → `view(&Model)`.
+//! `update` never awaits; queries run in tasks that answer with messages.
+
+pub mod model;
+pub mod update;
+pub mod view;
+
+use std::io::{BufWriter, Write as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use crossterm::event::{EventStream, KeyEventKind};
+use crossterm::{execute, terminal};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::{mpsc, watch};
+
+use chirp_core::when;
+use chirp_credentials::Credentials;
+use chirp_net::x::XNetwork;
+use chirp_net::{Cipher, DEFAULT_TIMEOUT};
+use chirp_publisher::{self as publisher, Options};
+use chirp_store::notify::{self, Heard};
+use chirp_store::posts::{self, Actor};
+use chirp_store::{Db, accounts};
+
+use crate::config::Config;
+use model::{Cmd, DbState, Mode, Model, Msg, PublisherState};
+
+const ACTOR: Actor<'static> = Actor("tui");
+
+type Tx = mpsc::UnboundedSender<Msg>;
+
+/// Puts the terminal back however we leave: return, error or panic.
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn enter() -> Result<TerminalGuard> {
+        terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
+        execute!(
+            std::io::stdout(),
+            terminal::EnterAlternateScreen,
+            crossterm::event::EnableBracketedPaste
+        )?;
+        Ok(TerminalGuard)
+    }
+}
+
+fn restore_terminal() {
+    let _ = execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = terminal::disable_raw_mode();
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Logs go to a file (`$XDG_STATE_HOME/chirp/chirp.log`), never to the screen.
+fn init_file_log() {
+    let Some(dir) = dirs::state_dir()
+        .or_else(dirs::data_dir)
+        .map(|d| d.join("chirp"))
+    else {
+        return;
+    };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    if let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("chirp.log"))
+    {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
+            .try_init();
+    }
+}
+
+pub async fn run(config: &Config) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(crate::cli::UsageError(
+            "the TUI needs a terminal; for scripts use the subcommands (chirp --help)".into()
+        ));
+    }
+    init_file_log();
+    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let db = Arc::new(db);
+    let result = run_with(config, db.clone()).await;
+    // Background tasks may still hold the database; closing the pool ends their work, and
+    // the private cluster stops if nobody else (a scheduler elsewhere) uses it.
+    db.close().await;
+    result
+}
+
+async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut model = Model::new(config.timezone(), Utc::now(), color);
+
+    // The background publisher, when enabled and able to read tokens.
+    let (stop_pub, stop_rx) = watch::channel(false);
+    let mut publisher_task = None;
+    if !config.publisher.enabled {
+        model.publisher = PublisherState::Off("publisher.enabled = false".into());
+    } else {
+        match Cipher::load_default() {
+            Ok(cipher) => {
+                let network = Arc::new(XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT));
+                let credentials = Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
+                let (etx, mut erx) = mpsc::unbounded_channel();
+                let t = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(e) = erx.recv().await {
+                        if t.send(Msg::Publisher(e)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                publisher_task = Some(tokio::spawn(publisher::run(
+                    db.pg.clone(),
+                    network,
+                    credentials,
+                    Options::default(),
+                    etx,
+                    stop_rx,
+                )));
+            }
+            Err(e) => model.publisher = PublisherState::Off(e.to_string()),
+        }
+    }
+
+    let prev_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        prev_hook(info);
+    }));
+    let guard = TerminalGuard::enter()?;
+    let mut term = Terminal::new(CrosstermBackend::new(BufWriter::new(std::io::stdout())))?;
+    model.width = term.size()?.width;
+
+    let mut input = spawn_input(tx.clone());
+    spawn_ticks(tx.clone());
+    spawn_listener(db.clone(), tx.clone());
+    spawn_signals(tx.clone());
+    let mut cmds = update::reload_all(&mut model);
+    cmds.push(Cmd::LoadAccount);
+    for c in cmds {
+        exec(c, &db, &tx, &model);
+    }
+    term.draw(|f| view::view(&model, f))?;
+
+    while let Some(first) = rx.recv().await {
+        // Everything already queued is handled before one redraw.
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+        }
+        let mut cmds = Vec::new();
+        for msg in batch {
+            cmds.extend(update::update(&mut model, msg));
+        }
+        for cmd in cmds {
+            match cmd {
+                Cmd::OpenEditor(text) => {
+                    input.abort();
+                    let result = edit_externally(&text).await;
+                    term.clear()?;
+                    input = spawn_input(tx.clone());
+                    cmds_after(
+                        update::update(&mut model, Msg::EditorDone(result)),
+                        &db,
+                        &tx,
+                        &model,
+                    );
+                }
+                other => exec(other, &db, &tx, &model),
+            }
+        }
+        if model.quit {
+            break;
+        }
+        term.draw(|f| view::view(&model, f))?;
+    }
+    input.abort();
+    drop(term);
+    drop(guard);
+    // Text being composed is never thrown away: keep it as a draft.
+    if let Mode::Compose(c) = &model.mode
+        && c.modified()
+        && !c.text().trim().is_empty()
+    {
+        save_unsaved(&db, c.id, &c.text()).await;
+    }
+    let _ = stop_pub.send(true);
+    if let Some(mut t) = publisher_task {
+        // Posts in flight finish (or time out at X) before we go; say so if that takes a while.
+        if tokio::time::timeout(Duration::from_secs(1), &mut t)
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "chirp: finishing the post being sent (Ctrl-C leaves it to the next publisher, which checks X first)"
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmds_after(cmds: Vec<Cmd>, db: &Arc<Db>, tx: &Tx, model: &Model) {
+    for c in cmds {
+        exec(c, db, tx, model);
+    }
+}
+
+async fn save_unsaved(db: &Db, id: Option<i32>, text: &str) {
+    let result = async {
+        let mut c = db.client().await?;
+        match id {
+            Some(id) => posts::edit(&mut c, ACTOR, id, text).await,
+            None => {
+                let account = accounts::default_account(&mut c).await?;
+                posts::create(&mut c, ACTOR, account, text, None).await
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(p) => eprintln!(
+            "chirp: kept the text you were writing as post {} ({})",
+            p.id, p.status
+        ),
+        Err(e) => {
+            let path =
+                std::env::temp_dir().join(format!("chirp-unsaved-{}.txt", std::process::id()));
+            let _ = std::fs::write(&path, text);
+            eprintln!(
+                "chirp: could not save the text you were writing ({e}); it is in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn spawn_input(tx: Tx) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(Ok(ev)) = events.next().await {
+            let msg = match ev {
+                crossterm::event::Event::Key(k) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                crossterm::event::Event::Paste(p) => Msg::Paste(p),
+                crossterm::event::Event::Resize(w, h) => Msg::Resize(w, h),
+                _ => continue,
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+fn spawn_ticks(tx: Tx) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            if tx.send(Msg::Tick(Utc::now())).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_signals(tx: Tx) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Quit);
+    });
+}
+
+/// LISTENs for post changes; reports the connection's state and reconnects with back-off.
+fn spawn_listener(db: Arc<Db>, tx: Tx) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match notify::listen(&db).await {
+                Ok(mut l) => {
+                    wait = Duration::from_millis(500);
+                    if tx.send(Msg::Db(DbState::Connected)).is_err() {
+                        return;
+                    }
+                    while let Some(h) = l.rx.recv().await {
+                        let msg = match h {
+                            Heard::Change(_) => Msg::Changed,
+                            Heard::Lost(e) => Msg::Db(DbState::Reconnecting(e)),
+                        };
+                        if tx.send(msg).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    if tx
+                        .send(Msg::Db(DbState::Reconnecting(e.to_string())))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(10));
+        }
+    });
+}
+
+/// Runs one command in a task of its own; the answer comes back as a message.
+fn exec(cmd: Cmd, db: &Arc<Db>, tx: &Tx, model: &Model) {
+    let db = db.clone();
+    let tx = tx.clone();
+    let tz = model.tz;
+    tokio::spawn(async move {
+        let msg = match cmd {
+            Cmd::Load {
+                pane,
+                after,
+                filter,
+            } => {
+                let q = pane.query(after, &filter);
+                let result = async { posts::list(&db.client().await?, &q).await }.await;
+                Msg::Loaded {
+                    pane,
+                    append: after.is_some(),
+                    result: result.map_err(|e| e.to_string()),
+                }
+            }
+            Cmd::LoadAccount => match async { accounts::status(&db.client().await?).await }.await {
+                Ok(a) => Msg::Account(a),
+                Err(e) => Msg::Done(Err(e.to_string())),
+            },
+            Cmd::Create(text) => Msg::Saved(
+                async {
+                    let mut c = db.client().await?;
+                    let account = accounts::default_account(&mut c).await?;
+                    posts::create(&mut c, ACTOR, account, &text, None).await
+                }
+                .await
+                .map_err(|e| e.to_string()),
+            ),
+            Cmd::Save(id, text) => Msg::Saved(
+                async { posts::edit(&mut db.client().await?, ACTOR, id, &text).await }
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+            Cmd::Duplicate(id) => Msg::Saved(
+                async {
+                    let mut c = db.client().await?;
+                    let p = posts::get(&c, id).await?;
+                    posts::create(&mut c, ACTOR, p.x_account_id, &p.content, None).await
+                }
+                .await
+                .map_err(|e| e.to_string()),
+            ),
+            Cmd::Schedule(id, at) => done(
+                async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }.await,
+                format!("post {id} scheduled for {}", when::show(at, &tz)),
+            ),
+            Cmd::Unschedule(id) => done(
+                async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
+                format!("post {id} is a draft again"),
+            ),
+            Cmd::Retry(id) => done(
+                async { posts::retry(&mut db.client().await?, ACTOR, id).await }.await,
+                format!("post {id} queued to be sent again"),
+            ),
+            Cmd::Delete(id) => done(
+                async { posts::delete(&mut db.client().await?, ACTOR, id).await }.await,
+                format!("post {id} deleted"),
+            ),
+            Cmd::OpenEditor(_) => return,
+        };
+        let _ = tx.send(msg);
+    });
+}
+
+/// The answer to an action on one post: `ok` for the status bar, or the error.
+fn done<T>(r: Result<T, chirp_store::DbError>, ok: String) -> Msg {
+    Msg::Done(r.map(|_| ok).map_err(|e| e.to_string()))
+}
+
+/// `$EDITOR` (else `vi`) on a temporary file, with the terminal handed over to it.
+async fn edit_externally(text: &str) -> Result<String, String> {
+    restore_terminal();
+    let result = async {
+        let file = tempfile_path();
+        std::fs::write(&file, text).map_err(|e| e.to_string())?;
+        let editor = std::env::var("VISUAL")
+            .or_else(|_| std::env::var("EDITOR"))
+            .unwrap_or_else(|_| "vi".into());
+        let f = file.clone();
+        let status = tokio::task::spawn_blocking(move || {
+            let mut parts = editor.split_whitespace();
+            let program = parts.next().unwrap_or("vi").to_string();
+            std::process::Command::new(program)
+                .args(parts)
+                .arg(&f)
+                .status()
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot run the editor: {e}"))?;
+        let out = std::fs::read_to_string(&file).map_err(|e| e.to_string());
+        let _ = std::fs::remove_file(&file);
+        if !status.success() {
+            return Err(format!(
+                "the editor exited with {status}; the text is unchanged"
+            ));
+        }
+        out.map(|s| s.strip_suffix('\n').map(String::from).unwrap_or(s))
+    }
+    .await;
+    let _ = terminal::enable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste
+    );
+    let _ = std::io::stdout().flush();
+    result
+}
+
+fn tempfile_path() -> std::path::PathBuf {
+    let mut tag = [0u8; 6];
+    let _ = getrandom::fill(&mut tag);
+    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    std::env::temp_dir().join(format!("chirp-{tag}.txt"))
+}

@@ -1,0 +1,321 @@
+//! `chirp account` end to end against the fake X: connect by the redirect listener or by
+//! pasting, refusals that save nothing, tokens only as ciphertext, disconnect.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+use chirp_fake_x::{FakeConfig, FakeX};
+use chirp_net::x::XConfig;
+use chirp_testing::{TestDb, fresh_db};
+
+fn chirp_bin() -> std::path::PathBuf {
+    env!("CARGO_BIN_EXE_chirp").into()
+}
+
+const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // 32 bytes 0..31
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn x_config(fake: &FakeX, secret: Option<&str>) -> XConfig {
+    XConfig {
+        client_id: Some("test-client".into()),
+        client_secret: secret.map(String::from),
+        redirect_uri: format!("http://127.0.0.1:{}/callback", free_port()),
+        api_base_url: fake.base_url(),
+        authorize_url: fake.authorize_url(),
+    }
+}
+
+struct Env {
+    t: TestDb,
+    home: tempfile::TempDir,
+    cfg: XConfig,
+}
+
+impl Env {
+    async fn new(fake: &FakeX, secret: Option<&str>) -> Env {
+        let t = fresh_db().await;
+        let home = tempfile::tempdir().unwrap();
+        let cfg = x_config(fake, secret);
+        let mut toml = format!(
+            "[x]\nclient_id = \"test-client\"\nredirect_uri = \"{}\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\n",
+            cfg.redirect_uri, cfg.api_base_url, cfg.authorize_url
+        );
+        if let Some(s) = secret {
+            toml.push_str(&format!("client_secret = \"{s}\"\n"));
+        }
+        std::fs::write(home.path().join("config.toml"), toml).unwrap();
+        Env { t, home, cfg }
+    }
+
+    fn chirp(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(chirp_bin());
+        cmd.arg("--config")
+            .arg(self.home.path().join("config.toml"))
+            .args(args)
+            .env("DATABASE_URL", self.t.url())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("cfg"))
+            .env("CHIRP_SECRET_KEY", KEY)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+        cmd
+    }
+
+    fn output(&self, args: &[&str]) -> std::process::Output {
+        self.chirp(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Starts `account connect` and returns it with the authorize URL it printed.
+    fn start_connect(&self) -> (Child, String, BufReader<std::process::ChildStdout>) {
+        let mut child = self
+            .chirp(&["account", "connect", "--no-browser", "--timeout", "60"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        let mut line = String::new();
+        while out.read_line(&mut line).unwrap() > 0 {
+            if let Some(u) = line.trim().strip_prefix("http") {
+                url = format!("http{u}");
+            }
+            // The prompt is the last line printed before waiting.
+            if line.starts_with("Or paste") {
+                break;
+            }
+            line.clear();
+        }
+        assert!(url.contains("code_challenge_method=S256"), "{url}");
+        (child, url, out)
+    }
+
+    /// `account connect`, approved in a "browser" that lands on chirp's listener:
+    /// (success, stdout, stderr).
+    async fn connect_in_browser(&self) -> (bool, String, String) {
+        let (child, url, out) = self.start_connect();
+        let location = approve(&url).await;
+        reqwest::get(&location).await.unwrap();
+        tokio::task::spawn_blocking(move || finish(child, out))
+            .await
+            .unwrap()
+    }
+
+    async fn status_json(&self) -> serde_json::Value {
+        let out = self.output(&["account", "status", "--json"]);
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// What a browser does: follow the authorize URL to X's redirect (without following it).
+async fn approve(url: &str) -> String {
+    chirp_net::init_tls();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = http.get(url).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 302);
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn finish(child: Child, mut out: BufReader<std::process::ChildStdout>) -> (bool, String, String) {
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        rest,
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_through_the_redirect_listener() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let (child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    assert!(location.starts_with(&env.cfg.redirect_uri), "{location}");
+    // The browser lands on chirp's listener.
+    let page = reqwest::get(&location).await.unwrap().text().await.unwrap();
+    assert!(page.contains("You can close this tab"));
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(ok, "{stdout} {stderr}");
+    assert!(stdout.contains("connected as @chirp_tester"), "{stdout}");
+    let st = env.status_json().await;
+    assert_eq!(st["username"], "chirp_tester");
+    assert_eq!(st["connected"], true);
+    assert!(st["token_expires_at"].as_str().is_some());
+
+    // Tokens are stored only as ciphertext: no issued token appears in a dump of the database.
+    let bin = chirp_store::cluster::find_bin_dir().unwrap();
+    let dump = Command::new(bin.join("pg_dump"))
+        .args([
+            "-h",
+            chirp_testing::cluster().socket_dir().to_str().unwrap(),
+            "-U",
+            "chirp",
+            &env.t.name,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("chirp_tester"), "the dump has the account");
+    let tokens = fake.issued_tokens();
+    assert_eq!(tokens.len(), 2);
+    for t in tokens {
+        assert!(!dump.contains(&t), "token in plain text in the database");
+        assert!(
+            !stdout.contains(&t) && !stderr.contains(&t),
+            "token printed"
+        );
+    }
+
+    // Disconnect revokes both tokens at X and keeps the posts.
+    assert!(env.output(&["post", "kept", "--draft"]).status.success());
+    let out = env.output(&["account", "disconnect"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fake.count("POST", "/2/oauth2/revoke"), 2);
+    let st = env.status_json().await;
+    assert_eq!(st["connected"], false);
+    let out = env.output(&["list", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_by_pasting_and_as_confidential_client() {
+    let fake = FakeX::start(
+        FakeConfig {
+            client_secret: Some("s3cret".into()),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let env = Env::new(&fake, Some("s3cret")).await;
+    let (mut child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    // Over SSH without a tunnel: the user pastes where the browser ended up.
+    writeln!(child.stdin.as_mut().unwrap(), "{location}").unwrap();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(ok, "{stdout} {stderr}");
+    assert_eq!(env.status_json().await["connected"], true);
+    // The token request authenticated with Basic (the fake refuses it otherwise).
+    assert_eq!(fake.count("POST", "/2/oauth2/token"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_state_denied_consent_and_wrong_secret_save_nothing() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+
+    let (mut child, url, out) = env.start_connect();
+    let location = approve(&url).await;
+    let forged = location.replace("state=", "state=forged");
+    writeln!(child.stdin.as_mut().unwrap(), "{forged}").unwrap();
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(
+        stderr.contains("state does not match") && stderr.contains("nothing was saved"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        fake.count("POST", "/2/oauth2/token"),
+        0,
+        "no exchange after a bad state"
+    );
+
+    fake.configure(|c| c.deny_consent = true);
+    let (ok, _, stderr) = env.connect_in_browser().await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("X did not grant access (access_denied)"),
+        "{stderr}"
+    );
+    fake.configure(|c| c.deny_consent = false);
+
+    // A confidential client with the wrong secret: X refuses the exchange.
+    fake.configure(|c| c.client_secret = Some("right".into()));
+    let (ok, _, stderr) = env.connect_in_browser().await;
+    assert!(!ok);
+    assert!(stderr.contains("X refused the token request"), "{stderr}");
+
+    let st = env.status_json().await;
+    assert_eq!(st["connected"], false);
+    let c = env.t.client().await;
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM x_accounts WHERE is_active", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+
+    // No client id configured: one line saying what to set, exit 2.
+    std::fs::write(env.home.path().join("config.toml"), "").unwrap();
+    let out = env.output(&["account", "connect"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set x.client_id"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_and_ctrl_c_save_nothing() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let out = env
+        .chirp(&["account", "connect", "--no-browser", "--timeout", "1"])
+        .stdin(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no answer within 1 seconds: nothing was saved"),
+        "{err}"
+    );
+
+    let (child, _url, out) = env.start_connect();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || finish(child, out))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(stderr.contains("cancelled: nothing was saved"), "{stderr}");
+    assert_eq!(env.status_json().await["connected"], false);
+    assert_eq!(fake.count("POST", "/2/oauth2/token"), 0);
+}

@@ -1,0 +1,367 @@
+//! The `chirp` binary end to end: spawned as a user would run it, against a real PostgreSQL.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output, Stdio};
+
+use chirp_testing::{TestDb, fresh_db};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+fn chirp_bin() -> std::path::PathBuf {
+    env!("CARGO_BIN_EXE_chirp").into()
+}
+
+/// `chirp` with a clean environment: no user config, the given database.
+fn chirp(db_url: Option<&str>, home: &std::path::Path) -> Command {
+    let mut cmd = Command::new(chirp_bin());
+    cmd.env_remove("DATABASE_URL")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("TZ", "UTC")
+        .stdin(Stdio::null());
+    if let Some(url) = db_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+struct Env {
+    t: TestDb,
+    home: tempfile::TempDir,
+}
+
+impl Env {
+    async fn new() -> Env {
+        Env {
+            t: fresh_db().await,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        run(
+            chirp(Some(&self.t.url()), self.home.path()).args(args),
+            None,
+        )
+    }
+    fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        run(
+            chirp(Some(&self.t.url()), self.home.path()).args(args),
+            Some(stdin),
+        )
+    }
+    fn list(&self) -> Vec<Value> {
+        let out = self.run(&["list", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+/// A failure: non-zero exit, exactly one line on stderr, which is returned.
+fn one_line_error(o: &Output) -> String {
+    assert!(
+        !o.status.success(),
+        "expected failure, got {:?} {}",
+        o.status,
+        stdout(o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err:?}"
+    );
+    assert!(err.starts_with("chirp: "), "{err}");
+    err.trim().to_string()
+}
+
+#[tokio::test]
+async fn post_list_show_and_change() {
+    let e = Env::new().await;
+    let out = e.run(&["post", "hello from the cli", "--at", "in 2h"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id: i64 = stdout(&out).parse().expect("post prints the new id");
+    let out = e.run_stdin(&["post", "-", "--draft"], "from stdin ✓\n".as_bytes());
+    assert!(out.status.success());
+    let posts = e.list();
+    assert_eq!(posts.len(), 2);
+    // Newest first, every documented field, RFC 3339 UTC times.
+    assert_eq!(
+        posts[0]["content"], "from stdin ✓",
+        "one trailing newline is dropped"
+    );
+    assert_eq!(posts[0]["status"], "draft");
+    assert_eq!(posts[1]["id"], id);
+    assert_eq!(posts[1]["status"], "scheduled");
+    for key in [
+        "id",
+        "status",
+        "content",
+        "scheduled_at",
+        "posted_at",
+        "x_tweet_id",
+        "error_message",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(posts[1].get(key).is_some(), "{key} missing");
+    }
+    let at: DateTime<Utc> = posts[1]["scheduled_at"].as_str().unwrap().parse().unwrap();
+    let ahead = at - Utc::now();
+    assert!(
+        ahead > chrono::Duration::minutes(118) && ahead <= chrono::Duration::hours(2),
+        "{ahead}"
+    );
+    assert!(posts[1]["scheduled_at"].as_str().unwrap().ends_with('Z'));
+
+    // Readable table; filter by status.
+    let table = stdout(&e.run(&["list"]));
+    assert!(
+        table.contains("hello from the cli") && table.contains("scheduled"),
+        "{table}"
+    );
+    let drafts = stdout(&e.run(&["list", "--status", "draft", "--json"]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&drafts)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Schedule the draft, unschedule, edit, delete.
+    let draft_id = posts[0]["id"].to_string();
+    assert!(
+        e.run(&["schedule", &draft_id, "--at", "tomorrow 9am"])
+            .status
+            .success()
+    );
+    assert!(e.run(&["unschedule", &draft_id]).status.success());
+    assert!(e.run(&["edit", &draft_id, "edited"]).status.success());
+    let shown = stdout(&e.run(&["show", &draft_id]));
+    assert!(
+        shown.contains("│ edited") && shown.contains("created") && shown.contains("by cli"),
+        "{shown}"
+    );
+    assert!(e.run(&["delete", &draft_id]).status.success());
+    assert_eq!(e.list().len(), 1);
+    let err = one_line_error(&e.run(&["delete", &draft_id]));
+    assert!(
+        err.contains(&format!("no post with id {draft_id}")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_writes_nothing() {
+    let e = Env::new().await;
+    let long = "a".repeat(281);
+    type Case<'a> = (Vec<&'a str>, Option<&'a [u8]>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec!["post", &long], None, "281/280 weighted characters"),
+        (vec!["post", ""], None, "the post is empty"),
+        (vec!["post", "-"], Some(b"a\0b"), "NUL byte"),
+        (
+            vec!["post", "-"],
+            Some(b"caf\xe9"),
+            "stdin is not valid UTF-8",
+        ),
+        (
+            vec!["post", "x", "--at", "yesterday 9am"],
+            None,
+            "cannot understand `yesterday 9am`",
+        ),
+        (
+            vec!["post", "x", "--at", "2020-01-01 10:00"],
+            None,
+            "is Wed 2020-01-01 10:00 UTC, which is in the past",
+        ),
+        (
+            vec!["list", "--status", "sent"],
+            None,
+            "unknown status `sent`",
+        ),
+    ];
+    for (args, stdin, want) in cases {
+        let out = match stdin {
+            Some(b) => e.run_stdin(&args, b),
+            None => e.run(&args),
+        };
+        let err = one_line_error(&out);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    assert!(e.list().is_empty(), "nothing half-written");
+}
+
+#[tokio::test]
+async fn count_follows_x() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        chirp(None, home.path()).args(["count", "日本語 https://example.com/a/very/long/path"]),
+        None,
+    );
+    assert_eq!(stdout(&out), "30/280");
+    assert!(out.status.success());
+    let out = run(
+        chirp(None, home.path()).args(["count", "--json"]),
+        Some("字".repeat(141).as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"weighted_length": 282, "limit": 280, "valid": false})
+    );
+}
+
+#[tokio::test]
+async fn database_down_or_refusing_is_one_clear_line() {
+    let home = tempfile::tempdir().unwrap();
+    let down = format!(
+        "host={} port=5432 user=chirp dbname=chirp",
+        home.path().display()
+    );
+    let err = one_line_error(&run(
+        chirp(Some(&down), home.path()).args(["post", "x"]),
+        None,
+    ));
+    assert!(
+        err.contains("cannot connect to the database")
+            && err.contains("check that PostgreSQL is running"),
+        "{err}"
+    );
+
+    let t = fresh_db().await;
+    let c = t.client().await;
+    c.batch_execute("CREATE ROLE pw_user LOGIN PASSWORD 'right'")
+        .await
+        .unwrap();
+    let url = format!("{} user=pw_user password=wrong", t.url());
+    let err = one_line_error(&run(chirp(Some(&url), home.path()).args(["list"]), None));
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(
+        !err.contains("wrong"),
+        "the password is never printed: {err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_config_exits_2_naming_the_key() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("c.toml");
+    std::fs::write(&cfg, "[ui]\ntimezone = \"Mars/Base\"\n").unwrap();
+    let out = run(
+        chirp(None, home.path()).args(["--config", cfg.to_str().unwrap(), "list"]),
+        None,
+    );
+    let err = one_line_error(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        err.contains("ui.timezone") && err.contains("Mars/Base"),
+        "{err}"
+    );
+    let out = run(
+        chirp(None, home.path()).args(["--config", "/nonexistent/c.toml", "list"]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn migrate_reports_then_is_idempotent() {
+    let t = chirp_testing::fresh_database(false).await;
+    let home = tempfile::tempdir().unwrap();
+    let first = stdout(&run(
+        chirp(Some(&t.url()), home.path()).arg("migrate"),
+        None,
+    ));
+    assert!(
+        first.contains("applied V1__seed_schema") && first.contains("applied V2__publishing"),
+        "{first}"
+    );
+    let second = stdout(&run(
+        chirp(Some(&t.url()), home.path()).arg("migrate"),
+        None,
+    ));
+    assert_eq!(second, "database is up to date");
+}
+
+#[test]
+fn zero_config_starts_a_private_cluster_and_stops_it() {
+    let home = tempfile::tempdir().unwrap();
+    // As root the server runs as `postgres`, which must be able to reach the data directory.
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(
+        chirp(None, home.path()).args(["post", "zero config", "--draft"]),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = home.path().join("data/chirp/postgres");
+    assert!(
+        root.join("data/PG_VERSION").exists(),
+        "cluster lives under XDG_DATA_HOME"
+    );
+    let out = run(chirp(None, home.path()).args(["list", "--json"]), None);
+    let posts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(posts[0]["content"], "zero config");
+    // Nobody else uses it: it was stopped on exit.
+    assert!(
+        !root.join("data/postmaster.pid").exists(),
+        "server still running after exit"
+    );
+}
+
+#[tokio::test]
+async fn list_limit_is_exact_across_pages() {
+    let e = Env::new().await;
+    assert!(e.run(&["post", "seed", "--draft"]).status.success());
+    let c = e.t.client().await;
+    c.execute(
+        "INSERT INTO posts (x_account_id, content) SELECT 1, 'bulk ' || g FROM generate_series(1, 700) g",
+        &[],
+    )
+    .await
+    .unwrap();
+    let out = e.run(&["list", "--limit", "600", "--json"]);
+    let posts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(posts.as_array().unwrap().len(), 600);
+    assert_eq!(e.list().len(), 701, "without --limit, everything");
+}

@@ -1,0 +1,620 @@
+//! The TUI without a terminal: `update` as plain functions (keys → state and commands), and
+//! every screen drawn on ratatui's TestBackend (insta snapshots, colours asserted where they
+//! carry meaning).
+
+use chirp::tui::model::{Cmd, Confirm, DbState, Mode, Model, Msg, Pane, PublisherState};
+use chirp::tui::update::update;
+use chirp::tui::view::view;
+use chirp_core::{Post, Status};
+use chirp_store::accounts::AccountStatus;
+use chirp_store::posts::{Cursor, Page};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 9, 15, 0).unwrap()
+}
+
+fn post(id: i32, status: Status, content: &str) -> Post {
+    let at = now() - Duration::minutes(id as i64);
+    Post {
+        id,
+        x_account_id: 1,
+        status,
+        content: content.into(),
+        scheduled_at: matches!(status, Status::Scheduled | Status::Publishing).then(|| now() + Duration::hours(id as i64)),
+        posted_at: (status == Status::Posted).then_some(at),
+        x_tweet_id: (status == Status::Posted).then(|| format!("18600000000000000{id:02}")),
+        error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
+        attempts: 1,
+        next_attempt_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(m: &mut Model, s: &str) -> Vec<Cmd> {
+    s.chars()
+        .flat_map(|c| update(m, key(KeyCode::Char(c))))
+        .collect()
+}
+
+fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) {
+    update(
+        m,
+        Msg::Loaded {
+            pane,
+            append: false,
+            result: Ok(Page { posts, next }),
+        },
+    );
+}
+
+fn empty_model(width: u16) -> Model {
+    let mut m = Model::new(chrono_tz::UTC, now(), true);
+    m.width = width;
+    for p in Pane::ALL {
+        loaded(&mut m, p, vec![], None);
+    }
+    m
+}
+
+fn populated(width: u16) -> Model {
+    let mut m = empty_model(width);
+    loaded(
+        &mut m,
+        Pane::Drafts,
+        vec![
+            post(
+                7,
+                Status::Draft,
+                "Thinking about terminal UIs\nand why they still win over SSH",
+            ),
+            post(
+                6,
+                Status::Draft,
+                "日本語のテキストも幅が正しい 👍 emoji too",
+            ),
+            post(
+                5,
+                Status::Draft,
+                "escape \u{1b}[31mred\u{1b}[0m and bell\u{7} stay inert",
+            ),
+        ],
+        None,
+    );
+    loaded(
+        &mut m,
+        Pane::Scheduled,
+        vec![post(
+            2,
+            Status::Scheduled,
+            "Launch day! https://example.com/a/very/long/path/that/counts/as/23",
+        )],
+        None,
+    );
+    loaded(
+        &mut m,
+        Pane::Posted,
+        vec![
+            post(4, Status::Failed, "said before"),
+            post(3, Status::Posted, "hello world"),
+        ],
+        None,
+    );
+    m.account = Some(AccountStatus {
+        id: 1,
+        username: Some("chirp_tester".into()),
+        x_user_id: Some("1001".into()),
+        connected: true,
+        needs_reconnect: false,
+        token_expires_at: None,
+        rate_limited_until: None,
+        posts_waiting: 1,
+    });
+    m.publisher = PublisherState::Running {
+        next: Some(now() + Duration::hours(2)),
+        x_left: None,
+    };
+    m
+}
+
+fn draw(m: &Model, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view(m, f)).unwrap();
+    t
+}
+
+/// The colour of the first cell showing `needle` on screen.
+fn fg_of(t: &Terminal<TestBackend>, needle: &str) -> Color {
+    let buf = t.backend().buffer();
+    let area = buf.area;
+    for y in 0..area.height {
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if let Some(byte) = line.find(needle) {
+            let col = line[..byte].chars().count() as u16;
+            return buf[(col, y)].fg;
+        }
+    }
+    panic!("{needle:?} not on screen:\n{}", t.backend());
+}
+
+// ---- update: keys → state ----
+
+#[test]
+fn moving_and_switching_panes() {
+    let mut m = populated(80);
+    assert_eq!(m.selected().unwrap().id, 7);
+    update(&mut m, key(KeyCode::Char('j')));
+    assert_eq!(m.selected().unwrap().id, 6);
+    update(&mut m, key(KeyCode::Down));
+    update(&mut m, key(KeyCode::Down));
+    assert_eq!(m.selected().unwrap().id, 5, "stops at the end");
+    update(&mut m, key(KeyCode::Up));
+    assert_eq!(m.selected().unwrap().id, 6);
+    update(&mut m, key(KeyCode::Tab));
+    assert_eq!(m.focus, Pane::Scheduled);
+    update(&mut m, key(KeyCode::Char('l')));
+    assert_eq!(m.focus, Pane::Posted);
+    update(&mut m, key(KeyCode::Right));
+    assert_eq!(m.focus, Pane::Drafts, "wraps round");
+    update(&mut m, key(KeyCode::BackTab));
+    assert_eq!(m.focus, Pane::Posted);
+    update(&mut m, key(KeyCode::Char('h')));
+    assert_eq!(m.focus, Pane::Scheduled);
+}
+
+#[test]
+fn the_next_page_loads_as_the_selection_nears_the_end() {
+    let mut m = empty_model(80);
+    let posts: Vec<Post> = (1..=50)
+        .rev()
+        .map(|i| post(i + 100, Status::Draft, "x"))
+        .collect();
+    let cursor = Cursor {
+        id: 101,
+        scheduled_at: None,
+    };
+    loaded(&mut m, Pane::Drafts, posts, Some(cursor));
+    let mut cmds = vec![];
+    for _ in 0..45 {
+        cmds.extend(update(&mut m, key(KeyCode::Char('j'))));
+    }
+    assert_eq!(
+        cmds,
+        vec![Cmd::Load {
+            pane: Pane::Drafts,
+            after: Some(cursor),
+            filter: String::new()
+        }],
+        "one request, not one per key"
+    );
+    update(
+        &mut m,
+        Msg::Loaded {
+            pane: Pane::Drafts,
+            append: true,
+            result: Ok(Page {
+                posts: vec![post(100, Status::Draft, "y")],
+                next: None,
+            }),
+        },
+    );
+    assert_eq!(m.list(Pane::Drafts).posts.len(), 51);
+    assert_eq!(m.selected().unwrap().id, 105, "the selection stays put");
+}
+
+#[test]
+fn compose_save_and_failures_keep_the_text() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    assert!(matches!(m.mode, Mode::Compose(_)));
+    typed(&mut m, "hello q and j are text here");
+    let cmds = update(&mut m, ctrl('s'));
+    assert_eq!(
+        cmds,
+        vec![Cmd::Create("hello q and j are text here".into())]
+    );
+    // The database refuses (down): the text stays, with the error.
+    update(
+        &mut m,
+        Msg::Saved(Err("database unavailable: connection refused".into())),
+    );
+    let Mode::Compose(c) = &m.mode else {
+        panic!("composer closed")
+    };
+    assert_eq!(c.text(), "hello q and j are text here");
+    assert_eq!(
+        c.error.as_deref(),
+        Some("database unavailable: connection refused")
+    );
+    // Saved: the composer closes and the new post is selected once its pane reloads.
+    let cmds = update(
+        &mut m,
+        Msg::Saved(Ok(post(9, Status::Draft, "hello q and j are text here"))),
+    );
+    assert!(matches!(m.mode, Mode::Normal));
+    assert!(cmds.iter().any(|c| matches!(
+        c,
+        Cmd::Load {
+            pane: Pane::Drafts,
+            ..
+        }
+    )));
+    loaded(
+        &mut m,
+        Pane::Drafts,
+        vec![post(9, Status::Draft, "new"), post(7, Status::Draft, "x")],
+        None,
+    );
+    assert_eq!(m.selected().unwrap().id, 9);
+}
+
+#[test]
+fn esc_asks_before_discarding_and_over_limit_cannot_be_saved() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('e')));
+    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(c.id, Some(7));
+    typed(&mut m, "!");
+    update(&mut m, key(KeyCode::Esc));
+    let Mode::Compose(c) = &m.mode else {
+        panic!("closed without asking")
+    };
+    assert!(c.confirm_discard);
+    update(&mut m, key(KeyCode::Char('n')));
+    let Mode::Compose(c) = &m.mode else {
+        panic!("discarded on n")
+    };
+    assert!(c.text().ends_with('!'));
+    // Unchanged text closes at once.
+    update(&mut m, key(KeyCode::Char('n')));
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(matches!(m.mode, Mode::Normal));
+    // Over the limit: Ctrl-S sends nothing and says why.
+    update(&mut m, key(KeyCode::Char('n')));
+    update(&mut m, Msg::Paste("字".repeat(141)));
+    assert!(update(&mut m, ctrl('s')).is_empty());
+    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(
+        c.error.as_deref(),
+        Some("the post is 282/280 weighted characters: shorten it by 2")
+    );
+}
+
+#[test]
+fn scheduling_in_plain_words() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('s')));
+    assert!(matches!(m.mode, Mode::Schedule(_)));
+    typed(&mut m, "yesterday");
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let Mode::Schedule(p) = &m.mode else {
+        panic!("prompt closed on bad input")
+    };
+    assert!(
+        p.error
+            .as_deref()
+            .unwrap()
+            .starts_with("cannot understand `yesterday`")
+    );
+    for _ in 0.."yesterday".len() {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    typed(&mut m, "tomorrow 9am");
+    let cmds = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Cmd::Schedule(
+            7,
+            Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
+        )]
+    );
+    assert!(matches!(m.mode, Mode::Normal));
+}
+
+#[test]
+fn destructive_actions_ask_and_rules_are_enforced() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('d')));
+    assert!(matches!(m.mode, Mode::Confirm(Confirm::Delete(7))));
+    assert!(
+        update(&mut m, key(KeyCode::Char('n'))).is_empty(),
+        "n cancels"
+    );
+    update(&mut m, key(KeyCode::Char('d')));
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('y'))),
+        vec![Cmd::Delete(7)]
+    );
+    update(&mut m, key(KeyCode::Char('p')));
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('y'))),
+        vec![Cmd::Schedule(7, now())]
+    );
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('y'))),
+        vec![Cmd::Duplicate(7)]
+    );
+    // In Posted: the failed post can be retried; the posted one cannot be edited.
+    update(&mut m, key(KeyCode::BackTab));
+    assert_eq!(update(&mut m, key(KeyCode::Char('r'))), vec![Cmd::Retry(4)]);
+    update(&mut m, key(KeyCode::Char('j')));
+    assert!(update(&mut m, key(KeyCode::Char('e'))).is_empty());
+    assert!(matches!(m.mode, Mode::Normal));
+    assert!(
+        m.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("a posted post cannot be edited")
+    );
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('u'))),
+        vec![],
+        "posted cannot be unscheduled"
+    );
+}
+
+#[test]
+fn live_changes_reload_without_a_keypress_and_coalesce() {
+    let mut m = populated(80);
+    let cmds = update(&mut m, Msg::Changed);
+    assert_eq!(
+        cmds.iter()
+            .filter(|c| matches!(c, Cmd::Load { .. }))
+            .count(),
+        3
+    );
+    // More changes while those loads run: no pile-up, one more load each afterwards.
+    assert!(
+        update(&mut m, Msg::Changed)
+            .iter()
+            .all(|c| !matches!(c, Cmd::Load { .. }))
+    );
+    update(&mut m, Msg::Changed);
+    let again = update(
+        &mut m,
+        Msg::Loaded {
+            pane: Pane::Posted,
+            append: false,
+            result: Ok(Page {
+                posts: vec![post(2, Status::Posted, "now posted")],
+                next: None,
+            }),
+        },
+    );
+    assert_eq!(
+        again,
+        vec![Cmd::Load {
+            pane: Pane::Posted,
+            after: None,
+            filter: String::new()
+        }]
+    );
+}
+
+#[test]
+fn quit_keys() {
+    let mut m = populated(80);
+    update(&mut m, ctrl('c'));
+    assert!(m.quit);
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('q')));
+    assert!(m.quit);
+    // In the composer, q is just a letter.
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    update(&mut m, key(KeyCode::Char('q')));
+    assert!(!m.quit);
+}
+
+// ---- view: every screen ----
+
+#[test]
+fn screen_empty() {
+    insta::assert_snapshot!(draw(&empty_model(80), 80, 24).backend());
+}
+
+#[test]
+fn screen_populated_wide() {
+    let t = draw(&populated(140), 140, 32);
+    insta::assert_snapshot!(t.backend());
+    // Failed posts are red, posted green, the account green.
+    assert_eq!(fg_of(&t, "✗ said before"), Color::Red);
+    assert_eq!(fg_of(&t, "✓ hello world"), Color::Green);
+    assert_eq!(fg_of(&t, "@chirp_tester"), Color::Green);
+}
+
+#[test]
+fn screen_narrow_tabs_and_failed_detail() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::BackTab));
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+}
+
+fn composing(text: &str) -> Model {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    update(&mut m, Msg::Paste(text.into()));
+    m
+}
+
+#[test]
+fn screen_composer_under_near_and_over_the_limit() {
+    let t = draw(
+        &composing("Short and sweet https://example.com/a/long/url/that/counts/as/23 👋"),
+        80,
+        24,
+    );
+    insta::assert_snapshot!("composer_under", t.backend());
+    assert_eq!(fg_of(&t, "42/280"), Color::Green);
+    let t = draw(&composing(&"a".repeat(265)), 80, 24);
+    insta::assert_snapshot!("composer_near", t.backend());
+    assert_eq!(fg_of(&t, "265/280"), Color::Yellow);
+    let t = draw(&composing(&"字".repeat(150)), 80, 24);
+    insta::assert_snapshot!("composer_over", t.backend());
+    assert_eq!(fg_of(&t, "300/280"), Color::Red);
+}
+
+#[test]
+fn screen_schedule_prompt_valid_and_invalid() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('s')));
+    typed(&mut m, "fri 17:30");
+    insta::assert_snapshot!("prompt_valid", draw(&m, 80, 24).backend());
+    for _ in 0..9 {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    typed(&mut m, "2020-01-01 10:00");
+    insta::assert_snapshot!("prompt_invalid", draw(&m, 80, 24).backend());
+}
+
+#[test]
+fn screen_help_confirm_and_database_down() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('?')));
+    insta::assert_snapshot!("help", draw(&m, 80, 24).backend());
+    update(&mut m, key(KeyCode::Char('x')));
+    update(&mut m, key(KeyCode::Char('d')));
+    insta::assert_snapshot!("confirm_delete", draw(&m, 80, 24).backend());
+    update(&mut m, key(KeyCode::Char('n')));
+    update(
+        &mut m,
+        Msg::Db(DbState::Reconnecting("connection refused".into())),
+    );
+    let t = draw(&m, 80, 24);
+    insta::assert_snapshot!("database_down", t.backend());
+    assert_eq!(fg_of(&t, "db reconnecting…"), Color::Red);
+}
+
+#[test]
+fn no_color_means_no_colour() {
+    let mut m = populated(140);
+    m.color = false;
+    let t = draw(&m, 140, 32);
+    assert_eq!(fg_of(&t, "✗ said before"), Color::Reset);
+    assert_eq!(fg_of(&t, "@chirp_tester"), Color::Reset);
+}
+
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let t = draw(&populated(140), 140, 32);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(|c| c.is_control()),
+            "raw control character on screen: {:?}",
+            cell.symbol()
+        );
+    }
+    let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(
+        screen.contains("escape \\e[31mred\\e[0m and bell\\u{7}"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn filter_reloads_every_pane_with_the_text() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('/')));
+    typed(&mut m, "launch");
+    let cmds = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(cmds.len(), 3);
+    assert!(
+        cmds.iter()
+            .all(|c| matches!(c, Cmd::Load { after: None, filter, .. } if filter == "launch"))
+    );
+    assert!(
+        draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("filtered by “launch”")
+    );
+}
+
+#[test]
+fn the_external_editor_replaces_the_text_and_a_failure_keeps_it() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "draft");
+    assert_eq!(
+        update(&mut m, ctrl('e')),
+        vec![Cmd::OpenEditor("draft".into())]
+    );
+    update(&mut m, Msg::EditorDone(Ok("from vim\nsecond line".into())));
+    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(c.text(), "from vim\nsecond line");
+    update(
+        &mut m,
+        Msg::EditorDone(Err("the editor exited with 1; the text is unchanged".into())),
+    );
+    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(c.text(), "from vim\nsecond line");
+    assert!(c.error.is_some());
+}
+
+#[test]
+fn the_status_bar_shows_what_x_says_is_left() {
+    let mut m = populated(100);
+    let rate = chirp_core::Quota {
+        limit: Some(100),
+        remaining: Some(97),
+        reset: None,
+    };
+    update(
+        &mut m,
+        Msg::Publisher(chirp_publisher::Event::Posted {
+            post: 2,
+            x_id: "1".into(),
+            quota: Some(rate),
+        }),
+    );
+    let screen = draw(&m, 100, 24).backend().to_string();
+    assert!(
+        screen.contains("publisher on · next in 2h 0m · X 97/100 left"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn resizing_switches_between_tabs_and_columns() {
+    let mut m = populated(80);
+    assert!(
+        draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("Drafts (3)  │  Scheduled (1)")
+    );
+    update(&mut m, Msg::Resize(140, 32));
+    let wide = draw(&m, 140, 32).backend().to_string();
+    assert!(
+        wide.contains("┌ Drafts (3) ")
+            && wide.contains("┌ Scheduled (1) ")
+            && wide.contains("┌ Posted (2) "),
+        "{wide}"
+    );
+    update(&mut m, Msg::Resize(80, 24));
+    assert!(
+        draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("Drafts (3)  │  Scheduled (1)")
+    );
+}

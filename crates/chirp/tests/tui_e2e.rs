@@ -1,0 +1,136 @@
+//! The TUI in a real terminal (tmux): type a post, save it, schedule it in plain words, and
+//! watch the background publisher send it to the fake X, without another keypress.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chirp_fake_x::{FakeConfig, FakeX};
+
+fn chirp_bin() -> std::path::PathBuf {
+    env!("CARGO_BIN_EXE_chirp").into()
+}
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            // CI may run without a TERM; tmux needs one to start its server.
+            .env("TERM", "xterm-256color")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// Waits until the screen shows `text`. A terminal has no "drawn" event to wait on, so
+    /// this reads the screen again until it appears or the deadline passes.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_save_schedule_and_watch_it_go_out() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        panic!("tmux is needed for the end-to-end test (apt-get install tmux)");
+    }
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[x]\nclient_id = \"c\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\n",
+            fake.base_url(),
+            fake.authorize_url()
+        ),
+    )
+    .unwrap();
+    let cmd = format!(
+        "env DATABASE_URL='{}' CHIRP_SECRET_KEY='{}' HOME='{}' XDG_STATE_HOME='{}/state' TZ=UTC TERM=xterm-256color {} --config {}",
+        t.url(),
+        chirp_testing::test_key_b64(),
+        home.path().display(),
+        home.path().display(),
+        chirp_bin().display(),
+        cfg.display()
+    );
+    let tmux = Tmux {
+        socket: format!("chirp-e2e-{}", std::process::id()),
+    };
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    tmux.wait_for("no drafts");
+    tmux.wait_for("@chirp_tester");
+
+    tmux.keys(&["n"]);
+    tmux.wait_for("New post");
+    tmux.keys(&["-l", "Hello from tmux 👋"]);
+    tmux.wait_for("18/280");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved post");
+    tmux.keys(&["s"]);
+    tmux.wait_for("Schedule post");
+    tmux.keys(&["-l", "in 2s"]);
+    tmux.wait_for("(in 2s)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("scheduled for");
+
+    // The background publisher sends it; the Posted pane shows it without a keypress.
+    assert_eq!(fake.wait_for_posts(1, Duration::from_secs(30)).await, 1);
+    assert_eq!(fake.posts()[0].text, "Hello from tmux 👋");
+    tmux.keys(&["Tab", "Tab"]);
+    let screen = tmux.wait_for("✓ Hello from tmux");
+    assert!(screen.contains("X id"), "{screen}");
+
+    // q quits and gives the terminal back.
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tmux.run(&["list-sessions"]).contains("e2e") {
+        assert!(Instant::now() < deadline, "chirp did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,27 @@
+//! A post as the app sees it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::Status;
+
+pub type PostId = i32;
+
+/// The id of a connected account (a row of `x_accounts`).
+pub type AccountId = i32;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Post {
+    pub id: PostId,
+    pub x_account_id: AccountId,
+    pub status: Status,
+    pub content: String,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub posted_at: Option<DateTime<Utc>>,
+    pub x_tweet_id: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,225 @@
+//! The credentials service: valid access tokens for an account, decrypted from the store,
+//! refreshed shortly before they expire and once after a 401. It sits above both the store
+//! (which only reads and writes ciphertexts) and the HTTP client (which only uses tokens).
+//!
+//! A refresh happens under a row lock on the account, and the rotated refresh token is saved in
+//! that same transaction, so two processes never spend the same refresh token and none is ever
+//! lost.
+
+use std::time::Duration;
+
+use chirp_core::AccountId;
+use chirp_net::Secret;
+use chirp_net::secret::{Cipher, Column, SecretError};
+use chirp_net::x::XConfig;
+use chirp_net::x::oauth::{OAuth, OAuthError, Tokens};
+use chirp_store::accounts::{self, StoredTokens};
+use chirp_store::{Db, DbError};
+use chrono::Utc;
+
+/// Refresh when the token has less than this left.
+const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(120);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("no X account is connected: run `chirp account connect`")]
+    NotConnected,
+    #[error("the X account needs reconnecting ({0}): run `chirp account connect`")]
+    NeedsReconnect(String),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    OAuth(OAuthError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl AuthError {
+    /// Whether waiting and trying again may help (a network fault during refresh).
+    pub fn retryable(&self) -> bool {
+        match self {
+            AuthError::OAuth(OAuthError::X(e)) => e.retryable(),
+            AuthError::Db(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Tokens for stored accounts: where they come from and how they are kept.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    oauth: Option<OAuth>,
+    cipher: Cipher,
+}
+
+impl Credentials {
+    /// Without a usable `[x]` client id, tokens are still read, but none can be refreshed.
+    pub fn new(cfg: &XConfig, cipher: Cipher, timeout: Duration) -> Credentials {
+        Credentials {
+            oauth: OAuth::new(cfg, timeout).ok(),
+            cipher,
+        }
+    }
+
+    /// A usable access token, refreshed first when it is about to expire.
+    pub async fn token(&self, db: &Db, account: AccountId) -> Result<Secret, AuthError> {
+        let stored = {
+            let c = db.client().await?;
+            accounts::stored(&c, account)
+                .await?
+                .ok_or(AuthError::NotConnected)?
+        };
+        if !stored.usable() {
+            return Err(AuthError::NotConnected);
+        }
+        if stored.needs_reconnect {
+            return Err(AuthError::NeedsReconnect(
+                "X refused its refresh token".into(),
+            ));
+        }
+        if expiring(stored.tokens.expires_at) {
+            return self.refresh(db, account, None).await;
+        }
+        Ok(self
+            .cipher
+            .decrypt(Column::AccessToken, &stored.tokens.access)?)
+    }
+
+    /// After X answered 401 to `rejected`: refresh once (unless another process already did)
+    /// and return the new token.
+    pub async fn token_after_401(
+        &self,
+        db: &Db,
+        account: AccountId,
+        rejected: &Secret,
+    ) -> Result<Secret, AuthError> {
+        self.refresh(db, account, Some(rejected)).await
+    }
+
+    async fn refresh(
+        &self,
+        db: &Db,
+        account: AccountId,
+        rejected: Option<&Secret>,
+    ) -> Result<Secret, AuthError> {
+        let mut c = db.client().await?;
+        let lock = accounts::lock_tokens(&mut c, account)
+            .await?
+            .ok_or(AuthError::NotConnected)?;
+        if !lock.stored.usable() {
+            return Err(AuthError::NotConnected);
+        }
+        let current = self
+            .cipher
+            .decrypt(Column::AccessToken, &lock.stored.tokens.access)?;
+        // While we waited for the lock another process may have refreshed: use its token.
+        let fresh = !expiring(lock.stored.tokens.expires_at);
+        let superseded = rejected.is_some_and(|r| *r != current);
+        if (rejected.is_none() && fresh) || superseded {
+            return Ok(current);
+        }
+        let oauth = self
+            .oauth
+            .as_ref()
+            .ok_or(AuthError::OAuth(OAuthError::NoClientId))?;
+        let Some(stored_refresh) = lock.stored.tokens.refresh.clone() else {
+            let why = "no refresh token was issued";
+            lock.mark_needs_reconnect().await?;
+            return Err(needs_reconnect(account, why));
+        };
+        let refresh = self.cipher.decrypt(Column::RefreshToken, &stored_refresh)?;
+        match oauth.refresh(&refresh).await {
+            Ok(t) => {
+                // X rotates refresh tokens; keep the old one only if none came back.
+                let kept = Tokens {
+                    refresh: t.refresh.clone().or(Some(refresh)),
+                    ..t
+                };
+                lock.save_refreshed(&self.seal(&kept)).await?;
+                tracing::info!(account, "refreshed the X access token");
+                Ok(kept.access)
+            }
+            Err(OAuthError::Refused(msg)) => {
+                lock.mark_needs_reconnect().await?;
+                Err(needs_reconnect(account, &msg))
+            }
+            Err(e) => Err(AuthError::OAuth(e)),
+        }
+    }
+
+    /// Tokens as they are stored: encrypted, each bound to its column.
+    pub fn seal(&self, t: &Tokens) -> StoredTokens {
+        StoredTokens {
+            access: self.cipher.encrypt(Column::AccessToken, &t.access),
+            refresh: t
+                .refresh
+                .as_ref()
+                .map(|r| self.cipher.encrypt(Column::RefreshToken, r)),
+            expires_at: t.expires_at,
+        }
+    }
+
+    /// Saves a freshly connected account (see [`accounts::save_connected`]).
+    pub async fn save_connected(
+        &self,
+        db: &Db,
+        x_user_id: &str,
+        username: &str,
+        tokens: &Tokens,
+    ) -> Result<AccountId, AuthError> {
+        let mut c = db.client().await?;
+        Ok(accounts::save_connected(&mut c, x_user_id, username, &self.seal(tokens)).await?)
+    }
+
+    /// Revokes the account's tokens at X (as far as X and the key allow) and forgets them
+    /// here whatever X says. Returns why revoking failed, if it did.
+    pub async fn revoke_and_forget(
+        &self,
+        db: &Db,
+        account: AccountId,
+    ) -> Result<Option<String>, AuthError> {
+        let c = db.client().await?;
+        let mut warning = None;
+        if let Some(stored) = accounts::stored(&c, account).await? {
+            match &self.oauth {
+                Some(oauth) => {
+                    let tokens = [
+                        stored
+                            .tokens
+                            .refresh
+                            .map(|r| self.cipher.decrypt(Column::RefreshToken, &r)),
+                        Some(
+                            self.cipher
+                                .decrypt(Column::AccessToken, &stored.tokens.access),
+                        ),
+                    ];
+                    for t in tokens.into_iter().flatten() {
+                        let r = match t {
+                            Ok(secret) => oauth.revoke(&secret).await.map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        if let Err(e) = r {
+                            warning = Some(e);
+                        }
+                    }
+                }
+                None => warning = Some(OAuthError::NoClientId.to_string()),
+            }
+        }
+        accounts::deactivate(&c, account).await?;
+        Ok(warning)
+    }
+}
+
+fn expiring(expires_at: Option<chrono::DateTime<Utc>>) -> bool {
+    expires_at.is_some_and(|e| e - Utc::now() < REFRESH_MARGIN)
+}
+
+fn needs_reconnect(account: AccountId, why: &str) -> AuthError {
+    tracing::warn!(
+        account,
+        reason = why,
+        "X refused the refresh token: the account needs reconnecting"
+    );
+    AuthError::NeedsReconnect(why.to_string())
+}

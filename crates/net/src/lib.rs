@@ -1,0 +1,12 @@
+//! chirp's networks: one HTTP client for everything, OAuth 2.0, token encryption, the
+//! [`Network`](network::Network) trait the publisher drives, and X's adapter. A Mastodon or
+//! Bluesky adapter is another module beside `x`, not a change to the publisher.
+
+mod http;
+pub mod network;
+pub mod secret;
+pub mod x;
+
+pub use http::{DEFAULT_TIMEOUT, init_tls};
+pub use network::{Capabilities, Network, Part, RemoteAccount, Sent};
+pub use secret::{Cipher, Secret};

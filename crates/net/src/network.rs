@@ -1,0 +1,83 @@
+//! The seam between the publisher and a social network. The publisher claims a post, asks the
+//! credentials service for a token, and drives a [`Network`]: publish a part (optionally as a
+//! reply, always within a deadline), look for a part that may already be there after an
+//! unknown outcome. It never sees X's URLs, JSON or error shapes: every adapter answers with
+//! the network-neutral [`SendError`]. X implements it today ([`crate::x::XNetwork`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use chirp_core::{Quota, SendError};
+use chrono::{DateTime, Utc};
+
+use crate::Secret;
+
+/// A boxed future, so that networks can be chosen at run time (`dyn Network`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a network can do, so the publisher and the composer can refuse what it cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Whether a request can carry an idempotency key (then an unknown outcome can simply be
+    /// sent again); X has none, so chirp reconciles instead.
+    pub idempotency_key: bool,
+    /// Whether a part can reply to an earlier one (threads).
+    pub threads: bool,
+    /// The most media a part can carry.
+    pub max_media: usize,
+}
+
+/// The account a part goes out from, as the network knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct RemoteAccount<'a> {
+    /// The account's id on the network (X: the numeric user id).
+    pub user_id: &'a str,
+}
+
+/// One part to publish.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub text: &'a str,
+    /// The network's id of the part this one answers (the previous part of a thread).
+    pub reply_to: Option<&'a str>,
+    /// Media already uploaded for this part (the network's ids).
+    pub media_ids: &'a [String],
+}
+
+/// A part the network accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The network's id for it.
+    pub id: String,
+    /// What the network says is left of the account's posting window.
+    pub quota: Option<Quota>,
+}
+
+/// A social network, as the publisher needs it.
+pub trait Network: Send + Sync {
+    /// Its name, for messages ("X").
+    fn name(&self) -> &'static str;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// Publishes one part. Nothing is sent once `deadline` has passed, and the request is cut
+    /// off at it: the caller's lease must outlast the deadline.
+    fn publish<'a>(
+        &'a self,
+        token: &'a Secret,
+        part: Part<'a>,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Sent, SendError>>;
+
+    /// After an unknown outcome: the id of `part` if the account already published it since
+    /// `since` (matching its text as the network returns it).
+    fn find_sent<'a>(
+        &'a self,
+        token: &'a Secret,
+        account: RemoteAccount<'a>,
+        part: Part<'a>,
+        since: DateTime<Utc>,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Option<String>, SendError>>;
+}

@@ -1,0 +1,115 @@
+//! X behind the [`Network`] trait: X's answers become network-neutral [`SendError`]s whose
+//! words are X's, and "is it already there?" is answered from the account's timeline.
+
+use std::time::{Duration, Instant};
+
+use chirp_core::SendError;
+use chrono::{DateTime, Utc};
+
+use super::{XClient, XError, same_post};
+use crate::Secret;
+use crate::network::{BoxFuture, Capabilities, Network, Part, RemoteAccount, Sent};
+
+/// How far back reconciliation reads the timeline at most (X's timeline endpoint returns up
+/// to 3,200 posts).
+const TIMELINE_MAX: usize = 3200;
+
+/// X, as the publisher drives it.
+#[derive(Debug, Clone)]
+pub struct XNetwork {
+    client: XClient,
+}
+
+impl XNetwork {
+    pub fn new(api_base_url: &str, timeout: Duration) -> XNetwork {
+        XNetwork {
+            client: XClient::new(api_base_url, timeout),
+        }
+    }
+}
+
+/// X's error in the publisher's terms. The sentences are the ones the user reads when a post
+/// fails, so they name X and quote X's own message.
+impl From<XError> for SendError {
+    fn from(e: XError) -> SendError {
+        let words = e.to_string();
+        match e {
+            XError::Unauthorized => SendError::Unauthorized(words),
+            XError::Duplicate(m) => {
+                SendError::Duplicate(format!("X refused it as a duplicate: {m}"))
+            }
+            XError::Refused { status, message } => {
+                SendError::Refused(format!("X refused it ({status}): {message}"))
+            }
+            XError::PaymentRequired(m) => {
+                SendError::OutOfCredits(format!("X says the app is out of credits (402): {m}"))
+            }
+            XError::RateLimited { reset } => SendError::RateLimited {
+                reset,
+                message: words,
+            },
+            XError::Server { .. } | XError::NoAnswer(_) => SendError::Unknown(words),
+            XError::NotSent(_) => SendError::NotSent(words),
+            XError::Unexpected { .. } => SendError::Unexpected(words),
+        }
+    }
+}
+
+impl Network for XNetwork {
+    fn name(&self) -> &'static str {
+        "X"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            idempotency_key: false,
+            threads: true,
+            // X takes up to 4 per post; chirp's uploads arrive with media support. Until then
+            // the composer offers none and a part with media is refused below, not sent bare.
+            max_media: 0,
+        }
+    }
+
+    fn publish<'a>(
+        &'a self,
+        token: &'a Secret,
+        part: Part<'a>,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            if !part.media_ids.is_empty() {
+                return Err(SendError::Refused(
+                    "this version of chirp cannot attach media to X posts yet".into(),
+                ));
+            }
+            let a = self
+                .client
+                .create_post_by(token, part.text, part.reply_to, Some(deadline))
+                .await?;
+            Ok(Sent {
+                id: a.value.id,
+                quota: a.rate,
+            })
+        })
+    }
+
+    fn find_sent<'a>(
+        &'a self,
+        token: &'a Secret,
+        account: RemoteAccount<'a>,
+        part: Part<'a>,
+        since: DateTime<Utc>,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Option<String>, SendError>> {
+        Box::pin(async move {
+            let tweets = self
+                .client
+                .timeline_by(token, account.user_id, since, TIMELINE_MAX, Some(deadline))
+                .await?;
+            Ok(tweets
+                .into_iter()
+                .find(|t| same_post(&t.text, part.text))
+                .map(|t| t.id))
+        })
+    }
+}

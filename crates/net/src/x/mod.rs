@@ -1,0 +1,543 @@
+//! X's API v2: the calls chirp makes, with both of X's error shapes and the rate-limit headers
+//! turned into one [`XError`] that says what happened and whether trying again can help.
+//! [`XNetwork`] is X behind the publisher's [`Network`](crate::Network) trait.
+
+mod adapter;
+pub mod connect;
+pub mod oauth;
+mod reconcile;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+use crate::http::{self, Transport};
+pub use adapter::XNetwork;
+use chirp_core::Quota;
+pub use reconcile::same_post;
+
+/// Where X is and which app chirp is to it (the `[x]` section of the config).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XConfig {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub redirect_uri: String,
+    pub api_base_url: String,
+    pub authorize_url: String,
+}
+
+impl Default for XConfig {
+    fn default() -> Self {
+        XConfig {
+            client_id: None,
+            client_secret: None,
+            redirect_uri: "http://127.0.0.1:8765/callback".into(),
+            api_base_url: "https://api.x.com".into(),
+            authorize_url: "https://x.com/i/oauth2/authorize".into(),
+        }
+    }
+}
+
+// The client secret is a secret: never in Debug.
+impl std::fmt::Debug for XConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XConfig")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("redirect_uri", &self.redirect_uri)
+            .field("api_base_url", &self.api_base_url)
+            .field("authorize_url", &self.authorize_url)
+            .finish()
+    }
+}
+
+/// What X said about the rate-limit window of the endpoint just called (`x-rate-limit-*`).
+fn quota_from_headers(h: &HeaderMap) -> Option<Quota> {
+    let num = |name: &str| h.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+    let q = Quota {
+        limit: num("x-rate-limit-limit").and_then(|n| u32::try_from(n).ok()),
+        remaining: num("x-rate-limit-remaining").and_then(|n| u32::try_from(n).ok()),
+        reset: num("x-rate-limit-reset").and_then(|s| DateTime::from_timestamp(s, 0)),
+    };
+    (q.limit.is_some() || q.remaining.is_some() || q.reset.is_some()).then_some(q)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XError {
+    /// 401: the access token is expired or revoked. Refresh, then try once more.
+    #[error("X refused the access token (401 Unauthorized): it must be refreshed")]
+    Unauthorized,
+    /// 403 duplicate content: X already has this exact text from this account.
+    #[error("X refused the post as a duplicate: {0}")]
+    Duplicate(String),
+    /// 400/403/404 and other refusals that will not change if sent again.
+    #[error("X refused the request ({status}): {message}")]
+    Refused { status: u16, message: String },
+    /// 402: out of credits on a pay-per-use plan.
+    #[error("X says the app is out of credits (402 Payment Required): {0}")]
+    PaymentRequired(String),
+    /// 429: wait until `reset`.
+    #[error("X rate limit reached{}", .reset.map(|r| format!("; the window resets at {}", r.format("%H:%M:%S UTC"))).unwrap_or_default())]
+    RateLimited { reset: Option<DateTime<Utc>> },
+    /// 5xx: X had a problem. A post may still have been created.
+    #[error("X had a server error ({status}): {message}")]
+    Server { status: u16, message: String },
+    /// Nothing reached X (connection refused, DNS, TLS): safe to send again.
+    #[error("could not reach X: {0}")]
+    NotSent(String),
+    /// The request went out but no answer came (timeout, connection cut): X may have acted.
+    #[error("no answer from X ({0}): the request may or may not have taken effect")]
+    NoAnswer(String),
+    /// X answered something chirp cannot read.
+    #[error("unexpected answer from X ({status}): {message}")]
+    Unexpected { status: u16, message: String },
+}
+
+impl XError {
+    /// Whether the same request might succeed later without a person changing anything.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            XError::RateLimited { .. }
+                | XError::Server { .. }
+                | XError::NotSent(_)
+                | XError::NoAnswer(_)
+                | XError::Unauthorized
+        )
+    }
+
+    /// Whether X may have carried out the request although chirp did not see it succeed:
+    /// before sending again, look.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, XError::Server { .. } | XError::NoAnswer(_))
+    }
+}
+
+/// X's two error shapes: problem JSON, and the older `errors` array.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    title: Option<String>,
+    detail: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+    // OAuth endpoints
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorItem {
+    message: Option<String>,
+    detail: Option<String>,
+    title: Option<String>,
+}
+
+impl ErrorBody {
+    fn message(&self) -> Option<String> {
+        let from_list = self
+            .errors
+            .iter()
+            .filter_map(|e| e.message.clone().or(e.detail.clone()).or(e.title.clone()))
+            .collect::<Vec<_>>();
+        self.detail
+            .clone()
+            .or_else(|| (!from_list.is_empty()).then(|| from_list.join("; ")))
+            .or_else(|| self.error_description.clone())
+            .or_else(|| self.title.clone())
+            .or_else(|| self.error.clone())
+    }
+}
+
+/// Turns a non-success answer into an [`XError`].
+pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> XError {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let message = parsed.message().unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        if text.is_empty() {
+            status
+                .canonical_reason()
+                .unwrap_or("no message")
+                .to_string()
+        } else {
+            text.chars().take(200).collect()
+        }
+    });
+    let code = status.as_u16();
+    match code {
+        401 => XError::Unauthorized,
+        402 => XError::PaymentRequired(message),
+        403 if message.to_lowercase().contains("duplicate") => XError::Duplicate(message),
+        429 => XError::RateLimited {
+            reset: quota_from_headers(headers).and_then(|r| r.reset),
+        },
+        500..=599 => XError::Server {
+            status: code,
+            message,
+        },
+        400..=499 => XError::Refused {
+            status: code,
+            message,
+        },
+        _ => XError::Unexpected {
+            status: code,
+            message,
+        },
+    }
+}
+
+/// Where a request failed in reqwest, mapped to whether it reached X.
+pub(crate) fn transport_error(e: &reqwest::Error) -> XError {
+    match http::transport(e) {
+        Transport::NotSent(m) => XError::NotSent(m),
+        Transport::NoAnswer(m) => XError::NoAnswer(m),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Tweet {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Me {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Data<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<serde_json::Value>,
+    meta: Option<Meta>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Meta {
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CreateBody<'a> {
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply: Option<Reply<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    in_reply_to_tweet_id: &'a str,
+}
+
+/// A successful answer with the rate-limit window X reported alongside it.
+#[derive(Debug, Clone)]
+pub struct Answer<T> {
+    pub value: T,
+    pub rate: Option<Quota>,
+    /// Where the next page starts, for paged endpoints.
+    pub next_token: Option<String>,
+}
+
+/// The API client. Cheap to clone (reqwest pools connections inside).
+#[derive(Clone)]
+pub struct XClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl std::fmt::Debug for XClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XClient").field("base", &self.base).finish()
+    }
+}
+
+impl XClient {
+    pub fn new(api_base_url: &str, timeout: Duration) -> XClient {
+        XClient {
+            http: http::client(timeout),
+            base: api_base_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// One request. `data` may be absent (an empty timeline); an answer with only `errors`
+    /// (which X sends even with 200) is an error.
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        token: &Secret,
+        query: &[(&str, String)],
+        body: Option<&CreateBody<'_>>,
+        deadline: Option<Instant>,
+    ) -> Result<Answer<Option<T>>, XError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token.expose())
+            .query(query);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some(d) = deadline {
+            // Past the deadline nothing is sent at all; before it, the request is cut off at it.
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(XError::NotSent(
+                    "the attempt's deadline passed before sending".into(),
+                ));
+            }
+            req = req.timeout(left);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        let rate = quota_from_headers(&headers);
+        if !status.is_success() {
+            return Err(classify(status, &headers, &bytes));
+        }
+        let parsed: Data<T> = serde_json::from_slice(&bytes).map_err(|e| XError::Unexpected {
+            status: status.as_u16(),
+            message: format!("cannot read the answer: {e}"),
+        })?;
+        if parsed.data.is_none() && !parsed.errors.is_empty() {
+            let body = serde_json::json!({ "errors": parsed.errors }).to_string();
+            return Err(classify(StatusCode::BAD_REQUEST, &headers, body.as_bytes()));
+        }
+        Ok(Answer {
+            value: parsed.data,
+            rate,
+            next_token: parsed.meta.and_then(|m| m.next_token),
+        })
+    }
+
+    async fn call_some<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        token: &Secret,
+        body: Option<&CreateBody<'_>>,
+        deadline: Option<Instant>,
+    ) -> Result<Answer<T>, XError> {
+        let a = self.call(method, path, token, &[], body, deadline).await?;
+        match a.value {
+            Some(value) => Ok(Answer {
+                value,
+                rate: a.rate,
+                next_token: a.next_token,
+            }),
+            None => Err(XError::Unexpected {
+                status: 200,
+                message: "the answer has no data".into(),
+            }),
+        }
+    }
+
+    /// POST /2/tweets.
+    pub async fn create_post(
+        &self,
+        token: &Secret,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Answer<Tweet>, XError> {
+        self.create_post_by(token, text, reply_to, None).await
+    }
+
+    /// POST /2/tweets, sent only before `deadline` and cut off at it.
+    pub async fn create_post_by(
+        &self,
+        token: &Secret,
+        text: &str,
+        reply_to: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Answer<Tweet>, XError> {
+        let body = CreateBody {
+            text,
+            reply: reply_to.map(|id| Reply {
+                in_reply_to_tweet_id: id,
+            }),
+        };
+        self.call_some(Method::POST, "/2/tweets", token, Some(&body), deadline)
+            .await
+    }
+
+    /// DELETE /2/tweets/:id; true when X says it is deleted.
+    pub async fn delete_post(&self, token: &Secret, id: &str) -> Result<bool, XError> {
+        #[derive(Deserialize)]
+        struct Deleted {
+            deleted: bool,
+        }
+        let a: Answer<Deleted> = self
+            .call_some(
+                Method::DELETE,
+                &format!("/2/tweets/{id}"),
+                token,
+                None,
+                None,
+            )
+            .await?;
+        Ok(a.value.deleted)
+    }
+
+    /// GET /2/users/me.
+    pub async fn me(&self, token: &Secret) -> Result<Me, XError> {
+        Ok(self
+            .call_some(Method::GET, "/2/users/me", token, None, None)
+            .await?
+            .value)
+    }
+
+    /// GET /2/users/:id/tweets since `since`, newest first, replies included, following
+    /// X's pages up to `max` posts (reconciliation after a burst needs more than one page).
+    pub async fn timeline(
+        &self,
+        token: &Secret,
+        user_id: &str,
+        since: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<Tweet>, XError> {
+        self.timeline_by(token, user_id, since, max, None).await
+    }
+
+    /// The timeline as above, every page requested before `deadline` and cut off at it.
+    pub async fn timeline_by(
+        &self,
+        token: &Secret,
+        user_id: &str,
+        since: DateTime<Utc>,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<Tweet>, XError> {
+        let mut all = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut query = vec![
+                (
+                    "start_time",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+                ("max_results", "100".to_string()),
+            ];
+            if let Some(p) = page.take() {
+                query.push(("pagination_token", p));
+            }
+            let a = self
+                .call::<Vec<Tweet>>(
+                    Method::GET,
+                    &format!("/2/users/{user_id}/tweets"),
+                    token,
+                    &query,
+                    None,
+                    deadline,
+                )
+                .await?;
+            all.extend(a.value.unwrap_or_default());
+            match a.next_token {
+                Some(next) if all.len() < max => page = Some(next),
+                _ => return Ok(all),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn both_error_shapes_and_every_status() {
+        let none = HeaderMap::new();
+        let dup = br#"{"detail":"You are not allowed to create a Tweet with duplicate content.","type":"about:blank","title":"Forbidden","status":403}"#;
+        assert_eq!(
+            classify(StatusCode::FORBIDDEN, &none, dup),
+            XError::Duplicate(
+                "You are not allowed to create a Tweet with duplicate content.".into()
+            )
+        );
+        let old = br#"{"errors":[{"code":187,"message":"Status is a duplicate."}]}"#;
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, &none, old),
+            XError::Duplicate(_)
+        ));
+        let forbidden = br#"{"errors":[{"code":453,"message":"You currently have access to a subset of X API V2 endpoints"}]}"#;
+        assert_eq!(
+            classify(StatusCode::FORBIDDEN, &none, forbidden),
+            XError::Refused {
+                status: 403,
+                message: "You currently have access to a subset of X API V2 endpoints".into()
+            }
+        );
+        let unauth = br#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#;
+        assert_eq!(
+            classify(StatusCode::UNAUTHORIZED, &none, unauth),
+            XError::Unauthorized
+        );
+        assert!(matches!(
+            classify(StatusCode::PAYMENT_REQUIRED, &none, b"{}"),
+            XError::PaymentRequired(_)
+        ));
+        let rl = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h(&[
+                ("x-rate-limit-reset", "1800000000"),
+                ("x-rate-limit-remaining", "0"),
+            ]),
+            b"{\"title\":\"Too Many Requests\"}",
+        );
+        assert_eq!(
+            rl,
+            XError::RateLimited {
+                reset: DateTime::from_timestamp(1_800_000_000, 0)
+            }
+        );
+        assert!(rl.retryable() && !rl.outcome_unknown());
+        let s = classify(StatusCode::SERVICE_UNAVAILABLE, &none, b"<html>down</html>");
+        assert_eq!(
+            s,
+            XError::Server {
+                status: 503,
+                message: "<html>down</html>".into()
+            }
+        );
+        assert!(s.retryable() && s.outcome_unknown());
+        let bad = br#"{"errors":[{"parameters":{},"message":"Requested text is too long"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}"#;
+        let e = classify(StatusCode::BAD_REQUEST, &none, bad);
+        assert!(matches!(e, XError::Refused { status: 400, .. }) && !e.retryable());
+        let oauth = br#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#;
+        assert_eq!(
+            classify(StatusCode::BAD_REQUEST, &none, oauth).to_string(),
+            "X refused the request (400): Value passed for the token was invalid."
+        );
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let r = quota_from_headers(&h(&[
+            ("x-rate-limit-limit", "100"),
+            ("x-rate-limit-remaining", "7"),
+            ("x-rate-limit-reset", "1800000000"),
+        ]))
+        .unwrap();
+        assert_eq!((r.limit, r.remaining), (Some(100), Some(7)));
+        assert!(quota_from_headers(&HeaderMap::new()).is_none());
+    }
+}

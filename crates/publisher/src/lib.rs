@@ -1,0 +1,602 @@
+//! The publishing engine: sends every due post exactly once. One loop claims due posts (a single
+//! `FOR UPDATE SKIP LOCKED` statement, so any number of publishers cooperate), sends each in its
+//! own task, and records the outcome under the lease. It sleeps exactly until the next due time
+//! or a NOTIFY from the posts trigger, with a slow safety poll for anything missed, and it hands
+//! expired leases of crashed publishers back to the queue to be reconciled before any resend.
+//!
+//! It knows no screen and no X specifics: it drives a [`Network`] and gets tokens from the
+//! [`Credentials`] service; what it did comes out as [`Event`]s for whoever runs it to show.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chirp_core::policy::{self, Next};
+use chirp_core::{AccountId, PostId, Quota, SendError, text};
+use chirp_credentials::{AuthError, Credentials};
+use chirp_net::{Network, Part, RemoteAccount, Secret};
+use chirp_store::notify::{self, Heard};
+use chirp_store::publishing::{self as store, Claimed};
+use chirp_store::{Db, DbError};
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+pub use chirp_core::RetryPolicy;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a claim is valid. Must comfortably exceed the X request timeout.
+    pub lease: Duration,
+    /// Posts claimed per statement.
+    pub batch: i64,
+    /// Posts in flight at once.
+    pub concurrency: usize,
+    /// Poll this often even without notifications (missed NOTIFY, clock changes).
+    pub safety_poll: Duration,
+    pub policy: RetryPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            lease: Duration::from_secs(120),
+            batch: 64,
+            concurrency: 64,
+            safety_poll: Duration::from_secs(30),
+            policy: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What the publisher did, one line each (the scheduler prints them, the TUI shows them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Started {
+        id: String,
+    },
+    Claimed {
+        post: PostId,
+        attempt: i32,
+    },
+    Posted {
+        post: PostId,
+        x_id: String,
+        /// What the network said is left of the account's posting window, when it said so.
+        quota: Option<Quota>,
+    },
+    Reconciled {
+        post: PostId,
+        found: Option<String>,
+    },
+    Retrying {
+        post: PostId,
+        at: Option<DateTime<Utc>>,
+        reason: String,
+    },
+    Failed {
+        post: PostId,
+        reason: String,
+    },
+    RateLimited {
+        account: AccountId,
+        until: DateTime<Utc>,
+    },
+    Rescued {
+        post: PostId,
+    },
+    LeaseLost {
+        post: PostId,
+    },
+    DatabaseDown {
+        error: String,
+    },
+    DatabaseBack,
+    Listening,
+    /// Nothing due now; the next thing to do is at this time (None: nothing pending).
+    Waiting {
+        next: Option<DateTime<Utc>>,
+    },
+    Stopped,
+}
+
+/// A unique name for this publisher: host, process and a random tag.
+pub fn publisher_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let mut tag = [0u8; 3];
+    let _ = getrandom::fill(&mut tag);
+    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    // Only characters that survive a `-c name=value` startup option.
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{host}:{}:{tag}", std::process::id())
+}
+
+struct Inner {
+    db: Db,
+    network: Arc<dyn Network>,
+    credentials: Credentials,
+    me: String,
+    opts: Options,
+    events: mpsc::UnboundedSender<Event>,
+    /// Access tokens fetched in the last minute, per account (a token is refreshed with two
+    /// minutes to spare, so a minute of reuse is safe); dropped on a 401.
+    tokens: Mutex<HashMap<AccountId, (Secret, Instant)>>,
+    stopping: watch::Receiver<bool>,
+    last_rescue: Mutex<Option<Instant>>,
+    posted: mpsc::UnboundedSender<PostedWrite>,
+}
+
+/// One "X has it" waiting to be written with others: (post, X id, where to say how it went).
+type PostedWrite = (PostId, String, oneshot::Sender<Result<bool, String>>);
+
+/// Writes "posted" outcomes in batches: under load, one statement and one commit for many
+/// posts instead of one each. Each sender learns whether its own row was written.
+async fn posted_writer(
+    pool: deadpool_postgres::Pool,
+    me: String,
+    mut rx: mpsc::UnboundedReceiver<PostedWrite>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let rows: Vec<(PostId, String)> = batch.iter().map(|(id, x, _)| (*id, x.clone())).collect();
+        let result = match pool.get().await {
+            Ok(c) => store::mark_posted_many(&c, &me, &rows)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(DbError::from(e).to_string()),
+        };
+        for (id, _, reply) in batch {
+            let _ = reply.send(
+                result
+                    .as_ref()
+                    .map(|done| done.contains(&id))
+                    .map_err(Clone::clone),
+            );
+        }
+    }
+}
+
+/// What to write for a post after trying it.
+#[derive(Debug)]
+enum Record {
+    /// The network's id, and what it said is left of the rate-limit window.
+    Posted(String, Option<Quota>),
+    Failed(String),
+    Requeue {
+        at: Option<DateTime<Utc>>,
+        reason: String,
+        unknown: bool,
+        uncount: bool,
+    },
+    RateLimited {
+        until: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// Runs a publisher until `stop` turns true, then finishes what it holds and returns.
+/// `pg` is the database to use; the publisher opens its own connections, named after it.
+pub async fn run(
+    pg: tokio_postgres::Config,
+    network: Arc<dyn Network>,
+    credentials: Credentials,
+    opts: Options,
+    events: mpsc::UnboundedSender<Event>,
+    stop: watch::Receiver<bool>,
+) {
+    let me = publisher_id();
+    let mut pg = pg;
+    // Every change this publisher makes is audited under its name.
+    pg.options(format!("-c chirp.actor=publisher:{me}"));
+    let db = Db::from_config(pg, None);
+    let (posted, posted_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(posted_writer(db.pool.clone(), me.clone(), posted_rx));
+    let inner = Arc::new(Inner {
+        db,
+        network,
+        credentials,
+        me: me.clone(),
+        opts,
+        events,
+        tokens: Mutex::new(HashMap::new()),
+        stopping: stop.clone(),
+        last_rescue: Mutex::new(None),
+        posted,
+    });
+    inner.emit(Event::Started { id: me });
+    main_loop(inner.clone(), stop).await;
+    let events = inner.events.clone();
+    let pool = inner.db.pool.clone();
+    // Every post task has finished: dropping the last sender ends the writer.
+    drop(inner);
+    let _ = writer.await;
+    pool.close();
+    let _ = events.send(Event::Stopped);
+}
+
+async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    let mut inflight: JoinSet<()> = JoinSet::new();
+    let mut listener: Option<notify::Listener> = None;
+    let mut db_down = false;
+    let mut last_waiting: Option<Option<i64>> = None;
+    let mut retry_in = Duration::from_millis(250);
+    let mut look = true;
+    let mut deadline = tokio::time::Instant::now();
+    loop {
+        let stopping = *stop.borrow();
+        if stopping && inflight.is_empty() {
+            return;
+        }
+        if look && !stopping {
+            if listener.is_none() {
+                match notify::listen(&inner.db).await {
+                    Ok(l) => {
+                        listener = Some(l);
+                        inner.emit(Event::Listening);
+                    }
+                    Err(e) => inner.database_down(&mut db_down, &e),
+                }
+            }
+            // Claim while there is room; learn when to look again.
+            let wake = match inner.fill(&mut inflight).await {
+                Ok(next_ms) => {
+                    if db_down {
+                        db_down = false;
+                        inner.emit(Event::DatabaseBack);
+                    }
+                    retry_in = Duration::from_millis(250);
+                    if let Some(ms) = next_ms {
+                        inner.announce_wait(&mut last_waiting, ms);
+                    }
+                    // Full (None): a finished post wakes us.
+                    let ms = next_ms.unwrap_or(i64::MAX).max(0) as u64;
+                    inner.opts.safety_poll.min(Duration::from_millis(ms))
+                }
+                Err(e) => {
+                    // The listener's own connection says when it is lost; keep it otherwise.
+                    inner.database_down(&mut db_down, &e);
+                    let wait = retry_in;
+                    retry_in = (retry_in * 2).min(Duration::from_secs(10));
+                    wait
+                }
+            };
+            deadline = tokio::time::Instant::now() + wake;
+        }
+        look = false;
+        tokio::select! {
+            Some(_) = inflight.join_next(), if !inflight.is_empty() => {
+                while inflight.try_join_next().is_some() {}
+                // Refill in batches: one claim per half-emptied pipeline, not one per post.
+                look |= inflight.len() <= inner.opts.concurrency / 2;
+            }
+            heard = recv(&mut listener), if listener.is_some() => {
+                // Take every notification already queued: one look serves them all. Only a
+                // post becoming due (or due sooner) matters; our own updates do not.
+                let mut pending = vec![heard];
+                if let Some(l) = listener.as_mut() {
+                    while let Ok(h) = l.rx.try_recv() {
+                        pending.push(Some(h));
+                    }
+                }
+                for h in pending {
+                    match h {
+                        Some(Heard::Change(c)) => look |= c.status == "scheduled",
+                        // The connection ended: listen again, and look (changes may be lost).
+                        Some(Heard::Lost(_)) | None => {
+                            listener = None;
+                            look = true;
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => look = true,
+            _ = stop.changed() => look = true,
+        }
+    }
+}
+
+async fn recv(listener: &mut Option<notify::Listener>) -> Option<Heard> {
+    match listener {
+        Some(l) => l.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Inner {
+    fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    /// Tells listeners when the next post is due, once per change (to the second).
+    fn announce_wait(&self, last: &mut Option<Option<i64>>, ms: i64) {
+        let next = (ms < i64::MAX).then(|| Utc::now() + chrono::Duration::milliseconds(ms));
+        let key = next.map(|t| t.timestamp());
+        if *last != Some(key) {
+            *last = Some(key);
+            self.emit(Event::Waiting { next });
+        }
+    }
+
+    fn database_down(&self, already: &mut bool, e: &DbError) {
+        if !*already {
+            *already = true;
+            self.emit(Event::DatabaseDown {
+                error: e.to_string(),
+            });
+        }
+    }
+
+    /// Rescues expired leases, claims what fits, and returns how long until the next thing is
+    /// due (None when every slot is busy).
+    async fn fill(self: &Arc<Self>, inflight: &mut JoinSet<()>) -> Result<Option<i64>, DbError> {
+        let c = self.db.client().await?;
+        // Leases run for minutes: looking for expired ones once a second is plenty.
+        let rescue_due =
+            lock(&self.last_rescue).is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if rescue_due {
+            for post in store::rescue_expired(&c).await? {
+                self.emit(Event::Rescued { post });
+            }
+            *lock(&self.last_rescue) = Some(Instant::now());
+        }
+        loop {
+            let room = self.opts.concurrency.saturating_sub(inflight.len()) as i64;
+            if room == 0 {
+                return Ok(None);
+            }
+            let limit = room.min(self.opts.batch);
+            let lease = self.opts.lease.as_millis() as i64;
+            let claimed = store::claim(&c, &self.me, limit, lease).await?;
+            let got = claimed.len() as i64;
+            for post in claimed {
+                self.emit(Event::Claimed {
+                    post: post.id,
+                    attempt: post.attempt,
+                });
+                let me = self.clone();
+                inflight.spawn(async move { me.process(post).await });
+            }
+            if got < limit {
+                return Ok(Some(store::next_wake_ms(&c).await?.unwrap_or(i64::MAX)));
+            }
+            // A full batch: there may be more due right now.
+        }
+    }
+
+    async fn process(self: Arc<Self>, post: Claimed) {
+        // Everything this attempt sends ends well inside the lease (a quarter of it is left for
+        // writing the outcome), so no other publisher can rescue the post while a request to
+        // the network is still in flight.
+        let deadline = Instant::now() + self.opts.lease - self.opts.lease / 4;
+        let record = self.attempt(&post, deadline).await;
+        self.record(&post, record).await;
+    }
+
+    /// One attempt: check the text, reconcile if the last outcome is unknown, send.
+    async fn attempt(&self, p: &Claimed, deadline: Instant) -> Record {
+        if let Err(e) = text::validate(&p.content) {
+            return Record::Failed(format!("not sent: {e}"));
+        }
+        let token = match self.token(p.account).await {
+            Ok(t) => t,
+            Err(e) => return self.auth_problem(p, e),
+        };
+        let part = Part {
+            text: &p.content,
+            reply_to: None,
+            media_ids: &[],
+        };
+        if p.needs_reconcile {
+            let since = p.attempt_started_at - chrono::Duration::seconds(5);
+            let account = RemoteAccount {
+                user_id: &p.x_user_id,
+            };
+            match self
+                .network
+                .find_sent(&token, account, part, since, deadline)
+                .await
+            {
+                Ok(found) => {
+                    self.emit(Event::Reconciled {
+                        post: p.id,
+                        found: found.clone(),
+                    });
+                    if let Some(id) = found {
+                        return Record::Posted(id, None);
+                    }
+                }
+                Err(e) => {
+                    if matches!(e, SendError::Unauthorized(_)) {
+                        self.forget_token(p.account);
+                    }
+                    return Record::Requeue {
+                        at: Some(Utc::now() + self.opts.policy.backoff(p.attempt)),
+                        reason: format!(
+                            "could not check {} before sending again: {e}",
+                            self.network.name()
+                        ),
+                        unknown: true,
+                        uncount: false,
+                    };
+                }
+            }
+            if p.attempt > self.opts.policy.max_attempts {
+                return Record::Failed(format!(
+                    "{} never confirmed it in {} attempts, and it is not on the account's timeline",
+                    self.network.name(),
+                    p.attempt - 1
+                ));
+            }
+        }
+        let mut sent = self.network.publish(&token, part, deadline).await;
+        if matches!(sent, Err(SendError::Unauthorized(_))) {
+            self.forget_token(p.account);
+            match self
+                .credentials
+                .token_after_401(&self.db, p.account, &token)
+                .await
+            {
+                Ok(fresh) => {
+                    self.remember_token(p.account, &fresh);
+                    sent = self.network.publish(&fresh, part, deadline).await;
+                }
+                Err(e) => return self.auth_problem(p, e),
+            }
+        }
+        match sent {
+            Ok(s) => Record::Posted(s.id, s.quota),
+            Err(e) => match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
+                Next::Fail(m) => Record::Failed(m),
+                Next::Retry {
+                    at,
+                    reason,
+                    unknown,
+                    counts,
+                } => Record::Requeue {
+                    at: Some(at),
+                    reason,
+                    unknown,
+                    uncount: !counts,
+                },
+                Next::RateLimited { until, reason } => Record::RateLimited { until, reason },
+            },
+        }
+    }
+
+    fn auth_problem(&self, p: &Claimed, e: AuthError) -> Record {
+        let retry = e.retryable();
+        Record::Requeue {
+            // A disconnected account is held by the claim query itself; other problems wait.
+            at: match e {
+                AuthError::NotConnected | AuthError::NeedsReconnect(_) => None,
+                _ if retry => Some(Utc::now() + self.opts.policy.backoff(p.attempt)),
+                _ => Some(Utc::now() + chrono::Duration::minutes(5)),
+            },
+            reason: e.to_string(),
+            unknown: false,
+            uncount: !retry,
+        }
+    }
+
+    async fn token(&self, account: AccountId) -> Result<Secret, AuthError> {
+        if let Some((t, at)) = lock(&self.tokens).get(&account)
+            && at.elapsed() < Duration::from_secs(60)
+        {
+            return Ok(t.clone());
+        }
+        let t = self.credentials.token(&self.db, account).await?;
+        self.remember_token(account, &t);
+        Ok(t)
+    }
+
+    fn remember_token(&self, account: AccountId, t: &Secret) {
+        lock(&self.tokens).insert(account, (t.clone(), Instant::now()));
+    }
+
+    fn forget_token(&self, account: AccountId) {
+        lock(&self.tokens).remove(&account);
+    }
+
+    /// Writes the outcome. X's answer must not be lost to a database hiccup, so this retries
+    /// until it is written, the lease is gone (then another publisher reconciles), or the
+    /// publisher is stopping and the lease has run out.
+    async fn record(&self, p: &Claimed, r: Record) {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(100);
+        let mut down = false;
+        loop {
+            match self.write(p, &r).await {
+                Ok(true) => {
+                    if down {
+                        self.emit(Event::DatabaseBack);
+                    }
+                    self.emit(match &r {
+                        Record::Posted(x_id, quota) => Event::Posted {
+                            quota: *quota,
+                            post: p.id,
+                            x_id: x_id.clone(),
+                        },
+                        Record::Failed(reason) => Event::Failed {
+                            post: p.id,
+                            reason: reason.clone(),
+                        },
+                        Record::Requeue { at, reason, .. } => Event::Retrying {
+                            post: p.id,
+                            at: *at,
+                            reason: reason.clone(),
+                        },
+                        Record::RateLimited { until, .. } => Event::RateLimited {
+                            account: p.account,
+                            until: *until,
+                        },
+                    });
+                    return;
+                }
+                Ok(false) => {
+                    self.emit(Event::LeaseLost { post: p.id });
+                    return;
+                }
+                Err(e) => {
+                    if !down {
+                        down = true;
+                        self.emit(Event::DatabaseDown {
+                            error: e.to_string(),
+                        });
+                    }
+                    if *self.stopping.borrow() && started.elapsed() > self.opts.lease {
+                        return;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn write(&self, p: &Claimed, r: &Record) -> Result<bool, DbError> {
+        let c = self.db.client().await?;
+        match r {
+            Record::Posted(x_id, _) => {
+                drop(c);
+                let (tx, rx) = oneshot::channel();
+                let _ = self.posted.send((p.id, x_id.clone(), tx));
+                match rx.await {
+                    Ok(r) => r.map_err(DbError::Pool),
+                    Err(_) => Err(DbError::Pool("the publisher is stopping".into())),
+                }
+            }
+            Record::Failed(reason) => store::mark_failed(&c, &self.me, p.id, reason).await,
+            Record::Requeue {
+                at,
+                reason,
+                unknown,
+                uncount,
+            } => store::requeue(&c, &self.me, p.id, *at, Some(reason), *unknown, *uncount).await,
+            Record::RateLimited { until, reason } => {
+                store::rate_limit_account(&c, p.account, *until).await?;
+                store::requeue(&c, &self.me, p.id, Some(*until), Some(reason), false, true).await
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,67 @@
+//! PostgreSQL restarted under a running publisher: it notices, waits, reconnects by itself and
+//! goes on publishing. In a test binary of its own, because it stops this binary's cluster.
+
+use std::time::Duration;
+
+use chirp_fake_x::{FakeConfig, FakeX};
+use chirp_net::x::XNetwork;
+use chirp_publisher::{self as publisher, Event, Options};
+use tokio::sync::{mpsc, watch};
+
+async fn until(rx: &mut mpsc::UnboundedReceiver<Event>, f: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("event in time")
+            .expect("publisher alive");
+        if f(&e) {
+            return e;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publisher_recovers_from_a_database_restart() {
+    // This test crashes the server: it must keep what it committed.
+    let cluster = chirp_testing::cluster_with(true);
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    let (account, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), Duration::from_secs(5)));
+    let credentials = chirp_testing::credentials(&fake, Duration::from_secs(5));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let opts = Options {
+        safety_poll: Duration::from_secs(3600),
+        ..Options::default()
+    };
+    let task = tokio::spawn(publisher::run(
+        t.db.pg.clone(),
+        network,
+        credentials,
+        opts,
+        tx,
+        stop_rx,
+    ));
+    until(&mut rx, |e| matches!(e, Event::Waiting { .. })).await;
+
+    // A crash-stop of the server, as an OOM kill or a power cut would do.
+    cluster.kill().unwrap();
+    until(&mut rx, |e| matches!(e, Event::DatabaseDown { .. })).await;
+    cluster.restart().unwrap();
+    until(&mut rx, |e| matches!(e, Event::DatabaseBack)).await;
+
+    // It listens again: a plain insert is picked up by NOTIFY, not by the (hour-long) poll.
+    let c = t.db.client().await.unwrap();
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at) VALUES ($1, 'after restart', 'scheduled', now())",
+        &[&account],
+    )
+    .await
+    .unwrap();
+    until(&mut rx, |e| matches!(e, Event::Posted { .. })).await;
+    assert_eq!(fake.posts()[0].text, "after restart");
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}

@@ -1,0 +1,420 @@
+//! The publisher against a real PostgreSQL and the fake X over HTTP: every outcome, many
+//! publishers, crashes.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chirp_fake_x::{FakeConfig, FakeX, Fault};
+use chirp_net::x::XNetwork;
+use chirp_publisher::{self as publisher, Event, Options, RetryPolicy};
+use chirp_store::Db;
+use chirp_store::posts::{self, Actor};
+use chirp_testing::{TestDb, fresh_db};
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+
+const T: Duration = Duration::from_secs(60);
+
+fn fast_options() -> Options {
+    Options {
+        lease: Duration::from_secs(5),
+        // Only NOTIFY (or a due time) may wake the publisher in these tests.
+        safety_poll: Duration::from_secs(3600),
+        policy: RetryPolicy {
+            max_attempts: 3,
+            base: chrono::Duration::milliseconds(50),
+            cap: chrono::Duration::seconds(1),
+        },
+        ..Options::default()
+    }
+}
+
+struct Running {
+    events: mpsc::UnboundedReceiver<Event>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    seen: Vec<Event>,
+}
+
+impl Running {
+    fn start(db: &Db, fake: &FakeX, opts: Options, x_timeout: Duration) -> Running {
+        let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
+        let credentials = chirp_testing::credentials(fake, x_timeout);
+        let (tx, events) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(publisher::run(
+            db.pg.clone(),
+            network,
+            credentials,
+            opts,
+            tx,
+            stop_rx,
+        ));
+        Running {
+            events,
+            stop,
+            task,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for an event matching `f` and returns it.
+    async fn until(&mut self, f: impl Fn(&Event) -> bool) -> Event {
+        if let Some(e) = self.seen.iter().find(|e| f(e)) {
+            return e.clone();
+        }
+        loop {
+            let e = tokio::time::timeout(T, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no such event; saw {:#?}", self.seen))
+                .expect("publisher alive");
+            self.seen.push(e.clone());
+            if f(&e) {
+                return e;
+            }
+        }
+    }
+
+    /// Waits for post `id` to fail and returns why.
+    async fn failure(&mut self, id: i32) -> String {
+        match self
+            .until(|e| matches!(e, Event::Failed { post, .. } if *post == id))
+            .await
+        {
+            Event::Failed { reason, .. } => reason,
+            _ => unreachable!(),
+        }
+    }
+
+    async fn stop(mut self) -> Vec<Event> {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap();
+        while let Ok(e) = self.events.try_recv() {
+            self.seen.push(e);
+        }
+        self.seen
+    }
+}
+
+async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
+    let fake = FakeX::start(cfg, 0).await.unwrap();
+    let t = fresh_db().await;
+    let (account, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    (t, fake, account)
+}
+
+async fn schedule(t: &TestDb, account: i32, text: &str, at: chrono::DateTime<Utc>) -> i32 {
+    let mut c = t.client().await;
+    posts::create(&mut c, Actor("test"), account, text, Some(at))
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_on_time_never_before_and_audits() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    p.until(|e| matches!(e, Event::Waiting { .. })).await;
+    let at = Utc::now() + chrono::Duration::seconds(2);
+    let id = schedule(&t, account, "on time", at).await;
+    let Event::Posted { x_id, .. } = p
+        .until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await
+    else {
+        unreachable!()
+    };
+    let reqs: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/2/tweets")
+        .collect();
+    assert_eq!(reqs.len(), 1);
+    assert!(
+        reqs[0].at >= at,
+        "sent at {} before its time {}",
+        reqs[0].at,
+        at
+    );
+    let c = t.client().await;
+    let post = posts::get(&c, id).await.unwrap();
+    assert_eq!(post.status, chirp_core::Status::Posted);
+    assert_eq!(post.x_tweet_id.as_deref(), Some(x_id.as_str()));
+    assert_eq!(fake.posts()[0].id, x_id);
+    let h = posts::history(&c, id).await.unwrap();
+    let steps: Vec<_> = h.iter().map(|e| e.to.clone().unwrap_or_default()).collect();
+    assert_eq!(steps, ["scheduled", "publishing", "posted"]);
+    assert!(h[2].actor.starts_with("publisher:"), "{}", h[2].actor);
+    assert_eq!(
+        h[2].detail.as_deref(),
+        Some(format!("x_tweet_id {x_id}").as_str())
+    );
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_sql_insert_wakes_it_and_goes_out() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    p.until(|e| matches!(e, Event::Waiting { next: None }))
+        .await;
+    // The seed's own INSERT shape, with no time: due at once.
+    let c = t.client().await;
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at) VALUES ($1, 'raw sql', 'scheduled', NOW())",
+        &[&account],
+    )
+    .await
+    .unwrap();
+    p.until(|e| matches!(e, Event::Posted { .. })).await;
+    assert_eq!(fake.posts()[0].text, "raw sql");
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_errors_fail_with_xs_words_and_bad_text_never_reaches_x() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let (access, _) = fake.issue_tokens();
+    // Already on X: the duplicate 403.
+    chirp_net::x::XClient::new(&fake.base_url(), Duration::from_secs(5))
+        .create_post(&chirp_net::Secret::new(access), "said before", None)
+        .await
+        .unwrap();
+    let dup = schedule(&t, account, "said before", Utc::now()).await;
+    let c = t.client().await;
+    let bad: i32 = c
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at) VALUES ($1, $2, 'scheduled', now()) RETURNING id",
+            &[&account, &"字".repeat(141)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let reason = p.failure(dup).await;
+    assert_eq!(
+        reason,
+        "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content."
+    );
+    let reason = p.failure(bad).await;
+    assert_eq!(
+        reason,
+        "not sent: the post is 282/280 weighted characters: shorten it by 2"
+    );
+    assert_eq!(
+        fake.count("POST", "/2/tweets"),
+        2,
+        "the over-long post never reached X"
+    );
+    let post = posts::get(&c, dup).await.unwrap();
+    assert_eq!(
+        post.error_message.as_deref(),
+        Some(
+            "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content."
+        )
+    );
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refreshes_once_and_sends() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    fake.expire_access_tokens();
+    let id = schedule(&t, account, "after refresh", Utc::now()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    assert_eq!(fake.refreshes(), 1);
+    assert_eq!(fake.posts().len(), 1);
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_holds_the_account_until_the_reset() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    fake.inject([Fault::RateLimited { reset_in: 2 }]);
+    let a = schedule(&t, account, "first", Utc::now()).await;
+    let mut p = Running::start(
+        &t.db,
+        &fake,
+        Options {
+            concurrency: 1,
+            ..fast_options()
+        },
+        Duration::from_secs(5),
+    );
+    let Event::RateLimited { until, .. } =
+        p.until(|e| matches!(e, Event::RateLimited { .. })).await
+    else {
+        unreachable!()
+    };
+    let b = schedule(&t, account, "second", Utc::now()).await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == a))
+        .await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == b))
+        .await;
+    for r in fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/2/tweets" && r.status == 201)
+    {
+        assert!(
+            r.at >= until,
+            "a post went out at {} before the reset {}",
+            r.at,
+            until
+        );
+    }
+    assert_eq!(fake.posts().len(), 2);
+    // A rate limit is not a failed attempt.
+    let c = t.client().await;
+    assert_eq!(posts::get(&c, a).await.unwrap().attempts, 1);
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_outcomes_are_reconciled_never_resent() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..FakeConfig::default()
+    })
+    .await;
+    // In order: created then 503; created then no answer; 503 without creating.
+    fake.inject([
+        Fault::StatusAfterRecord(503),
+        Fault::HangAfterRecord,
+        Fault::Status(502),
+    ]);
+    let mut p = Running::start(
+        &t.db,
+        &fake,
+        Options {
+            concurrency: 1,
+            ..fast_options()
+        },
+        Duration::from_secs(2),
+    );
+    let ids = [
+        // X returns this with a t.co link and `&amp;`: still recognised.
+        schedule(
+            &t,
+            account,
+            "five oh three after https://example.com/a/long/path & more",
+            Utc::now(),
+        )
+        .await,
+        schedule(
+            &t,
+            account,
+            "hung after",
+            Utc::now() + chrono::Duration::milliseconds(1),
+        )
+        .await,
+        schedule(
+            &t,
+            account,
+            "five oh two before",
+            Utc::now() + chrono::Duration::milliseconds(2),
+        )
+        .await,
+    ];
+    for id in ids {
+        p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+            .await;
+    }
+    let found: Vec<_> = p
+        .seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Reconciled { post, found } => Some((*post, found.is_some())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found, vec![(ids[0], true), (ids[1], true), (ids[2], false)]);
+    let texts: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();
+    assert_eq!(texts.len(), 3, "each exactly once: {texts:?}");
+    assert_eq!(
+        fake.count("POST", "/2/tweets"),
+        4,
+        "only the one X never created was sent again"
+    );
+    // The x ids in the database are the ones X has.
+    let c = t.client().await;
+    for (id, fp) in ids.iter().zip(fake.posts()) {
+        assert_eq!(posts::get(&c, *id).await.unwrap().x_tweet_id, Some(fp.id));
+    }
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attempt_limit_fails_clearly_and_retry_sends_it() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    fake.inject([Fault::Status(503), Fault::Status(503), Fault::Status(503)]);
+    let id = schedule(&t, account, "unlucky", Utc::now()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let reason = p.failure(id).await;
+    assert_eq!(
+        reason,
+        "X never confirmed it in 3 attempts, and it is not on the account's timeline"
+    );
+    assert_eq!(
+        fake.count("POST", "/2/tweets"),
+        3,
+        "never retried past the limit"
+    );
+    assert!(fake.posts().is_empty());
+    // A person asks again: it goes out.
+    let mut c = t.client().await;
+    posts::retry(&mut c, Actor("test"), id).await.unwrap();
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    assert_eq!(fake.posts().len(), 1);
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_posts_two_publishers_each_exactly_once() {
+    let (t, fake, account) = setup(FakeConfig {
+        posts_per_window: 1_000_000,
+        ..FakeConfig::default()
+    })
+    .await;
+    let c = t.client().await;
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+         SELECT $1, 'bulk post #' || g, 'scheduled', now() FROM generate_series(1, 1000) g",
+        &[&account],
+    )
+    .await
+    .unwrap();
+    let p1 = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let p2 = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let n = chirp_testing::wait_for_count(
+        &t.db,
+        "SELECT count(*) FROM posts WHERE status = 'posted'",
+        1000,
+        T,
+    )
+    .await;
+    assert_eq!(n, 1000);
+    let e1 = p1.stop().await;
+    let e2 = p2.stop().await;
+    let texts: HashSet<String> = fake.posts().into_iter().map(|p| p.text).collect();
+    assert_eq!(texts.len(), 1000);
+    assert_eq!(
+        fake.count("POST", "/2/tweets"),
+        1000,
+        "no post reached X twice"
+    );
+    let posted = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::Posted { .. }))
+            .count()
+    };
+    assert_eq!(posted(&e1) + posted(&e2), 1000);
+    assert!(
+        posted(&e1) > 0 && posted(&e2) > 0,
+        "both publishers took part"
+    );
+}

@@ -1,0 +1,286 @@
+//! Users and X accounts.
+
+use chirp_core::AccountId;
+use deadpool_postgres::{GenericClient, Object, Transaction};
+
+use super::DbError;
+
+/// Serialises creation of the local placeholder across processes.
+const DEFAULT_ACCOUNT_LOCK: i64 = 0x6368_6972_7002;
+
+/// The account posts are written for: the first active one, else the first one, else a new
+/// local placeholder (user "local", inactive until connected) so that drafts and scheduling
+/// work before any X login.
+pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i32, DbError> {
+    if let Some(id) = find_default(&*client).await? {
+        return Ok(id);
+    }
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DEFAULT_ACCOUNT_LOCK])
+        .await?;
+    if let Some(id) = find_default(&tx).await? {
+        return Ok(id);
+    }
+    let user: i32 = tx
+        .query_one(
+            "INSERT INTO users (name) VALUES ('local') RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    let account: i32 = tx
+        .query_one(
+            "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, is_active)
+             VALUES ($1, '', '', '', false) RETURNING id",
+            &[&user],
+        )
+        .await?
+        .get(0);
+    tx.commit().await?;
+    Ok(account)
+}
+
+async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, DbError> {
+    Ok(client
+        .query_opt(
+            "SELECT id FROM x_accounts ORDER BY is_active DESC, id LIMIT 1",
+            &[],
+        )
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// A connected account as chirp shows it (no tokens).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccountStatus {
+    pub id: i32,
+    pub username: Option<String>,
+    pub x_user_id: Option<String>,
+    pub connected: bool,
+    pub needs_reconnect: bool,
+    pub token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub rate_limited_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub posts_waiting: i64,
+}
+
+/// The default account's state, if there is any account at all.
+pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>, DbError> {
+    let Some(id) = find_default(client).await? else {
+        return Ok(None);
+    };
+    let r = client
+        .query_one(
+            "SELECT x_username, x_user_id, is_active, needs_reconnect, token_expires_at,
+                    rate_limited_until,
+                    (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id
+                       AND p.status IN ('scheduled', 'publishing')) AS waiting
+             FROM x_accounts a WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    let username: String = r.get(0);
+    let x_user_id: String = r.get(1);
+    let active: bool = r.get(2);
+    let needs_reconnect: bool = r.get(3);
+    Ok(Some(AccountStatus {
+        id,
+        username: (!username.is_empty()).then_some(username),
+        x_user_id: (!x_user_id.is_empty()).then_some(x_user_id),
+        connected: active && !needs_reconnect,
+        needs_reconnect,
+        token_expires_at: r.get(4),
+        rate_limited_until: r.get(5),
+        posts_waiting: r.get(6),
+    }))
+}
+
+/// The ciphertexts chirp stores for an account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredTokens {
+    pub access: String,
+    pub refresh: Option<String>,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl std::fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredTokens")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Saves a freshly connected account in one transaction: the account with the same X user id
+/// if there is one, else the local placeholder (so existing drafts stay with it), else a new
+/// user and account. Returns the account id.
+pub async fn save_connected(
+    client: &mut deadpool_postgres::Object,
+    x_user_id: &str,
+    username: &str,
+    tokens: &StoredTokens,
+) -> Result<i32, DbError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DEFAULT_ACCOUNT_LOCK])
+        .await?;
+    let existing: Option<i32> = tx
+        .query_opt(
+            "SELECT id FROM x_accounts WHERE x_user_id = $1
+             UNION ALL (SELECT id FROM x_accounts WHERE x_user_id = '' ORDER BY id LIMIT 1)
+             LIMIT 1",
+            &[&x_user_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let user: i32 = tx
+                .query_one(
+                    "INSERT INTO users (name) VALUES ($1) RETURNING id",
+                    &[&username],
+                )
+                .await?
+                .get(0);
+            tx.query_one(
+                "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, is_active)
+                 VALUES ($1, '', $2, $3, false) RETURNING id",
+                &[&user, &x_user_id, &username],
+            )
+            .await?
+            .get(0)
+        }
+    };
+    tx.execute(
+        "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
+                x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false
+         WHERE id = $1",
+        &[
+            &id,
+            &tokens.access,
+            &tokens.refresh,
+            &tokens.expires_at,
+            &x_user_id,
+            &username,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Forgets an account's tokens and deactivates it; its posts stay.
+pub async fn deactivate(client: &impl GenericClient, id: i32) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE x_accounts SET is_active = false, access_token = '', refresh_token = NULL,
+                    token_expires_at = NULL, needs_reconnect = false
+             WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// An account's stored credentials (ciphertexts) and whether they may be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAccount {
+    pub tokens: StoredTokens,
+    pub active: bool,
+    pub needs_reconnect: bool,
+}
+
+impl StoredAccount {
+    /// Connected here at some point and not disconnected since.
+    pub fn usable(&self) -> bool {
+        self.active && !self.tokens.access.is_empty()
+    }
+}
+
+const STORED: &str =
+    "SELECT access_token, refresh_token, token_expires_at, is_active, needs_reconnect
+     FROM x_accounts WHERE id = $1";
+
+fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
+    StoredAccount {
+        tokens: StoredTokens {
+            access: r.get(0),
+            refresh: r.get(1),
+            expires_at: r.get(2),
+        },
+        active: r.get(3),
+        needs_reconnect: r.get(4),
+    }
+}
+
+/// The stored credentials of an account, None when there is no such account.
+pub async fn stored(
+    client: &impl GenericClient,
+    account: AccountId,
+) -> Result<Option<StoredAccount>, DbError> {
+    Ok(client
+        .query_opt(STORED, &[&account])
+        .await?
+        .map(|r| stored_from(&r)))
+}
+
+/// An account's credentials under a row lock, for a refresh: no other process can refresh
+/// (and so spend the same refresh token) until this is saved or dropped.
+pub struct TokenLock<'a> {
+    tx: Transaction<'a>,
+    account: AccountId,
+    pub stored: StoredAccount,
+}
+
+/// Locks the account's row; None when there is no such account.
+pub async fn lock_tokens(
+    client: &mut Object,
+    account: AccountId,
+) -> Result<Option<TokenLock<'_>>, DbError> {
+    let tx = client.transaction().await?;
+    let Some(row) = tx
+        .query_opt(&format!("{STORED} FOR UPDATE"), &[&account])
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(TokenLock {
+        tx,
+        account,
+        stored: stored_from(&row),
+    }))
+}
+
+impl TokenLock<'_> {
+    /// Saves refreshed tokens (X rotates the refresh token: the new one is stored in the same
+    /// transaction that held the lock) and releases the lock.
+    pub async fn save_refreshed(self, tokens: &StoredTokens) -> Result<(), DbError> {
+        self.tx
+            .execute(
+                "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
+                        token_expires_at = $4, needs_reconnect = false
+                 WHERE id = $1",
+                &[
+                    &self.account,
+                    &tokens.access,
+                    &tokens.refresh,
+                    &tokens.expires_at,
+                ],
+            )
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks the account "needs reconnecting" (the network refused its refresh token) and
+    /// releases the lock.
+    pub async fn mark_needs_reconnect(self) -> Result<(), DbError> {
+        self.tx
+            .execute(
+                "UPDATE x_accounts SET needs_reconnect = true WHERE id = $1",
+                &[&self.account],
+            )
+            .await?;
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

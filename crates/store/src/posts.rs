@@ -1,0 +1,348 @@
+//! Typed queries on posts. Every status change locks the row, asks the domain whether it is
+//! allowed, and writes it in one transaction; the audit trigger records it in that same
+//! transaction with the actor and detail set here.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Object, Transaction};
+use tokio_postgres::Row;
+
+use super::DbError;
+use chirp_core::status::transition;
+use chirp_core::{AccountId, Action, Post, PostId, Status, text};
+
+pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, posted_at, \
+     x_tweet_id, error_message, attempts, next_attempt_at, created_at, updated_at";
+
+pub fn from_row(r: &Row) -> Result<Post, DbError> {
+    let status: String = r.get("status");
+    Ok(Post {
+        id: r.get("id"),
+        x_account_id: r.get("x_account_id"),
+        status: status.parse()?,
+        content: r.get("content"),
+        scheduled_at: r.get("scheduled_at"),
+        posted_at: r.get("posted_at"),
+        x_tweet_id: r.get("x_tweet_id"),
+        error_message: r.get("error_message"),
+        attempts: r.get("attempts"),
+        next_attempt_at: r.get("next_attempt_at"),
+        created_at: r.get("created_at"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+/// Who is acting, for the audit log: `cli`, `tui`, `publisher:<host>:<pid>`...
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a>(pub &'a str);
+
+/// Opens a transaction whose audit rows carry `actor` and `detail`.
+pub async fn begin<'a>(
+    client: &'a mut Object,
+    actor: Actor<'_>,
+    detail: Option<&str>,
+) -> Result<Transaction<'a>, DbError> {
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT set_config('chirp.actor', $1, true), set_config('chirp.detail', $2, true)",
+        &[&actor.0, &detail.unwrap_or("")],
+    )
+    .await?;
+    Ok(tx)
+}
+
+/// Locks the post and checks that `action` is allowed; returns the post and its new status.
+async fn lock_for(
+    tx: &Transaction<'_>,
+    id: PostId,
+    action: Action,
+) -> Result<(Post, Option<Status>), DbError> {
+    let row = tx
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1 FOR UPDATE"),
+            &[&id],
+        )
+        .await?
+        .ok_or(DbError::NotFound(id))?;
+    let post = from_row(&row)?;
+    let to = transition(post.status, action).map_err(|err| DbError::Transition { id, err })?;
+    Ok((post, to))
+}
+
+/// A new post: a draft when `at` is None, else scheduled for `at`.
+pub async fn create(
+    client: &mut Object,
+    actor: Actor<'_>,
+    account: AccountId,
+    content: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<Post, DbError> {
+    text::validate(content)?;
+    let status = if at.is_some() {
+        Status::Scheduled
+    } else {
+        Status::Draft
+    };
+    let tx = begin(client, actor, None).await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+                 VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+            ),
+            &[&account, &content, &status.as_str(), &at],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
+/// Replaces the text of a draft, scheduled or failed post.
+pub async fn edit(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    content: &str,
+) -> Result<Post, DbError> {
+    text::validate(content)?;
+    let tx = begin(client, actor, None).await?;
+    lock_for(&tx, id, Action::Edit).await?;
+    let row = tx
+        .query_one(
+            &format!("UPDATE posts SET content = $2 WHERE id = $1 RETURNING {COLUMNS}"),
+            &[&id, &content],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
+/// Schedules (or reschedules) a post for `at`. A failed post scheduled again starts afresh.
+pub async fn schedule(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    at: DateTime<Utc>,
+) -> Result<Post, DbError> {
+    set_schedule(client, actor, id, Action::Schedule, Some(at)).await
+}
+
+/// Takes a scheduled or failed post back to a draft.
+pub async fn unschedule(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+) -> Result<Post, DbError> {
+    set_schedule(client, actor, id, Action::Unschedule, None).await
+}
+
+/// Puts a failed post back in the queue, due now (`chirp retry`).
+pub async fn retry(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+    set_schedule(client, actor, id, Action::Retry, Some(Utc::now())).await
+}
+
+async fn set_schedule(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    action: Action,
+    at: Option<DateTime<Utc>>,
+) -> Result<Post, DbError> {
+    let tx = begin(client, actor, None).await?;
+    let (post, to) = lock_for(&tx, id, action).await?;
+    if to == Some(Status::Scheduled) {
+        // The text may have been written by plain SQL, or X's rule may have changed: check
+        // again before it can go out.
+        text::validate(&post.content).map_err(|e| DbError::Refused {
+            id,
+            msg: e.to_string(),
+        })?;
+    }
+    let status = to.map(Status::as_str);
+    // needs_reconcile is kept on purpose: a post whose last send had an unknown outcome is
+    // looked for on X before it is sent again, whoever asked for it to go out.
+    let row = tx
+        .query_one(
+            &format!(
+                "UPDATE posts SET status = $2, scheduled_at = $3, attempts = 0,
+                        next_attempt_at = NULL, error_message = NULL
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            &[&id, &status, &at],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
+/// Removes a post from chirp (X is not touched). Returns what it was.
+pub async fn delete(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+    let tx = begin(client, actor, None).await?;
+    let (post, _) = lock_for(&tx, id, Action::Delete).await?;
+    tx.execute("DELETE FROM posts WHERE id = $1", &[&id])
+        .await?;
+    tx.commit().await?;
+    Ok(post)
+}
+
+pub async fn get(client: &impl GenericClient, id: PostId) -> Result<Post, DbError> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
+            &[&id],
+        )
+        .await?
+        .ok_or(DbError::NotFound(id))?;
+    from_row(&row)
+}
+
+/// How a list is ordered, and so how its pages are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first (by id, which grows with creation).
+    Newest,
+    /// Soonest due first (scheduled_at, then id); posts without a time come first.
+    Soonest,
+}
+
+/// Where the next page starts: the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub id: PostId,
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub statuses: Vec<Status>,
+    pub order: Order,
+    pub after: Option<Cursor>,
+    pub limit: i64,
+    /// Case-insensitive substring of the text.
+    pub text: Option<String>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            statuses: Vec::new(),
+            order: Order::Newest,
+            after: None,
+            limit: 100,
+            text: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub posts: Vec<Post>,
+    /// Set when there may be more rows after this page.
+    pub next: Option<Cursor>,
+}
+
+/// One page of posts, keyset-paginated so that page N costs the same as page 1.
+pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, DbError> {
+    let statuses: Option<Vec<&str>> =
+        (!q.statuses.is_empty()).then(|| q.statuses.iter().map(|s| s.as_str()).collect());
+    let pattern = q.text.as_ref().filter(|t| !t.is_empty()).map(|t| {
+        format!(
+            "%{}%",
+            t.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let after_id = q.after.map(|c| c.id);
+    let after_at = q
+        .after
+        .map(|c| c.scheduled_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    let (keyset, order) = match q.order {
+        Order::Newest => ("($2::int IS NULL OR id < $2)", "id DESC"),
+        Order::Soonest => (
+            "($2::int IS NULL OR (coalesce(scheduled_at, '-infinity'), id) > ($5::timestamptz, $2))",
+            "coalesce(scheduled_at, '-infinity'), id",
+        ),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM posts
+         WHERE ($1::text[] IS NULL OR status = ANY($1)) AND {keyset}
+           AND ($4::text IS NULL OR content ILIKE $4)
+         ORDER BY {order} LIMIT $3"
+    );
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+        vec![&statuses, &after_id, &q.limit, &pattern];
+    if q.order == Order::Soonest {
+        params.push(&after_at);
+    }
+    let rows = client.query(&sql, &params).await?;
+    let posts = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    let next = (posts.len() as i64 == q.limit && q.limit > 0)
+        .then(|| posts.last())
+        .flatten()
+        .map(|p| Cursor {
+            id: p.id,
+            scheduled_at: p.scheduled_at,
+        });
+    Ok(Page { posts, next })
+}
+
+/// How many posts there are in each status (statuses with none are absent).
+pub async fn counts(client: &impl GenericClient) -> Result<Vec<(Status, i64)>, DbError> {
+    let rows = client
+        .query(
+            "SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
+            &[],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let s: String = r.get(0);
+            let status = s.parse()?;
+            Ok((status, r.get(1)))
+        })
+        .collect()
+}
+
+/// When the next scheduled post is due (its time or its back-off, whichever is later).
+pub async fn next_due(client: &impl GenericClient) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT min(greatest(scheduled_at, next_attempt_at)) FROM posts WHERE status = 'scheduled'",
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
+/// One row of a post's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// created, status or deleted
+    pub event: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub actor: String,
+    pub detail: Option<String>,
+}
+
+/// The audit trail of one post, oldest first.
+pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Event>, DbError> {
+    let rows = client
+        .query(
+            "SELECT event, from_status, to_status, actor, detail FROM post_events
+             WHERE post_id = $1 ORDER BY id",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Event {
+            event: r.get(0),
+            from: r.get(1),
+            to: r.get(2),
+            actor: r.get(3),
+            detail: r.get(4),
+        })
+        .collect())
+}

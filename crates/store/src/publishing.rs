@@ -1,0 +1,199 @@
+//! The publisher's SQL. Every write is one statement guarded by the lease
+//! (`status = 'publishing' AND claimed_by = me`), so a publisher that lost its lease can never
+//! overwrite what another one decided. The audit trigger records each change; the actor comes
+//! from the publisher's connections (`chirp.actor` set at connect time).
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+
+use crate::DbError;
+use chirp_core::{AccountId, PostId};
+
+/// A post this publisher holds the lease on.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: PostId,
+    pub account: AccountId,
+    pub x_user_id: String,
+    pub content: String,
+    /// This attempt's number (1 for the first).
+    pub attempt: i32,
+    /// The last send's outcome is unknown: look on X before sending.
+    pub needs_reconcile: bool,
+    /// Since when to look on X's timeline.
+    pub attempt_started_at: DateTime<Utc>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+/// Claims up to `limit` due posts: one statement, `FOR UPDATE SKIP LOCKED` so that any number
+/// of publishers can run it at once without waiting on or double-taking each other.
+pub async fn claim(
+    c: &impl GenericClient,
+    me: &str,
+    limit: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, DbError> {
+    let rows = c
+        .query(
+            "WITH due AS (
+                 SELECT p.id FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
+                 WHERE p.status = 'scheduled'
+                   AND (p.scheduled_at IS NULL OR p.scheduled_at <= now())
+                   AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
+                   AND a.is_active AND NOT a.needs_reconnect
+                   AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= now())
+                 ORDER BY p.scheduled_at NULLS FIRST, p.id
+                 LIMIT $2
+                 FOR UPDATE OF p SKIP LOCKED
+             )
+             UPDATE posts p
+             SET status = 'publishing', claimed_by = $1,
+                 claim_expires_at = now() + $3 * interval '1 millisecond',
+                 attempts = p.attempts + 1,
+                 -- Keep the start of the first unknown attempt: reconcile looks from there.
+                 attempt_started_at = CASE WHEN p.needs_reconcile AND p.attempt_started_at IS NOT NULL
+                                           THEN p.attempt_started_at ELSE now() END
+             FROM due, x_accounts a
+             WHERE p.id = due.id AND a.id = p.x_account_id
+             RETURNING p.id, p.x_account_id, a.x_user_id, p.content, p.attempts,
+                       p.needs_reconcile, p.attempt_started_at, p.scheduled_at",
+            &[&me, &limit, &(lease_ms as f64)],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Claimed {
+            id: r.get(0),
+            account: r.get(1),
+            x_user_id: r.get(2),
+            content: r.get(3),
+            attempt: r.get(4),
+            needs_reconcile: r.get(5),
+            attempt_started_at: r.get(6),
+            scheduled_at: r.get(7),
+        })
+        .collect())
+}
+
+/// Hands back posts whose lease expired (their publisher died or hung). Nobody knows whether
+/// X received them, so they must be reconciled before any resend.
+pub async fn rescue_expired(c: &impl GenericClient) -> Result<Vec<PostId>, DbError> {
+    let rows = c
+        .query(
+            "UPDATE posts SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
+                    needs_reconcile = true,
+                    error_message = 'a publisher stopped while sending it: checking X before sending again'
+             WHERE status = 'publishing' AND claim_expires_at < now()
+             RETURNING id",
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// How long until something needs doing (a post due, a back-off or rate limit over, a lease
+/// expiring), by the database's clock. None: nothing at all is pending.
+pub async fn next_wake_ms(c: &impl GenericClient) -> Result<Option<i64>, DbError> {
+    let row = c
+        .query_one(
+            "SELECT (EXTRACT(EPOCH FROM (least(
+                 (SELECT min(greatest(coalesce(p.scheduled_at, '-infinity'),
+                                      coalesce(p.next_attempt_at, '-infinity'),
+                                      coalesce(a.rate_limited_until, '-infinity')))
+                  FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
+                  WHERE p.status = 'scheduled' AND a.is_active AND NOT a.needs_reconnect),
+                 (SELECT min(claim_expires_at) FROM posts WHERE status = 'publishing')
+             ) - clock_timestamp())) * 1000)::float8",
+            &[],
+        )
+        .await?;
+    let ms: Option<f64> = row.get(0);
+    // -infinity (a post with no time) means due now.
+    Ok(ms.map(|m| {
+        if m.is_finite() {
+            m.ceil().max(0.0) as i64
+        } else {
+            0
+        }
+    }))
+}
+
+/// Several posts X has, in one statement (the publisher batches these under load). Returns the
+/// ids written; the others' leases were lost.
+pub async fn mark_posted_many(
+    c: &impl GenericClient,
+    me: &str,
+    posted: &[(PostId, String)],
+) -> Result<Vec<PostId>, DbError> {
+    let ids: Vec<PostId> = posted.iter().map(|(id, _)| *id).collect();
+    let x_ids: Vec<&str> = posted.iter().map(|(_, x)| x.as_str()).collect();
+    let rows = c
+        .query(
+            "UPDATE posts p SET status = 'posted', x_tweet_id = u.x_id, posted_at = now(),
+                    error_message = NULL, needs_reconcile = false, next_attempt_at = NULL,
+                    claimed_by = NULL, claim_expires_at = NULL
+             FROM unnest($2::int[], $3::text[]) AS u(id, x_id)
+             WHERE p.id = u.id AND p.status = 'publishing' AND p.claimed_by = $1
+             RETURNING p.id",
+            &[&me, &ids, &x_ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn mark_failed(
+    c: &impl GenericClient,
+    me: &str,
+    id: PostId,
+    reason: &str,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "UPDATE posts SET status = 'failed', error_message = $3, next_attempt_at = NULL,
+                    claimed_by = NULL, claim_expires_at = NULL
+             WHERE id = $1 AND status = 'publishing' AND claimed_by = $2",
+            &[&id, &me, &reason],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Back to the queue until `at`. `unknown`: reconcile before sending again. `uncount`: this
+/// attempt does not count (rate limit, shutdown, no token).
+pub async fn requeue(
+    c: &impl GenericClient,
+    me: &str,
+    id: PostId,
+    at: Option<DateTime<Utc>>,
+    reason: Option<&str>,
+    unknown: bool,
+    uncount: bool,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "UPDATE posts SET status = 'scheduled', next_attempt_at = $3,
+                    error_message = coalesce($4, error_message),
+                    needs_reconcile = needs_reconcile OR $5,
+                    attempts = CASE WHEN $6 THEN greatest(attempts - 1, 0) ELSE attempts END,
+                    claimed_by = NULL, claim_expires_at = NULL
+             WHERE id = $1 AND status = 'publishing' AND claimed_by = $2",
+            &[&id, &me, &at, &reason, &unknown, &uncount],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Holds every post of the account until X's window resets.
+pub async fn rate_limit_account(
+    c: &impl GenericClient,
+    account: AccountId,
+    until: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE x_accounts SET rate_limited_until = greatest(coalesce(rate_limited_until, $2), $2)
+         WHERE id = $1",
+        &[&account, &until],
+    )
+    .await?;
+    Ok(())
+}

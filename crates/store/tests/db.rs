@@ -1,0 +1,495 @@
+//! The schema and the database layer against a real PostgreSQL.
+
+use std::time::Duration;
+
+use chirp_core::{Status, TextError};
+use chirp_store::posts::{self, Actor, ListQuery, Order};
+use chirp_store::{DbError, accounts, notify};
+use chirp_testing::fresh_db;
+use chrono::{Duration as Dur, Utc};
+
+const ME: Actor<'static> = Actor("test");
+
+/// Every ```sql block of the seed design document, verbatim.
+fn seed_statements() -> Vec<String> {
+    let doc = include_str!("../../../docs/seed-schema-design.md");
+    doc.split("```sql")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().trim().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_seed_statement_runs_unchanged() {
+    let t = fresh_db().await;
+    let c = t.client().await;
+    // The seed's examples assume user 1 with an active X account 1.
+    c.batch_execute(
+        "INSERT INTO users (email, name) VALUES ('a@example.com', 'A');
+         INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username)
+         VALUES (1, 'ciphertext', '42', 'alice');",
+    )
+    .await
+    .unwrap();
+    let stmts = seed_statements();
+    assert_eq!(stmts.len(), 6, "the seed document has 6 SQL examples");
+    for sql in &stmts {
+        let rows = c
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}\n-> {e}"));
+        assert!(!rows.is_empty(), "{sql}");
+    }
+    // The INSERT made a scheduled post, the UPDATE marked post 1 posted: both audited.
+    let p = posts::get(&c, 1).await.unwrap();
+    assert_eq!(p.status, Status::Posted);
+    assert_eq!(p.x_tweet_id.as_deref(), Some("1234567890"));
+    let h = posts::history(&c, 1).await.unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[1].from.as_deref(), Some("scheduled"));
+    assert_eq!(h[1].to.as_deref(), Some("posted"));
+    assert!(
+        h[1].actor.starts_with("sql:"),
+        "plain SQL is recorded as the db user: {}",
+        h[1].actor
+    );
+}
+
+#[tokio::test]
+async fn seed_indexes_triggers_and_constraints_exist() {
+    let t = fresh_db().await;
+    let c = t.client().await;
+    let idx: Vec<String> = c
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'posts'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for name in [
+        "idx_posts_x_account_id",
+        "idx_posts_status",
+        "idx_posts_scheduled_at",
+    ] {
+        assert!(
+            idx.contains(&name.to_string()),
+            "{name} missing from {idx:?}"
+        );
+    }
+    let partial: String = c
+        .query_one(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_posts_scheduled_at'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(partial.contains("WHERE"), "{partial}");
+    // The migration history lives in `migrations`.
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(n >= 2);
+
+    c.batch_execute("INSERT INTO users (email) VALUES ('x@example.com')")
+        .await
+        .unwrap();
+    // Unique email.
+    let e = c
+        .batch_execute("INSERT INTO users (email) VALUES ('x@example.com')")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("duplicate key") || format!("{e:?}").contains("unique"),
+        "{e:?}"
+    );
+    // One account per user; user_id not null.
+    c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (1, '', '1', 'a')")
+        .await
+        .unwrap();
+    assert!(c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (1, '', '2', 'b')").await.is_err());
+    assert!(c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (NULL, '', '2', 'b')").await.is_err());
+    // Status must be known; account must exist.
+    assert!(
+        c.batch_execute(
+            "INSERT INTO posts (x_account_id, content, status) VALUES (1, 'x', 'sent')"
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        c.batch_execute("INSERT INTO posts (x_account_id, content) VALUES (99, 'x')")
+            .await
+            .is_err()
+    );
+    // The sanity CHECK lets through what X accepts: a 300-character URL is 23 weighted.
+    let long_url = format!("https://example.com/{}", "a".repeat(300));
+    c.execute(
+        "INSERT INTO posts (x_account_id, content) VALUES (1, $1)",
+        &[&long_url],
+    )
+    .await
+    .expect("a post X would accept must not be refused by the database");
+    assert!(
+        c.execute(
+            "INSERT INTO posts (x_account_id, content) VALUES (1, $1)",
+            &[&"a".repeat(100_001)]
+        )
+        .await
+        .is_err()
+    );
+    // updated_at moves on update.
+    let (before, after): (chrono::DateTime<Utc>, chrono::DateTime<Utc>) = {
+        let b = c
+            .query_one("SELECT updated_at FROM users WHERE id = 1", &[])
+            .await
+            .unwrap()
+            .get(0);
+        c.batch_execute("UPDATE users SET name = 'X' WHERE id = 1")
+            .await
+            .unwrap();
+        let a = c
+            .query_one("SELECT updated_at FROM users WHERE id = 1", &[])
+            .await
+            .unwrap()
+            .get(0);
+        (b, a)
+    };
+    assert!(after > before);
+}
+
+#[tokio::test]
+async fn migrate_is_idempotent() {
+    let t = chirp_testing::fresh_database(false).await;
+    let first = t.db.migrate().await.unwrap();
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first[0].contains("seed_schema"));
+    assert!(t.db.migrate().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn default_account_is_a_local_placeholder_made_once() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let a = accounts::default_account(&mut c).await.unwrap();
+    let b = accounts::default_account(&mut c).await.unwrap();
+    assert_eq!(a, b);
+    let active: bool = c
+        .query_one("SELECT is_active FROM x_accounts WHERE id = $1", &[&a])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!active, "a placeholder is inactive until connected");
+}
+
+#[tokio::test]
+async fn lifecycle_legal_and_illegal_with_audit() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let acct = accounts::default_account(&mut c).await.unwrap();
+    let p = posts::create(&mut c, ME, acct, "first", None)
+        .await
+        .unwrap();
+    assert_eq!(p.status, Status::Draft);
+    let p = posts::edit(&mut c, ME, p.id, "first, edited")
+        .await
+        .unwrap();
+    assert_eq!(p.content, "first, edited");
+    let at = Utc::now() + Dur::hours(1);
+    let p = posts::schedule(&mut c, ME, p.id, at).await.unwrap();
+    assert_eq!(p.status, Status::Scheduled);
+    assert_eq!(
+        p.scheduled_at.unwrap().timestamp_micros(),
+        at.timestamp_micros()
+    );
+    let p = posts::unschedule(&mut c, ME, p.id).await.unwrap();
+    assert_eq!((p.status, p.scheduled_at), (Status::Draft, None));
+
+    // A posted post cannot be edited, scheduled or retried.
+    c.execute(
+        "UPDATE posts SET status = 'posted', x_tweet_id = '9', posted_at = now() WHERE id = $1",
+        &[&p.id],
+    )
+    .await
+    .unwrap();
+    let e = posts::edit(&mut c, ME, p.id, "sneaky").await.unwrap_err();
+    assert!(matches!(e, DbError::Transition { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "post {}: a posted post cannot be edited (it is already on X: duplicate it as a new draft instead)",
+            p.id
+        )
+    );
+    assert!(posts::schedule(&mut c, ME, p.id, at).await.is_err());
+    assert!(posts::retry(&mut c, ME, p.id).await.is_err());
+    assert_eq!(
+        posts::get(&c, p.id).await.unwrap().content,
+        "first, edited",
+        "refused edits change nothing"
+    );
+
+    // A post being published cannot be touched by people.
+    let q = posts::create(&mut c, ME, acct, "second", Some(at))
+        .await
+        .unwrap();
+    c.execute(
+        "UPDATE posts SET status = 'publishing', claimed_by = 'x', claim_expires_at = now() WHERE id = $1",
+        &[&q.id],
+    )
+    .await
+    .unwrap();
+    for r in [
+        posts::delete(&mut c, ME, q.id).await,
+        posts::unschedule(&mut c, ME, q.id).await,
+        posts::edit(&mut c, ME, q.id, "x").await,
+    ] {
+        assert!(matches!(r, Err(DbError::Transition { .. })), "{r:?}");
+    }
+    // Failed → retry → scheduled, due now.
+    c.execute(
+        "UPDATE posts SET status = 'failed', error_message = 'nope' WHERE id = $1",
+        &[&q.id],
+    )
+    .await
+    .unwrap();
+    let q = posts::retry(&mut c, ME, q.id).await.unwrap();
+    assert_eq!(q.status, Status::Scheduled);
+    assert!(q.error_message.is_none());
+    assert!(q.scheduled_at.unwrap() <= Utc::now());
+    posts::delete(&mut c, ME, q.id).await.unwrap();
+    assert!(matches!(
+        posts::get(&c, q.id).await,
+        Err(DbError::NotFound(_))
+    ));
+    assert!(matches!(
+        posts::delete(&mut c, ME, 4242).await,
+        Err(DbError::NotFound(4242))
+    ));
+
+    // The audit trail has every change, who made it, in order.
+    let h = posts::history(&c, p.id).await.unwrap();
+    let steps: Vec<(String, Option<String>, String)> = h
+        .iter()
+        .map(|e| (e.event.clone(), e.to.clone(), e.actor.clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("created".into(), Some("draft".into()), "test".into()),
+            ("status".into(), Some("scheduled".into()), "test".into()),
+            ("status".into(), Some("draft".into()), "test".into()),
+            ("status".into(), Some("posted".into()), steps[3].2.clone()),
+        ]
+    );
+    let hq = posts::history(&c, q.id).await.unwrap();
+    let last = hq.last().unwrap();
+    assert_eq!(
+        (
+            last.event.as_str(),
+            last.from.as_deref(),
+            last.to.as_deref()
+        ),
+        ("deleted", Some("scheduled"), None)
+    );
+    // The failure reason is in the trail too.
+    assert!(
+        hq.iter()
+            .any(|e| e.to.as_deref() == Some("failed") && e.detail.as_deref() == Some("nope"))
+    );
+}
+
+#[tokio::test]
+async fn bad_text_writes_nothing() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let acct = accounts::default_account(&mut c).await.unwrap();
+    for (text, want) in [
+        ("", TextError::Empty),
+        ("  ", TextError::Empty),
+        (&"字".repeat(141)[..], TextError::TooLong { weighted: 282 }),
+    ] {
+        match posts::create(&mut c, ME, acct, text, None).await {
+            Err(DbError::Text(e)) => assert_eq!(e, want),
+            other => panic!("{other:?}"),
+        }
+    }
+    let p = posts::create(&mut c, ME, acct, "ok", None).await.unwrap();
+    assert!(
+        posts::edit(&mut c, ME, p.id, &"a".repeat(281))
+            .await
+            .is_err()
+    );
+    assert_eq!(posts::get(&c, p.id).await.unwrap().content, "ok");
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM posts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    // A post written over-long by plain SQL cannot be scheduled.
+    c.execute(
+        "UPDATE posts SET content = $1 WHERE id = $2",
+        &[&"字".repeat(200), &p.id],
+    )
+    .await
+    .unwrap();
+    let e = posts::schedule(&mut c, ME, p.id, Utc::now())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("400/280"), "{e}");
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_everything_once() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let acct = accounts::default_account(&mut c).await.unwrap();
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+         SELECT $1, 'post ' || g, CASE WHEN g % 3 = 0 THEN 'draft' ELSE 'scheduled' END,
+                now() + (g % 7) * interval '1 hour'
+         FROM generate_series(1, 250) g",
+        &[&acct],
+    )
+    .await
+    .unwrap();
+    // Newest first, all statuses.
+    let mut q = ListQuery {
+        limit: 40,
+        ..ListQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = posts::list(&c, &q).await.unwrap();
+        seen.extend(page.posts.iter().map(|p| p.id));
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    let expected: Vec<i32> = (1..=250).rev().collect();
+    assert_eq!(seen, expected);
+
+    // Scheduled soonest first: sorted by (scheduled_at, id), each once.
+    let mut q = ListQuery {
+        statuses: vec![Status::Scheduled],
+        order: Order::Soonest,
+        limit: 17,
+        ..ListQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = posts::list(&c, &q).await.unwrap();
+        assert!(page.posts.iter().all(|p| p.status == Status::Scheduled));
+        seen.extend(page.posts.iter().map(|p| (p.scheduled_at, p.id)));
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 250 - 83);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+
+    // Text filter and counts.
+    let page = posts::list(
+        &c,
+        &ListQuery {
+            text: Some("POST 25".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ids: Vec<i32> = page.posts.iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![250, 25]);
+    let counts = posts::counts(&c).await.unwrap();
+    assert_eq!(counts, vec![(Status::Draft, 83), (Status::Scheduled, 167)]);
+}
+
+#[tokio::test]
+async fn notify_fires_for_app_and_plain_sql_writes() {
+    let t = fresh_db().await;
+    let mut listener = notify::listen(&t.db).await.unwrap();
+    let mut c = t.client().await;
+    let acct = accounts::default_account(&mut c).await.unwrap();
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at) VALUES ($1, 'raw', 'scheduled', now())",
+        &[&acct],
+    )
+    .await
+    .unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(10), listener.rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    match heard {
+        notify::Heard::Change(ch) => {
+            assert_eq!(
+                (ch.op.as_str(), ch.status.as_str(), ch.account),
+                ("insert", "scheduled", acct)
+            );
+            posts::unschedule(&mut c, ME, ch.id).await.unwrap();
+            let next = tokio::time::timeout(Duration::from_secs(10), listener.rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                next,
+                notify::Heard::Change(notify::PostChange {
+                    op: "update".into(),
+                    id: ch.id,
+                    status: "draft".into(),
+                    account: acct
+                })
+            );
+            c.execute("DELETE FROM posts WHERE id = $1", &[&ch.id])
+                .await
+                .unwrap();
+            let next = tokio::time::timeout(Duration::from_secs(10), listener.rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                matches!(next, notify::Heard::Change(ref ch) if ch.op == "delete"),
+                "{next:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A rolled-back change is never announced.
+    let tx = c.transaction().await.unwrap();
+    tx.execute(
+        "INSERT INTO posts (x_account_id, content) VALUES ($1, 'nope')",
+        &[&acct],
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    c.execute(
+        "INSERT INTO posts (x_account_id, content) VALUES ($1, 'yes')",
+        &[&acct],
+    )
+    .await
+    .unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), listener.rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let id: i32 = c
+        .query_one("SELECT id FROM posts WHERE content = 'yes'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        matches!(next, notify::Heard::Change(ref ch) if ch.id == id),
+        "{next:?}"
+    );
+}
