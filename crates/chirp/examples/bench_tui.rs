@@ -6,6 +6,8 @@
 //! First frame, CPU and bytes are measured in-process with the TUI's own update/view and the
 //! real crossterm backend writing into a counter (what an SSH link would carry); resident
 //! memory is read from /proc for the real `chirp` binary running in tmux.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -13,8 +15,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chirp::tui::model::{Model, Msg, Pane};
-use chirp::tui::update::update;
+use chirp::tui::model::{Answer, Cmd, Model, Msg};
+use chirp::tui::update::{load_account, reload_all, update};
 use chirp::tui::view::view;
 use chirp_store::posts;
 use chirp_store::{Cluster, Db, accounts};
@@ -91,18 +93,19 @@ async fn first_frame(
     let mut m = Model::new(chrono_tz::UTC, Utc::now(), true);
     m.width = 100;
     let c = db.client().await?;
-    for pane in Pane::ALL {
-        let page = posts::list(&c, &pane.query(None, "")).await?;
-        update(
-            &mut m,
-            Msg::Loaded {
-                pane,
-                append: false,
-                result: Ok(page),
-            },
-        );
+    // The same requests the TUI makes at start, answered here in-process.
+    load_account(&mut m);
+    // reload_all hands back every request made so far, the account's too.
+    for r in reload_all(&mut m) {
+        let answer = match r.cmd {
+            Cmd::Load { pane, .. } => {
+                Answer::Loaded(Ok(posts::list(&c, &pane.query(None, "")).await?))
+            }
+            Cmd::LoadAccount => Answer::Account(Ok(accounts::status(&c).await?)),
+            _ => continue,
+        };
+        update(&mut m, Msg::Answer(r.id, answer));
     }
-    update(&mut m, Msg::Account(accounts::status(&c).await?));
     term.draw(|f| view(&m, f))?;
     Ok(m)
 }
@@ -148,7 +151,7 @@ async fn in_process(db: &Db) -> Result<(f64, f64, f64, f64), Box<dyn std::error:
         term.draw(|f| view(&m, f))?;
         list_bytes += counter.take();
     }
-    let cpu_us = (cpu_time() - t0).as_secs_f64() * 1e6 / frames as f64;
+    let cpu_us = cpu_time().checked_sub(t0).unwrap().as_secs_f64() * 1e6 / f64::from(frames);
 
     // Composing: type a post character by character.
     update(&mut m, key(KeyCode::Char('n')));
@@ -164,7 +167,7 @@ async fn in_process(db: &Db) -> Result<(f64, f64, f64, f64), Box<dyn std::error:
     Ok((
         times[2],
         cpu_us,
-        list_bytes as f64 / frames as f64,
+        list_bytes as f64 / f64::from(frames),
         compose_bytes as f64 / text.chars().count() as f64,
     ))
 }

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use chirp_net::x::XConfig;
+
+use crate::tui::keymap::{Keymap, Overrides};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -22,6 +24,8 @@ pub struct Config {
     pub x: XConfig,
     pub publisher: PublisherConfig,
     pub ui: UiConfig,
+    /// Key bindings that replace the defaults: `[keys.lists] new = "a"`.
+    pub keys: Overrides,
     /// Where the file was read from, if any (for messages).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -130,6 +134,7 @@ impl Config {
                 return Err(format!("{key}: `{value}` must be an http(s) URL"));
             }
         }
+        Keymap::with_overrides(&self.keys)?;
         if let Some(url) = &self.database.url
             && !chirp_store::valid_url(url)
         {
@@ -139,6 +144,17 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The keymap: the defaults with `[keys]` applied (checked when the file was read).
+    pub fn keymap(&self) -> Result<Keymap, ConfigError> {
+        Keymap::with_overrides(&self.keys).map_err(|message| ConfigError {
+            path: self
+                .source
+                .as_ref()
+                .map_or_else(|| "(defaults)".into(), |p| p.display().to_string()),
+            message,
+        })
     }
 
     /// The zone times are shown and read in.
@@ -221,6 +237,17 @@ mod tests {
         );
         let e = parse("[x]\napi_base_url = 'ftp://x'\n").unwrap_err();
         assert!(e.contains("x.api_base_url"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_checked_with_the_file() {
+        let c = parse("[keys.lists]\nnew = \"a\"\n").unwrap();
+        assert!(c.keymap().is_ok());
+        let e = parse("[keys.lists]\nnew = \"d\"\n").unwrap_err();
+        assert_eq!(
+            e,
+            "config c.toml: keys.lists: `d` is bound to both new and delete: give one of them another key"
+        );
     }
 
     #[test]

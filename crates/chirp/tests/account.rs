@@ -1,5 +1,7 @@
 //! `chirp account` end to end against the fake X: connect by the redirect listener or by
 //! pasting, refusals that save nothing, tokens only as ciphertext, disconnect.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -109,7 +111,7 @@ impl Env {
             .unwrap()
     }
 
-    async fn status_json(&self) -> serde_json::Value {
+    fn status_json(&self) -> serde_json::Value {
         let out = self.output(&["account", "status", "--json"]);
         assert!(out.status.success());
         serde_json::from_slice(&out.stdout).unwrap()
@@ -154,7 +156,7 @@ async fn connect_through_the_redirect_listener() {
         .unwrap();
     assert!(ok, "{stdout} {stderr}");
     assert!(stdout.contains("connected as @chirp_tester"), "{stdout}");
-    let st = env.status_json().await;
+    let st = env.status_json();
     assert_eq!(st["username"], "chirp_tester");
     assert_eq!(st["connected"], true);
     assert!(st["token_expires_at"].as_str().is_some());
@@ -202,7 +204,7 @@ async fn connect_through_the_redirect_listener() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(fake.count("POST", "/2/oauth2/revoke"), 2);
-    let st = env.status_json().await;
+    let st = env.status_json();
     assert_eq!(st["connected"], false);
     let out = env.output(&["list", "--json"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("kept"));
@@ -228,7 +230,7 @@ async fn connect_by_pasting_and_as_confidential_client() {
         .await
         .unwrap();
     assert!(ok, "{stdout} {stderr}");
-    assert_eq!(env.status_json().await["connected"], true);
+    assert_eq!(env.status_json()["connected"], true);
     // The token request authenticated with Basic (the fake refuses it otherwise).
     assert_eq!(fake.count("POST", "/2/oauth2/token"), 1);
 }
@@ -272,7 +274,7 @@ async fn bad_state_denied_consent_and_wrong_secret_save_nothing() {
     assert!(!ok);
     assert!(stderr.contains("X refused the token request"), "{stderr}");
 
-    let st = env.status_json().await;
+    let st = env.status_json();
     assert_eq!(st["connected"], false);
     let c = env.t.client().await;
     let n: i64 = c
@@ -316,6 +318,6 @@ async fn timeout_and_ctrl_c_save_nothing() {
         .unwrap();
     assert!(!ok);
     assert!(stderr.contains("cancelled: nothing was saved"), "{stderr}");
-    assert_eq!(env.status_json().await["connected"], false);
+    assert_eq!(env.status_json()["connected"], false);
     assert_eq!(fake.count("POST", "/2/oauth2/token"), 0);
 }

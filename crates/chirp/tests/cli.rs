@@ -1,4 +1,6 @@
 //! The `chirp` binary end to end: spawned as a user would run it, against a real PostgreSQL.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -299,6 +301,30 @@ async fn bad_config_exits_2_naming_the_key() {
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+    // A key binding that is not a key, or that takes another action's key.
+    for (keys, says) in [
+        (
+            "[keys.lists]\nnew = \"Ctrl+N\"\n",
+            "keys.lists.new: `Ctrl+N` is not a key",
+        ),
+        (
+            "[keys.lists]\nnew = \"q\"\n",
+            "keys.lists: `q` is bound to both new and quit",
+        ),
+        (
+            "[keys.composer]\nsend = \"C-s\"\n",
+            "keys.composer.send: no such action",
+        ),
+    ] {
+        std::fs::write(&cfg, keys).unwrap();
+        let out = run(
+            chirp(None, home.path()).args(["--config", cfg.to_str().unwrap(), "list"]),
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let err = one_line_error(&out);
+        assert!(err.contains(says), "{err}");
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! `chirp scheduler` as a process: killed with SIGKILL in the middle of a run, then restarted,
 //! it loses nothing and sends nothing twice; SIGTERM stops it cleanly.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
@@ -8,7 +10,7 @@ use std::time::Duration;
 use chirp_fake_x::{FakeConfig, FakeX, Fault};
 use chirp_testing::{TestDb, fresh_db};
 
-const T: Duration = Duration::from_secs(60);
+const T: Duration = Duration::from_mins(1);
 
 fn chirp_bin() -> std::path::PathBuf {
     env!("CARGO_BIN_EXE_chirp").into()

@@ -1,9 +1,11 @@
 //! The TUI without a terminal: `update` as plain functions (keys → state and commands), and
 //! every screen drawn on ratatui's TestBackend (insta snapshots, colours asserted where they
 //! carry meaning).
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chirp::tui::model::{Cmd, Confirm, DbState, Mode, Model, Msg, Pane, PublisherState};
-use chirp::tui::update::update;
+use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, ReqId};
+use chirp::tui::screens::{Composer, Confirm, Prompt};
 use chirp::tui::view::view;
 use chirp_core::{Post, Status};
 use chirp_store::accounts::AccountStatus;
@@ -19,13 +21,13 @@ fn now() -> DateTime<Utc> {
 }
 
 fn post(id: i32, status: Status, content: &str) -> Post {
-    let at = now() - Duration::minutes(id as i64);
+    let at = now() - Duration::minutes(i64::from(id));
     Post {
         id,
         x_account_id: 1,
         status,
         content: content.into(),
-        scheduled_at: matches!(status, Status::Scheduled | Status::Publishing).then(|| now() + Duration::hours(id as i64)),
+        scheduled_at: matches!(status, Status::Scheduled | Status::Publishing).then(|| now() + Duration::hours(i64::from(id))),
         posted_at: (status == Status::Posted).then_some(at),
         x_tweet_id: (status == Status::Posted).then(|| format!("18600000000000000{id:02}")),
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
@@ -50,15 +52,39 @@ fn typed(m: &mut Model, s: &str) -> Vec<Cmd> {
         .collect()
 }
 
-fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) {
-    update(
-        m,
-        Msg::Loaded {
-            pane,
-            append: false,
-            result: Ok(Page { posts, next }),
-        },
-    );
+/// `update`, keeping only the commands (the request ids are checked where they matter).
+fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+    chirp::tui::update::update(m, msg)
+        .into_iter()
+        .map(|r| r.cmd)
+        .collect()
+}
+
+/// The id of the load in flight for a pane, asking for one if there is none.
+fn load_id(m: &mut Model, pane: Pane) -> ReqId {
+    if m.list(pane).loading.is_none() {
+        update(m, Msg::Changed);
+    }
+    m.list(pane).loading.expect("a load in flight").id
+}
+
+/// The pane's load answers with `posts`.
+fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> Vec<Cmd> {
+    let id = load_id(m, pane);
+    update(m, Msg::Answer(id, Answer::Loaded(Ok(Page { posts, next }))))
+}
+
+/// The composer's save answers with `result`.
+fn save_answer(m: &mut Model, result: Result<Post, String>) -> Vec<Cmd> {
+    let id = m
+        .screen::<Composer>()
+        .and_then(|c| c.saving)
+        .expect("a save in flight");
+    update(m, Msg::Answer(id, Answer::Saved(result)))
+}
+
+fn composer(m: &Model) -> &Composer {
+    m.screen::<Composer>().expect("the composer is open")
 }
 
 fn empty_model(width: u16) -> Model {
@@ -202,16 +228,11 @@ fn the_next_page_loads_as_the_selection_nears_the_end() {
         }],
         "one request, not one per key"
     );
-    update(
+    loaded(
         &mut m,
-        Msg::Loaded {
-            pane: Pane::Drafts,
-            append: true,
-            result: Ok(Page {
-                posts: vec![post(100, Status::Draft, "y")],
-                next: None,
-            }),
-        },
+        Pane::Drafts,
+        vec![post(100, Status::Draft, "y")],
+        None,
     );
     assert_eq!(m.list(Pane::Drafts).posts.len(), 51);
     assert_eq!(m.selected().unwrap().id, 105, "the selection stays put");
@@ -221,7 +242,7 @@ fn the_next_page_loads_as_the_selection_nears_the_end() {
 fn compose_save_and_failures_keep_the_text() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('n')));
-    assert!(matches!(m.mode, Mode::Compose(_)));
+    assert!(m.on_top::<Composer>());
     typed(&mut m, "hello q and j are text here");
     let cmds = update(&mut m, ctrl('s'));
     assert_eq!(
@@ -229,24 +250,23 @@ fn compose_save_and_failures_keep_the_text() {
         vec![Cmd::Create("hello q and j are text here".into())]
     );
     // The database refuses (down): the text stays, with the error.
-    update(
+    save_answer(
         &mut m,
-        Msg::Saved(Err("database unavailable: connection refused".into())),
+        Err("database unavailable: connection refused".into()),
     );
-    let Mode::Compose(c) = &m.mode else {
-        panic!("composer closed")
-    };
+    let c = composer(&m);
     assert_eq!(c.text(), "hello q and j are text here");
     assert_eq!(
         c.error.as_deref(),
         Some("database unavailable: connection refused")
     );
     // Saved: the composer closes and the new post is selected once its pane reloads.
-    let cmds = update(
+    update(&mut m, ctrl('s'));
+    let cmds = save_answer(
         &mut m,
-        Msg::Saved(Ok(post(9, Status::Draft, "hello q and j are text here"))),
+        Ok(post(9, Status::Draft, "hello q and j are text here")),
     );
-    assert!(matches!(m.mode, Mode::Normal));
+    assert!(m.stack.is_empty());
     assert!(cmds.iter().any(|c| matches!(
         c,
         Cmd::Load {
@@ -267,32 +287,24 @@ fn compose_save_and_failures_keep_the_text() {
 fn esc_asks_before_discarding_and_over_limit_cannot_be_saved() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('e')));
-    let Mode::Compose(c) = &m.mode else { panic!() };
-    assert_eq!(c.id, Some(7));
+    assert_eq!(composer(&m).id, Some(7));
     typed(&mut m, "!");
     update(&mut m, key(KeyCode::Esc));
-    let Mode::Compose(c) = &m.mode else {
-        panic!("closed without asking")
-    };
-    assert!(c.confirm_discard);
+    assert!(composer(&m).confirm_discard, "closed without asking");
     update(&mut m, key(KeyCode::Char('n')));
-    let Mode::Compose(c) = &m.mode else {
-        panic!("discarded on n")
-    };
-    assert!(c.text().ends_with('!'));
+    assert!(composer(&m).text().ends_with('!'), "discarded on n");
     // Unchanged text closes at once.
     update(&mut m, key(KeyCode::Char('n')));
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('n')));
     update(&mut m, key(KeyCode::Esc));
-    assert!(matches!(m.mode, Mode::Normal));
+    assert!(m.stack.is_empty());
     // Over the limit: Ctrl-S sends nothing and says why.
     update(&mut m, key(KeyCode::Char('n')));
     update(&mut m, Msg::Paste("字".repeat(141)));
     assert!(update(&mut m, ctrl('s')).is_empty());
-    let Mode::Compose(c) = &m.mode else { panic!() };
     assert_eq!(
-        c.error.as_deref(),
+        composer(&m).error.as_deref(),
         Some("the post is 282/280 weighted characters: shorten it by 2")
     );
 }
@@ -301,12 +313,10 @@ fn esc_asks_before_discarding_and_over_limit_cannot_be_saved() {
 fn scheduling_in_plain_words() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('s')));
-    assert!(matches!(m.mode, Mode::Schedule(_)));
+    assert!(m.on_top::<Prompt>());
     typed(&mut m, "yesterday");
     assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
-    let Mode::Schedule(p) = &m.mode else {
-        panic!("prompt closed on bad input")
-    };
+    let p = m.screen::<Prompt>().expect("prompt closed on bad input");
     assert!(
         p.error
             .as_deref()
@@ -325,14 +335,14 @@ fn scheduling_in_plain_words() {
             Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
         )]
     );
-    assert!(matches!(m.mode, Mode::Normal));
+    assert!(m.stack.is_empty());
 }
 
 #[test]
 fn destructive_actions_ask_and_rules_are_enforced() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('d')));
-    assert!(matches!(m.mode, Mode::Confirm(Confirm::Delete(7))));
+    assert_eq!(m.screen::<Confirm>(), Some(&Confirm::Delete(7)));
     assert!(
         update(&mut m, key(KeyCode::Char('n'))).is_empty(),
         "n cancels"
@@ -356,7 +366,7 @@ fn destructive_actions_ask_and_rules_are_enforced() {
     assert_eq!(update(&mut m, key(KeyCode::Char('r'))), vec![Cmd::Retry(4)]);
     update(&mut m, key(KeyCode::Char('j')));
     assert!(update(&mut m, key(KeyCode::Char('e'))).is_empty());
-    assert!(matches!(m.mode, Mode::Normal));
+    assert!(m.stack.is_empty());
     assert!(
         m.flash
             .as_ref()
@@ -388,16 +398,11 @@ fn live_changes_reload_without_a_keypress_and_coalesce() {
             .all(|c| !matches!(c, Cmd::Load { .. }))
     );
     update(&mut m, Msg::Changed);
-    let again = update(
+    let again = loaded(
         &mut m,
-        Msg::Loaded {
-            pane: Pane::Posted,
-            append: false,
-            result: Ok(Page {
-                posts: vec![post(2, Status::Posted, "now posted")],
-                next: None,
-            }),
-        },
+        Pane::Posted,
+        vec![post(2, Status::Posted, "now posted")],
+        None,
     );
     assert_eq!(
         again,
@@ -518,12 +523,16 @@ fn control_characters_never_reach_the_terminal() {
     let buf = t.backend().buffer();
     for cell in buf.content() {
         assert!(
-            !cell.symbol().chars().any(|c| c.is_control()),
+            !cell.symbol().chars().any(char::is_control),
             "raw control character on screen: {:?}",
             cell.symbol()
         );
     }
-    let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
+    let screen: String = buf
+        .content()
+        .iter()
+        .map(ratatui::buffer::Cell::symbol)
+        .collect();
     assert!(
         screen.contains("escape \\e[31mred\\e[0m and bell\\u{7}"),
         "{screen}"
@@ -554,18 +563,23 @@ fn the_external_editor_replaces_the_text_and_a_failure_keeps_it() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('n')));
     typed(&mut m, "draft");
-    assert_eq!(
-        update(&mut m, ctrl('e')),
-        vec![Cmd::OpenEditor("draft".into())]
-    );
-    update(&mut m, Msg::EditorDone(Ok("from vim\nsecond line".into())));
-    let Mode::Compose(c) = &m.mode else { panic!() };
-    assert_eq!(c.text(), "from vim\nsecond line");
+    let asked = chirp::tui::update::update(&mut m, ctrl('e'));
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].cmd, Cmd::OpenEditor("draft".into()));
+    let id = asked[0].id;
     update(
         &mut m,
-        Msg::EditorDone(Err("the editor exited with 1; the text is unchanged".into())),
+        Msg::Answer(id, Answer::Edited(Ok("from vim\nsecond line".into()))),
     );
-    let Mode::Compose(c) = &m.mode else { panic!() };
+    assert_eq!(composer(&m).text(), "from vim\nsecond line");
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Edited(Err("the editor exited with 1; the text is unchanged".into())),
+        ),
+    );
+    let c = composer(&m);
     assert_eq!(c.text(), "from vim\nsecond line");
     assert!(c.error.is_some());
 }
@@ -617,4 +631,192 @@ fn resizing_switches_between_tabs_and_columns() {
             .to_string()
             .contains("Drafts (3)  │  Scheduled (1)")
     );
+}
+
+// ---- requests always answer; stale answers are dropped ----
+
+#[test]
+fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
+    let mut m = populated(80);
+    update(&mut m, Msg::Changed);
+    let old = m.list(Pane::Drafts).loading.unwrap().id;
+    // The filter changes while that load is on its way.
+    update(&mut m, key(KeyCode::Char('/')));
+    typed(&mut m, "launch");
+    update(&mut m, key(KeyCode::Enter));
+    let new = m.list(Pane::Drafts).loading.unwrap().id;
+    assert_ne!(old, new);
+    // The old page (unfiltered) arrives late: dropped.
+    update(
+        &mut m,
+        Msg::Answer(
+            old,
+            Answer::Loaded(Ok(Page {
+                posts: vec![post(7, Status::Draft, "not about it")],
+                next: None,
+            })),
+        ),
+    );
+    assert!(m.list(Pane::Drafts).posts.is_empty());
+    assert_eq!(m.list(Pane::Drafts).loading.map(|l| l.id), Some(new));
+    update(
+        &mut m,
+        Msg::Answer(
+            new,
+            Answer::Loaded(Ok(Page {
+                posts: vec![post(8, Status::Draft, "launch plan")],
+                next: None,
+            })),
+        ),
+    );
+    let ids: Vec<i32> = m.list(Pane::Drafts).posts.iter().map(|p| p.id).collect();
+    assert_eq!(ids, vec![8]);
+}
+
+#[test]
+fn a_crashed_save_stops_saving_and_keeps_the_text() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "precious words");
+    update(&mut m, ctrl('s'));
+    let id = composer(&m).saving.expect("saving");
+    let screen = draw(&m, 80, 24).backend().to_string();
+    assert!(screen.contains("saving…"));
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Crashed("saving the new post failed unexpectedly (see chirp.log)".into()),
+        ),
+    );
+    let c = composer(&m);
+    assert!(c.saving.is_none());
+    assert_eq!(c.text(), "precious words");
+    let screen = draw(&m, 80, 24).backend().to_string();
+    assert!(!screen.contains("saving…"), "{screen}");
+    assert!(screen.contains("failed unexpectedly"), "{screen}");
+    // And the save can be tried again.
+    assert_eq!(
+        update(&mut m, ctrl('s')),
+        vec![Cmd::Create("precious words".into())]
+    );
+}
+
+#[test]
+fn a_crashed_load_is_said_and_the_pane_can_load_again() {
+    let mut m = populated(80);
+    update(&mut m, Msg::Changed);
+    let id = m.list(Pane::Posted).loading.unwrap().id;
+    update(
+        &mut m,
+        Msg::Answer(id, Answer::Crashed("loading Posted failed".into())),
+    );
+    assert!(m.list(Pane::Posted).loading.is_none());
+    assert_eq!(m.flash, Some(("loading Posted failed".into(), true)));
+    let again = update(&mut m, Msg::Changed);
+    assert!(again.contains(&Cmd::Load {
+        pane: Pane::Posted,
+        after: None,
+        filter: String::new()
+    }));
+}
+
+// ---- one keymap ----
+
+#[test]
+fn rebound_keys_work_and_every_hint_follows() {
+    use chirp::tui::keymap::{KeySpec, Keymap, Overrides};
+    let mut overrides = Overrides::new();
+    overrides.insert(
+        "lists".into(),
+        [("new".to_string(), KeySpec::One("a".into()))].into(),
+    );
+    overrides.insert(
+        "composer".into(),
+        [("save".to_string(), KeySpec::One("C-w".into()))].into(),
+    );
+    let mut m = populated(100);
+    m.keys = Keymap::with_overrides(&overrides).unwrap();
+    update(&mut m, key(KeyCode::Char('n')));
+    assert!(m.stack.is_empty(), "n is no longer bound");
+    let screen = draw(&m, 100, 24).backend().to_string();
+    assert!(
+        screen.contains("? help · q quit · a new · e edit"),
+        "{screen}"
+    );
+    update(&mut m, key(KeyCode::Char('a')));
+    assert!(m.on_top::<Composer>());
+    typed(&mut m, "hi");
+    assert!(update(&mut m, ctrl('s')).is_empty(), "Ctrl-S is text now");
+    let screen = draw(&m, 100, 24).backend().to_string();
+    assert!(
+        screen.contains("Ctrl-W save · Esc close · Ctrl-E $EDITOR"),
+        "{screen}"
+    );
+    assert_eq!(update(&mut m, ctrl('w')), vec![Cmd::Create("hi".into())]);
+    // The help screen lists the new keys.
+    let mut m = populated(100);
+    m.keys = Keymap::with_overrides(&overrides).unwrap();
+    update(&mut m, key(KeyCode::Char('?')));
+    let screen = draw(&m, 100, 30).backend().to_string();
+    assert!(screen.contains("a  new post"), "{screen}");
+    assert!(
+        screen.contains("Composer: Ctrl-W  save and close"),
+        "{screen}"
+    );
+}
+
+// ---- screens on a stack ----
+
+/// A screen that opens another over itself on `p`, gives its place to another on `r`.
+struct Probe(&'static str);
+
+impl chirp::tui::screens::Screen for Probe {
+    fn context(&self) -> Option<chirp::tui::keymap::Context> {
+        None
+    }
+    fn on_key(
+        &mut self,
+        _m: &mut Model,
+        k: KeyEvent,
+        _a: Option<chirp::tui::keymap::Action>,
+    ) -> chirp::tui::screens::Step {
+        use chirp::tui::screens::Step;
+        match k.code {
+            KeyCode::Char('p') => Step::Push(Box::new(Probe("pushed"))),
+            KeyCode::Char('r') => Step::Replace(Box::new(Probe("replacement"))),
+            KeyCode::Esc => Step::Pop,
+            _ => Step::Stay,
+        }
+    }
+    fn draw(&self, _m: &Model, _f: &mut ratatui::Frame, _t: &chirp::tui::view::Theme) {}
+}
+
+#[test]
+fn transitions_are_explicit() {
+    let mut m = populated(80);
+    m.stack.push(Box::new(Probe("first")));
+    let names = |m: &Model| -> Vec<&'static str> {
+        m.stack
+            .iter()
+            .map(|s| {
+                (s.as_ref() as &dyn std::any::Any)
+                    .downcast_ref::<Probe>()
+                    .unwrap()
+                    .0
+            })
+            .collect()
+    };
+    update(&mut m, key(KeyCode::Char('x')));
+    assert_eq!(names(&m), vec!["first"], "stay");
+    update(&mut m, key(KeyCode::Char('p')));
+    assert_eq!(names(&m), vec!["first", "pushed"]);
+    update(&mut m, key(KeyCode::Char('r')));
+    assert_eq!(names(&m), vec!["first", "replacement"]);
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.stack.is_empty());
+    // The lists have the keys again.
+    update(&mut m, key(KeyCode::Char('j')));
+    assert_eq!(m.selected().unwrap().id, 6);
 }

@@ -1,5 +1,7 @@
 //! The TUI in a real terminal (tmux): type a post, save it, schedule it in plain words, and
 //! watch the background publisher send it to the fake X, without another keypress.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -63,9 +65,10 @@ impl Drop for Tmux {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn type_save_schedule_and_watch_it_go_out() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        panic!("tmux is needed for the end-to-end test (apt-get install tmux)");
-    }
+    assert!(
+        Command::new("tmux").arg("-V").output().is_ok(),
+        "tmux is needed for the end-to-end test (apt-get install tmux)"
+    );
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = chirp_testing::fresh_db().await;
     chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;

@@ -138,7 +138,7 @@ fn parse_wall_clock(
             "at" | "on" | "next" => {}
             "today" if day.is_none() => day = Some(Day::Date(today)),
             "tomorrow" | "tmrw" if day.is_none() => {
-                day = Some(Day::Date(today.succ_opt().ok_or_else(unparseable)?))
+                day = Some(Day::Date(today.succ_opt().ok_or_else(unparseable)?));
             }
             _ => {
                 if let (None, Some(t)) = (time, parse_time(w)) {

@@ -135,7 +135,7 @@ impl Credentials {
                     refresh: t.refresh.clone().or(Some(refresh)),
                     ..t
                 };
-                lock.save_refreshed(&self.seal(&kept)).await?;
+                lock.save_refreshed(&self.seal(&kept)?).await?;
                 tracing::info!(account, "refreshed the X access token");
                 Ok(kept.access)
             }
@@ -148,15 +148,16 @@ impl Credentials {
     }
 
     /// Tokens as they are stored: encrypted, each bound to its column.
-    pub fn seal(&self, t: &Tokens) -> StoredTokens {
-        StoredTokens {
-            access: self.cipher.encrypt(Column::AccessToken, &t.access),
+    pub fn seal(&self, t: &Tokens) -> Result<StoredTokens, SecretError> {
+        Ok(StoredTokens {
+            access: self.cipher.encrypt(Column::AccessToken, &t.access)?,
             refresh: t
                 .refresh
                 .as_ref()
-                .map(|r| self.cipher.encrypt(Column::RefreshToken, r)),
+                .map(|r| self.cipher.encrypt(Column::RefreshToken, r))
+                .transpose()?,
             expires_at: t.expires_at,
-        }
+        })
     }
 
     /// Saves a freshly connected account (see [`accounts::save_connected`]).
@@ -168,7 +169,8 @@ impl Credentials {
         tokens: &Tokens,
     ) -> Result<AccountId, AuthError> {
         let mut c = db.client().await?;
-        Ok(accounts::save_connected(&mut c, x_user_id, username, &self.seal(tokens)).await?)
+        let sealed = self.seal(tokens)?;
+        Ok(accounts::save_connected(&mut c, x_user_id, username, &sealed).await?)
     }
 
     /// Revokes the account's tokens at X (as far as X and the key allow) and forgets them

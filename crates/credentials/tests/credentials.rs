@@ -1,6 +1,8 @@
 //! The credentials service against a real PostgreSQL and the fake X: a refresh is spent once
 //! however many processes ask, a refused refresh marks the account and keeps its posts, and
 //! a wrong key is a clear error.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

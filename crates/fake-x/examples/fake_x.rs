@@ -4,6 +4,8 @@
 //!
 //! then point chirp at it with `[x] api_base_url = "http://127.0.0.1:8080"`,
 //! `authorize_url = "http://127.0.0.1:8080/i/oauth2/authorize"` and any `client_id`.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

@@ -122,7 +122,7 @@ impl Cipher {
                 {
                     Ok(mut f) => {
                         f.write_all(format!("{}\n", B64.encode(key)).as_bytes())
-                            .and_then(|_| f.sync_all())
+                            .and_then(|()| f.sync_all())
                             .map_err(|e| err(e.to_string()))?;
                         Ok(Cipher::from_key(&key))
                     }
@@ -136,10 +136,12 @@ impl Cipher {
         }
     }
 
-    pub fn encrypt(&self, column: Column, plain: &Secret) -> String {
+    /// Encrypts a secret for `column`. Fails only if the OS cannot give random bytes for the
+    /// nonce, which is reported rather than worked around.
+    pub fn encrypt(&self, column: Column, plain: &Secret) -> Result<String, SecretError> {
         let mut nonce = [0u8; 24];
-        // The OS RNG failing is not something to limp on from.
-        getrandom::fill(&mut nonce).expect("the OS random number generator failed");
+        getrandom::fill(&mut nonce)
+            .map_err(|e| SecretError::Key(format!("no random bytes from the OS: {e}")))?;
         let ct = self
             .aead
             .encrypt(
@@ -149,10 +151,11 @@ impl Cipher {
                     aad: column.aad(),
                 },
             )
-            .expect("encryption with a valid key cannot fail");
+            // Only a message longer than the cipher allows (about 256 GiB) can fail.
+            .map_err(|_| SecretError::Key("the value is too long to encrypt".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        format!("v1:{}", B64.encode(out))
+        Ok(format!("v1:{}", B64.encode(out)))
     }
 
     pub fn decrypt(&self, column: Column, stored: &str) -> Result<Secret, SecretError> {
@@ -191,11 +194,11 @@ mod tests {
     fn round_trip_and_refusals() {
         let c = Cipher::from_key(&[7; 32]);
         let s = Secret::new("token-abc");
-        let stored = c.encrypt(Column::AccessToken, &s);
+        let stored = c.encrypt(Column::AccessToken, &s).unwrap();
         assert!(!stored.contains("token-abc"));
         assert_ne!(
             stored,
-            c.encrypt(Column::AccessToken, &s),
+            c.encrypt(Column::AccessToken, &s).unwrap(),
             "fresh nonce each time"
         );
         assert_eq!(c.decrypt(Column::AccessToken, &stored).unwrap(), s);
@@ -229,7 +232,7 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let b = Cipher::load_or_create(&path).unwrap();
-        let stored = a.encrypt(Column::RefreshToken, &Secret::new("r"));
+        let stored = a.encrypt(Column::RefreshToken, &Secret::new("r")).unwrap();
         assert_eq!(
             b.decrypt(Column::RefreshToken, &stored).unwrap().expose(),
             "r"

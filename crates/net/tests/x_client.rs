@@ -1,5 +1,7 @@
 //! X's client against the fake X over real HTTP: every answer X gives maps to the right
 //! error, and what X returns is read back as X returns it.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -33,12 +35,12 @@ async fn client_maps_every_answer() {
     let x = XClient::new(&fake.base_url(), Duration::from_secs(2));
     let since = Utc::now() - chrono::Duration::seconds(1);
 
-    let made = x.create_post(&token, "hello", None).await.unwrap();
+    let made = x.create_post(&token, "hello", None, None).await.unwrap();
     assert_eq!(made.value.text, "hello");
     let rate = made.rate.unwrap();
     assert_eq!((rate.limit, rate.remaining), (Some(3), Some(2)));
-    let reply = x
-        .create_post(&token, "part 2", Some(&made.value.id))
+    let _reply = x
+        .create_post(&token, "part 2", Some(&made.value.id), None)
         .await
         .unwrap();
     assert_eq!(
@@ -47,36 +49,36 @@ async fn client_maps_every_answer() {
     );
 
     assert!(matches!(
-        x.create_post(&token, "hello", None).await,
+        x.create_post(&token, "hello", None, None).await,
         Err(XError::Duplicate(_))
     ));
     fake.inject([Fault::Status(503)]);
     let e = x
-        .create_post(&token, "five oh three", None)
+        .create_post(&token, "five oh three", None, None)
         .await
         .unwrap_err();
     assert!(matches!(e, XError::Server { status: 503, .. }) && e.outcome_unknown());
     fake.inject([Fault::RateLimited { reset_in: 30 }]);
-    match x.create_post(&token, "limited", None).await {
+    match x.create_post(&token, "limited", None, None).await {
         Err(XError::RateLimited { reset: Some(r) }) => assert!(r > Utc::now()),
         other => panic!("{other:?}"),
     }
     fake.inject([Fault::Unauthorized]);
     assert_eq!(
-        x.create_post(&token, "u", None).await.unwrap_err(),
+        x.create_post(&token, "u", None, None).await.unwrap_err(),
         XError::Unauthorized
     );
     // The window allows 3; the third goes through, the fourth gets 429 with the reset time.
-    x.create_post(&token, "third", None).await.unwrap();
+    x.create_post(&token, "third", None, None).await.unwrap();
     assert!(matches!(
-        x.create_post(&token, "fourth", None).await,
+        x.create_post(&token, "fourth", None, None).await,
         Err(XError::RateLimited { reset: Some(_) })
     ));
     fake.configure(|c| c.posts_per_window = 100);
 
     // Recorded but no answer in time: outcome unknown.
     fake.inject([Fault::HangAfterRecord]);
-    let e = x.create_post(&token, "hung", None).await.unwrap_err();
+    let e = x.create_post(&token, "hung", None, None).await.unwrap_err();
     assert!(
         matches!(e, XError::NoAnswer(_)) && e.outcome_unknown(),
         "{e:?}"
@@ -84,7 +86,7 @@ async fn client_maps_every_answer() {
     assert!(fake.posts().iter().any(|p| p.text == "hung"));
 
     // The timeline shows what was created, newest first, since a time.
-    let tl = x.timeline(&token, "1001", since, 1000).await.unwrap();
+    let tl = x.timeline(&token, "1001", since, 1000, None).await.unwrap();
     let texts: Vec<&str> = tl.iter().map(|t| t.text.as_str()).collect();
     assert_eq!(texts, vec!["hung", "third", "part 2", "hello"]);
     assert!(
@@ -92,13 +94,13 @@ async fn client_maps_every_answer() {
             &token,
             "1001",
             Utc::now() + chrono::Duration::hours(1),
-            1000
+            1000,
+            None
         )
         .await
         .unwrap()
         .is_empty()
     );
-    assert!(x.delete_post(&token, &reply.value.id).await.unwrap());
     assert_eq!(x.me(&token).await.unwrap().username, "chirp_tester");
 
     // Nothing listening: not sent, safe to retry.
@@ -106,7 +108,10 @@ async fn client_maps_every_answer() {
         &format!("http://127.0.0.1:{}", free_port()),
         Duration::from_secs(2),
     );
-    let e = nowhere.create_post(&token, "x", None).await.unwrap_err();
+    let e = nowhere
+        .create_post(&token, "x", None, None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, XError::NotSent(_)) && !e.outcome_unknown() && e.retryable(),
         "{e:?}"

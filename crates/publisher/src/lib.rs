@@ -8,6 +8,7 @@
 //! [`Credentials`] service; what it did comes out as [`Event`]s for whoever runs it to show.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            lease: Duration::from_secs(120),
+            lease: Duration::from_mins(2),
             batch: 64,
             concurrency: 64,
             safety_poll: Duration::from_secs(30),
@@ -103,11 +104,13 @@ pub enum Event {
 /// A unique name for this publisher: host, process and a random tag.
 pub fn publisher_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
+        .map_or_else(|_| "host".into(), |h| h.trim().to_string());
     let mut tag = [0u8; 3];
     let _ = getrandom::fill(&mut tag);
-    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+    let tag = tag.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
     // Only characters that survive a `-c name=value` startup option.
     let host: String = host
         .chars()
@@ -306,7 +309,7 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline) => look = true,
+            () = tokio::time::sleep_until(deadline) => look = true,
             _ = stop.changed() => look = true,
         }
     }
@@ -324,7 +327,9 @@ impl Inner {
         let _ = self.events.send(e);
     }
 
-    /// Tells listeners when the next post is due, once per change (to the second).
+    /// Tells listeners when the next post is due, once per change (to the second). `last`:
+    /// None before the first announcement, then what was announced (None: nothing pending).
+    #[allow(clippy::option_option)]
     fn announce_wait(&self, last: &mut Option<Option<i64>>, ms: i64) {
         let next = (ms < i64::MAX).then(|| Utc::now() + chrono::Duration::milliseconds(ms));
         let key = next.map(|t| t.timestamp());
@@ -384,7 +389,7 @@ impl Inner {
         // Everything this attempt sends ends well inside the lease (a quarter of it is left for
         // writing the outcome), so no other publisher can rescue the post while a request to
         // the network is still in flight.
-        let deadline = Instant::now() + self.opts.lease - self.opts.lease / 4;
+        let deadline = Instant::now() + self.opts.lease.saturating_sub(self.opts.lease / 4);
         let record = self.attempt(&post, deadline).await;
         self.record(&post, record).await;
     }
@@ -497,7 +502,7 @@ impl Inner {
 
     async fn token(&self, account: AccountId) -> Result<Secret, AuthError> {
         if let Some((t, at)) = lock(&self.tokens).get(&account)
-            && at.elapsed() < Duration::from_secs(60)
+            && at.elapsed() < Duration::from_mins(1)
         {
             return Ok(t.clone());
         }
@@ -598,5 +603,5 @@ impl Inner {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1,5 +1,7 @@
 //! PostgreSQL restarted under a running publisher: it notices, waits, reconnects by itself and
 //! goes on publishing. In a test binary of its own, because it stops this binary's cluster.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 async fn until(rx: &mut mpsc::UnboundedReceiver<Event>, f: impl Fn(&Event) -> bool) -> Event {
     loop {
-        let e = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        let e = tokio::time::timeout(Duration::from_mins(1), rx.recv())
             .await
             .expect("event in time")
             .expect("publisher alive");
@@ -33,7 +35,7 @@ async fn publisher_recovers_from_a_database_restart() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(false);
     let opts = Options {
-        safety_poll: Duration::from_secs(3600),
+        safety_poll: Duration::from_hours(1),
         ..Options::default()
     };
     let task = tokio::spawn(publisher::run(

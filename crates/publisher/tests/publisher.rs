@@ -1,5 +1,7 @@
 //! The publisher against a real PostgreSQL and the fake X over HTTP: every outcome, many
 //! publishers, crashes.
+// Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -13,13 +15,13 @@ use chirp_testing::{TestDb, fresh_db};
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 
-const T: Duration = Duration::from_secs(60);
+const T: Duration = Duration::from_mins(1);
 
 fn fast_options() -> Options {
     Options {
         lease: Duration::from_secs(5),
         // Only NOTIFY (or a due time) may wake the publisher in these tests.
-        safety_poll: Duration::from_secs(3600),
+        safety_poll: Duration::from_hours(1),
         policy: RetryPolicy {
             max_attempts: 3,
             base: chrono::Duration::milliseconds(50),
@@ -178,7 +180,7 @@ async fn permanent_errors_fail_with_xs_words_and_bad_text_never_reaches_x() {
     let (access, _) = fake.issue_tokens();
     // Already on X: the duplicate 403.
     chirp_net::x::XClient::new(&fake.base_url(), Duration::from_secs(5))
-        .create_post(&chirp_net::Secret::new(access), "said before", None)
+        .create_post(&chirp_net::Secret::new(access), "said before", None, None)
         .await
         .unwrap();
     let dup = schedule(&t, account, "said before", Utc::now()).await;

@@ -91,14 +91,13 @@ pub fn valid_url(url: &str) -> bool {
 
 /// Where to connect, shown without any password.
 pub fn describe(pg: &tokio_postgres::Config) -> String {
-    let host = pg
-        .get_hosts()
-        .first()
-        .map(|h| match h {
+    let host = pg.get_hosts().first().map_or_else(
+        || "localhost".into(),
+        |h| match h {
             tokio_postgres::config::Host::Tcp(h) => h.clone(),
             tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
+        },
+    );
     let port = pg.get_ports().first().copied().unwrap_or(5432);
     format!(
         "{}@{host}:{port}/{}",
@@ -218,7 +217,7 @@ impl Db {
         Ok(report
             .applied_migrations()
             .iter()
-            .map(|m| m.to_string())
+            .map(std::string::ToString::to_string)
             .collect())
     }
 
@@ -239,8 +238,7 @@ impl Db {
                     &[&app_name()],
                 )
                 .await
-                .map(|r| r.get(0))
-                .unwrap_or(1),
+                .map_or(1, |r| r.get(0)),
             Err(_) => return,
         };
         pool.close();

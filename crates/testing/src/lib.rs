@@ -152,8 +152,13 @@ pub async fn connect_account(
     let (access, refresh) = fake.issue_tokens();
     let c = cipher();
     let stored = chirp_store::accounts::StoredTokens {
-        access: c.encrypt(Column::AccessToken, &Secret::new(access.clone())),
-        refresh: Some(c.encrypt(Column::RefreshToken, &Secret::new(refresh.clone()))),
+        access: c
+            .encrypt(Column::AccessToken, &Secret::new(access.clone()))
+            .unwrap(),
+        refresh: Some(
+            c.encrypt(Column::RefreshToken, &Secret::new(refresh.clone()))
+                .unwrap(),
+        ),
         expires_at: Some(chrono::Utc::now() + expires_in),
     };
     let mut client = db.client().await.expect("pooled connection");

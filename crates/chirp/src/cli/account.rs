@@ -151,10 +151,11 @@ pub(super) async fn disconnect(db: &Db, config: &Config) -> Result<ExitCode> {
     };
     // Revoke at X first; whatever X says, forget the tokens here.
     let warning = match Cipher::load_default() {
-        Ok(cipher) => Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT)
-            .revoke_and_forget(db, st.id)
-            .await?
-            .map(|w| w.to_string()),
+        Ok(cipher) => {
+            Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT)
+                .revoke_and_forget(db, st.id)
+                .await?
+        }
         Err(e) => {
             accounts::deactivate(&c, st.id).await?;
             Some(e.to_string())

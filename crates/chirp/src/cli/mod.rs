@@ -500,11 +500,7 @@ async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
     let line: Vec<String> = Status::ALL
         .iter()
         .map(|s| {
-            let n = counts
-                .iter()
-                .find(|(st, _)| st == s)
-                .map(|(_, n)| *n)
-                .unwrap_or(0);
+            let n = counts.iter().find(|(st, _)| st == s).map_or(0, |(_, n)| *n);
             format!("{n} {s}")
         })
         .collect();
@@ -512,8 +508,7 @@ async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
     let next = posts::next_due(&c).await?;
     println!(
         "next due   {}",
-        next.map(|t| when::show(t, &tz))
-            .unwrap_or_else(|| "nothing scheduled".into())
+        next.map_or_else(|| "nothing scheduled".into(), |t| when::show(t, &tz))
     );
     if std::io::stdout().is_terminal() {
         println!("\nRun `chirp --help` for commands.");

@@ -2,7 +2,10 @@
 //! IO results and the background publisher → `update(&mut Model, Msg)` → `view(&Model)`.
 //! `update` never awaits; queries run in tasks that answer with messages.
 
+mod effects;
+pub mod keymap;
 pub mod model;
+pub mod screens;
 pub mod update;
 pub mod view;
 
@@ -20,21 +23,17 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{mpsc, watch};
 
-use chirp_core::when;
 use chirp_credentials::Credentials;
 use chirp_net::x::XNetwork;
 use chirp_net::{Cipher, DEFAULT_TIMEOUT};
 use chirp_publisher::{self as publisher, Options};
+use chirp_store::Db;
 use chirp_store::notify::{self, Heard};
-use chirp_store::posts::{self, Actor};
-use chirp_store::{Db, accounts};
 
 use crate::config::Config;
-use model::{Cmd, DbState, Mode, Model, Msg, PublisherState};
-
-const ACTOR: Actor<'static> = Actor("tui");
-
-type Tx = mpsc::UnboundedSender<Msg>;
+use effects::{Effects, Tx};
+use model::{Answer, Cmd, DbState, Model, Msg, PublisherState, Request};
+use screens::Composer;
 
 /// Puts the terminal back however we leave: return, error or panic.
 struct TerminalGuard;
@@ -115,13 +114,12 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(config.timezone(), Utc::now(), color);
+    model.keys = config.keymap()?;
 
     // The background publisher, when enabled and able to read tokens.
     let (stop_pub, stop_rx) = watch::channel(false);
     let mut publisher_task = None;
-    if !config.publisher.enabled {
-        model.publisher = PublisherState::Off("publisher.enabled = false".into());
-    } else {
+    if config.publisher.enabled {
         match Cipher::load_default() {
             Ok(cipher) => {
                 let network = Arc::new(XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT));
@@ -146,6 +144,8 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
             }
             Err(e) => model.publisher = PublisherState::Off(e.to_string()),
         }
+    } else {
+        model.publisher = PublisherState::Off("publisher.enabled = false".into());
     }
 
     let prev_hook = std::panic::take_hook();
@@ -161,10 +161,10 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     spawn_ticks(tx.clone());
     spawn_listener(db.clone(), tx.clone());
     spawn_signals(tx.clone());
-    let mut cmds = update::reload_all(&mut model);
-    cmds.push(Cmd::LoadAccount);
-    for c in cmds {
-        exec(c, &db, &tx, &model);
+    let effects = Effects::new(db.clone(), tx.clone(), model.tz);
+    update::load_account(&mut model);
+    for r in update::reload_all(&mut model) {
+        effects.run(r);
     }
     term.draw(|f| view::view(&model, f))?;
 
@@ -174,25 +174,22 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         while let Ok(m) = rx.try_recv() {
             batch.push(m);
         }
-        let mut cmds = Vec::new();
+        let mut requests: Vec<Request> = Vec::new();
         for msg in batch {
-            cmds.extend(update::update(&mut model, msg));
+            requests.extend(update::update(&mut model, msg));
         }
-        for cmd in cmds {
+        while let Some(Request { id, cmd }) = (!requests.is_empty()).then(|| requests.remove(0)) {
             match cmd {
+                // The editor takes the terminal: the input task stops reading it meanwhile.
                 Cmd::OpenEditor(text) => {
                     input.abort();
                     let result = edit_externally(&text).await;
                     term.clear()?;
                     input = spawn_input(tx.clone());
-                    cmds_after(
-                        update::update(&mut model, Msg::EditorDone(result)),
-                        &db,
-                        &tx,
-                        &model,
-                    );
+                    let msg = Msg::Answer(id, Answer::Edited(result));
+                    requests.extend(update::update(&mut model, msg));
                 }
-                other => exec(other, &db, &tx, &model),
+                cmd => effects.run(Request { id, cmd }),
             }
         }
         if model.quit {
@@ -204,11 +201,11 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     drop(term);
     drop(guard);
     // Text being composed is never thrown away: keep it as a draft.
-    if let Mode::Compose(c) = &model.mode
+    if let Some(c) = model.screen::<Composer>()
         && c.modified()
         && !c.text().trim().is_empty()
     {
-        save_unsaved(&db, c.id, &c.text()).await;
+        effects::save_unsaved(&db, c.id, &c.text()).await;
     }
     let _ = stop_pub.send(true);
     if let Some(mut t) = publisher_task {
@@ -224,41 +221,6 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn cmds_after(cmds: Vec<Cmd>, db: &Arc<Db>, tx: &Tx, model: &Model) {
-    for c in cmds {
-        exec(c, db, tx, model);
-    }
-}
-
-async fn save_unsaved(db: &Db, id: Option<i32>, text: &str) {
-    let result = async {
-        let mut c = db.client().await?;
-        match id {
-            Some(id) => posts::edit(&mut c, ACTOR, id, text).await,
-            None => {
-                let account = accounts::default_account(&mut c).await?;
-                posts::create(&mut c, ACTOR, account, text, None).await
-            }
-        }
-    }
-    .await;
-    match result {
-        Ok(p) => eprintln!(
-            "chirp: kept the text you were writing as post {} ({})",
-            p.id, p.status
-        ),
-        Err(e) => {
-            let path =
-                std::env::temp_dir().join(format!("chirp-unsaved-{}.txt", std::process::id()));
-            let _ = std::fs::write(&path, text);
-            eprintln!(
-                "chirp: could not save the text you were writing ({e}); it is in {}",
-                path.display()
-            );
-        }
-    }
 }
 
 fn spawn_input(tx: Tx) -> tokio::task::JoinHandle<()> {
@@ -343,86 +305,20 @@ fn spawn_listener(db: Arc<Db>, tx: Tx) {
     });
 }
 
-/// Runs one command in a task of its own; the answer comes back as a message.
-fn exec(cmd: Cmd, db: &Arc<Db>, tx: &Tx, model: &Model) {
-    let db = db.clone();
-    let tx = tx.clone();
-    let tz = model.tz;
-    tokio::spawn(async move {
-        let msg = match cmd {
-            Cmd::Load {
-                pane,
-                after,
-                filter,
-            } => {
-                let q = pane.query(after, &filter);
-                let result = async { posts::list(&db.client().await?, &q).await }.await;
-                Msg::Loaded {
-                    pane,
-                    append: after.is_some(),
-                    result: result.map_err(|e| e.to_string()),
-                }
-            }
-            Cmd::LoadAccount => match async { accounts::status(&db.client().await?).await }.await {
-                Ok(a) => Msg::Account(a),
-                Err(e) => Msg::Done(Err(e.to_string())),
-            },
-            Cmd::Create(text) => Msg::Saved(
-                async {
-                    let mut c = db.client().await?;
-                    let account = accounts::default_account(&mut c).await?;
-                    posts::create(&mut c, ACTOR, account, &text, None).await
-                }
-                .await
-                .map_err(|e| e.to_string()),
-            ),
-            Cmd::Save(id, text) => Msg::Saved(
-                async { posts::edit(&mut db.client().await?, ACTOR, id, &text).await }
-                    .await
-                    .map_err(|e| e.to_string()),
-            ),
-            Cmd::Duplicate(id) => Msg::Saved(
-                async {
-                    let mut c = db.client().await?;
-                    let p = posts::get(&c, id).await?;
-                    posts::create(&mut c, ACTOR, p.x_account_id, &p.content, None).await
-                }
-                .await
-                .map_err(|e| e.to_string()),
-            ),
-            Cmd::Schedule(id, at) => done(
-                async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }.await,
-                format!("post {id} scheduled for {}", when::show(at, &tz)),
-            ),
-            Cmd::Unschedule(id) => done(
-                async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
-                format!("post {id} is a draft again"),
-            ),
-            Cmd::Retry(id) => done(
-                async { posts::retry(&mut db.client().await?, ACTOR, id).await }.await,
-                format!("post {id} queued to be sent again"),
-            ),
-            Cmd::Delete(id) => done(
-                async { posts::delete(&mut db.client().await?, ACTOR, id).await }.await,
-                format!("post {id} deleted"),
-            ),
-            Cmd::OpenEditor(_) => return,
-        };
-        let _ = tx.send(msg);
-    });
-}
-
-/// The answer to an action on one post: `ok` for the status bar, or the error.
-fn done<T>(r: Result<T, chirp_store::DbError>, ok: String) -> Msg {
-    Msg::Done(r.map(|_| ok).map_err(|e| e.to_string()))
-}
-
 /// `$EDITOR` (else `vi`) on a temporary file, with the terminal handed over to it.
 async fn edit_externally(text: &str) -> Result<String, String> {
     restore_terminal();
     let result = async {
-        let file = tempfile_path();
-        std::fs::write(&file, text).map_err(|e| e.to_string())?;
+        // A private file (0600, created exclusively): the text may be anything the user wrote.
+        let mut tmp = tempfile::Builder::new()
+            .prefix("chirp-")
+            .suffix(".txt")
+            .tempfile()
+            .map_err(|e| format!("cannot make a file for the editor: {e}"))?;
+        tmp.write_all(text.as_bytes())
+            .and_then(|()| tmp.flush())
+            .map_err(|e| format!("cannot write the file for the editor: {e}"))?;
+        let file = tmp.path().to_path_buf();
         let editor = std::env::var("VISUAL")
             .or_else(|_| std::env::var("EDITOR"))
             .unwrap_or_else(|_| "vi".into());
@@ -439,7 +335,7 @@ async fn edit_externally(text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("cannot run the editor: {e}"))?;
         let out = std::fs::read_to_string(&file).map_err(|e| e.to_string());
-        let _ = std::fs::remove_file(&file);
+        drop(tmp);
         if !status.success() {
             return Err(format!(
                 "the editor exited with {status}; the text is unchanged"
@@ -456,11 +352,4 @@ async fn edit_externally(text: &str) -> Result<String, String> {
     );
     let _ = std::io::stdout().flush();
     result
-}
-
-fn tempfile_path() -> std::path::PathBuf {
-    let mut tag = [0u8; 6];
-    let _ = getrandom::fill(&mut tag);
-    let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    std::env::temp_dir().join(format!("chirp-{tag}.txt"))
 }

@@ -1,15 +1,19 @@
 //! The TUI's state and messages. `update` (in update.rs) is the only thing that changes a
-//! [`Model`]; `view` only reads it; IO happens in tasks that answer with a [`Msg`].
+//! [`Model`]; `view` only reads it; IO happens in the effects runner, whose every request
+//! answers with a [`Msg::Answer`] carrying the request's id.
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use crossterm::event::KeyEvent;
-use ratatui_textarea::TextArea;
+use std::any::Any;
 
 use chirp_core::{Post, PostId, Status};
 use chirp_publisher::Event;
 use chirp_store::accounts::AccountStatus;
 use chirp_store::posts::{Cursor, ListQuery, Order, Page};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use crossterm::event::KeyEvent;
+
+use super::keymap::Keymap;
+use super::screens::Screen;
 
 /// Rows fetched per page; more are fetched as the selection nears the end.
 pub const PAGE: i64 = 50;
@@ -73,6 +77,18 @@ impl Pane {
     }
 }
 
+/// The id of one background request: its answer carries it back, so an answer to a request
+/// that was superseded (a page of an old filter) is recognised and dropped.
+pub type ReqId = u64;
+
+/// A page load in flight for a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub id: ReqId,
+    /// A next page (appended) rather than the first.
+    pub append: bool,
+}
+
 /// One list, loaded page by page.
 #[derive(Debug, Clone, Default)]
 pub struct List {
@@ -80,7 +96,8 @@ pub struct List {
     pub selected: usize,
     /// Where the next page starts; None when everything is loaded.
     pub next: Option<Cursor>,
-    pub loading: bool,
+    /// The load in flight, if any; only its answer is applied.
+    pub loading: Option<Loading>,
     /// A change arrived while loading: load again when this one lands.
     pub stale: bool,
     pub loaded_once: bool,
@@ -109,74 +126,12 @@ pub enum PublisherState {
     },
 }
 
-/// The editor: a new post (`id` None) or an existing one.
-pub struct Composer {
-    pub id: Option<PostId>,
-    pub textarea: TextArea<'static>,
-    pub original: String,
-    pub saving: bool,
-    pub error: Option<String>,
-    /// Asking whether to throw away the changes.
-    pub confirm_discard: bool,
-}
-
-impl Composer {
-    pub fn new(id: Option<PostId>, text: &str) -> Composer {
-        let lines: Vec<String> = if text.is_empty() {
-            vec![String::new()]
-        } else {
-            text.split('\n').map(String::from).collect()
-        };
-        let mut textarea = TextArea::new(lines);
-        textarea.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
-        textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
-        textarea.move_cursor(ratatui_textarea::CursorMove::End);
-        Composer {
-            id,
-            textarea,
-            original: text.to_string(),
-            saving: false,
-            error: None,
-            confirm_discard: false,
-        }
-    }
-
-    pub fn text(&self) -> String {
-        self.textarea.lines().join("\n")
-    }
-
-    pub fn modified(&self) -> bool {
-        self.text() != self.original
-    }
-}
-
-/// The schedule prompt: what was typed and what it means.
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    pub id: PostId,
-    pub input: String,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirm {
-    Delete(PostId),
-    PublishNow(PostId),
-}
-
-pub enum Mode {
-    Normal,
-    Compose(Box<Composer>),
-    Schedule(Prompt),
-    Confirm(Confirm),
-    Filter(String),
-    Help,
-}
-
 pub struct Model {
     pub lists: [List; 3],
     pub focus: Pane,
-    pub mode: Mode,
+    /// Popups over the lists, the top one receiving keys. Empty: the lists have the keys.
+    pub stack: Vec<Box<dyn Screen>>,
+    pub keys: Keymap,
     pub account: Option<AccountStatus>,
     pub db: DbState,
     pub publisher: PublisherState,
@@ -192,6 +147,11 @@ pub struct Model {
     pub color: bool,
     pub width: u16,
     pub quit: bool,
+    /// The account load in flight, if any.
+    pub account_loading: Option<ReqId>,
+    /// Requests made while handling the current message, for the effects runner.
+    pub(crate) out: Vec<Request>,
+    next_req: ReqId,
 }
 
 impl Model {
@@ -199,7 +159,8 @@ impl Model {
         Model {
             lists: Default::default(),
             focus: Pane::Drafts,
-            mode: Mode::Normal,
+            stack: Vec::new(),
+            keys: Keymap::default(),
             account: None,
             db: DbState::Connected,
             publisher: PublisherState::Off("disabled".into()),
@@ -211,6 +172,9 @@ impl Model {
             color,
             width: 80,
             quit: false,
+            account_loading: None,
+            out: Vec::new(),
+            next_req: 1,
         }
     }
 
@@ -230,6 +194,36 @@ impl Model {
     pub fn wide(&self) -> bool {
         self.width >= 120
     }
+
+    /// Asks the effects runner for `cmd`; returns the id its answer will carry.
+    pub fn request(&mut self, cmd: Cmd) -> ReqId {
+        let id = self.next_req;
+        self.next_req += 1;
+        self.out.push(Request { id, cmd });
+        id
+    }
+
+    /// The topmost screen of type `S`, if one is open.
+    pub fn screen<S: Screen>(&self) -> Option<&S> {
+        self.stack
+            .iter()
+            .rev()
+            .find_map(|s| (s.as_ref() as &dyn Any).downcast_ref::<S>())
+    }
+
+    pub fn screen_mut<S: Screen>(&mut self) -> Option<&mut S> {
+        self.stack
+            .iter_mut()
+            .rev()
+            .find_map(|s| (s.as_mut() as &mut dyn Any).downcast_mut::<S>())
+    }
+
+    /// Whether the top screen is an `S`.
+    pub fn on_top<S: Screen>(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|s| (s.as_ref() as &dyn Any).is::<S>())
+    }
 }
 
 /// Everything that can happen to the TUI.
@@ -238,24 +232,31 @@ pub enum Msg {
     Paste(String),
     Resize(u16, u16),
     Tick(DateTime<Utc>),
-    Loaded {
-        pane: Pane,
-        append: bool,
-        result: Result<Page, String>,
-    },
-    Account(Option<AccountStatus>),
     Db(DbState),
     /// A post changed in the database (ours, the publisher's, another process's).
     Changed,
-    Saved(Result<Post, String>),
-    /// An action finished: the message to flash.
-    Done(Result<String, String>),
     Publisher(Event),
-    EditorDone(Result<String, String>),
+    /// The answer to request `id`. Every request gets exactly one.
+    Answer(ReqId, Answer),
     Quit,
 }
 
-/// IO for the runtime to carry out; each answers with a [`Msg`].
+/// What a request came back with.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Loaded(Result<Page, String>),
+    Account(Result<Option<AccountStatus>, String>),
+    /// A post written from the composer (or duplicated).
+    Saved(Result<Post, String>),
+    /// An action finished: the message to flash.
+    Done(Result<String, String>),
+    /// `$EDITOR` finished: the new text, or why not.
+    Edited(Result<String, String>),
+    /// The task answering it panicked or was cancelled: what to tell the user.
+    Crashed(String),
+}
+
+/// IO for the effects runner to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
     Load {
@@ -272,4 +273,11 @@ pub enum Cmd {
     Duplicate(PostId),
     Retry(PostId),
     OpenEditor(String),
+}
+
+/// A command with the id its answer will carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: ReqId,
+    pub cmd: Cmd,
 }

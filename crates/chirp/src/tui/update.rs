@@ -1,128 +1,206 @@
 //! `update`: every change to the model, as a plain function of (model, message). It never
-//! awaits; IO it needs comes back as [`Cmd`]s for the runtime.
+//! awaits; the IO it needs goes out as [`Request`]s for the effects runner, each answered by
+//! exactly one [`Msg::Answer`] with the same id.
 
+use chirp_core::{Post, Quota};
+use chirp_publisher::Event;
+use chirp_store::accounts::AccountStatus;
+use chirp_store::posts::Page;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::keymap::Context;
 use super::model::{
-    Cmd, Composer, Confirm, DbState, List, Mode, Model, Msg, Pane, Prompt, PublisherState,
+    Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, PublisherState, ReqId, Request,
 };
-use chirp_core::{Status, parse_when, text};
-use chirp_publisher::Event;
+use super::screens::{Composer, Step, lists};
 
-/// Loads the first page of every pane.
-pub fn reload_all(m: &mut Model) -> Vec<Cmd> {
-    Pane::ALL.iter().filter_map(|p| reload(m, *p)).collect()
+/// Handles one message; returns the requests it made.
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
+    handle(m, msg);
+    std::mem::take(&mut m.out)
 }
 
-fn reload(m: &mut Model, pane: Pane) -> Option<Cmd> {
-    let filter = m.filter.clone();
-    let list = m.list_mut(pane);
-    if list.loading {
-        list.stale = true;
-        return None;
+/// Loads the first page of every pane (and coalesces: a pane already loading reloads once
+/// when its answer lands).
+pub fn reload_all(m: &mut Model) -> Vec<Request> {
+    for p in Pane::ALL {
+        reload(m, p);
     }
-    list.loading = true;
-    Some(Cmd::Load {
+    std::mem::take(&mut m.out)
+}
+
+/// Loads the account line, unless a load is already on its way.
+pub fn load_account(m: &mut Model) {
+    if m.account_loading.is_none() {
+        m.account_loading = Some(m.request(Cmd::LoadAccount));
+    }
+}
+
+fn reload(m: &mut Model, pane: Pane) -> bool {
+    if m.list(pane).loading.is_some() {
+        m.list_mut(pane).stale = true;
+        return false;
+    }
+    let filter = m.filter.clone();
+    let id = m.request(Cmd::Load {
         pane,
         after: None,
         filter,
-    })
+    });
+    m.list_mut(pane).loading = Some(Loading { id, append: false });
+    true
 }
 
-pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+/// The filter changed: every pane starts again, and pages still on their way for the old
+/// filter are dropped when they land (their ids are no longer awaited).
+pub fn reset_and_reload(m: &mut Model) {
+    for l in &mut m.lists {
+        *l = List::default();
+    }
+    for p in Pane::ALL {
+        reload(m, p);
+    }
+}
+
+fn handle(m: &mut Model, msg: Msg) {
     match msg {
         Msg::Key(k) if k.kind != KeyEventKind::Release => key(m, k),
-        Msg::Key(_) => vec![],
+        Msg::Key(_) => {}
         Msg::Paste(s) => {
-            if let Mode::Compose(c) = &mut m.mode {
-                c.textarea.insert_str(&s);
+            if let Some(top) = m.stack.last_mut() {
+                top.on_paste(&s);
             }
-            vec![]
         }
-        Msg::Resize(w, _) => {
-            m.width = w;
-            vec![]
-        }
-        Msg::Tick(now) => {
-            m.now = now;
-            vec![]
-        }
-        Msg::Loaded {
-            pane,
-            append,
-            result,
-        } => loaded(m, pane, append, result),
-        Msg::Account(a) => {
-            m.account = a;
-            vec![]
-        }
+        Msg::Resize(w, _) => m.width = w,
+        Msg::Tick(now) => m.now = now,
         Msg::Db(state) => {
             let back = matches!(m.db, DbState::Reconnecting(_)) && state == DbState::Connected;
             m.db = state;
             if back {
-                let mut cmds = reload_all(m);
-                cmds.push(Cmd::LoadAccount);
-                return cmds;
+                for p in Pane::ALL {
+                    reload(m, p);
+                }
+                load_account(m);
             }
-            vec![]
         }
         Msg::Changed => {
             // A burst of changes reloads once per pane (loads in flight coalesce the rest).
-            let mut cmds = reload_all(m);
-            if !cmds.is_empty() {
-                cmds.push(Cmd::LoadAccount);
+            let mut any = false;
+            for p in Pane::ALL {
+                any |= reload(m, p);
             }
-            cmds
-        }
-        Msg::Saved(result) => saved(m, result),
-        Msg::Done(Ok(s)) => {
-            m.flash = Some((s, false));
-            vec![]
-        }
-        Msg::Done(Err(e)) => {
-            m.flash = Some((e, true));
-            vec![]
-        }
-        Msg::Publisher(e) => {
-            publisher_event(m, e);
-            vec![]
-        }
-        Msg::EditorDone(r) => {
-            if let Mode::Compose(c) = &mut m.mode {
-                match r {
-                    Ok(text) => {
-                        let id = c.id;
-                        let original = c.original.clone();
-                        let mut fresh = Composer::new(id, &text);
-                        fresh.original = original;
-                        **c = fresh;
-                    }
-                    Err(e) => c.error = Some(e),
-                }
+            if any {
+                load_account(m);
             }
-            vec![]
         }
-        Msg::Quit => {
-            m.quit = true;
-            vec![]
-        }
+        Msg::Publisher(e) => publisher_event(m, e),
+        Msg::Answer(id, answer) => answered(m, id, answer),
+        Msg::Quit => m.quit = true,
     }
 }
 
-fn loaded(
-    m: &mut Model,
-    pane: Pane,
-    append: bool,
-    result: Result<chirp_store::posts::Page, String>,
-) -> Vec<Cmd> {
+fn key(m: &mut Model, k: KeyEvent) {
+    // Ctrl-C quits from anywhere but the composer (which asks before dropping text).
+    let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
+    if ctrl_c && !m.on_top::<Composer>() {
+        m.quit = true;
+        return;
+    }
+    let Some(mut top) = m.stack.pop() else {
+        // The lists have the keys.
+        match m.keys.action(Context::Lists, &k) {
+            Some(action) => {
+                if let Step::Push(popup) | Step::Replace(popup) = lists::on_action(m, action) {
+                    m.stack.push(popup);
+                }
+            }
+            None => m.flash = None,
+        }
+        return;
+    };
+    let action = top.context().and_then(|c| m.keys.action(c, &k));
+    match top.on_key(m, k, action) {
+        Step::Stay => m.stack.push(top),
+        Step::Pop => {}
+        Step::Push(next) => {
+            m.stack.push(top);
+            m.stack.push(next);
+        }
+        Step::Replace(next) => m.stack.push(next),
+    }
+}
+
+/// An answer from the effects runner. Answers to requests nobody waits for any more (a page
+/// of an old filter) are dropped here.
+fn answered(m: &mut Model, id: ReqId, answer: Answer) {
+    match answer {
+        Answer::Loaded(result) => {
+            if let Some(pane) = Pane::ALL
+                .into_iter()
+                .find(|p| m.list(*p).loading.is_some_and(|l| l.id == id))
+            {
+                loaded(m, pane, result);
+            }
+        }
+        Answer::Account(result) => {
+            if m.account_loading == Some(id) {
+                m.account_loading = None;
+                account_loaded(m, result);
+            }
+        }
+        Answer::Saved(result) => saved(m, id, result),
+        Answer::Done(Ok(s)) => m.flash = Some((s, false)),
+        Answer::Done(Err(e)) => m.flash = Some((e, true)),
+        Answer::Edited(result) => {
+            if let Some(c) = m.screen_mut::<Composer>() {
+                match result {
+                    Ok(text) => c.replace_text(&text),
+                    Err(e) => c.error = Some(e),
+                }
+            }
+        }
+        Answer::Crashed(why) => crashed(m, id, why),
+    }
+}
+
+fn account_loaded(m: &mut Model, result: Result<Option<AccountStatus>, String>) {
+    match result {
+        Ok(a) => m.account = a,
+        Err(e) => m.flash = Some((e, true)),
+    }
+}
+
+/// A request's task died: whatever waited for it stops waiting, and the user is told.
+fn crashed(m: &mut Model, id: ReqId, why: String) {
+    for l in &mut m.lists {
+        if l.loading.is_some_and(|x| x.id == id) {
+            l.loading = None;
+        }
+    }
+    if m.account_loading == Some(id) {
+        m.account_loading = None;
+    }
+    if let Some(c) = m.screen_mut::<Composer>()
+        && c.saving == Some(id)
+    {
+        // The text stays in the composer: nothing typed is lost.
+        c.saving = None;
+        c.error = Some(why);
+        return;
+    }
+    m.flash = Some((why, true));
+}
+
+fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     let select = m.select_after_load;
     let list = m.list_mut(pane);
-    list.loading = false;
+    let append = list.loading.is_some_and(|l| l.append);
+    list.loading = None;
     let page = match result {
         Ok(p) => p,
         Err(e) => {
             m.flash = Some((e, true));
-            return vec![];
+            return;
         }
     };
     let keep = list.selected_post().map(|p| p.id);
@@ -146,31 +224,38 @@ fn loaded(
     list.selected = list.selected.min(list.posts.len().saturating_sub(1));
     if list.stale {
         list.stale = false;
-        return reload(m, pane).into_iter().collect();
+        reload(m, pane);
     }
-    vec![]
 }
 
-fn saved(m: &mut Model, result: Result<chirp_core::Post, String>) -> Vec<Cmd> {
+fn saved(m: &mut Model, id: ReqId, result: Result<Post, String>) {
+    let from_composer = m.stack.iter().rposition(|s| {
+        (s.as_ref() as &dyn std::any::Any)
+            .downcast_ref::<Composer>()
+            .is_some_and(|c| c.saving == Some(id))
+    });
     match result {
         Ok(post) => {
-            if matches!(m.mode, Mode::Compose(_)) {
-                m.mode = Mode::Normal;
+            if let Some(i) = from_composer {
+                m.stack.remove(i);
             }
             m.flash = Some((format!("saved post {}", post.id), false));
             m.select_after_load = Some(post.id);
             m.focus = Pane::of(post.status);
-            reload_all(m)
+            for p in Pane::ALL {
+                reload(m, p);
+            }
         }
         Err(e) => {
             // The text stays in the composer: nothing typed is lost.
-            if let Mode::Compose(c) = &mut m.mode {
-                c.saving = false;
+            if from_composer.is_some()
+                && let Some(c) = m.screen_mut::<Composer>()
+            {
+                c.saving = None;
                 c.error = Some(e);
             } else {
                 m.flash = Some((e, true));
             }
-            vec![]
         }
     }
 }
@@ -183,7 +268,7 @@ fn publisher_event(m: &mut Model, e: Event) {
             PublisherState::Running { x_left, .. },
             Event::Posted {
                 quota:
-                    Some(chirp_core::Quota {
+                    Some(Quota {
                         remaining: Some(r),
                         limit: Some(l),
                         ..
@@ -199,242 +284,4 @@ fn publisher_event(m: &mut Model, e: Event) {
         }
         _ => {}
     }
-}
-
-fn ctrl(k: &KeyEvent, c: char) -> bool {
-    k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char(c)
-}
-
-fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
-    // Ctrl-C always quits (the composer asks first if there is unsaved text).
-    if ctrl(&k, 'c') && !matches!(m.mode, Mode::Compose(_)) {
-        m.quit = true;
-        return vec![];
-    }
-    match std::mem::replace(&mut m.mode, Mode::Normal) {
-        Mode::Normal => normal_key(m, k),
-        Mode::Help => vec![], // any key closes help
-        Mode::Compose(c) => compose_key(m, c, k),
-        Mode::Schedule(p) => schedule_key(m, p, k),
-        Mode::Confirm(c) => confirm_key(m, c, k),
-        Mode::Filter(f) => filter_key(m, f, k),
-    }
-}
-
-fn move_selection(m: &mut Model, delta: isize) -> Vec<Cmd> {
-    let pane = m.focus;
-    let filter = m.filter.clone();
-    let list = m.list_mut(pane);
-    if list.posts.is_empty() {
-        return vec![];
-    }
-    let last = list.posts.len() as isize - 1;
-    list.selected = (list.selected as isize + delta).clamp(0, last) as usize;
-    // Near the end of what is loaded: fetch the next page (keyset, so it costs the same).
-    if list.selected + 10 >= list.posts.len()
-        && !list.loading
-        && let Some(after) = list.next
-    {
-        list.loading = true;
-        return vec![Cmd::Load {
-            pane,
-            after: Some(after),
-            filter,
-        }];
-    }
-    vec![]
-}
-
-fn switch(m: &mut Model, delta: isize) {
-    let i = (m.focus.index() as isize + delta).rem_euclid(3) as usize;
-    m.focus = Pane::ALL[i];
-}
-
-fn normal_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
-    m.flash = None;
-    let selected = m.selected().map(|p| (p.id, p.status, p.content.clone()));
-    match k.code {
-        KeyCode::Char('q') => m.quit = true,
-        KeyCode::Char('?') => m.mode = Mode::Help,
-        KeyCode::Tab | KeyCode::Char('l') | KeyCode::Right => switch(m, 1),
-        KeyCode::BackTab | KeyCode::Char('h') | KeyCode::Left => switch(m, -1),
-        KeyCode::Char('j') | KeyCode::Down => return move_selection(m, 1),
-        KeyCode::Char('k') | KeyCode::Up => return move_selection(m, -1),
-        KeyCode::PageDown => return move_selection(m, 10),
-        KeyCode::PageUp => return move_selection(m, -10),
-        KeyCode::Char('g') | KeyCode::Home => return move_selection(m, -1_000_000),
-        KeyCode::Char('G') | KeyCode::End => return move_selection(m, 1_000_000),
-        KeyCode::Char('n') => m.mode = Mode::Compose(Box::new(Composer::new(None, ""))),
-        KeyCode::Char('/') => m.mode = Mode::Filter(m.filter.clone()),
-        _ => return post_key(m, k, selected),
-    }
-    vec![]
-}
-
-/// Keys that act on the selected post.
-fn post_key(m: &mut Model, k: KeyEvent, selected: Option<(i32, Status, String)>) -> Vec<Cmd> {
-    let Some((id, status, content)) = selected else {
-        return vec![];
-    };
-    let refuse = |m: &mut Model, what: &str| {
-        m.flash = Some((format!("a {status} post cannot be {what}"), true));
-        vec![]
-    };
-    match k.code {
-        KeyCode::Char('e') | KeyCode::Enter => match status {
-            Status::Draft | Status::Scheduled | Status::Failed => {
-                m.mode = Mode::Compose(Box::new(Composer::new(Some(id), &content)));
-                vec![]
-            }
-            _ => refuse(m, "edited (press y to duplicate it as a new draft)"),
-        },
-        KeyCode::Char('s') => match status {
-            Status::Draft | Status::Scheduled | Status::Failed => {
-                if let Err(e) = text::validate(&content) {
-                    m.flash = Some((format!("cannot schedule: {e}"), true));
-                    return vec![];
-                }
-                m.mode = Mode::Schedule(Prompt {
-                    id,
-                    input: String::new(),
-                    error: None,
-                });
-                vec![]
-            }
-            _ => refuse(m, "scheduled"),
-        },
-        KeyCode::Char('u') => match status {
-            Status::Scheduled | Status::Failed => vec![Cmd::Unschedule(id)],
-            _ => refuse(m, "unscheduled"),
-        },
-        KeyCode::Char('p') => match status {
-            Status::Draft | Status::Scheduled | Status::Failed => {
-                m.mode = Mode::Confirm(Confirm::PublishNow(id));
-                vec![]
-            }
-            _ => refuse(m, "published again"),
-        },
-        KeyCode::Char('d') => match status {
-            Status::Publishing => refuse(m, "deleted while it is being sent"),
-            _ => {
-                m.mode = Mode::Confirm(Confirm::Delete(id));
-                vec![]
-            }
-        },
-        KeyCode::Char('y') => vec![Cmd::Duplicate(id)],
-        KeyCode::Char('r') => match status {
-            Status::Failed => vec![Cmd::Retry(id)],
-            _ => refuse(m, "retried (only failed posts are)"),
-        },
-        _ => vec![],
-    }
-}
-
-fn compose_key(m: &mut Model, mut c: Box<Composer>, k: KeyEvent) -> Vec<Cmd> {
-    if c.confirm_discard {
-        c.confirm_discard = false;
-        if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-            m.flash = Some(("discarded the changes".into(), false));
-            return vec![];
-        }
-        m.mode = Mode::Compose(c);
-        return vec![];
-    }
-    let mut cmds = vec![];
-    if ctrl(&k, 's') {
-        if !c.saving {
-            let text = c.text();
-            c.error = None;
-            match text::validate(&text) {
-                // Refused before touching the database; the text stays.
-                Err(e) => c.error = Some(e.to_string()),
-                Ok(_) => {
-                    c.saving = true;
-                    cmds.push(match c.id {
-                        Some(id) => Cmd::Save(id, text),
-                        None => Cmd::Create(text),
-                    });
-                }
-            }
-        }
-    } else if ctrl(&k, 'e') {
-        cmds.push(Cmd::OpenEditor(c.text()));
-    } else if k.code == KeyCode::Esc || ctrl(&k, 'c') {
-        if c.modified() {
-            c.confirm_discard = true;
-        } else {
-            return vec![];
-        }
-    } else if !c.saving {
-        c.textarea.input(k);
-    }
-    m.mode = Mode::Compose(c);
-    cmds
-}
-
-fn schedule_key(m: &mut Model, mut p: Prompt, k: KeyEvent) -> Vec<Cmd> {
-    match k.code {
-        KeyCode::Esc => return vec![],
-        KeyCode::Enter => match parse_when(&p.input, m.now, &m.tz) {
-            Ok(at) => return vec![Cmd::Schedule(p.id, at)],
-            Err(e) => p.error = Some(e.to_string()),
-        },
-        KeyCode::Backspace => {
-            p.input.pop();
-            p.error = None;
-        }
-        KeyCode::Char(ch) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-            p.input.push(ch);
-            p.error = None;
-        }
-        _ => {}
-    }
-    m.mode = Mode::Schedule(p);
-    vec![]
-}
-
-fn confirm_key(m: &mut Model, c: Confirm, k: KeyEvent) -> Vec<Cmd> {
-    if !matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-        m.flash = Some(("cancelled".into(), false));
-        return vec![];
-    }
-    match c {
-        Confirm::Delete(id) => vec![Cmd::Delete(id)],
-        Confirm::PublishNow(id) => vec![Cmd::Schedule(id, m.now)],
-    }
-}
-
-fn filter_key(m: &mut Model, mut f: String, k: KeyEvent) -> Vec<Cmd> {
-    match k.code {
-        KeyCode::Esc => {
-            let had = !m.filter.is_empty();
-            m.filter.clear();
-            if had {
-                return reset_and_reload(m);
-            }
-            return vec![];
-        }
-        KeyCode::Enter => {
-            m.filter = f;
-            return reset_and_reload(m);
-        }
-        KeyCode::Backspace => {
-            f.pop();
-        }
-        KeyCode::Char(ch) if !k.modifiers.contains(KeyModifiers::CONTROL) => f.push(ch),
-        _ => {}
-    }
-    m.mode = Mode::Filter(f);
-    vec![]
-}
-
-fn reset_and_reload(m: &mut Model) -> Vec<Cmd> {
-    for l in &mut m.lists {
-        *l = List {
-            loading: l.loading,
-            stale: l.loading,
-            ..List::default()
-        };
-    }
-    reload_all(m)
 }

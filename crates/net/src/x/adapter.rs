@@ -84,7 +84,7 @@ impl Network for XNetwork {
             }
             let a = self
                 .client
-                .create_post_by(token, part.text, part.reply_to, Some(deadline))
+                .create_post(token, part.text, part.reply_to, Some(deadline))
                 .await?;
             Ok(Sent {
                 id: a.value.id,
@@ -104,7 +104,7 @@ impl Network for XNetwork {
         Box::pin(async move {
             let tweets = self
                 .client
-                .timeline_by(token, account.user_id, since, TIMELINE_MAX, Some(deadline))
+                .timeline(token, account.user_id, since, TIMELINE_MAX, Some(deadline))
                 .await?;
             Ok(tweets
                 .into_iter()

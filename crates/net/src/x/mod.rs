@@ -215,7 +215,7 @@ pub struct Me {
 }
 
 #[derive(Debug, Deserialize)]
-struct Data<T> {
+struct Envelope<T> {
     data: Option<T>,
     #[serde(default)]
     errors: Vec<serde_json::Value>,
@@ -257,7 +257,9 @@ pub struct XClient {
 
 impl std::fmt::Debug for XClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XClient").field("base", &self.base).finish()
+        f.debug_struct("XClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -306,10 +308,11 @@ impl XClient {
         if !status.is_success() {
             return Err(classify(status, &headers, &bytes));
         }
-        let parsed: Data<T> = serde_json::from_slice(&bytes).map_err(|e| XError::Unexpected {
-            status: status.as_u16(),
-            message: format!("cannot read the answer: {e}"),
-        })?;
+        let parsed: Envelope<T> =
+            serde_json::from_slice(&bytes).map_err(|e| XError::Unexpected {
+                status: status.as_u16(),
+                message: format!("cannot read the answer: {e}"),
+            })?;
         if parsed.data.is_none() && !parsed.errors.is_empty() {
             let body = serde_json::json!({ "errors": parsed.errors }).to_string();
             return Err(classify(StatusCode::BAD_REQUEST, &headers, body.as_bytes()));
@@ -343,18 +346,8 @@ impl XClient {
         }
     }
 
-    /// POST /2/tweets.
+    /// POST /2/tweets; with a `deadline`, sent only before it and cut off at it.
     pub async fn create_post(
-        &self,
-        token: &Secret,
-        text: &str,
-        reply_to: Option<&str>,
-    ) -> Result<Answer<Tweet>, XError> {
-        self.create_post_by(token, text, reply_to, None).await
-    }
-
-    /// POST /2/tweets, sent only before `deadline` and cut off at it.
-    pub async fn create_post_by(
         &self,
         token: &Secret,
         text: &str,
@@ -371,24 +364,6 @@ impl XClient {
             .await
     }
 
-    /// DELETE /2/tweets/:id; true when X says it is deleted.
-    pub async fn delete_post(&self, token: &Secret, id: &str) -> Result<bool, XError> {
-        #[derive(Deserialize)]
-        struct Deleted {
-            deleted: bool,
-        }
-        let a: Answer<Deleted> = self
-            .call_some(
-                Method::DELETE,
-                &format!("/2/tweets/{id}"),
-                token,
-                None,
-                None,
-            )
-            .await?;
-        Ok(a.value.deleted)
-    }
-
     /// GET /2/users/me.
     pub async fn me(&self, token: &Secret) -> Result<Me, XError> {
         Ok(self
@@ -398,19 +373,9 @@ impl XClient {
     }
 
     /// GET /2/users/:id/tweets since `since`, newest first, replies included, following
-    /// X's pages up to `max` posts (reconciliation after a burst needs more than one page).
+    /// X's pages up to `max` posts (reconciliation after a burst needs more than one page);
+    /// with a `deadline`, every page is asked for before it and cut off at it.
     pub async fn timeline(
-        &self,
-        token: &Secret,
-        user_id: &str,
-        since: DateTime<Utc>,
-        max: usize,
-    ) -> Result<Vec<Tweet>, XError> {
-        self.timeline_by(token, user_id, since, max, None).await
-    }
-
-    /// The timeline as above, every page requested before `deadline` and cut off at it.
-    pub async fn timeline_by(
         &self,
         token: &Secret,
         user_id: &str,

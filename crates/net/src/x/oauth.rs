@@ -64,7 +64,7 @@ impl std::fmt::Debug for OAuth {
         f.debug_struct("OAuth")
             .field("client_id", &self.client_id)
             .field("redirect_uri", &self.redirect_uri.as_str())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

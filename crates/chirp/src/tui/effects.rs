@@ -1,0 +1,225 @@
+//! The effects runner: carries out the model's requests in tasks of their own and always
+//! answers. Each request's work runs in a task watched by another, so a query that panics or
+//! a task that is cancelled still comes back, as [`Answer::Crashed`], and the screen never
+//! waits forever ("saving…").
+
+use std::sync::Arc;
+
+use chirp_core::when;
+use chirp_store::posts::{self, Actor};
+use chirp_store::{Db, DbError, accounts};
+use chrono_tz::Tz;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::model::{Answer, Cmd, Msg, ReqId, Request};
+
+const ACTOR: Actor<'static> = Actor("tui");
+
+/// Where answers go.
+pub(super) type Tx = mpsc::UnboundedSender<Msg>;
+
+/// Runs requests against the database.
+pub(super) struct Effects {
+    db: Arc<Db>,
+    tx: Tx,
+    tz: Tz,
+}
+
+impl Effects {
+    pub(super) fn new(db: Arc<Db>, tx: Tx, tz: Tz) -> Effects {
+        Effects { db, tx, tz }
+    }
+
+    /// Starts `req`; its answer arrives on the channel as `Msg::Answer(req.id, …)`.
+    pub(super) fn run(&self, req: Request) {
+        let Request { id, cmd } = req;
+        let what = describe(&cmd);
+        let work = tokio::spawn(perform(cmd, self.db.clone(), self.tz));
+        supervise(id, what, work, self.tx.clone());
+    }
+}
+
+/// Waits for a request's task and sends its answer; a task that panicked or was cancelled
+/// answers too, saying so.
+fn supervise(id: ReqId, what: String, work: JoinHandle<Answer>, tx: Tx) {
+    tokio::spawn(async move {
+        let answer = match work.await {
+            Ok(a) => a,
+            Err(e) if e.is_panic() => {
+                tracing::error!(request = id, "{what} crashed: {e}");
+                Answer::Crashed(format!(
+                    "{what} failed unexpectedly (see chirp.log); nothing was lost: try again"
+                ))
+            }
+            Err(_) => Answer::Crashed(format!("{what} was cancelled: try again")),
+        };
+        let _ = tx.send(Msg::Answer(id, answer));
+    });
+}
+
+/// What a command is, for a message about it.
+fn describe(cmd: &Cmd) -> String {
+    match cmd {
+        Cmd::Load { pane, .. } => format!("loading {}", pane.title()),
+        Cmd::LoadAccount => "loading the account".into(),
+        Cmd::Create(_) => "saving the new post".into(),
+        Cmd::Save(id, _) => format!("saving post {id}"),
+        Cmd::Schedule(id, _) => format!("scheduling post {id}"),
+        Cmd::Unschedule(id) => format!("unscheduling post {id}"),
+        Cmd::Delete(id) => format!("deleting post {id}"),
+        Cmd::Duplicate(id) => format!("duplicating post {id}"),
+        Cmd::Retry(id) => format!("retrying post {id}"),
+        Cmd::OpenEditor(_) => "the external editor".into(),
+    }
+}
+
+async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz) -> Answer {
+    let err = |e: DbError| e.to_string();
+    match cmd {
+        Cmd::Load {
+            pane,
+            after,
+            filter,
+        } => {
+            let q = pane.query(after, &filter);
+            Answer::Loaded(
+                async { posts::list(&db.client().await?, &q).await }
+                    .await
+                    .map_err(err),
+            )
+        }
+        Cmd::LoadAccount => Answer::Account(
+            async { accounts::status(&db.client().await?).await }
+                .await
+                .map_err(err),
+        ),
+        Cmd::Create(text) => Answer::Saved(
+            async {
+                let mut c = db.client().await?;
+                let account = accounts::default_account(&mut c).await?;
+                posts::create(&mut c, ACTOR, account, &text, None).await
+            }
+            .await
+            .map_err(err),
+        ),
+        Cmd::Save(id, text) => Answer::Saved(
+            async { posts::edit(&mut db.client().await?, ACTOR, id, &text).await }
+                .await
+                .map_err(err),
+        ),
+        Cmd::Duplicate(id) => Answer::Saved(
+            async {
+                let mut c = db.client().await?;
+                let p = posts::get(&c, id).await?;
+                posts::create(&mut c, ACTOR, p.x_account_id, &p.content, None).await
+            }
+            .await
+            .map_err(err),
+        ),
+        Cmd::Schedule(id, at) => done(
+            async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }.await,
+            format!("post {id} scheduled for {}", when::show(at, &tz)),
+        ),
+        Cmd::Unschedule(id) => done(
+            async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
+            format!("post {id} is a draft again"),
+        ),
+        Cmd::Retry(id) => done(
+            async { posts::retry(&mut db.client().await?, ACTOR, id).await }.await,
+            format!("post {id} queued to be sent again"),
+        ),
+        Cmd::Delete(id) => done(
+            async { posts::delete(&mut db.client().await?, ACTOR, id).await }.await,
+            format!("post {id} deleted"),
+        ),
+        // The runtime hands the terminal to the editor itself; it never comes here.
+        Cmd::OpenEditor(_) => Answer::Crashed("the external editor cannot run here".into()),
+    }
+}
+
+/// The answer to an action on one post: `ok` for the status bar, or the error.
+fn done<T>(r: Result<T, DbError>, ok: String) -> Answer {
+    Answer::Done(r.map(|_| ok).map_err(|e| e.to_string()))
+}
+
+/// Saves what was being composed when the TUI ends, so typed text is never thrown away.
+pub(super) async fn save_unsaved(db: &Db, id: Option<chirp_core::PostId>, text: &str) {
+    let result = async {
+        let mut c = db.client().await?;
+        match id {
+            Some(id) => posts::edit(&mut c, ACTOR, id, text).await,
+            None => {
+                let account = accounts::default_account(&mut c).await?;
+                posts::create(&mut c, ACTOR, account, text, None).await
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(p) => eprintln!(
+            "chirp: kept the text you were writing as post {} ({})",
+            p.id, p.status
+        ),
+        Err(e) => {
+            // Last resort: a private file (0600, created exclusively, never over another).
+            let kept = tempfile::Builder::new()
+                .prefix("chirp-unsaved-")
+                .suffix(".txt")
+                .tempfile()
+                .and_then(|mut f| {
+                    std::io::Write::write_all(&mut f, text.as_bytes())?;
+                    f.keep().map_err(|e| e.error)
+                });
+            match kept {
+                Ok((_, path)) => eprintln!(
+                    "chirp: could not save the text you were writing ({e}); it is in {}",
+                    path.display()
+                ),
+                Err(io) => eprintln!(
+                    "chirp: could not save the text you were writing ({e}), nor write it to a file ({io})"
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer_of(work: JoinHandle<Answer>) -> (ReqId, Answer) {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        supervise(7, "saving post 3".into(), work, tx);
+        match rx.recv().await {
+            Some(Msg::Answer(id, a)) => (id, a),
+            _ => panic!("no answer"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_or_a_cancel_still_answers() {
+        let (id, a) = answer_of(tokio::spawn(async { Answer::Done(Ok("fine".into())) })).await;
+        assert_eq!(id, 7);
+        assert!(matches!(a, Answer::Done(Ok(s)) if s == "fine"));
+
+        let boom = tokio::spawn(async move {
+            assert!(id != 7, "a bug in a query");
+            Answer::Done(Ok(String::new()))
+        });
+        let (id, a) = answer_of(boom).await;
+        assert_eq!(id, 7);
+        assert!(
+            matches!(&a, Answer::Crashed(m) if m == "saving post 3 failed unexpectedly (see chirp.log); nothing was lost: try again"),
+            "{a:?}"
+        );
+
+        let stuck = tokio::spawn(std::future::pending::<Answer>());
+        stuck.abort();
+        let (_, a) = answer_of(stuck).await;
+        assert!(
+            matches!(&a, Answer::Crashed(m) if m == "saving post 3 was cancelled: try again"),
+            "{a:?}"
+        );
+    }
+}

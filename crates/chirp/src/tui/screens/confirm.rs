@@ -1,0 +1,62 @@
+//! A yes/no question before something destructive or irreversible.
+
+use chirp_core::PostId;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::style::Color;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::{Screen, Step, hint_line, popup};
+use crate::tui::keymap::{Action, Context};
+use crate::tui::model::{Cmd, Model};
+use crate::tui::view::Theme;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Delete(PostId),
+    PublishNow(PostId),
+}
+
+impl Screen for Confirm {
+    fn context(&self) -> Option<Context> {
+        Some(Context::Confirm)
+    }
+
+    fn on_key(&mut self, m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {
+        if action != Some(Action::Yes) {
+            m.flash = Some(("cancelled".into(), false));
+            return Step::Pop;
+        }
+        m.request(match *self {
+            Confirm::Delete(id) => Cmd::Delete(id),
+            Confirm::PublishNow(id) => Cmd::Schedule(id, m.now),
+        });
+        Step::Pop
+    }
+
+    fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
+        let area = popup(f.area(), 50, 5);
+        f.render_widget(Clear, area);
+        let q = match self {
+            Confirm::Delete(id) => format!("Delete post {id} from chirp? (X is not touched)"),
+            Confirm::PublishNow(id) => format!("Publish post {id} now?"),
+        };
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(" Confirm ")
+            .border_style(theme.fg(Color::Yellow));
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::raw(q),
+                Line::styled(
+                    format!("{} · any other key no", hint_line(m, Context::Confirm)),
+                    theme.fg(Color::DarkGray),
+                ),
+            ])
+            .block(block)
+            .wrap(Wrap { trim: true }),
+            area,
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! The `/` filter: typed in the hint line, applied on Enter to every pane.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+
+use super::{Screen, Step, hint_line};
+use crate::present::inert;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::model::Model;
+use crate::tui::update::reset_and_reload;
+use crate::tui::view::Theme;
+
+/// The text being typed.
+#[derive(Debug, Clone, Default)]
+pub struct Filter(pub String);
+
+impl Screen for Filter {
+    fn context(&self) -> Option<Context> {
+        Some(Context::Filter)
+    }
+
+    fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {
+        match action {
+            Some(Action::Cancel) => {
+                let had = !m.filter.is_empty();
+                m.filter.clear();
+                if had {
+                    reset_and_reload(m);
+                }
+                return Step::Pop;
+            }
+            Some(Action::Confirm) => {
+                m.filter = std::mem::take(&mut self.0);
+                reset_and_reload(m);
+                return Step::Pop;
+            }
+            _ => {}
+        }
+        match key.code {
+            KeyCode::Backspace => {
+                self.0.pop();
+            }
+            KeyCode::Char(ch) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.0.push(ch);
+            }
+            _ => {}
+        }
+        Step::Stay
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        self.0.push_str(&text.replace(['\n', '\r'], " "));
+    }
+
+    fn draw(&self, _m: &Model, _f: &mut Frame, _theme: &Theme) {
+        // It lives in the hint line.
+    }
+
+    fn hint(&self, m: &Model) -> Option<String> {
+        Some(format!(
+            " filter: {}▏ ({})",
+            inert(&self.0, false),
+            hint_line(m, Context::Filter)
+        ))
+    }
+}

@@ -1,0 +1,247 @@
+//! The base screen: the Drafts, Scheduled and Posted panes and the selected post in full. Its
+//! keys act on the selection or open a popup.
+
+use chirp_core::{Post, Status, text, when};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, List as ListWidget, ListItem, ListState, Paragraph, Wrap};
+
+use super::{Composer, Confirm, Filter, Help, Prompt, Screen, Step};
+use crate::present::{clip, inert, width};
+use crate::tui::keymap::Action;
+use crate::tui::model::{Cmd, Loading, Model, Pane};
+use crate::tui::view::{Theme, relative};
+
+/// A key on the lists, as its action: `Step::Push` opens a popup over them.
+pub fn on_action(m: &mut Model, action: Action) -> Step {
+    m.flash = None;
+    match opened(m, action) {
+        Some(popup) => Step::Push(popup),
+        None => Step::Stay,
+    }
+}
+
+fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
+    match action {
+        Action::Quit => m.quit = true,
+        Action::Help => return Some(Box::new(Help)),
+        Action::NextPane => switch(m, 1),
+        Action::PrevPane => switch(m, -1),
+        Action::Down => move_selection(m, 1),
+        Action::Up => move_selection(m, -1),
+        Action::PageDown => move_selection(m, 10),
+        Action::PageUp => move_selection(m, -10),
+        Action::Top => move_selection(m, -1_000_000),
+        Action::Bottom => move_selection(m, 1_000_000),
+        Action::New => return Some(Box::new(Composer::new(None, ""))),
+        Action::Filter => return Some(Box::new(Filter(m.filter.clone()))),
+        other => return on_post(m, other),
+    }
+    None
+}
+
+fn switch(m: &mut Model, delta: isize) {
+    let i = (m.focus.index() as isize + delta).rem_euclid(3) as usize;
+    m.focus = Pane::ALL[i];
+}
+
+fn move_selection(m: &mut Model, delta: isize) {
+    let pane = m.focus;
+    let filter = m.filter.clone();
+    let list = m.list_mut(pane);
+    if list.posts.is_empty() {
+        return;
+    }
+    let last = list.posts.len() as isize - 1;
+    list.selected = (list.selected as isize + delta).clamp(0, last) as usize;
+    // Near the end of what is loaded: fetch the next page (keyset, so it costs the same).
+    if list.selected + 10 >= list.posts.len()
+        && list.loading.is_none()
+        && let Some(after) = list.next
+    {
+        let id = m.request(Cmd::Load {
+            pane,
+            after: Some(after),
+            filter,
+        });
+        m.list_mut(pane).loading = Some(Loading { id, append: true });
+    }
+}
+
+/// Keys that act on the selected post.
+fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
+    let (id, status, content) = {
+        let p = m.selected()?;
+        (p.id, p.status, p.content.clone())
+    };
+    let mut refuse = |what: &str| {
+        m.flash = Some((format!("a {status} post cannot be {what}"), true));
+        None
+    };
+    let editable = matches!(status, Status::Draft | Status::Scheduled | Status::Failed);
+    match action {
+        Action::Edit if editable => Some(Box::new(Composer::new(Some(id), &content))),
+        Action::Edit => refuse("edited (press y to duplicate it as a new draft)"),
+        Action::Schedule if editable => {
+            if let Err(e) = text::validate(&content) {
+                m.flash = Some((format!("cannot schedule: {e}"), true));
+                return None;
+            }
+            Some(Box::new(Prompt::new(id)))
+        }
+        Action::Schedule => refuse("scheduled"),
+        Action::Unschedule if matches!(status, Status::Scheduled | Status::Failed) => {
+            m.request(Cmd::Unschedule(id));
+            None
+        }
+        Action::Unschedule => refuse("unscheduled"),
+        Action::PublishNow if editable => Some(Box::new(Confirm::PublishNow(id))),
+        Action::PublishNow => refuse("published again"),
+        Action::Delete if status == Status::Publishing => refuse("deleted while it is being sent"),
+        Action::Delete => Some(Box::new(Confirm::Delete(id))),
+        Action::Duplicate => {
+            m.request(Cmd::Duplicate(id));
+            None
+        }
+        Action::Retry if status == Status::Failed => {
+            m.request(Cmd::Retry(id));
+            None
+        }
+        Action::Retry => refuse("retried (only failed posts are)"),
+        _ => None,
+    }
+}
+
+pub(crate) fn tab_title(m: &Model, p: Pane) -> String {
+    let l = m.list(p);
+    let more = if l.next.is_some() { "+" } else { "" };
+    format!(" {} ({}{more}) ", p.title(), l.posts.len())
+}
+
+fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
+    let (tag, style) = match p.status {
+        Status::Failed => ("✗ ", theme.fg(Color::Red)),
+        Status::Publishing => ("↑ ", theme.fg(Color::Yellow)),
+        Status::Posted => ("✓ ", theme.fg(Color::Green)),
+        _ => ("", Style::default()),
+    };
+    let when = match p.status {
+        Status::Scheduled | Status::Publishing => p
+            .scheduled_at
+            .map_or_else(|| "now".into(), |t| relative(t, m.now)),
+        Status::Posted => p.posted_at.map(|t| relative(t, m.now)).unwrap_or_default(),
+        Status::Failed => "failed".into(),
+        Status::Draft => String::new(),
+    };
+    let room = cols.saturating_sub(when.chars().count() + tag.chars().count() + 2);
+    let body = clip(&inert(&p.content, false), room);
+    let pad = room.saturating_sub(width(&body));
+    ListItem::new(Line::from(vec![
+        Span::styled(tag, style),
+        Span::raw(body),
+        Span::raw(" ".repeat(pad + 1)),
+        Span::styled(when, theme.fg(Color::Cyan)),
+    ]))
+}
+
+/// One pane: its posts (or why there are none), the selection highlighted.
+pub fn draw_list(m: &Model, f: &mut Frame, pane: Pane, area: Rect, theme: &Theme, titled: bool) {
+    let l = m.list(pane);
+    let focused = m.focus == pane;
+    let mut block = Block::default().borders(Borders::ALL);
+    if titled {
+        let title = tab_title(m, pane);
+        block = block.title(if focused {
+            Span::styled(title, theme.bold())
+        } else {
+            Span::raw(title)
+        });
+        if focused {
+            block = block.border_style(theme.fg(Color::Blue));
+        }
+    }
+    let inner_w = area.width.saturating_sub(2) as usize;
+    if l.posts.is_empty() {
+        let msg = if l.loaded_once {
+            match pane {
+                Pane::Drafts => "no drafts — press n to write one",
+                Pane::Scheduled => "nothing scheduled",
+                Pane::Posted => "nothing posted yet",
+            }
+        } else {
+            "loading…"
+        };
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(theme.fg(Color::DarkGray))
+                .block(block),
+            area,
+        );
+        return;
+    }
+    let items: Vec<ListItem> = l.posts.iter().map(|p| row(m, p, inner_w, theme)).collect();
+    let list = ListWidget::new(items)
+        .block(block)
+        .highlight_style(theme.selected(focused));
+    let mut state = ListState::default().with_selected(Some(l.selected));
+    f.render_stateful_widget(list, area, &mut state);
+}
+
+/// The selected post in full: status, count, times, X's id or error, the text.
+pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
+    let block = Block::default().borders(Borders::ALL).title(" Post ");
+    let Some(p) = m.selected() else {
+        f.render_widget(Paragraph::new("").block(block), area);
+        return;
+    };
+    let c = text::count(&p.content);
+    let mut head = vec![
+        Span::styled(format!("#{} {}", p.id, p.status), theme.bold()),
+        Span::raw("  "),
+        Span::styled(
+            format!("{}/{}", c.weighted, text::LIMIT),
+            theme.counter(c.weighted),
+        ),
+    ];
+    if let Some(t) = p
+        .scheduled_at
+        .filter(|_| matches!(p.status, Status::Scheduled | Status::Publishing))
+    {
+        head.push(Span::raw(format!(
+            "  due {} ({})",
+            when::show(t, &m.tz),
+            relative(t, m.now)
+        )));
+    }
+    if let Some(t) = p.posted_at {
+        head.push(Span::raw(format!("  posted {}", when::show(t, &m.tz))));
+    }
+    if let Some(x) = &p.x_tweet_id {
+        head.push(Span::raw(format!("  X id {x}")));
+    }
+    let mut lines = vec![Line::from(head)];
+    if let Some(e) = &p.error_message {
+        let label = if p.status == Status::Failed {
+            "failed: "
+        } else {
+            "note: "
+        };
+        lines.push(Line::styled(
+            format!("{label}{}", inert(e, false)),
+            theme.fg(Color::Red),
+        ));
+    }
+    lines.extend(
+        inert(&p.content, true)
+            .lines()
+            .map(|l| Line::raw(l.to_string())),
+    );
+    f.render_widget(
+        Paragraph::new(Text::from(lines))
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

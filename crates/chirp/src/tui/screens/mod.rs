@@ -1,0 +1,81 @@
+//! Screens: each owns its state, handles its keys and draws itself. The lists are the base;
+//! popups (composer, schedule prompt, confirm, filter, help) live on the model's stack, and a
+//! key handler says what becomes of its screen with a [`Step`], so a handler cannot lose a
+//! screen by forgetting to put it back.
+
+pub mod composer;
+pub mod confirm;
+pub mod filter;
+pub mod help;
+pub mod lists;
+pub mod schedule;
+
+use std::any::Any;
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+
+use super::keymap::{Action, Context};
+use super::model::Model;
+use super::view::Theme;
+
+pub use composer::Composer;
+pub use confirm::Confirm;
+pub use filter::Filter;
+pub use help::Help;
+pub use schedule::Prompt;
+
+/// What becomes of the screen that handled a key.
+pub enum Step {
+    /// It stays on top.
+    Stay,
+    /// It closes.
+    Pop,
+    /// It stays, and another opens over it.
+    Push(Box<dyn Screen>),
+    /// It closes, and another takes its place.
+    Replace(Box<dyn Screen>),
+}
+
+/// A screen on the stack.
+pub trait Screen: Any {
+    /// The keymap section its keys are read in; None: it reads raw keys (help: any key).
+    fn context(&self) -> Option<Context>;
+
+    /// A key, with the action the keymap gives it in this screen's context. The screen is off
+    /// the stack while it handles the key, so it may change the whole model.
+    fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step;
+
+    /// Pasted text (bracketed paste); ignored by screens without a text field.
+    fn on_paste(&mut self, _text: &str) {}
+
+    /// Draws it over what is below.
+    fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme);
+
+    /// What the hint line says while it is on top; None: the lists' hints.
+    fn hint(&self, _m: &Model) -> Option<String> {
+        None
+    }
+}
+
+/// A centred popup of at most `w`×`h` cells.
+pub(crate) fn popup(area: ratatui::layout::Rect, w: u16, h: u16) -> ratatui::layout::Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    ratatui::layout::Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// "Ctrl-S save · Esc close": the hint line of a context, from the keymap.
+pub(crate) fn hint_line(m: &Model, context: Context) -> String {
+    m.keys
+        .hints(context)
+        .into_iter()
+        .map(|(k, h)| format!("{k} {h}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}

@@ -1,0 +1,102 @@
+//! The `s` prompt: a time in plain words, with the absolute time it means shown as you type.
+
+use chirp_core::{PostId, parse_when, when};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::style::Color;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::{Screen, Step, hint_line, popup};
+use crate::present::inert;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::model::{Cmd, Model};
+use crate::tui::view::{Theme, relative};
+
+/// What was typed and what it means.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub id: PostId,
+    pub input: String,
+    pub error: Option<String>,
+}
+
+impl Prompt {
+    pub fn new(id: PostId) -> Prompt {
+        Prompt {
+            id,
+            input: String::new(),
+            error: None,
+        }
+    }
+}
+
+impl Screen for Prompt {
+    fn context(&self) -> Option<Context> {
+        Some(Context::Schedule)
+    }
+
+    fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {
+        match action {
+            Some(Action::Cancel) => return Step::Pop,
+            Some(Action::Confirm) => match parse_when(&self.input, m.now, &m.tz) {
+                Ok(at) => {
+                    m.request(Cmd::Schedule(self.id, at));
+                    return Step::Pop;
+                }
+                Err(e) => self.error = Some(e.to_string()),
+            },
+            _ => match key.code {
+                KeyCode::Backspace => {
+                    self.input.pop();
+                    self.error = None;
+                }
+                KeyCode::Char(ch) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    self.input.push(ch);
+                    self.error = None;
+                }
+                _ => {}
+            },
+        }
+        Step::Stay
+    }
+
+    fn on_paste(&mut self, text: &str) {
+        self.input.push_str(&text.replace(['\n', '\r'], " "));
+        self.error = None;
+    }
+
+    fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
+        let area = popup(f.area(), 70, 6);
+        f.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Schedule post {} ", self.id));
+        let understood = if self.input.trim().is_empty() {
+            Line::styled(
+                "e.g. tomorrow 9am · in 2h · fri 17:30 · 2026-12-01 14:00",
+                theme.fg(Color::DarkGray),
+            )
+        } else {
+            match parse_when(&self.input, m.now, &m.tz) {
+                Ok(at) => Line::styled(
+                    format!("→ {} ({})", when::show(at, &m.tz), relative(at, m.now)),
+                    theme.fg(Color::Green),
+                ),
+                Err(e) => Line::styled(
+                    self.error.clone().unwrap_or_else(|| e.to_string()),
+                    theme.fg(Color::Red),
+                ),
+            }
+        };
+        let lines = vec![
+            Line::raw(format!("when: {}▏", inert(&self.input, false))),
+            understood,
+            Line::styled(hint_line(m, Context::Schedule), theme.fg(Color::DarkGray)),
+        ];
+        f.render_widget(
+            Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+            area,
+        );
+    }
+}
