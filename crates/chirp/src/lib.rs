@@ -4,5 +4,45 @@
 
 pub mod cli;
 pub mod config;
+mod error;
 mod present;
 pub mod tui;
+
+use std::process::ExitCode;
+
+use config::Config;
+
+/// The program: parse the command line, read the config, then the TUI (no subcommand) or
+/// one command. Every failure is one line on stderr; exit 2 for bad arguments or config.
+pub fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("chirp: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        let config = Config::load(cli.config.as_deref())?;
+        match cli.command {
+            None => tui::run(&config).await,
+            Some(command) => cli::run(command, &config).await,
+        }
+    });
+    // A blocked stdin read (the paste prompt of `account connect`) must not keep us alive.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("chirp: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(if cli::is_usage(&e) { 2 } else { 1 })
+        }
+    }
+}

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    chirp::cli::main()
+    chirp::main()
 }

@@ -130,14 +130,19 @@ pub enum AccountCommand {
     Disconnect,
 }
 
-/// Errors that are the user's input rather than the world: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use crate::error::UsageError;
 
-pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+/// Whether an error is the user's input (exit 2) rather than the world (exit 1).
+pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ConfigError>().is_some()
+        || e.downcast_ref::<UsageError>().is_some()
+        || account::connect_error_is_usage(e)
+}
+
+/// Parses the command line; a mistake in it is one line on stderr and exit 2.
+pub fn parse() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
             // One line, like every other error; `--help` has the long story.
@@ -153,40 +158,14 @@ pub fn main() -> ExitCode {
                 "chirp: {} (see chirp --help)",
                 what.trim_start_matches("error: ")
             );
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("chirp: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = runtime.block_on(run(cli));
-    // A blocked stdin read (the paste prompt of `account connect`) must not keep us alive.
-    runtime.shutdown_background();
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("chirp: {}", format!("{e:#}").replace('\n', " "));
-            let usage = e.downcast_ref::<ConfigError>().is_some()
-                || e.downcast_ref::<UsageError>().is_some()
-                || account::connect_error_is_usage(&e);
-            ExitCode::from(if usage { 2 } else { 1 })
+            Err(ExitCode::from(2))
         }
     }
 }
 
-pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let config = Config::load(cli.config.as_deref())?;
+/// Runs one subcommand.
+pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
     let tz = config.timezone();
-    let Some(command) = cli.command else {
-        return crate::tui::run(&config).await;
-    };
     match command {
         Command::Count { text, json } => count(text, json),
         Command::Migrate => {
@@ -209,7 +188,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 (None, true) => None,
                 (None, false) => Some(Utc::now()),
             };
-            with_db(&config, |db| {
+            with_db(config, |db| {
                 Box::pin(async move {
                     let mut c = db.client().await?;
                     let account = accounts::default_account(&mut c).await?;
@@ -227,9 +206,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             status,
             limit,
             json,
-        } => with_db(&config, |db| Box::pin(list(db, status, limit, json, tz))).await,
+        } => with_db(config, |db| Box::pin(list(db, status, limit, json, tz))).await,
         Command::Show { id, json } => {
-            with_db(&config, |db| {
+            with_db(config, |db| {
                 Box::pin(async move {
                     let c = db.client().await?;
                     let post = posts::get(&c, id).await?;
@@ -259,19 +238,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Schedule { id, at } => {
             let at = parse_when(&at, &tz)?;
-            change(&config, id, tz, false, move |c, id| {
+            change(config, id, tz, false, move |c, id| {
                 Box::pin(async move { posts::schedule(c, ACTOR, id, at).await })
             })
             .await
         }
         Command::Unschedule { id } => {
-            change(&config, id, tz, false, |c, id| {
+            change(config, id, tz, false, |c, id| {
                 Box::pin(async move { posts::unschedule(c, ACTOR, id).await })
             })
             .await
         }
         Command::Retry { id } => {
-            change(&config, id, tz, false, |c, id| {
+            change(config, id, tz, false, |c, id| {
                 Box::pin(async move { posts::retry(c, ACTOR, id).await })
             })
             .await
@@ -279,34 +258,34 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Edit { id, text } => {
             let text = read_text(&text)?;
             text::validate(&text)?;
-            change(&config, id, tz, false, move |c, id| {
+            change(config, id, tz, false, move |c, id| {
                 Box::pin(async move { posts::edit(c, ACTOR, id, &text).await })
             })
             .await
         }
         Command::Delete { id } => {
-            change(&config, id, tz, true, |c, id| {
+            change(config, id, tz, true, |c, id| {
                 Box::pin(async move { posts::delete(c, ACTOR, id).await })
             })
             .await
         }
-        Command::Status => with_db(&config, |db| Box::pin(status(db, tz))).await,
+        Command::Status => with_db(config, |db| Box::pin(status(db, tz))).await,
         Command::Scheduler {
             lease,
             x_timeout,
             retry_base_ms,
-        } => scheduler::run(&config, lease, x_timeout, retry_base_ms).await,
+        } => scheduler::run(config, lease, x_timeout, retry_base_ms).await,
         Command::Account { command } => match command {
             AccountCommand::Connect {
                 no_browser,
                 timeout,
-            } => account::connect(&config, no_browser, timeout).await,
+            } => account::connect(config, no_browser, timeout).await,
             AccountCommand::Status { json } => {
-                with_db(&config, |db| Box::pin(account::status(db, json, tz))).await
+                with_db(config, |db| Box::pin(account::status(db, json, tz))).await
             }
             AccountCommand::Disconnect => {
                 let cfg = config.clone();
-                with_db(&config, move |db| {
+                with_db(config, move |db| {
                     Box::pin(async move { account::disconnect(db, &cfg).await })
                 })
                 .await

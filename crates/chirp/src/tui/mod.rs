@@ -96,7 +96,7 @@ fn init_file_log() {
 pub async fn run(config: &Config) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        anyhow::bail!(crate::cli::UsageError(
+        anyhow::bail!(crate::error::UsageError(
             "the TUI needs a terminal; for scripts use the subcommands (chirp --help)".into()
         ));
     }
