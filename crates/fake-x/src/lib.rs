@@ -28,6 +28,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
+mod media;
+pub use media::{FakeMedia, MediaState};
+
 /// How the fake behaves.
 #[derive(Debug, Clone)]
 pub struct FakeConfig {
@@ -45,6 +48,12 @@ pub struct FakeConfig {
     pub deny_consent: bool,
     /// How long a "hang" fault holds the response.
     pub hang_for: Duration,
+    /// What finalize and STATUS say to wait before the next STATUS (X: a few seconds).
+    pub media_check_after_secs: u64,
+    /// STATUS calls a GIF or video spends "in_progress" before its processing ends.
+    pub media_processing_checks: u32,
+    /// Processing of GIFs and videos ends in `failed` (as for a corrupt file).
+    pub fail_media_processing: bool,
 }
 
 impl Default for FakeConfig {
@@ -58,6 +67,9 @@ impl Default for FakeConfig {
             username: "chirp_tester".into(),
             deny_consent: false,
             hang_for: Duration::from_secs(60),
+            media_check_after_secs: 1,
+            media_processing_checks: 1,
+            fail_media_processing: false,
         }
     }
 }
@@ -84,6 +96,8 @@ pub struct FakePost {
     pub user_id: String,
     pub text: String,
     pub reply_to: Option<String>,
+    /// The media ids it was created with.
+    pub media_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub deleted: bool,
 }
@@ -109,6 +123,7 @@ struct Code {
 #[derive(Debug)]
 struct AccessGrant {
     user_id: String,
+    scope: String,
     expires: DateTime<Utc>,
     revoked: bool,
 }
@@ -133,6 +148,7 @@ struct Inner {
     /// (user, text) of every live post, for the duplicate rule.
     texts: std::collections::HashSet<(String, String)>,
     refreshes: usize,
+    media: HashMap<String, FakeMedia>,
 }
 
 struct Shared {
@@ -246,10 +262,22 @@ impl FakeX {
 
     /// Issues tokens for any user id (for many-account scenarios).
     pub fn issue_tokens_for(&self, user_id: &str) -> (String, String) {
+        self.issue_tokens_with_scope(user_id, &full_scope())
+    }
+
+    /// Issues tokens with a given scope (say, one connected before chirp asked for media).
+    pub fn issue_tokens_with_scope(&self, user_id: &str, scope: &str) -> (String, String) {
         let cfg = lock(&self.shared.cfg).clone();
         let mut inner = lock(&self.shared.inner);
-        let (a, r, _) = issue(&mut inner, &cfg, user_id, &full_scope());
+        let (a, r, _) = issue(&mut inner, &cfg, user_id, scope);
         (a, r.unwrap_or_default())
+    }
+
+    /// Every media upload begun so far.
+    pub fn media(&self) -> Vec<FakeMedia> {
+        let mut all: Vec<FakeMedia> = lock(&self.shared.inner).media.values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
     }
 
     /// Waits until at least `n` posts exist (or `timeout` passes); returns how many there are.
@@ -261,7 +289,7 @@ impl FakeX {
 }
 
 fn full_scope() -> String {
-    "tweet.read tweet.write users.read offline.access".into()
+    "tweet.read tweet.write users.read media.write offline.access".into()
 }
 
 fn token() -> String {
@@ -282,6 +310,7 @@ fn issue(
         access.clone(),
         AccessGrant {
             user_id: user_id.to_string(),
+            scope: scope.to_string(),
             expires: Utc::now() + chrono::Duration::from_std(lifetime).unwrap_or_default(),
             revoked: false,
         },
@@ -310,6 +339,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/2/users/{id}/tweets", get(timeline))
         .route("/2/tweets", post(create))
         .route("/2/tweets/{id}", delete(remove))
+        .route("/2/media/upload/initialize", post(media::initialize))
+        .route("/2/media/upload/{id}/append", post(media::append))
+        .route("/2/media/upload/{id}/finalize", post(media::finalize))
+        .route("/2/media/upload", get(media::status))
+        .route("/2/media/metadata", post(media::metadata))
         .with_state(shared)
 }
 
@@ -338,6 +372,12 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// The user behind a bearer token, or the 401 to answer.
 fn bearer(s: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+    bearer_with(s, headers, None)
+}
+
+/// The user of a valid bearer token; with `scope`, the token must have been granted it (X
+/// answers 403 otherwise).
+fn bearer_with(s: &Shared, headers: &HeaderMap, scope: Option<&str>) -> Result<String, Response> {
     let unauthorized = || problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     let token = headers
         .get(header::AUTHORIZATION)
@@ -346,7 +386,20 @@ fn bearer(s: &Shared, headers: &HeaderMap) -> Result<String, Response> {
         .ok_or_else(unauthorized)?;
     let inner = lock(&s.inner);
     match inner.access.get(token) {
-        Some(g) if !g.revoked && g.expires > Utc::now() => Ok(g.user_id.clone()),
+        Some(g) if !g.revoked && g.expires > Utc::now() => {
+            if let Some(want) = scope
+                && !g.scope.split(' ').any(|s| s == want)
+            {
+                return Err(problem(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    &format!(
+                        "Your client app is not configured with the appropriate oauth1 app permissions for this endpoint, or the token lacks the {want} scope."
+                    ),
+                ));
+            }
+            Ok(g.user_id.clone())
+        }
         _ => Err(unauthorized()),
     }
 }
@@ -716,12 +769,16 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
             );
         }
     };
-    let _ = parsed.media;
+    let media_ids = match media::attachable(s, &user, parsed.media.as_ref()) {
+        Ok(ids) => ids,
+        Err(r) => return r,
+    };
     let text = parsed.text.unwrap_or_default();
     // X's own counting (twitter-text, config v3), not chirp's: the fake must not agree with
-    // chirp just because they share code.
+    // chirp just because they share code. Text may be empty when there is media.
     let counted = twitter_text::parse(&text, twitter_text_config::config_v3(), true);
-    if text.trim().is_empty() || !counted.is_valid {
+    let empty_ok = text.is_empty() && !media_ids.is_empty();
+    if !empty_ok && (text.trim().is_empty() || !counted.is_valid) {
         return problem(
             StatusCode::BAD_REQUEST,
             "Invalid Request",
@@ -751,7 +808,7 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
         if inner
             .posts
             .iter()
-            .any(|p| p.user_id == user && !p.deleted && p.text == text)
+            .any(|p| p.user_id == user && !p.deleted && !text.is_empty() && p.text == text)
         {
             return problem(
                 StatusCode::FORBIDDEN,
@@ -768,6 +825,7 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
             user_id: user,
             text,
             reply_to: parsed.reply.map(|r| r.in_reply_to_tweet_id),
+            media_ids,
             created_at: now,
             deleted: false,
         };

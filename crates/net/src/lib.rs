@@ -8,5 +8,7 @@ pub mod secret;
 pub mod x;
 
 pub use http::{DEFAULT_TIMEOUT, init_tls};
-pub use network::{Capabilities, Network, Part, RemoteAccount, Sent};
+pub use network::{
+    Capabilities, Chunks, MediaKind, Network, Part, RemoteAccount, Sent, Upload, Uploaded,
+};
 pub use secret::{Cipher, Secret};

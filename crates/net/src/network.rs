@@ -45,6 +45,40 @@ pub struct Part<'a> {
     pub media_ids: &'a [String],
 }
 
+/// What kind of media a file is, as networks tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// A still image (JPEG, PNG, WEBP, a one-frame GIF).
+    Image,
+    /// An animated GIF.
+    Gif,
+    Video,
+}
+
+/// One file to upload.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    /// Its MIME type, from its content (`image/png`, `video/mp4`…).
+    pub media_type: &'a str,
+    pub kind: MediaKind,
+    pub total_bytes: u64,
+    pub alt_text: Option<&'a str>,
+}
+
+/// Where the bytes of a file come from, a piece at a time (rows of a table, a file), so that
+/// no upload holds a whole video in memory.
+pub trait Chunks: Send {
+    /// The next piece, in order; None at the end. An error says why it cannot be read.
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>, String>>;
+}
+
+/// A file the network holds, ready to attach until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    pub id: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// A part the network accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -69,6 +103,16 @@ pub trait Network: Send + Sync {
         part: Part<'a>,
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Sent, SendError>>;
+
+    /// Uploads one file for a part about to be sent (networks forget uploads after a while,
+    /// so this happens just in time). Uploading twice is harmless: nothing is published.
+    fn upload_media<'a>(
+        &'a self,
+        token: &'a Secret,
+        upload: Upload<'a>,
+        chunks: &'a mut dyn Chunks,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Uploaded, SendError>>;
 
     /// After an unknown outcome: the id of `part` if the account already published it since
     /// `since` (matching its text as the network returns it).

@@ -35,12 +35,15 @@ async fn client_maps_every_answer() {
     let x = XClient::new(&fake.base_url(), Duration::from_secs(2));
     let since = Utc::now() - chrono::Duration::seconds(1);
 
-    let made = x.create_post(&token, "hello", None, None).await.unwrap();
+    let made = x
+        .create_post(&token, "hello", None, &[], None)
+        .await
+        .unwrap();
     assert_eq!(made.value.text, "hello");
     let rate = made.rate.unwrap();
     assert_eq!((rate.limit, rate.remaining), (Some(3), Some(2)));
     let _reply = x
-        .create_post(&token, "part 2", Some(&made.value.id), None)
+        .create_post(&token, "part 2", Some(&made.value.id), &[], None)
         .await
         .unwrap();
     assert_eq!(
@@ -49,36 +52,43 @@ async fn client_maps_every_answer() {
     );
 
     assert!(matches!(
-        x.create_post(&token, "hello", None, None).await,
+        x.create_post(&token, "hello", None, &[], None).await,
         Err(XError::Duplicate(_))
     ));
     fake.inject([Fault::Status(503)]);
     let e = x
-        .create_post(&token, "five oh three", None, None)
+        .create_post(&token, "five oh three", None, &[], None)
         .await
         .unwrap_err();
     assert!(matches!(e, XError::Server { status: 503, .. }) && e.outcome_unknown());
     fake.inject([Fault::RateLimited { reset_in: 30 }]);
-    match x.create_post(&token, "limited", None, None).await {
+    match x.create_post(&token, "limited", None, &[], None).await {
         Err(XError::RateLimited { reset: Some(r) }) => assert!(r > Utc::now()),
         other => panic!("{other:?}"),
     }
     fake.inject([Fault::Unauthorized]);
     assert_eq!(
-        x.create_post(&token, "u", None, None).await.unwrap_err(),
+        x.create_post(&token, "u", None, &[], None)
+            .await
+            .unwrap_err(),
         XError::Unauthorized
     );
     // The window allows 3; the third goes through, the fourth gets 429 with the reset time.
-    x.create_post(&token, "third", None, None).await.unwrap();
+    x.create_post(&token, "third", None, &[], None)
+        .await
+        .unwrap();
     assert!(matches!(
-        x.create_post(&token, "fourth", None, None).await,
+        x.create_post(&token, "fourth", None, &[], None).await,
         Err(XError::RateLimited { reset: Some(_) })
     ));
     fake.configure(|c| c.posts_per_window = 100);
 
     // Recorded but no answer in time: outcome unknown.
     fake.inject([Fault::HangAfterRecord]);
-    let e = x.create_post(&token, "hung", None, None).await.unwrap_err();
+    let e = x
+        .create_post(&token, "hung", None, &[], None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, XError::NoAnswer(_)) && e.outcome_unknown(),
         "{e:?}"
@@ -109,7 +119,7 @@ async fn client_maps_every_answer() {
         Duration::from_secs(2),
     );
     let e = nowhere
-        .create_post(&token, "x", None, None)
+        .create_post(&token, "x", None, &[], None)
         .await
         .unwrap_err();
     assert!(

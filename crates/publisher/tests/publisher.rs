@@ -180,7 +180,13 @@ async fn permanent_errors_fail_with_xs_words_and_bad_text_never_reaches_x() {
     let (access, _) = fake.issue_tokens();
     // Already on X: the duplicate 403.
     chirp_net::x::XClient::new(&fake.base_url(), Duration::from_secs(5))
-        .create_post(&chirp_net::Secret::new(access), "said before", None, None)
+        .create_post(
+            &chirp_net::Secret::new(access),
+            "said before",
+            None,
+            &[],
+            None,
+        )
         .await
         .unwrap();
     let dup = schedule(&t, account, "said before", Utc::now()).await;

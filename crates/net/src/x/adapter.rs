@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 use chirp_core::SendError;
 use chrono::{DateTime, Utc};
 
-use super::{XClient, XError, same_post};
+use super::{MediaUpload, XClient, XError, same_post};
 use crate::Secret;
-use crate::network::{BoxFuture, Capabilities, Network, Part, RemoteAccount, Sent};
+use crate::network::{
+    BoxFuture, Capabilities, Chunks, MediaKind, Network, Part, RemoteAccount, Sent, Upload,
+    Uploaded,
+};
 
 /// How far back reconciliation reads the timeline at most (X's timeline endpoint returns up
 /// to 3,200 posts).
@@ -51,6 +54,7 @@ impl From<XError> for SendError {
             XError::Server { .. } | XError::NoAnswer(_) => SendError::Unknown(words),
             XError::NotSent(_) => SendError::NotSent(words),
             XError::Unexpected { .. } => SendError::Unexpected(words),
+            XError::MediaFailed(_) => SendError::Refused(words),
         }
     }
 }
@@ -64,9 +68,8 @@ impl Network for XNetwork {
         Capabilities {
             idempotency_key: false,
             threads: true,
-            // X takes up to 4 per post; chirp's uploads arrive with media support. Until then
-            // the composer offers none and a part with media is refused below, not sent bare.
-            max_media: 0,
+            // 1–4 images, or one GIF or video.
+            max_media: 4,
         }
     }
 
@@ -77,18 +80,48 @@ impl Network for XNetwork {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            if !part.media_ids.is_empty() {
-                return Err(SendError::Refused(
-                    "this version of chirp cannot attach media to X posts yet".into(),
-                ));
-            }
             let a = self
                 .client
-                .create_post(token, part.text, part.reply_to, Some(deadline))
+                .create_post(
+                    token,
+                    part.text,
+                    part.reply_to,
+                    part.media_ids,
+                    Some(deadline),
+                )
                 .await?;
             Ok(Sent {
                 id: a.value.id,
                 quota: a.rate,
+            })
+        })
+    }
+
+    fn upload_media<'a>(
+        &'a self,
+        token: &'a Secret,
+        upload: Upload<'a>,
+        chunks: &'a mut dyn Chunks,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<Uploaded, SendError>> {
+        Box::pin(async move {
+            let media = MediaUpload {
+                media_type: upload.media_type,
+                category: match upload.kind {
+                    MediaKind::Image => "tweet_image",
+                    MediaKind::Gif => "tweet_gif",
+                    MediaKind::Video => "tweet_video",
+                },
+                total_bytes: upload.total_bytes,
+                alt_text: upload.alt_text,
+            };
+            let done = self
+                .client
+                .upload_media(token, &media, chunks, Some(deadline))
+                .await?;
+            Ok(Uploaded {
+                id: done.id,
+                expires_at: done.expires_at,
             })
         })
     }

@@ -4,6 +4,7 @@
 
 mod adapter;
 pub mod connect;
+mod media;
 pub mod oauth;
 mod reconcile;
 
@@ -17,6 +18,7 @@ use crate::Secret;
 use crate::http::{self, Transport};
 pub use adapter::XNetwork;
 use chirp_core::Quota;
+pub use media::{MediaUpload, UploadedMedia};
 pub use reconcile::same_post;
 
 /// Where X is and which app chirp is to it (the `[x]` section of the config).
@@ -95,6 +97,9 @@ pub enum XError {
     /// The request went out but no answer came (timeout, connection cut): X may have acted.
     #[error("no answer from X ({0}): the request may or may not have taken effect")]
     NoAnswer(String),
+    /// X could not process an uploaded GIF or video: its own words.
+    #[error("X could not process the media: {0}")]
+    MediaFailed(String),
     /// X answered something chirp cannot read.
     #[error("unexpected answer from X ({status}): {message}")]
     Unexpected { status: u16, message: String },
@@ -229,14 +234,29 @@ struct Meta {
 
 #[derive(Debug, Serialize)]
 struct CreateBody<'a> {
+    /// X wants text unless there is media; an empty text with media is left out.
+    #[serde(skip_serializing_if = "str::is_empty")]
     text: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reply: Option<Reply<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media: Option<MediaIds<'a>>,
 }
 
 #[derive(Debug, Serialize)]
 struct Reply<'a> {
     in_reply_to_tweet_id: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct MediaIds<'a> {
+    media_ids: &'a [String],
+}
+
+/// What a request carries.
+enum Body {
+    Json(serde_json::Value),
+    Form(reqwest::multipart::Form),
 }
 
 /// A successful answer with the rate-limit window X reported alongside it.
@@ -279,7 +299,7 @@ impl XClient {
         path: &str,
         token: &Secret,
         query: &[(&str, String)],
-        body: Option<&CreateBody<'_>>,
+        body: Option<Body>,
         deadline: Option<Instant>,
     ) -> Result<Answer<Option<T>>, XError> {
         let mut req = self
@@ -287,8 +307,10 @@ impl XClient {
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(token.expose())
             .query(query);
-        if let Some(b) = body {
-            req = req.json(b);
+        match body {
+            Some(Body::Json(v)) => req = req.json(&v),
+            Some(Body::Form(f)) => req = req.multipart(f),
+            None => {}
         }
         if let Some(d) = deadline {
             // Past the deadline nothing is sent at all; before it, the request is cut off at it.
@@ -329,7 +351,7 @@ impl XClient {
         method: Method,
         path: &str,
         token: &Secret,
-        body: Option<&CreateBody<'_>>,
+        body: Option<Body>,
         deadline: Option<Instant>,
     ) -> Result<Answer<T>, XError> {
         let a = self.call(method, path, token, &[], body, deadline).await?;
@@ -346,12 +368,14 @@ impl XClient {
         }
     }
 
-    /// POST /2/tweets; with a `deadline`, sent only before it and cut off at it.
+    /// POST /2/tweets, as a reply to `reply_to` and with uploaded media when given; with a
+    /// `deadline`, sent only before it and cut off at it.
     pub async fn create_post(
         &self,
         token: &Secret,
         text: &str,
         reply_to: Option<&str>,
+        media_ids: &[String],
         deadline: Option<Instant>,
     ) -> Result<Answer<Tweet>, XError> {
         let body = CreateBody {
@@ -359,9 +383,20 @@ impl XClient {
             reply: reply_to.map(|id| Reply {
                 in_reply_to_tweet_id: id,
             }),
+            media: (!media_ids.is_empty()).then_some(MediaIds { media_ids }),
         };
-        self.call_some(Method::POST, "/2/tweets", token, Some(&body), deadline)
-            .await
+        let body = serde_json::to_value(&body).map_err(|e| XError::Unexpected {
+            status: 0,
+            message: format!("cannot write the request: {e}"),
+        })?;
+        self.call_some(
+            Method::POST,
+            "/2/tweets",
+            token,
+            Some(Body::Json(body)),
+            deadline,
+        )
+        .await
     }
 
     /// GET /2/users/me.

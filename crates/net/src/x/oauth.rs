@@ -15,7 +15,13 @@ use super::{XConfig, XError};
 use crate::Secret;
 
 /// What chirp asks for. `offline.access` is what yields a refresh token.
-pub const SCOPES: [&str; 4] = ["tweet.read", "tweet.write", "users.read", "offline.access"];
+pub const SCOPES: [&str; 5] = [
+    "tweet.read",
+    "tweet.write",
+    "users.read",
+    "media.write",
+    "offline.access",
+];
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
