@@ -16,19 +16,11 @@ fn chirp_bin() -> std::path::PathBuf {
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="; // 32 bytes 0..31
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn x_config(fake: &FakeX, secret: Option<&str>) -> XConfig {
     XConfig {
         client_id: Some("test-client".into()),
         client_secret: secret.map(String::from),
-        redirect_uri: format!("http://127.0.0.1:{}/callback", free_port()),
+        redirect_uri: format!("http://127.0.0.1:{}/callback", chirp_testing::free_port()),
         api_base_url: fake.base_url(),
         authorize_url: fake.authorize_url(),
     }

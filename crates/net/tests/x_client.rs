@@ -10,14 +10,6 @@ use chirp_net::Secret;
 use chirp_net::x::{XClient, XError};
 use chrono::Utc;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_maps_every_answer() {
     let fake = FakeX::start(
@@ -115,7 +107,7 @@ async fn client_maps_every_answer() {
 
     // Nothing listening: not sent, safe to retry.
     let nowhere = XClient::new(
-        &format!("http://127.0.0.1:{}", free_port()),
+        &format!("http://127.0.0.1:{}", chirp_testing::free_port()),
         Duration::from_secs(2),
     );
     let e = nowhere

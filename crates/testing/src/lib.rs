@@ -109,6 +109,15 @@ impl TestDb {
     }
 }
 
+/// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .expect("the bound address")
+        .port()
+}
+
 /// The key tests encrypt tokens with, and the same key as `CHIRP_SECRET_KEY` for processes.
 pub const TEST_KEY: [u8; 32] = [9; 32];
 

@@ -58,20 +58,28 @@ pub fn parse_pasted(line: &str) -> Option<Answer> {
             });
         }
     };
-    let mut a = Answer {
-        code: None,
-        state: None,
-        error: None,
-    };
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "code" => a.code = Some(v.into_owned()),
-            "state" => a.state = Some(v.into_owned()),
-            "error" => a.error = Some(v.into_owned()),
-            _ => {}
-        }
-    }
+    let a = Answer::from_query(&query);
     (a.code.is_some() || a.error.is_some()).then_some(a)
+}
+
+impl Answer {
+    /// The `code`, `state` and `error` of a redirect's query string.
+    fn from_query(query: &str) -> Answer {
+        let mut a = Answer {
+            code: None,
+            state: None,
+            error: None,
+        };
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "code" => a.code = Some(v.into_owned()),
+                "state" => a.state = Some(v.into_owned()),
+                "error" => a.error = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        a
+    }
 }
 
 /// Checks an answer against the state we sent. A pasted bare code has no state to check; PKCE
@@ -197,20 +205,7 @@ fn respond(req: &Request<Incoming>, path: &str) -> (Response<Full<Bytes>>, Optio
     if req.method() != hyper::Method::GET || req.uri().path() != path {
         return (page(StatusCode::NOT_FOUND, "<p>Not found.</p>"), None);
     }
-    let mut a = Answer {
-        code: None,
-        state: None,
-        error: None,
-    };
-    let query = req.uri().query().unwrap_or("");
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "code" => a.code = Some(v.into_owned()),
-            "state" => a.state = Some(v.into_owned()),
-            "error" => a.error = Some(v.into_owned()),
-            _ => {}
-        }
-    }
+    let a = Answer::from_query(req.uri().query().unwrap_or(""));
     let body = if a.error.is_none() {
         "<p>chirp received X's answer. You can close this tab and go back to the terminal.</p>"
     } else {
