@@ -32,6 +32,7 @@ fn post(id: i32, status: Status, content: &str) -> Post {
         x_tweet_id: (status == Status::Posted).then(|| format!("18600000000000000{id:02}")),
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
         attempts: 1,
+        outcome_unknown: false,
         next_attempt_at: None,
         created_at: at,
         updated_at: at,

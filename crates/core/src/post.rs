@@ -21,6 +21,10 @@ pub struct Post {
     pub x_tweet_id: Option<String>,
     pub error_message: Option<String>,
     pub attempts: i32,
+    /// The last send's outcome is unknown (no answer came, or its publisher died): X may
+    /// have it. Its text cannot change, and it cannot be unscheduled or deleted, until the
+    /// publisher has checked X.
+    pub outcome_unknown: bool,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

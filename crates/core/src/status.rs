@@ -136,6 +136,25 @@ pub fn transition(from: Status, action: Action) -> Result<Option<Status>, Transi
     Ok(to)
 }
 
+/// Refused while a post's last send has an unknown outcome (no answer came, or a publisher
+/// died sending it): X may have it, and only its text as sent lets chirp find it there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "its last send may have reached X (no answer came), so it cannot be {} until chirp has checked X; the publisher does that next: try again once it is posted or failed",
+    .0.verb()
+)]
+pub struct Unsettled(pub Action);
+
+/// Whether `action` may be done to a post whose last send has an unknown outcome
+/// (`unsettled`). Changing its text, taking it back or deleting it would lose track of a post
+/// that may be live on X; moving its time is harmless, as X is checked before any resend.
+pub fn check_settled(action: Action, unsettled: bool) -> Result<(), Unsettled> {
+    match action {
+        Action::Edit | Action::Unschedule | Action::Delete if unsettled => Err(Unsettled(action)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +218,20 @@ mod tests {
         );
         let err = transition(Status::Publishing, Action::Delete).unwrap_err();
         assert!(err.to_string().contains("a publisher is sending it"));
+    }
+
+    #[test]
+    fn an_unknown_outcome_freezes_text_and_existence() {
+        for a in [Action::Edit, Action::Unschedule, Action::Delete] {
+            assert_eq!(check_settled(a, true), Err(Unsettled(a)));
+            assert_eq!(check_settled(a, false), Ok(()));
+        }
+        for a in [Action::Schedule, Action::Retry, Action::Claim] {
+            assert_eq!(check_settled(a, true), Ok(()));
+        }
+        assert!(Unsettled(Action::Edit).to_string().starts_with(
+            "its last send may have reached X (no answer came), so it cannot be edited"
+        ));
     }
 
     #[test]

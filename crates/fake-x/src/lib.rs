@@ -54,6 +54,10 @@ pub struct FakeConfig {
     pub media_processing_checks: u32,
     /// Processing of GIFs and videos ends in `failed` (as for a corrupt file).
     pub fail_media_processing: bool,
+    /// Posts younger than this are not on the timeline yet (X's timeline lags behind).
+    pub timeline_lag: Duration,
+    /// Every timeline read answers this status (a timeline X cannot serve).
+    pub timeline_status: Option<u16>,
 }
 
 impl Default for FakeConfig {
@@ -70,6 +74,8 @@ impl Default for FakeConfig {
             media_check_after_secs: 1,
             media_processing_checks: 1,
             fail_media_processing: false,
+            timeline_lag: Duration::ZERO,
+            timeline_status: None,
         }
     }
 }
@@ -87,6 +93,8 @@ pub enum Fault {
     RateLimited { reset_in: u64 },
     /// 401 as if the access token had expired.
     Unauthorized,
+    /// Create the post, then answer 201 with a body that is not JSON.
+    GarbledAfterRecord,
 }
 
 /// A post the fake holds.
@@ -616,6 +624,8 @@ struct TimelineQuery {
     start_time: Option<String>,
     max_results: Option<u32>,
     pagination_token: Option<String>,
+    #[serde(rename = "tweet.fields")]
+    tweet_fields: Option<String>,
 }
 
 async fn timeline(
@@ -624,9 +634,20 @@ async fn timeline(
     headers: HeaderMap,
     Query(q): Query<TimelineQuery>,
 ) -> Response {
+    let cfg = lock(&s.cfg).clone();
     let resp = match bearer(&s, &headers) {
         Err(r) => r,
+        Ok(_) if cfg.timeline_status.is_some() => {
+            let code = cfg.timeline_status.unwrap_or(500);
+            let st = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            problem(st, "Internal Server Error", "Internal Server Error")
+        }
         Ok(_) => {
+            let entities = q
+                .tweet_fields
+                .as_deref()
+                .is_some_and(|f| f.split(',').any(|f| f == "entities"));
+            let lag = chrono::Duration::from_std(cfg.timeline_lag).unwrap_or_default();
             let max = q.max_results.unwrap_or(10);
             let since = q.start_time.as_deref().map(DateTime::parse_from_rfc3339);
             match (since, (5..=100).contains(&max)) {
@@ -649,12 +670,20 @@ async fn timeline(
                         .rev()
                         .filter(|p| p.user_id == id && !p.deleted)
                         .filter(|p| since.is_none_or(|t| p.created_at >= t))
+                        .filter(|p| Utc::now() - p.created_at >= lag)
                         .collect();
                     let data: Vec<Value> = matching
                         .iter()
                         .skip(skip)
                         .take(max as usize)
-                        .map(|p| json!({"id": p.id, "text": as_x_returns(&p.text)}))
+                        .map(|p| {
+                            let (text, urls) = rendered(&p.text);
+                            let mut t = json!({"id": p.id, "text": text});
+                            if entities && !urls.is_empty() {
+                                t["entities"] = json!({"urls": urls});
+                            }
+                            t
+                        })
                         .collect();
                     let mut meta = json!({"result_count": data.len()});
                     if skip + data.len() < matching.len() {
@@ -671,6 +700,31 @@ async fn timeline(
     };
     record(&s, "GET", "/2/users/:id/tweets", resp.status().as_u16());
     resp
+}
+
+/// The text as X's API returns it, with `entities.urls` (each t.co link with the URL it
+/// stands for, as X expands it: with a scheme).
+fn rendered(text: &str) -> (String, Vec<Value>) {
+    use twitter_text::extractor::{Extract, Extractor};
+    let urls: Vec<String> = Extractor::new()
+        .extract_urls_with_indices(text)
+        .iter()
+        .map(|e| e.get_value().to_string())
+        .collect();
+    let shown = as_x_returns(text);
+    let entities = urls
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let expanded = if u.contains("://") {
+                u.clone()
+            } else {
+                format!("http://{u}")
+            };
+            json!({"url": format!("https://t.co/fake{i:06}"), "expanded_url": expanded, "display_url": u})
+        })
+        .collect();
+    (shown, entities)
 }
 
 /// The text as X's API returns it: HTML-escaped, with every link replaced by a t.co one.
@@ -844,6 +898,11 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
         }
         Some(Fault::HangAfterRecord) => {
             tokio::time::sleep(cfg.hang_for).await;
+        }
+        Some(Fault::GarbledAfterRecord) => {
+            let mut r = (StatusCode::CREATED, "<html>upstream said: {\"data\": ").into_response();
+            rate_headers(&mut r, cfg.posts_per_window, remaining, reset);
+            return r;
         }
         _ => {}
     }

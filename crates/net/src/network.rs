@@ -79,6 +79,17 @@ pub struct Uploaded {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What a look for an already-sent part found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// It is there, with this id.
+    Found(String),
+    /// It is not there.
+    Absent,
+    /// Nobody can tell (two candidates, a link the network does not explain): why.
+    Unsure(String),
+}
+
 /// A part the network accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -114,8 +125,8 @@ pub trait Network: Send + Sync {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Uploaded, SendError>>;
 
-    /// After an unknown outcome: the id of `part` if the account already published it since
-    /// `since` (matching its text as the network returns it).
+    /// After an unknown outcome: whether the account already published `part` since `since`,
+    /// matching its text and links exactly as the network renders them.
     fn find_sent<'a>(
         &'a self,
         token: &'a Secret,
@@ -123,5 +134,5 @@ pub trait Network: Send + Sync {
         part: Part<'a>,
         since: DateTime<Utc>,
         deadline: Instant,
-    ) -> BoxFuture<'a, Result<Option<String>, SendError>>;
+    ) -> BoxFuture<'a, Result<Lookup, SendError>>;
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use chirp_core::policy::{self, Next};
 use chirp_core::{AccountId, PostId, Quota, SendError, text};
 use chirp_credentials::{AuthError, Credentials};
-use chirp_net::{Network, Part, RemoteAccount, Secret};
+use chirp_net::{Lookup, Network, Part, RemoteAccount, Secret};
 use chirp_store::notify::{self, Heard};
 use chirp_store::publishing::{self as store, Claimed};
 use chirp_store::{Db, DbError};
@@ -69,6 +69,11 @@ pub enum Event {
     Reconciled {
         post: PostId,
         found: Option<String>,
+    },
+    /// Certainly on the network, but its id is unknown: why.
+    PostedWithoutId {
+        post: PostId,
+        note: String,
     },
     Retrying {
         post: PostId,
@@ -181,6 +186,8 @@ async fn posted_writer(
 enum Record {
     /// The network's id, and what it said is left of the rate-limit window.
     Posted(String, Option<Quota>),
+    /// Certainly on the network, id unknown (a duplicate refusal after an unknown outcome).
+    PostedWithoutId(String),
     Failed(String),
     Requeue {
         at: Option<DateTime<Utc>>,
@@ -399,74 +406,39 @@ impl Inner {
         if let Err(e) = text::validate(&p.content) {
             return Record::Failed(format!("not sent: {e}"));
         }
-        let token = match self.token(p.account).await {
+        let mut token = match self.token(p.account).await {
             Ok(t) => t,
             Err(e) => return self.auth_problem(p, e),
         };
+        if p.needs_reconcile {
+            match self.reconcile(p, &mut token, deadline).await {
+                Ok(Some(done)) => return done,
+                Ok(None) => {}
+                Err(record) => return record,
+            }
+        }
         let part = Part {
             text: &p.content,
             reply_to: None,
             media_ids: &[],
         };
-        if p.needs_reconcile {
-            let since = p.attempt_started_at - chrono::Duration::seconds(5);
-            let account = RemoteAccount {
-                user_id: &p.x_user_id,
-            };
-            match self
-                .network
-                .find_sent(&token, account, part, since, deadline)
-                .await
-            {
-                Ok(found) => {
-                    self.emit(Event::Reconciled {
-                        post: p.id,
-                        found: found.clone(),
-                    });
-                    if let Some(id) = found {
-                        return Record::Posted(id, None);
-                    }
-                }
-                Err(e) => {
-                    if matches!(e, SendError::Unauthorized(_)) {
-                        self.forget_token(p.account);
-                    }
-                    return Record::Requeue {
-                        at: Some(Utc::now() + self.opts.policy.backoff(p.attempt)),
-                        reason: format!(
-                            "could not check {} before sending again: {e}",
-                            self.network.name()
-                        ),
-                        unknown: true,
-                        uncount: false,
-                    };
-                }
-            }
-            if p.attempt > self.opts.policy.max_attempts {
-                return Record::Failed(format!(
-                    "{} never confirmed it in {} attempts, and it is not on the account's timeline",
-                    self.network.name(),
-                    p.attempt - 1
-                ));
-            }
-        }
         let mut sent = self.network.publish(&token, part, deadline).await;
         if matches!(sent, Err(SendError::Unauthorized(_))) {
-            self.forget_token(p.account);
-            match self
-                .credentials
-                .token_after_401(&self.db, p.account, &token)
-                .await
-            {
+            match self.refreshed(p, &token).await {
                 Ok(fresh) => {
-                    self.remember_token(p.account, &fresh);
-                    sent = self.network.publish(&fresh, part, deadline).await;
+                    token = fresh;
+                    sent = self.network.publish(&token, part, deadline).await;
                 }
                 Err(e) => return self.auth_problem(p, e),
             }
         }
         match sent {
             Ok(s) => Record::Posted(s.id, s.quota),
+            // After an unknown outcome, "duplicate" proves the earlier send reached the
+            // network: the post is out, never failed. Look once more for its id.
+            Err(SendError::Duplicate(m)) if p.needs_reconcile => {
+                self.posted_after_duplicate(p, &token, deadline, &m).await
+            }
             Err(e) => match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
                 Next::Fail(m) => Record::Failed(m),
                 Next::Retry {
@@ -483,6 +455,143 @@ impl Inner {
                 Next::RateLimited { until, reason } => Record::RateLimited { until, reason },
             },
         }
+    }
+
+    /// Looks for the text that was sent before sending anything again. `Ok(Some(_))`: settled
+    /// (found, or given up on); `Ok(None)`: not there, send it; `Err(_)`: look again later.
+    /// Every way this can go counts towards the attempt limit, so it always ends.
+    async fn reconcile(
+        &self,
+        p: &Claimed,
+        token: &mut Secret,
+        deadline: Instant,
+    ) -> Result<Option<Record>, Record> {
+        let since = p.attempt_started_at - chrono::Duration::seconds(5);
+        let sent = Part {
+            text: &p.sent_content,
+            reply_to: None,
+            media_ids: &[],
+        };
+        let account = RemoteAccount {
+            user_id: &p.x_user_id,
+        };
+        let net = self.network.name();
+        let mut found = self
+            .network
+            .find_sent(token, account, sent, since, deadline)
+            .await;
+        if matches!(found, Err(SendError::Unauthorized(_))) {
+            match self.refreshed(p, token).await {
+                Ok(fresh) => {
+                    *token = fresh;
+                    found = self
+                        .network
+                        .find_sent(token, account, sent, since, deadline)
+                        .await;
+                }
+                Err(e) => return Err(self.auth_problem(p, e)),
+            }
+        }
+        let last = p.attempt >= self.opts.policy.max_attempts;
+        let unsure = |why: String| {
+            if last {
+                Record::Failed(format!(
+                    "not known whether it is on {net}: {why}; after {} attempts chirp stopped looking. Check the account on {net}, then retry or delete it",
+                    p.attempt
+                ))
+            } else {
+                Record::Requeue {
+                    at: Some(Utc::now() + self.opts.policy.backoff(p.attempt)),
+                    reason: format!("could not check {net} before sending again: {why}"),
+                    unknown: true,
+                    uncount: false,
+                }
+            }
+        };
+        let lookup = match found {
+            Ok(l) => l,
+            Err(e) => return Err(unsure(e.to_string())),
+        };
+        match lookup {
+            Lookup::Found(id) => {
+                // Reconciliation never gives a post another post's id.
+                match self.owner_of(&id, p.id).await {
+                    Ok(None) => {
+                        self.emit(Event::Reconciled {
+                            post: p.id,
+                            found: Some(id.clone()),
+                        });
+                        Ok(Some(Record::Posted(id, None)))
+                    }
+                    Ok(Some(other)) => Err(unsure(format!(
+                        "the only match on {net} ({id}) is recorded for post {other}"
+                    ))),
+                    Err(e) => Err(unsure(e.to_string())),
+                }
+            }
+            Lookup::Unsure(why) => Err(unsure(why)),
+            Lookup::Absent => {
+                self.emit(Event::Reconciled {
+                    post: p.id,
+                    found: None,
+                });
+                if p.attempt > self.opts.policy.max_attempts {
+                    return Ok(Some(Record::Failed(format!(
+                        "{net} never confirmed it in {} attempts, and it is not on the account's timeline",
+                        p.attempt - 1
+                    ))));
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// A resend after an unknown outcome was refused as a duplicate: the earlier send is on
+    /// the network. Its id, if a last look finds it; else posted without one, saying so.
+    async fn posted_after_duplicate(
+        &self,
+        p: &Claimed,
+        token: &Secret,
+        deadline: Instant,
+        words: &str,
+    ) -> Record {
+        let since = p.attempt_started_at - chrono::Duration::seconds(5);
+        let sent = Part {
+            text: &p.sent_content,
+            reply_to: None,
+            media_ids: &[],
+        };
+        let account = RemoteAccount {
+            user_id: &p.x_user_id,
+        };
+        if let Ok(Lookup::Found(id)) = self
+            .network
+            .find_sent(token, account, sent, since, deadline)
+            .await
+            && matches!(self.owner_of(&id, p.id).await, Ok(None))
+        {
+            return Record::Posted(id, None);
+        }
+        let net = self.network.name();
+        Record::PostedWithoutId(format!(
+            "on {net}, id unknown: an earlier send got no answer, and {net} refused the resend as a duplicate ({words})"
+        ))
+    }
+
+    async fn owner_of(&self, x_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {
+        let c = self.db.client().await?;
+        store::x_id_owner(&c, x_id, post).await
+    }
+
+    /// After a 401 on `rejected`: a refreshed token (once per 401, shared across processes).
+    async fn refreshed(&self, p: &Claimed, rejected: &Secret) -> Result<Secret, AuthError> {
+        self.forget_token(p.account);
+        let fresh = self
+            .credentials
+            .token_after_401(&self.db, p.account, rejected)
+            .await?;
+        self.remember_token(p.account, &fresh);
+        Ok(fresh)
     }
 
     fn auth_problem(&self, p: &Claimed, e: AuthError) -> Record {
@@ -538,6 +647,10 @@ impl Inner {
                             post: p.id,
                             x_id: x_id.clone(),
                         },
+                        Record::PostedWithoutId(note) => Event::PostedWithoutId {
+                            post: p.id,
+                            note: note.clone(),
+                        },
                         Record::Failed(reason) => Event::Failed {
                             post: p.id,
                             reason: reason.clone(),
@@ -587,6 +700,9 @@ impl Inner {
                     Err(_) => Err(DbError::Pool("the publisher is stopping".into())),
                 }
             }
+            Record::PostedWithoutId(note) => {
+                store::mark_posted_without_id(&c, &self.me, p.id, note).await
+            }
             Record::Failed(reason) => store::mark_failed(&c, &self.me, p.id, reason).await,
             Record::Requeue {
                 at,
@@ -595,8 +711,8 @@ impl Inner {
                 uncount,
             } => store::requeue(&c, &self.me, p.id, *at, Some(reason), *unknown, *uncount).await,
             Record::RateLimited { until, reason } => {
-                store::rate_limit_account(&c, p.account, *until).await?;
-                store::requeue(&c, &self.me, p.id, Some(*until), Some(reason), false, true).await
+                let mut c = c;
+                store::rate_limited(&mut c, &self.me, p.id, p.account, *until, reason).await
             }
         }
     }

@@ -426,3 +426,172 @@ async fn a_thousand_posts_two_publishers_each_exactly_once() {
         "both publishers took part"
     );
 }
+
+// ---- unknown outcomes: exact, frozen, and always ending ----
+
+/// The post's status, X id and note, as stored.
+async fn stored(t: &TestDb, id: i32) -> (String, Option<String>, Option<String>) {
+    let p = posts::get(&t.client().await, id).await.unwrap();
+    (p.status.to_string(), p.x_tweet_id, p.error_message)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_posts_that_differ_only_in_their_link_keep_their_own_ids() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let first = schedule(
+        &t,
+        account,
+        "launch notes https://example.com/1",
+        Utc::now(),
+    )
+    .await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == first))
+        .await;
+    // The second one is refused with a 503 and never created.
+    fake.inject([Fault::Status(503)]);
+    let second = schedule(
+        &t,
+        account,
+        "launch notes https://example.org/2",
+        Utc::now(),
+    )
+    .await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == second))
+        .await;
+    p.stop().await;
+    let on_x = fake.posts();
+    assert_eq!(on_x.len(), 2, "the second was sent after the 503: {on_x:?}");
+    let (_, a, _) = stored(&t, first).await;
+    let (_, b, _) = stored(&t, second).await;
+    assert_eq!(a.as_deref(), Some(on_x[0].id.as_str()));
+    assert_eq!(
+        b.as_deref(),
+        Some(on_x[1].id.as_str()),
+        "not the first post's id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_that_cannot_be_read_is_reconciled_not_resent() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    fake.inject([Fault::GarbledAfterRecord]);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let id = schedule(&t, account, "the answer was garbled", Utc::now()).await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    assert_eq!(fake.posts().len(), 1);
+    assert_eq!(fake.count("POST", "/2/tweets"), 1, "never sent again");
+    let (status, x_id, _) = stored(&t, id).await;
+    assert_eq!(status, "posted");
+    assert_eq!(x_id, Some(fake.posts()[0].id.clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_after_an_unknown_outcome_means_posted_not_failed() {
+    // X's timeline lags: the post sent without an answer is not found, the resend is
+    // refused as a duplicate, and that proves it is on X.
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        timeline_lag: Duration::from_hours(1),
+        ..FakeConfig::default()
+    })
+    .await;
+    fake.inject([Fault::HangAfterRecord]);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    let id = schedule(&t, account, "no answer, then a duplicate", Utc::now()).await;
+    p.until(|e| matches!(e, Event::PostedWithoutId { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    assert_eq!(fake.posts().len(), 1);
+    let (status, x_id, note) = stored(&t, id).await;
+    assert_eq!(status, "posted");
+    assert_eq!(x_id, None);
+    assert!(note.unwrap().starts_with("on X, id unknown"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_while_reconciling_refreshes_and_finds_the_post() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..FakeConfig::default()
+    })
+    .await;
+    fake.inject([Fault::HangAfterRecord]);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    let id = schedule(&t, account, "reconciled with a fresh token", Utc::now()).await;
+    p.until(|e| matches!(e, Event::Retrying { post, .. } if *post == id))
+        .await;
+    // X now refuses the access token (it expired early, or was revoked and reissued).
+    fake.expire_access_tokens();
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    assert!(fake.refreshes() >= 1);
+    assert_eq!(fake.posts().len(), 1);
+    let (status, x_id, _) = stored(&t, id).await;
+    assert_eq!(
+        (status.as_str(), x_id),
+        ("posted", Some(fake.posts()[0].id.clone()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_timeline_ends_instead_of_looping() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        timeline_status: Some(500),
+        ..FakeConfig::default()
+    })
+    .await;
+    fake.inject([Fault::HangAfterRecord]);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    let id = schedule(&t, account, "X cannot show its timeline", Utc::now()).await;
+    let why = p.failure(id).await;
+    p.stop().await;
+    assert!(why.starts_with("not known whether it is on X"), "{why}");
+    assert_eq!(
+        fake.posts().len(),
+        1,
+        "never sent again while X could not be checked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_outcome_is_unknown_the_post_cannot_be_changed() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..FakeConfig::default()
+    })
+    .await;
+    fake.inject([Fault::HangAfterRecord]);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    let id = schedule(&t, account, "what was sent", Utc::now()).await;
+    p.until(|e| matches!(e, Event::Retrying { post, .. } if *post == id))
+        .await;
+    // Hold the queue: nothing reconciles while we try to change it.
+    p.stop().await;
+    let mut c = t.client().await;
+    let edit = posts::edit(&mut c, Actor("test"), id, "something else").await;
+    let unschedule = posts::unschedule(&mut c, Actor("test"), id).await;
+    let delete = posts::delete(&mut c, Actor("test"), id).await;
+    for r in [edit, unschedule, delete] {
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("its last send may have reached X"), "{e}");
+    }
+    // Moving its time is fine: X is checked before any resend.
+    posts::schedule(&mut c, Actor("test"), id, Utc::now())
+        .await
+        .unwrap();
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    // X and the database agree.
+    let on_x = fake.posts();
+    assert_eq!(on_x.len(), 1);
+    let post = posts::get(&c, id).await.unwrap();
+    assert_eq!(post.content, on_x[0].text);
+    assert_eq!(post.x_tweet_id, Some(on_x[0].id.clone()));
+}

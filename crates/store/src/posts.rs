@@ -8,11 +8,11 @@ use deadpool_postgres::{Object, Transaction};
 use tokio_postgres::Row;
 
 use super::DbError;
-use chirp_core::status::transition;
+use chirp_core::status::{check_settled, transition};
 use chirp_core::{AccountId, Action, Post, PostId, Status, text};
 
 pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, posted_at, \
-     x_tweet_id, error_message, attempts, next_attempt_at, created_at, updated_at";
+     x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -26,6 +26,7 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
         x_tweet_id: r.get("x_tweet_id"),
         error_message: r.get("error_message"),
         attempts: r.get("attempts"),
+        outcome_unknown: r.get("needs_reconcile"),
         next_attempt_at: r.get("next_attempt_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
@@ -66,6 +67,10 @@ async fn lock_for(
         .ok_or(DbError::NotFound(id))?;
     let post = from_row(&row)?;
     let to = transition(post.status, action).map_err(|err| DbError::Transition { id, err })?;
+    check_settled(action, post.outcome_unknown).map_err(|e| DbError::Refused {
+        id,
+        msg: e.to_string(),
+    })?;
     Ok((post, to))
 }
 

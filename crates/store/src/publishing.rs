@@ -16,6 +16,9 @@ pub struct Claimed {
     pub account: AccountId,
     pub x_user_id: String,
     pub content: String,
+    /// The text of the send whose outcome is unknown (what to look for on X); the content
+    /// otherwise.
+    pub sent_content: String,
     /// This attempt's number (1 for the first).
     pub attempt: i32,
     /// The last send's outcome is unknown: look on X before sending.
@@ -52,11 +55,14 @@ pub async fn claim(
                  attempts = p.attempts + 1,
                  -- Keep the start of the first unknown attempt: reconcile looks from there.
                  attempt_started_at = CASE WHEN p.needs_reconcile AND p.attempt_started_at IS NOT NULL
-                                           THEN p.attempt_started_at ELSE now() END
+                                           THEN p.attempt_started_at ELSE now() END,
+                 -- Likewise the text that was sent: that is what X may have.
+                 sent_content = CASE WHEN p.needs_reconcile AND p.sent_content IS NOT NULL
+                                     THEN p.sent_content ELSE p.content END
              FROM due, x_accounts a
              WHERE p.id = due.id AND a.id = p.x_account_id
              RETURNING p.id, p.x_account_id, a.x_user_id, p.content, p.attempts,
-                       p.needs_reconcile, p.attempt_started_at, p.scheduled_at",
+                       p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content",
             &[&me, &limit, &(lease_ms as f64)],
         )
         .await?;
@@ -71,6 +77,7 @@ pub async fn claim(
             needs_reconcile: r.get(5),
             attempt_started_at: r.get(6),
             scheduled_at: r.get(7),
+            sent_content: r.get(8),
         })
         .collect())
 }
@@ -134,11 +141,47 @@ pub async fn mark_posted_many(
                     claimed_by = NULL, claim_expires_at = NULL
              FROM unnest($2::int[], $3::text[]) AS u(id, x_id)
              WHERE p.id = u.id AND p.status = 'publishing' AND p.claimed_by = $1
+               -- An X id belongs to one post (a unique index says so too): never a second.
+               AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.x_tweet_id = u.x_id AND o.id <> p.id)
              RETURNING p.id",
             &[&me, &ids, &x_ids],
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// On X for certain, but its id could not be found (X refused a resend as a duplicate after
+/// an unknown outcome): posted, with `note` saying so.
+pub async fn mark_posted_without_id(
+    c: &impl GenericClient,
+    me: &str,
+    id: PostId,
+    note: &str,
+) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "UPDATE posts SET status = 'posted', posted_at = now(), error_message = $3,
+                    needs_reconcile = false, next_attempt_at = NULL,
+                    claimed_by = NULL, claim_expires_at = NULL
+             WHERE id = $1 AND status = 'publishing' AND claimed_by = $2",
+            &[&id, &me, &note],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// The post that already has X id `x_id`, other than `id`, if any.
+pub async fn x_id_owner(
+    c: &impl GenericClient,
+    x_id: &str,
+    id: PostId,
+) -> Result<Option<PostId>, DbError> {
+    Ok(c.query_opt(
+        "SELECT id FROM posts WHERE x_tweet_id = $1 AND id <> $2",
+        &[&x_id, &id],
+    )
+    .await?
+    .map(|r| r.get(0)))
 }
 
 pub async fn mark_failed(
@@ -183,17 +226,27 @@ pub async fn requeue(
     Ok(n == 1)
 }
 
-/// Holds every post of the account until X's window resets.
-pub async fn rate_limit_account(
-    c: &impl GenericClient,
+/// X's window is exhausted: holds every post of the account until it resets, and gives this
+/// one back to the queue until then, in one transaction (both or neither). The attempt does
+/// not count. False when the lease was lost (then nothing is written).
+pub async fn rate_limited(
+    c: &mut deadpool_postgres::Object,
+    me: &str,
+    id: PostId,
     account: AccountId,
     until: DateTime<Utc>,
-) -> Result<(), DbError> {
-    c.execute(
+    reason: &str,
+) -> Result<bool, DbError> {
+    let tx = c.transaction().await?;
+    if !requeue(&tx, me, id, Some(until), Some(reason), false, true).await? {
+        return Ok(false);
+    }
+    tx.execute(
         "UPDATE x_accounts SET rate_limited_until = greatest(coalesce(rate_limited_until, $2), $2)
          WHERE id = $1",
         &[&account, &until],
     )
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }

@@ -169,7 +169,7 @@ async fn seed_indexes_triggers_and_constraints_exist() {
 async fn migrate_is_idempotent() {
     let t = chirp_testing::fresh_database(false).await;
     let first = t.db.migrate().await.unwrap();
-    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(first.len(), 3, "{first:?}");
     assert!(first[0].contains("seed_schema"));
     assert!(t.db.migrate().await.unwrap().is_empty());
 }
@@ -284,9 +284,10 @@ async fn lifecycle_legal_and_illegal_with_audit() {
         steps,
         vec![
             ("created".into(), Some("draft".into()), "test".into()),
+            ("edited".into(), Some("draft".into()), "test".into()),
             ("status".into(), Some("scheduled".into()), "test".into()),
             ("status".into(), Some("draft".into()), "test".into()),
-            ("status".into(), Some("posted".into()), steps[3].2.clone()),
+            ("status".into(), Some("posted".into()), steps[4].2.clone()),
         ]
     );
     let hq = posts::history(&c, q.id).await.unwrap();
@@ -493,5 +494,93 @@ async fn notify_fires_for_app_and_plain_sql_writes() {
     assert!(
         matches!(next, notify::Heard::Change(ref ch) if ch.id == id),
         "{next:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_changes_are_audited_and_an_x_id_belongs_to_one_post() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let account = accounts::default_account(&mut c).await.unwrap();
+    let p = posts::create(&mut c, ME, account, "first words", None)
+        .await
+        .unwrap();
+    posts::edit(&mut c, ME, p.id, "second words").await.unwrap();
+    let h = posts::history(&c, p.id).await.unwrap();
+    let edited: Vec<_> = h.iter().filter(|e| e.event == "edited").collect();
+    assert_eq!(edited.len(), 1);
+    assert_eq!(edited[0].detail.as_deref(), Some("was: first words"));
+    assert_eq!(edited[0].actor, "test");
+    // Plain SQL edits are recorded too.
+    c.execute(
+        "UPDATE posts SET content = 'third words' WHERE id = $1",
+        &[&p.id],
+    )
+    .await
+    .unwrap();
+    let h = posts::history(&c, p.id).await.unwrap();
+    assert_eq!(
+        h.last().unwrap().detail.as_deref(),
+        Some("was: second words")
+    );
+    assert!(h.last().unwrap().actor.starts_with("sql:"));
+
+    // Two rows can never share an X id.
+    let q = posts::create(&mut c, ME, account, "other words", None)
+        .await
+        .unwrap();
+    c.execute("UPDATE posts SET x_tweet_id = '42' WHERE id = $1", &[&p.id])
+        .await
+        .unwrap();
+    let e = c
+        .execute("UPDATE posts SET x_tweet_id = '42' WHERE id = $1", &[&q.id])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_migration_to_unique_x_ids_keeps_existing_duplicates_visible() {
+    // A database as the URL-blind reconciliation could leave it: two posts with one X id.
+    let t = chirp_testing::fresh_database(false).await;
+    let c = t.client().await;
+    for sql in [
+        include_str!("../migrations/V1__seed_schema.sql"),
+        include_str!("../migrations/V2__publishing.sql"),
+    ] {
+        c.batch_execute(sql).await.unwrap();
+    }
+    c.batch_execute(
+        "INSERT INTO users (name) VALUES ('u');
+         INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username)
+             SELECT id, '', '1', 'u' FROM users;
+         INSERT INTO posts (x_account_id, content, status, x_tweet_id, posted_at)
+             SELECT a.id, t, 'posted', '777', now() FROM x_accounts a,
+                    unnest(ARRAY['see https://a.example/1', 'see https://b.example/2']) t;",
+    )
+    .await
+    .unwrap();
+    c.batch_execute(include_str!("../migrations/V3__unknown_outcomes.sql"))
+        .await
+        .unwrap();
+    let rows = c
+        .query(
+            "SELECT x_tweet_id, error_message FROM posts ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let first: (Option<String>, Option<String>) = (rows[0].get(0), rows[0].get(1));
+    let second: (Option<String>, Option<String>) = (rows[1].get(0), rows[1].get(1));
+    assert_eq!(first, (Some("777".into()), None));
+    assert_eq!(second.0, None);
+    assert!(
+        second
+            .1
+            .unwrap()
+            .starts_with("chirp once recorded X post 777 for this post too")
     );
 }

@@ -103,6 +103,9 @@ pub(super) fn line(e: &Event) -> String {
             post,
             found: Some(id),
         } => format!("reconciled post {post}: already on X as {id}, not sent again"),
+        Event::PostedWithoutId { post, note } => {
+            format!("posted post {post}, X id unknown: {}", safe(note))
+        }
         Event::Reconciled { post, found: None } => {
             format!("reconciled post {post}: not on X, sending it")
         }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::{MediaUpload, XClient, XError, same_post};
 use crate::Secret;
 use crate::network::{
-    BoxFuture, Capabilities, Chunks, MediaKind, Network, Part, RemoteAccount, Sent, Upload,
+    BoxFuture, Capabilities, Chunks, Lookup, MediaKind, Network, Part, RemoteAccount, Sent, Upload,
     Uploaded,
 };
 
@@ -133,16 +133,25 @@ impl Network for XNetwork {
         part: Part<'a>,
         since: DateTime<Utc>,
         deadline: Instant,
-    ) -> BoxFuture<'a, Result<Option<String>, SendError>> {
+    ) -> BoxFuture<'a, Result<Lookup, SendError>> {
         Box::pin(async move {
             let tweets = self
                 .client
                 .timeline(token, account.user_id, since, TIMELINE_MAX, Some(deadline))
                 .await?;
-            Ok(tweets
+            let mut found: Vec<String> = tweets
                 .into_iter()
-                .find(|t| same_post(&t.text, part.text))
-                .map(|t| t.id))
+                .filter(|t| same_post(t, part.text))
+                .map(|t| t.id)
+                .collect();
+            Ok(match found.len() {
+                0 => Lookup::Absent,
+                1 => Lookup::Found(found.remove(0)),
+                n => Lookup::Unsure(format!(
+                    "X has {n} posts with this text since the attempt began ({})",
+                    found.join(", ")
+                )),
+            })
         })
     }
 }

@@ -19,7 +19,7 @@ use crate::http::{self, Transport};
 pub use adapter::XNetwork;
 use chirp_core::Quota;
 pub use media::{MediaUpload, UploadedMedia};
-pub use reconcile::same_post;
+pub use reconcile::{rendered_text, same_post};
 
 /// Where X is and which app chirp is to it (the `[x]` section of the config).
 #[derive(Clone, Deserialize)]
@@ -209,7 +209,25 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> XError {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Tweet {
     pub id: String,
+    /// As X returns it: HTML-escaped, every link a t.co one.
     pub text: String,
+    /// With `tweet.fields=entities`: what each t.co link stands for.
+    #[serde(default)]
+    pub entities: Option<Entities>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct Entities {
+    #[serde(default)]
+    pub urls: Vec<UrlEntity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct UrlEntity {
+    /// The t.co link in the text.
+    pub url: String,
+    /// The link the author wrote (X adds a scheme when there was none).
+    pub expanded_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -330,11 +348,14 @@ impl XClient {
         if !status.is_success() {
             return Err(classify(status, &headers, &bytes));
         }
-        let parsed: Envelope<T> =
-            serde_json::from_slice(&bytes).map_err(|e| XError::Unexpected {
-                status: status.as_u16(),
-                message: format!("cannot read the answer: {e}"),
-            })?;
+        // A success chirp cannot read may still have done what was asked (created the post):
+        // that is an unknown outcome, never "not sent".
+        let parsed: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| {
+            XError::NoAnswer(format!(
+                "X answered {} but the answer could not be read: {e}",
+                status.as_u16()
+            ))
+        })?;
         if parsed.data.is_none() && !parsed.errors.is_empty() {
             let body = serde_json::json!({ "errors": parsed.errors }).to_string();
             return Err(classify(StatusCode::BAD_REQUEST, &headers, body.as_bytes()));
@@ -361,10 +382,10 @@ impl XClient {
                 rate: a.rate,
                 next_token: a.next_token,
             }),
-            None => Err(XError::Unexpected {
-                status: 200,
-                message: "the answer has no data".into(),
-            }),
+            // As above: a success without its data may still have done what was asked.
+            None => Err(XError::NoAnswer(
+                "X answered with success but without the data asked for".into(),
+            )),
         }
     }
 
@@ -427,6 +448,8 @@ impl XClient {
                     since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 ),
                 ("max_results", "100".to_string()),
+                // What each t.co link stands for: reconciliation compares links, not "a link".
+                ("tweet.fields", "entities".to_string()),
             ];
             if let Some(p) = page.take() {
                 query.push(("pagination_token", p));

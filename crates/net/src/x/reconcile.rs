@@ -1,21 +1,44 @@
 //! Whether a post read back from X's timeline is the one chirp sent, for reconciliation after
 //! an unknown outcome. X stores text NFC-normalised and trimmed, returns it HTML-escaped
-//! (`&amp;`), and replaces every link with a t.co one; so both sides are normalised and links
-//! compared as "a link".
+//! (`&amp;`), and replaces every link with a t.co one whose target it gives in
+//! `entities.urls`. So both sides are normalised, and each link compared by where it points:
+//! never "any link matches any link", which would take one post for another.
 
 use twitter_text::extractor::{Extract, Extractor};
 use unicode_normalization::UnicodeNormalization;
 
-/// Whether `on_x` (as X returns it) is the text `ours` (as chirp sent it).
-pub fn same_post(on_x: &str, ours: &str) -> bool {
-    let unescaped = on_x
+use super::Tweet;
+
+/// The text of `tweet` as its author wrote it, as far as X lets it be rebuilt: escapes undone
+/// and each t.co link replaced by the link it stands for. None when a link cannot be
+/// resolved (X gave no target for it): then nobody can tell which post it is.
+pub fn rendered_text(tweet: &Tweet) -> Option<String> {
+    let mut text = tweet
+        .text
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&");
-    reconcile_key(&unescaped) == reconcile_key(ours)
+    let entities = tweet
+        .entities
+        .as_ref()
+        .map(|e| e.urls.as_slice())
+        .unwrap_or_default();
+    for e in entities {
+        let target = e.expanded_url.as_deref()?;
+        text = text.replacen(&e.url, target, 1);
+    }
+    // A t.co link left over is one X did not explain.
+    (!text.contains("https://t.co/")).then_some(text)
 }
 
-fn reconcile_key(text: &str) -> String {
+/// Whether `tweet` (as X returns it) is the text `ours` (as chirp sent it).
+pub fn same_post(tweet: &Tweet, ours: &str) -> bool {
+    rendered_text(tweet).is_some_and(|theirs| key(&theirs) == key(ours))
+}
+
+/// The text normalised as X does (NFC, trimmed), with every link in one canonical form
+/// (`example.com/a` and `http://example.com/a` are the same link to X).
+fn key(text: &str) -> String {
     let mut s: String = text.trim().nfc().collect();
     let mut urls: Vec<String> = Extractor::new()
         .extract_urls_with_indices(&s)
@@ -24,31 +47,92 @@ fn reconcile_key(text: &str) -> String {
         .collect();
     // Longest first, so a URL that is a prefix of another is not half-replaced.
     urls.sort_by_key(|u| std::cmp::Reverse(u.len()));
+    urls.dedup();
     for u in urls {
-        s = s.replace(&u, "\u{1}link");
+        s = s.replace(&u, &format!("\u{1}{}\u{1}", canonical_url(&u)));
     }
     s
+}
+
+/// A link as X would point it: a scheme (http when none), host in lower case, no trailing `/`.
+fn canonical_url(u: &str) -> String {
+    let (scheme, rest) = match u.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("http".to_string(), u),
+    };
+    let (host, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let path = path.strip_suffix('/').unwrap_or(path);
+    format!("{scheme}://{}{path}", host.to_ascii_lowercase())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::x::{Entities, UrlEntity};
+
+    fn tweet(text: &str, links: &[(&str, &str)]) -> Tweet {
+        Tweet {
+            id: "1".into(),
+            text: text.into(),
+            entities: (!links.is_empty()).then(|| Entities {
+                urls: links
+                    .iter()
+                    .map(|(url, to)| UrlEntity {
+                        url: (*url).into(),
+                        expanded_url: Some((*to).into()),
+                    })
+                    .collect(),
+            }),
+        }
+    }
 
     #[test]
     fn reconciliation_sees_through_what_x_does_to_text() {
-        assert!(same_post("hello world", " hello world\n"));
-        assert!(same_post("caf\u{e9}", "cafe\u{301}"), "NFC");
+        assert!(same_post(&tweet("hello world", &[]), " hello world\n"));
+        assert!(same_post(&tweet("caf\u{e9}", &[]), "cafe\u{301}"), "NFC");
+        let long = "https://example.com/a/very/long/path?x=1";
         assert!(same_post(
-            "read this https://t.co/AbCdEf123 &amp; that &lt;3",
-            "read this https://example.com/a/very/long/path?x=1 & that <3"
+            &tweet(
+                "read this https://t.co/AbCdEf123 &amp; that &lt;3",
+                &[("https://t.co/AbCdEf123", long)]
+            ),
+            &format!("read this {long} & that <3")
+        ));
+        // A bare domain is a link to X, which gives it a scheme.
+        assert!(same_post(
+            &tweet(
+                "see https://t.co/x1",
+                &[("https://t.co/x1", "http://Example.com/a/")]
+            ),
+            "see example.com/a"
+        ));
+        assert!(!same_post(&tweet("hello world", &[]), "hello world!"));
+    }
+
+    #[test]
+    fn links_are_compared_by_where_they_point() {
+        let x = tweet(
+            "launch https://t.co/a1",
+            &[("https://t.co/a1", "https://example.com/1")],
+        );
+        assert!(same_post(&x, "launch https://example.com/1"));
+        assert!(
+            !same_post(&x, "launch https://example.org/2"),
+            "two posts that differ only in their link are two posts"
+        );
+        // X did not say where the link goes: it cannot be told apart, so it is not a match.
+        assert!(!same_post(
+            &tweet("launch https://t.co/a1", &[]),
+            "launch https://example.com/1"
         ));
         assert!(!same_post(
-            "read this https://t.co/AbCdEf123",
-            "read that https://example.com/"
-        ));
-        assert!(!same_post("hello world", "hello world!"));
-        assert!(!same_post(
-            "two https://t.co/a1 https://t.co/b2",
+            &tweet(
+                "two https://t.co/a1 https://t.co/b2",
+                &[
+                    ("https://t.co/a1", "https://example.com/"),
+                    ("https://t.co/b2", "https://example.org/")
+                ]
+            ),
             "two https://example.com/"
         ));
     }
