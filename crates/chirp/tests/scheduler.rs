@@ -37,6 +37,15 @@ impl Drop for Reap {
 }
 
 fn scheduler(t: &TestDb, fake: &FakeX, home: &std::path::Path) -> Child {
+    scheduler_with(
+        t,
+        fake,
+        home,
+        &["--lease", "3", "--x-timeout", "1", "--retry-base-ms", "100"],
+    )
+}
+
+fn scheduler_with(t: &TestDb, fake: &FakeX, home: &std::path::Path, timing: &[&str]) -> Child {
     let cfg = home.join("config.toml");
     std::fs::write(
         &cfg,
@@ -48,17 +57,8 @@ fn scheduler(t: &TestDb, fake: &FakeX, home: &std::path::Path) -> Child {
     )
     .unwrap();
     Command::new(chirp_bin())
-        .args([
-            "--config",
-            cfg.to_str().unwrap(),
-            "scheduler",
-            "--lease",
-            "3",
-            "--x-timeout",
-            "1",
-            "--retry-base-ms",
-            "100",
-        ])
+        .args(["--config", cfg.to_str().unwrap(), "scheduler"])
+        .args(timing)
         .env("DATABASE_URL", t.url())
         .env("CHIRP_SECRET_KEY", chirp_testing::test_key_b64())
         .env("HOME", home)
@@ -121,4 +121,162 @@ async fn kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice() {
         "{log}"
     );
     assert!(log.trim_end().ends_with("publisher stopped"), "{log}");
+}
+
+fn signal(child: &Child, sig: &str) {
+    let sent = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_mins(1),
+        ..FakeConfig::default()
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let c = t.client().await;
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+         SELECT $1, 'in flight #' || g, 'scheduled', now() FROM generate_series(1, 4) g",
+        &[&account],
+    )
+    .await
+    .unwrap();
+    // X takes all four and answers none of them: they are in flight when the signals come.
+    fake.inject(vec![Fault::HangAfterRecord; 4]);
+    let timing = ["--lease", "120", "--x-timeout", "50", "--grace", "1"];
+    let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert_eq!(fake.wait_for_posts(4, T).await, 4);
+    let child = first.0.take().unwrap();
+    signal(&child, "-TERM");
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(log.matches("handed back post").count(), 4, "{log}");
+    // Nothing waits out the two-minute lease: all four are back in the queue, to be checked.
+    let held: i64 = c
+        .query_one(
+            "SELECT count(*) FROM posts WHERE status = 'scheduled' AND needs_reconcile AND claimed_by IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 4);
+    // The next publisher finds them on X: posted, none sent twice.
+    let mut second = Reap(Some(scheduler(&t, &fake, home.path())));
+    let n = chirp_testing::wait_for_count(
+        &t.db,
+        "SELECT count(*) FROM posts WHERE status = 'posted'",
+        4,
+        T,
+    )
+    .await;
+    assert_eq!(n, 4);
+    assert_eq!(fake.posts().len(), 4, "a post reached X twice");
+    if let Some(c) = second.0.as_ref() {
+        signal(c, "-TERM");
+    }
+    let _ = second.0.take().map(Child::wait_with_output);
+}
+
+#[test]
+fn timings_that_cannot_work_are_refused() {
+    for (args, says) in [
+        (
+            vec!["--x-timeout", "0"],
+            "--x-timeout must be 1 to 300 seconds, not 0",
+        ),
+        (
+            vec!["--x-timeout", "30", "--lease", "40"],
+            "--lease must be at least twice --x-timeout (60 s)",
+        ),
+        (
+            vec!["--retry-base-ms", "99999999"],
+            "--retry-base-ms must be 1 to 900000",
+        ),
+    ] {
+        let out = Command::new(chirp_bin())
+            .arg("scheduler")
+            .args(&args)
+            .env("DATABASE_URL", "host=/nonexistent dbname=x")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_wrong_key_is_said_and_never_replaced() {
+    let (t, fake, _account) = setup(FakeConfig::default()).await;
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[x]\nclient_id = \"c\"\napi_base_url = \"{}\"\n",
+            fake.base_url()
+        ),
+    )
+    .unwrap();
+    let chirp = |args: &[&str], key: Option<&str>| {
+        let mut cmd = Command::new(chirp_bin());
+        cmd.arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .env("DATABASE_URL", t.url())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("cfg"))
+            .env_remove("CHIRP_SECRET_KEY")
+            .stdin(Stdio::null());
+        if let Some(k) = key {
+            cmd.env("CHIRP_SECRET_KEY", k);
+        }
+        cmd.output().unwrap()
+    };
+    // The key file is gone, the database still holds tokens made with it.
+    let out = chirp(&["scheduler"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is missing, and the database holds tokens encrypted with it"),
+        "{err}"
+    );
+    assert!(
+        !home.path().join("cfg/chirp/secret.key").exists(),
+        "a new key would orphan the stored tokens"
+    );
+    let out = chirp(&["account", "status"], None);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("its tokens cannot be read: the secret key"),
+        "{said}"
+    );
+    // Another key: the account says its tokens cannot be decrypted, not "connected".
+    let other = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let out = chirp(&["account", "status", "--json"], Some(other));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["tokens_problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot decrypt tokens"),
+        "{v}"
+    );
+    let out = chirp(
+        &["account", "status", "--json"],
+        Some(&chirp_testing::test_key_b64()),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["tokens_problem"].is_null(), "{v}");
 }

@@ -32,6 +32,10 @@ pub enum AuthError {
     OAuth(OAuthError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(
+        "the secret key ({0}) is missing, and the database holds tokens encrypted with it: restore the key file (or set CHIRP_SECRET_KEY), or run `chirp account connect` to connect again"
+    )]
+    KeyMissing(String),
 }
 
 impl AuthError {
@@ -211,6 +215,38 @@ impl Credentials {
         accounts::deactivate(&c, account).await?;
         Ok(warning)
     }
+}
+
+/// The key for stored tokens: the one that exists, or a new one only when no stored token
+/// needs an older key (a new key would orphan them).
+pub async fn key(db: &Db) -> Result<Cipher, AuthError> {
+    if let Some(c) = Cipher::load_existing()? {
+        return Ok(c);
+    }
+    let c = db.client().await?;
+    if accounts::any_tokens(&c).await? {
+        let path = chirp_net::secret::default_key_path()
+            .map_or_else(|| "secret.key".into(), |p| p.display().to_string());
+        return Err(AuthError::KeyMissing(path));
+    }
+    Ok(Cipher::load_default()?)
+}
+
+/// Whether the stored tokens of `account` can be read with `cipher`: None if so (or there
+/// are none), else why not.
+pub async fn unreadable(
+    db: &Db,
+    cipher: &Cipher,
+    account: AccountId,
+) -> Result<Option<String>, AuthError> {
+    let c = db.client().await?;
+    Ok(match accounts::stored(&c, account).await? {
+        Some(s) if s.usable() => cipher
+            .decrypt(Column::AccessToken, &s.tokens.access)
+            .err()
+            .map(|e| e.to_string()),
+        _ => None,
+    })
 }
 
 fn expiring(expires_at: Option<chrono::DateTime<Utc>>) -> bool {

@@ -79,7 +79,28 @@ impl Cipher {
         }
     }
 
-    /// The key from `CHIRP_SECRET_KEY`, else the key file (created when absent).
+    /// The key from `CHIRP_SECRET_KEY`, else the key file; None when neither exists.
+    pub fn load_existing() -> Result<Option<Cipher>, SecretError> {
+        if let Ok(v) = std::env::var("CHIRP_SECRET_KEY")
+            && !v.trim().is_empty()
+        {
+            return Self::from_base64(v.trim())
+                .map(Some)
+                .map_err(|e| SecretError::Key(format!("CHIRP_SECRET_KEY: {e}")));
+        }
+        let path = default_key_path()
+            .ok_or_else(|| SecretError::Key("no config directory (set HOME)".into()))?;
+        match std::fs::read_to_string(&path) {
+            Ok(s) => Self::from_base64(s.trim())
+                .map(Some)
+                .map_err(|e| SecretError::Key(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SecretError::Key(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    /// The key from `CHIRP_SECRET_KEY`, else the key file (created when absent). Only for
+    /// when no stored token needs an older key: see `chirp_credentials::key`.
     pub fn load_default() -> Result<Cipher, SecretError> {
         if let Ok(v) = std::env::var("CHIRP_SECRET_KEY")
             && !v.trim().is_empty()

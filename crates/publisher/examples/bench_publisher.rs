@@ -89,7 +89,7 @@ fn start(
     db: &Db,
     fake: &FakeX,
 ) -> (
-    watch::Sender<bool>,
+    watch::Sender<publisher::Stop>,
     tokio::task::JoinHandle<()>,
     mpsc::UnboundedReceiver<Event>,
 ) {
@@ -102,7 +102,7 @@ fn start(
     let network = std::sync::Arc::new(XNetwork::new(&cfg.api_base_url, Duration::from_secs(30)));
     let credentials = Credentials::new(&cfg, cipher(), Duration::from_secs(30));
     let (tx, rx) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
+    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
     let mut opts = Options::default();
     if let Some(n) = std::env::var("BENCH_CONCURRENCY")
         .ok()
@@ -155,7 +155,7 @@ async fn lag_run(cluster: &Cluster) -> Result<(bool, (f64, f64, f64)), Box<dyn s
     )
     .await?;
     let got = fake.wait_for_posts(300, Duration::from_mins(2)).await;
-    let _ = stop.send(true);
+    let _ = stop.send(publisher::Stop::Finish);
     task.await?;
     assert_eq!(got, 300);
     let rows = c
@@ -227,7 +227,7 @@ async fn throughput_run(
     }
     let elapsed = t0.elapsed().as_secs_f64();
     for (stop, task, _) in running {
-        let _ = stop.send(true);
+        let _ = stop.send(publisher::Stop::Finish);
         task.await?;
     }
     let texts: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();

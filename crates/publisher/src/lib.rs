@@ -35,6 +35,9 @@ pub struct Options {
     pub concurrency: usize,
     /// Poll this often even without notifications (missed NOTIFY, clock changes).
     pub safety_poll: Duration,
+    /// How long a post handed back by a stopped publisher, or rescued from a dead one, waits
+    /// before it is checked on the network: a request still on the wire lands meanwhile.
+    pub grace: Duration,
     pub policy: RetryPolicy,
 }
 
@@ -45,6 +48,7 @@ impl Default for Options {
             batch: 64,
             concurrency: 64,
             safety_poll: Duration::from_secs(30),
+            grace: Duration::from_secs(30),
             policy: RetryPolicy::default(),
         }
     }
@@ -89,6 +93,10 @@ pub enum Event {
         until: DateTime<Utc>,
     },
     Rescued {
+        post: PostId,
+    },
+    /// A forced stop handed this post back; it is checked on the network before any resend.
+    Released {
         post: PostId,
     },
     LeaseLost {
@@ -140,7 +148,7 @@ struct Inner {
     /// Access tokens fetched in the last minute, per account (a token is refreshed with two
     /// minutes to spare, so a minute of reuse is safe); dropped on a 401.
     tokens: Mutex<HashMap<AccountId, (Secret, Instant)>>,
-    stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<Stop>,
     last_rescue: Mutex<Option<Instant>>,
     posted: mpsc::UnboundedSender<PostedWrite>,
 }
@@ -201,7 +209,20 @@ enum Record {
     },
 }
 
-/// Runs a publisher until `stop` turns true, then finishes what it holds and returns.
+/// What whoever runs a publisher wants of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Keep publishing.
+    No,
+    /// Claim nothing more, finish the posts in flight, then return.
+    Finish,
+    /// Return at once: the posts in flight are handed back, to be checked on the network
+    /// (after the grace period) before any resend, instead of waiting out their leases.
+    Release,
+}
+
+/// Runs a publisher until `stop` says otherwise, then finishes (or hands back) what it holds
+/// and returns.
 /// `pg` is the database to use; the publisher opens its own connections, named after it.
 pub async fn run(
     pg: tokio_postgres::Config,
@@ -209,7 +230,7 @@ pub async fn run(
     credentials: Credentials,
     opts: Options,
     events: mpsc::UnboundedSender<Event>,
-    stop: watch::Receiver<bool>,
+    stop: watch::Receiver<Stop>,
 ) {
     let me = publisher_id();
     let mut pg = pg;
@@ -241,7 +262,7 @@ pub async fn run(
     let _ = events.send(Event::Stopped);
 }
 
-async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<Stop>) {
     let mut inflight: JoinSet<()> = JoinSet::new();
     let mut listener: Option<notify::Listener> = None;
     let mut db_down = false;
@@ -250,7 +271,14 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
     let mut look = true;
     let mut deadline = tokio::time::Instant::now();
     loop {
-        let stopping = *stop.borrow();
+        let mode = *stop.borrow();
+        if mode == Stop::Release {
+            inflight.abort_all();
+            while inflight.join_next().await.is_some() {}
+            inner.release().await;
+            return;
+        }
+        let stopping = mode != Stop::No;
         if stopping && inflight.is_empty() {
             return;
         }
@@ -334,6 +362,26 @@ impl Inner {
         let _ = self.events.send(e);
     }
 
+    /// Hands every post this publisher holds back to the queue, to be checked on the network
+    /// after the grace period. If the database cannot be reached, their leases run out instead.
+    async fn release(&self) {
+        let grace = self.opts.grace.as_millis() as i64;
+        let released = match self.db.client().await {
+            Ok(c) => store::release_claims(&c, &self.me, grace).await,
+            Err(e) => Err(e),
+        };
+        match released {
+            Ok(posts) => {
+                for post in posts {
+                    self.emit(Event::Released { post });
+                }
+            }
+            Err(e) => self.emit(Event::DatabaseDown {
+                error: e.to_string(),
+            }),
+        }
+    }
+
     /// Tells listeners when the next post is due, once per change (to the second). `last`:
     /// None before the first announcement, then what was announced (None: nothing pending).
     #[allow(clippy::option_option)]
@@ -363,7 +411,8 @@ impl Inner {
         let rescue_due =
             lock(&self.last_rescue).is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
         if rescue_due {
-            for post in store::rescue_expired(&c).await? {
+            let grace = self.opts.grace.as_millis() as i64;
+            for post in store::rescue_expired(&c, grace).await? {
                 self.emit(Event::Rescued { post });
             }
             *lock(&self.last_rescue) = Some(Instant::now());
@@ -678,7 +727,7 @@ impl Inner {
                             error: e.to_string(),
                         });
                     }
-                    if *self.stopping.borrow() && started.elapsed() > self.opts.lease {
+                    if *self.stopping.borrow() != Stop::No && started.elapsed() > self.opts.lease {
                         return;
                     }
                     tokio::time::sleep(wait).await;

@@ -33,7 +33,7 @@ async fn publisher_recovers_from_a_database_restart() {
     let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), Duration::from_secs(5)));
     let credentials = chirp_testing::credentials(&fake, Duration::from_secs(5));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
+    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
     let opts = Options {
         safety_poll: Duration::from_hours(1),
         ..Options::default()
@@ -64,6 +64,6 @@ async fn publisher_recovers_from_a_database_restart() {
     .unwrap();
     until(&mut rx, |e| matches!(e, Event::Posted { .. })).await;
     assert_eq!(fake.posts()[0].text, "after restart");
-    stop.send(true).unwrap();
+    stop.send(publisher::Stop::Finish).unwrap();
     task.await.unwrap();
 }

@@ -33,7 +33,7 @@ fn fast_options() -> Options {
 
 struct Running {
     events: mpsc::UnboundedReceiver<Event>,
-    stop: watch::Sender<bool>,
+    stop: watch::Sender<publisher::Stop>,
     task: tokio::task::JoinHandle<()>,
     seen: Vec<Event>,
 }
@@ -43,7 +43,7 @@ impl Running {
         let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
         let credentials = chirp_testing::credentials(fake, x_timeout);
         let (tx, events) = mpsc::unbounded_channel();
-        let (stop, stop_rx) = watch::channel(false);
+        let (stop, stop_rx) = watch::channel(publisher::Stop::No);
         let task = tokio::spawn(publisher::run(
             db.pg.clone(),
             network,
@@ -89,7 +89,7 @@ impl Running {
     }
 
     async fn stop(mut self) -> Vec<Event> {
-        self.stop.send(true).unwrap();
+        self.stop.send(publisher::Stop::Finish).unwrap();
         self.task.await.unwrap();
         while let Ok(e) = self.events.try_recv() {
             self.seen.push(e);

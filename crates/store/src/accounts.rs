@@ -284,3 +284,14 @@ impl TokenLock<'_> {
         Ok(())
     }
 }
+
+/// Whether any account holds tokens (ciphertexts that need the key that made them).
+pub async fn any_tokens(client: &impl GenericClient) -> Result<bool, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM x_accounts WHERE access_token <> '')",
+            &[],
+        )
+        .await?
+        .get(0))
+}

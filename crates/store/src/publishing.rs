@@ -83,16 +83,38 @@ pub async fn claim(
 }
 
 /// Hands back posts whose lease expired (their publisher died or hung). Nobody knows whether
-/// X received them, so they must be reconciled before any resend.
-pub async fn rescue_expired(c: &impl GenericClient) -> Result<Vec<PostId>, DbError> {
+/// X received them, so they must be reconciled before any resend, and not before `grace_ms`
+/// (a request still on the wire lands meanwhile).
+pub async fn rescue_expired(c: &impl GenericClient, grace_ms: i64) -> Result<Vec<PostId>, DbError> {
     let rows = c
         .query(
             "UPDATE posts SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
                     needs_reconcile = true,
+                    next_attempt_at = now() + $1 * interval '1 millisecond',
                     error_message = 'a publisher stopped while sending it: checking X before sending again'
              WHERE status = 'publishing' AND claim_expires_at < now()
              RETURNING id",
-            &[],
+            &[&(grace_ms as f64)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// A forced stop: hands back every post `me` holds, to be reconciled after `grace_ms`.
+pub async fn release_claims(
+    c: &impl GenericClient,
+    me: &str,
+    grace_ms: i64,
+) -> Result<Vec<PostId>, DbError> {
+    let rows = c
+        .query(
+            "UPDATE posts SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
+                    needs_reconcile = true,
+                    next_attempt_at = now() + $2 * interval '1 millisecond',
+                    error_message = 'its publisher was stopped while sending it: checking X before sending again'
+             WHERE status = 'publishing' AND claimed_by = $1
+             RETURNING id",
+            &[&me, &(grace_ms as f64)],
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -97,12 +97,31 @@ async fn connect_with(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Why the stored tokens of a connected account cannot be used here, if they cannot: the key
+/// is missing or is not the one that encrypted them.
+async fn token_problem(db: &Db, account: i32) -> Option<String> {
+    match chirp_credentials::key(db).await {
+        Ok(cipher) => chirp_credentials::unreadable(db, &cipher, account)
+            .await
+            .unwrap_or_else(|e| Some(e.to_string())),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
     let c = db.client().await?;
     let st = accounts::status(&c).await?;
+    let problem = match &st {
+        Some(s) if s.connected => token_problem(db, s.id).await,
+        _ => None,
+    };
     if json {
         let v = match &st {
-            Some(s) => serde_json::to_value(s)?,
+            Some(s) => {
+                let mut v = serde_json::to_value(s)?;
+                v["tokens_problem"] = serde_json::json!(problem);
+                v
+            }
             None => {
                 serde_json::json!({"username": null, "connected": false, "needs_reconnect": false, "posts_waiting": 0})
             }
@@ -111,6 +130,14 @@ pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match st {
+        Some(s) if s.connected && problem.is_some() => {
+            println!(
+                "@{} · its tokens cannot be read: {}; {} post(s) wait until then.",
+                s.username.unwrap_or_default(),
+                problem.unwrap_or_default(),
+                s.posts_waiting
+            );
+        }
         Some(s) if s.connected => {
             println!("@{} · connected", s.username.unwrap_or_default());
             if let Some(t) = s.token_expires_at {

@@ -102,6 +102,10 @@ pub enum Command {
         /// First retry delay in milliseconds (doubles per attempt, at most 15 minutes).
         #[arg(long, default_value_t = 10_000, value_name = "MS")]
         retry_base_ms: u64,
+        /// Seconds a post handed back by a stopped publisher, or rescued from a dead one, waits
+        /// before it is checked on X (default: --x-timeout).
+        #[arg(long, value_name = "SECS")]
+        grace: Option<u64>,
     },
     /// Connect, inspect or disconnect the X account.
     Account {
@@ -274,7 +278,16 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             lease,
             x_timeout,
             retry_base_ms,
-        } => scheduler::run(config, lease, x_timeout, retry_base_ms).await,
+            grace,
+        } => {
+            let timing = scheduler::Timing {
+                lease,
+                x_timeout,
+                retry_base_ms,
+                grace,
+            };
+            scheduler::run(config, &timing).await
+        }
         Command::Account { command } => match command {
             AccountCommand::Connect {
                 no_browser,

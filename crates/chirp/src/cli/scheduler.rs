@@ -13,32 +13,75 @@ use tokio::sync::{mpsc, watch};
 use std::sync::Arc;
 
 use chirp_credentials::Credentials;
-use chirp_net::Cipher;
 use chirp_net::x::XNetwork;
-use chirp_publisher::{self as publisher, Event, Options};
+use chirp_publisher::{self as publisher, Event, Options, Stop};
 use chirp_store::Db;
 
 use crate::config::Config;
+use crate::error::UsageError;
 use crate::present::inert;
 
-pub(super) async fn run(
-    config: &Config,
-    lease: u64,
-    x_timeout: u64,
-    retry_base_ms: u64,
-) -> Result<ExitCode> {
-    let cipher = Cipher::load_default()?;
+/// The scheduler's timing, as given on the command line.
+pub(super) struct Timing {
+    pub lease: u64,
+    pub x_timeout: u64,
+    pub retry_base_ms: u64,
+    pub grace: Option<u64>,
+}
+
+impl Timing {
+    /// The publisher's options, or what is wrong with the numbers.
+    fn options(&self) -> Result<Options, UsageError> {
+        let bad = |m: String| Err(UsageError(m));
+        if !(1..=300).contains(&self.x_timeout) {
+            return bad(format!(
+                "--x-timeout must be 1 to 300 seconds, not {}",
+                self.x_timeout
+            ));
+        }
+        // An attempt ends at three quarters of its lease: a request must fit well inside it.
+        if self.lease < 2 * self.x_timeout || self.lease > 3600 {
+            return bad(format!(
+                "--lease must be at least twice --x-timeout ({} s) and at most 3600 s, not {}: a send must end well inside its lease",
+                2 * self.x_timeout,
+                self.lease
+            ));
+        }
+        if !(1..=900_000).contains(&self.retry_base_ms) {
+            return bad(format!(
+                "--retry-base-ms must be 1 to 900000 (15 minutes), not {}",
+                self.retry_base_ms
+            ));
+        }
+        let grace = self.grace.unwrap_or(self.x_timeout);
+        if grace > 3600 {
+            return bad(format!("--grace must be at most 3600 seconds, not {grace}"));
+        }
+        let mut opts = Options {
+            lease: Duration::from_secs(self.lease),
+            grace: Duration::from_secs(grace),
+            ..Options::default()
+        };
+        opts.policy.base = chrono::Duration::milliseconds(self.retry_base_ms as i64);
+        Ok(opts)
+    }
+}
+
+pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
+    let opts = timing.options()?;
     let (db, _) = Db::open(config.database.url.as_deref()).await?;
-    let timeout = Duration::from_secs(x_timeout);
+    let cipher = match chirp_credentials::key(&db).await {
+        Ok(c) => c,
+        Err(e) => {
+            db.close().await;
+            return Err(e.into());
+        }
+    };
+    let timeout = Duration::from_secs(timing.x_timeout);
     let network = Arc::new(XNetwork::new(&config.x.api_base_url, timeout));
     let credentials = Credentials::new(&config.x, cipher, timeout);
-    let mut opts = Options {
-        lease: Duration::from_secs(lease.max(x_timeout + 5)),
-        ..Options::default()
-    };
-    opts.policy.base = chrono::Duration::milliseconds(retry_base_ms as i64);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(Stop::No);
     let mut task = tokio::spawn(publisher::run(
         db.pg.clone(),
         network,
@@ -67,14 +110,21 @@ pub(super) async fn run(
         }
         if stopping {
             eprintln!(
-                "chirp: stopping now; posts still in flight will be checked on X by the next publisher"
+                "chirp: stopping now: the posts in flight are handed back, to be checked on X before any resend"
             );
-            task.abort();
+            let _ = stop_tx.send(Stop::Release);
+            // Handing back is one statement; if the database does not answer, leases run out.
+            if tokio::time::timeout(Duration::from_secs(10), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
             break;
         }
         stopping = true;
         eprintln!("chirp: stopping: finishing the posts in flight (signal again to quit at once)");
-        let _ = stop_tx.send(true);
+        let _ = stop_tx.send(Stop::Finish);
     }
     let _ = printer.await;
     db.close().await;
@@ -122,6 +172,9 @@ pub(super) fn line(e: &Event) -> String {
             "account {account} rate limited by X: holding its posts until {}",
             until.format("%H:%M:%S UTC")
         ),
+        Event::Released { post } => {
+            format!("handed back post {post} (it is checked on X before any resend)")
+        }
         Event::Rescued { post } => {
             format!("rescued post {post} from an expired lease (will check X before resending)")
         }

@@ -24,9 +24,9 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::{mpsc, watch};
 
 use chirp_credentials::Credentials;
+use chirp_net::DEFAULT_TIMEOUT;
 use chirp_net::x::XNetwork;
-use chirp_net::{Cipher, DEFAULT_TIMEOUT};
-use chirp_publisher::{self as publisher, Options};
+use chirp_publisher::{self as publisher, Options, Stop};
 use chirp_store::Db;
 use chirp_store::notify::{self, Heard};
 
@@ -117,10 +117,10 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     model.keys = config.keymap()?;
 
     // The background publisher, when enabled and able to read tokens.
-    let (stop_pub, stop_rx) = watch::channel(false);
+    let (stop_pub, stop_rx) = watch::channel(Stop::No);
     let mut publisher_task = None;
     if config.publisher.enabled {
-        match Cipher::load_default() {
+        match chirp_credentials::key(&db).await {
             Ok(cipher) => {
                 let network = Arc::new(XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT));
                 let credentials = Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
@@ -207,7 +207,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     {
         effects::save_unsaved(&db, c.id, &c.text()).await;
     }
-    let _ = stop_pub.send(true);
+    let _ = stop_pub.send(Stop::Finish);
     if let Some(mut t) = publisher_task {
         // Posts in flight finish (or time out at X) before we go; say so if that takes a while.
         if tokio::time::timeout(Duration::from_secs(1), &mut t)
@@ -215,9 +215,27 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
             .is_err()
         {
             eprintln!(
-                "chirp: finishing the post being sent (Ctrl-C leaves it to the next publisher, which checks X first)"
+                "chirp: finishing the post being sent (Ctrl-C hands it back, to be checked on X before any resend)"
             );
-            let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+            let interrupted = async {
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(_) => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut t => {}
+                () = interrupted => {
+                    let _ = stop_pub.send(Stop::Release);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), &mut t).await;
+                }
+                () = tokio::time::sleep(Duration::from_secs(35)) => {
+                    let _ = stop_pub.send(Stop::Release);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), &mut t).await;
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
