@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
-#[error("config {path}: {message}")]
+#[error("{}", if path.is_empty() { message.clone() } else { format!("config {path}: {message}") })]
 pub struct ConfigError {
     pub path: String,
     pub message: String,
@@ -99,6 +99,13 @@ impl Config {
         {
             config.database.url = Some(url);
         }
+        if config.source.is_none() {
+            // No file: the environment alone is checked (TZ).
+            config.validate().map_err(|message| ConfigError {
+                path: String::new(),
+                message,
+            })?;
+        }
         Ok(config)
     }
 
@@ -118,6 +125,9 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if self.ui.timezone.is_none() {
+            env_timezone()?;
+        }
         if let Some(tz) = &self.ui.timezone {
             tz.parse::<Tz>().map_err(|_| {
                 format!("ui.timezone: `{tz}` is not an IANA time zone (e.g. Europe/Berlin, UTC)")
@@ -192,12 +202,29 @@ fn locate(text: &str, span: std::ops::Range<usize>) -> String {
     }
 }
 
+/// The zone `TZ` names, if it is set: `Europe/Berlin`, `:Europe/Berlin`, or a path into the
+/// zoneinfo database. A `TZ` chirp cannot read is an error naming it, not a silent UTC.
+fn env_timezone() -> Result<Option<Tz>, String> {
+    let Ok(raw) = std::env::var("TZ") else {
+        return Ok(None);
+    };
+    let name = raw.trim().trim_start_matches(':');
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let name = name.rsplit_once("zoneinfo/").map_or(name, |(_, n)| n);
+    name.parse::<Tz>().map(Some).map_err(|_| {
+        format!(
+            "TZ=`{raw}` is not an IANA time zone (e.g. Europe/Berlin, UTC): fix TZ or set ui.timezone"
+        )
+    })
+}
+
 /// The machine's zone: `TZ` if it names an IANA zone, else the system's, else UTC.
 pub fn local_timezone() -> Tz {
-    std::env::var("TZ")
+    env_timezone()
         .ok()
-        .map(|s| s.trim_start_matches(':').to_string())
-        .and_then(|s| s.parse().ok())
+        .flatten()
         .or_else(|| iana_time_zone::get_timezone().ok()?.parse().ok())
         .unwrap_or(Tz::UTC)
 }

@@ -40,9 +40,18 @@ pub fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(code) => code,
+        // The reader went away (`chirp list | head -1`): nothing more to say, to anyone.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("chirp: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(if cli::is_usage(&e) { 2 } else { 1 })
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -140,6 +140,16 @@ async fn connect_through_the_redirect_listener() {
     let (child, url, out) = env.start_connect();
     let location = approve(&url).await;
     assert!(location.starts_with(&env.cfg.redirect_uri), "{location}");
+    // Anything else reaching the listener first (a page without this request's state, an old
+    // or forged redirect) is ignored: the connect goes on waiting.
+    for stray in [
+        format!("{}?code=stolen", env.cfg.redirect_uri),
+        format!("{}?error=access_denied&state=forged", env.cfg.redirect_uri),
+    ] {
+        let r = reqwest::get(&stray).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert!(r.text().await.unwrap().contains("ignored"));
+    }
     // The browser lands on chirp's listener.
     let page = reqwest::get(&location).await.unwrap().text().await.unwrap();
     assert!(page.contains("You can close this tab"));

@@ -225,6 +225,7 @@ async fn bad_input_is_refused_and_writes_nothing() {
         };
         let err = one_line_error(&out);
         assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "bad input exits 2: {args:?}");
     }
     assert!(e.list().is_empty(), "nothing half-written");
 }
@@ -390,4 +391,72 @@ async fn list_limit_is_exact_across_pages() {
     let posts: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(posts.as_array().unwrap().len(), 600);
     assert_eq!(e.list().len(), 701, "without --limit, everything");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_leaves_early_ends_the_command_quietly() {
+    let e = Env::new().await;
+    for i in 0..5 {
+        assert!(
+            e.run(&["post", &format!("post {i}"), "--draft"])
+                .status
+                .success()
+        );
+    }
+    // Like `chirp list | head -0`: the reading end is closed before chirp writes.
+    let mut child = chirp(Some(&e.t.url()), e.home.path())
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_ends_from_any_terminal_become_newlines() {
+    let e = Env::new().await;
+    let out = e.run_stdin(&["post", "-", "--draft"], b"one\r\ntwo\rthree\r\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(e.list()[0]["content"], "one\ntwo\nthree");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tz_chirp_cannot_read_is_a_clear_error() {
+    let e = Env::new().await;
+    let out = run(
+        chirp(Some(&e.t.url()), e.home.path())
+            .env("TZ", "Mars/Olympus")
+            .arg("list"),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = one_line_error(&out);
+    assert!(
+        err.contains("TZ=`Mars/Olympus` is not an IANA time zone"),
+        "{err}"
+    );
+    // The zoneinfo path form is understood.
+    let out = run(
+        chirp(Some(&e.t.url()), e.home.path())
+            .env("TZ", ":/usr/share/zoneinfo/Europe/Berlin")
+            .arg("list"),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -62,9 +62,24 @@ pub enum TextError {
     InvalidChar(String),
 }
 
+/// Characters that show nothing: a post made only of these (and spaces) looks empty.
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}'
+                | '\u{FEFF}'
+        )
+}
+
+/// Line ends as typed on any terminal or pasted from anywhere (CRLF, lone CR) as LF.
+pub fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 /// Whether X would accept `text`; the error says what to change.
 pub fn validate(text: &str) -> Result<TextCount, TextError> {
-    if text.trim().is_empty() {
+    if text.chars().all(invisible) {
         return Err(TextError::Empty);
     }
     if text.contains('\0') {
@@ -128,6 +143,10 @@ mod tests {
             "the post is 281/280 weighted characters: shorten it by 1"
         );
         assert_eq!(validate("   \n"), Err(TextError::Empty));
+        // Zero-width characters show nothing: still empty.
+        assert_eq!(validate("\u{200b}\u{200b} \u{2060}"), Err(TextError::Empty));
+        assert!(validate("a\u{200b}").is_ok());
+        assert_eq!(normalize_newlines("a\r\nb\rc\n"), "a\nb\nc\n");
         assert_eq!(validate("a\0b"), Err(TextError::Nul));
         assert_eq!(
             validate("a\u{FEFF}b"),

@@ -70,6 +70,7 @@ async fn connect_with(
     }
     let answer = connect::wait_for_answer(
         callback,
+        &pending.state,
         Duration::from_secs(timeout_secs),
         true,
         &mut interrupt,
@@ -88,7 +89,7 @@ async fn connect_with(
     credentials
         .save_connected(db, &me.id, &me.username, &tokens)
         .await?;
-    println!("connected as @{}", me.username);
+    outln!("connected as @{}", me.username);
     if tokens.refresh.is_none() {
         eprintln!(
             "warning: X gave no refresh token (is offline.access allowed for the app?); you will need to reconnect when the access token expires"
@@ -126,12 +127,12 @@ pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
                 serde_json::json!({"username": null, "connected": false, "needs_reconnect": false, "posts_waiting": 0})
             }
         };
-        println!("{v}");
+        outln!("{v}");
         return Ok(ExitCode::SUCCESS);
     }
     match st {
         Some(s) if s.connected && problem.is_some() => {
-            println!(
+            outln!(
                 "@{} · its tokens cannot be read: {}; {} post(s) wait until then.",
                 s.username.unwrap_or_default(),
                 problem.unwrap_or_default(),
@@ -139,30 +140,30 @@ pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
             );
         }
         Some(s) if s.connected => {
-            println!("@{} · connected", s.username.unwrap_or_default());
+            outln!("@{} · connected", s.username.unwrap_or_default());
             if let Some(t) = s.token_expires_at {
-                println!(
+                outln!(
                     "  access token expires {} (refreshed automatically)",
                     when::show(t, &tz)
                 );
             }
             if let Some(t) = s.rate_limited_until.filter(|t| *t > chrono::Utc::now()) {
-                println!("  rate limited by X until {}", when::show(t, &tz));
+                outln!("  rate limited by X until {}", when::show(t, &tz));
             }
-            println!("  {} post(s) waiting", s.posts_waiting);
+            outln!("  {} post(s) waiting", s.posts_waiting);
         }
         Some(s) if s.needs_reconnect => {
-            println!(
+            outln!(
                 "@{} · needs reconnecting: X refused the refresh token. Run `chirp account connect`; {} post(s) wait until then.",
                 s.username.unwrap_or_default(),
                 s.posts_waiting
             );
         }
-        Some(s) => println!(
+        Some(s) => outln!(
             "not connected: run `chirp account connect`; {} post(s) wait until then.",
             s.posts_waiting
         ),
-        None => println!("not connected: run `chirp account connect`"),
+        None => outln!("not connected: run `chirp account connect`"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -173,7 +174,7 @@ pub(super) async fn disconnect(db: &Db, config: &Config) -> Result<ExitCode> {
         .await?
         .filter(|s| s.connected || s.needs_reconnect)
     else {
-        println!("no account is connected");
+        outln!("no account is connected");
         return Ok(ExitCode::SUCCESS);
     };
     // Revoke at X first; whatever X says, forget the tokens here.
@@ -188,7 +189,7 @@ pub(super) async fn disconnect(db: &Db, config: &Config) -> Result<ExitCode> {
             Some(e.to_string())
         }
     };
-    println!(
+    outln!(
         "disconnected @{}; its posts are kept ({} waiting until an account is connected again)",
         st.username.unwrap_or_default(),
         st.posts_waiting

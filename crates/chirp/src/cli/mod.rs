@@ -10,6 +10,15 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 
+/// `println!` that gives up quietly when the reader has gone (`chirp list | head -1`): the
+/// error ends the command like any other (closing the database), and `main` says nothing.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod account;
 mod scheduler;
 
@@ -140,6 +149,8 @@ pub use crate::error::UsageError;
 pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
     e.downcast_ref::<ConfigError>().is_some()
         || e.downcast_ref::<UsageError>().is_some()
+        // Text X would refuse, given on the command line or stdin: the user's input.
+        || e.downcast_ref::<chirp_core::TextError>().is_some()
         || account::connect_error_is_usage(e)
 }
 
@@ -175,10 +186,10 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
         Command::Migrate => {
             let (db, applied) = Db::open(config.database.url.as_deref()).await?;
             if applied.is_empty() {
-                println!("database is up to date");
+                outln!("database is up to date");
             } else {
                 for m in &applied {
-                    println!("applied {m}");
+                    outln!("applied {m}");
                 }
             }
             db.close().await;
@@ -197,7 +208,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     let mut c = db.client().await?;
                     let account = accounts::default_account(&mut c).await?;
                     let post = posts::create(&mut c, ACTOR, account, &text, at).await?;
-                    println!("{}", post.id);
+                    outln!("{}", post.id);
                     if let Some(at) = post.scheduled_at {
                         eprintln!("scheduled for {}", when::show(at, &tz));
                     }
@@ -217,10 +228,10 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     let c = db.client().await?;
                     let post = posts::get(&c, id).await?;
                     if json {
-                        println!("{}", serde_json::to_string_pretty(&post)?);
+                        outln!("{}", serde_json::to_string_pretty(&post)?);
                         return Ok(ExitCode::SUCCESS);
                     }
-                    print_post(&post, &tz);
+                    print_post(&post, &tz)?;
                     for ev in posts::history(&c, id).await? {
                         let change = match (ev.from, ev.to) {
                             (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
@@ -228,7 +239,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                             _ => String::new(),
                         };
                         let detail = ev.detail.map(|d| format!(" ({})", inert(&d, false)));
-                        println!(
+                        outln!(
                             "  {:<8} {change:<22} by {}{}",
                             ev.event,
                             ev.actor,
@@ -336,9 +347,9 @@ where
             let mut c = db.client().await?;
             let post = f(&mut c, id).await?;
             if deleted {
-                println!("deleted post {id}");
+                outln!("deleted post {id}");
             } else {
-                print_post(&post, &tz);
+                print_post(&post, &tz)?;
             }
             Ok(ExitCode::SUCCESS)
         })
@@ -360,17 +371,15 @@ fn read_text(arg: &str) -> Result<String> {
     std::io::stdin()
         .read_to_end(&mut bytes)
         .context("cannot read stdin")?;
-    let mut s = String::from_utf8(bytes).map_err(|e| {
+    let s = String::from_utf8(bytes).map_err(|e| {
         anyhow!(UsageError(format!(
             "stdin is not valid UTF-8 (bad byte at offset {}): nothing was saved",
             e.utf8_error().valid_up_to()
         )))
     })?;
+    let mut s = text::normalize_newlines(&s);
     if s.ends_with('\n') {
         s.pop();
-        if s.ends_with('\r') {
-            s.pop();
-        }
     }
     Ok(s)
 }
@@ -383,12 +392,12 @@ fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
     let c = text::count(&text);
     let valid = text::validate(&text).is_ok();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"weighted_length": c.weighted, "limit": text::LIMIT, "valid": valid})
         );
     } else {
-        println!("{}/{}", c.weighted, text::LIMIT);
+        outln!("{}/{}", c.weighted, text::LIMIT);
     }
     Ok(if valid {
         ExitCode::SUCCESS
@@ -429,21 +438,21 @@ async fn list(
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        outln!("{}", serde_json::to_string_pretty(&all)?);
         return Ok(ExitCode::SUCCESS);
     }
     if all.is_empty() {
-        println!("no posts");
+        outln!("no posts");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:>6}  {:<10}  {:<24}  TEXT", "ID", "STATUS", "WHEN");
+    outln!("{:>6}  {:<10}  {:<24}  TEXT", "ID", "STATUS", "WHEN");
     for p in &all {
         let at = p
             .posted_at
             .or(p.scheduled_at)
             .map(|t| when::show(t, &tz))
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:>6}  {:<10}  {:<24}  {}",
             p.id,
             p.status.as_str(),
@@ -454,25 +463,26 @@ async fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_post(p: &Post, tz: &Tz) {
-    println!("post {} · {}", p.id, p.status);
+fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
+    outln!("post {} · {}", p.id, p.status);
     if let Some(t) = p.scheduled_at {
-        println!("  scheduled  {}", when::show(t, tz));
+        outln!("  scheduled  {}", when::show(t, tz));
     }
     if let Some(t) = p.posted_at {
-        println!("  posted     {}", when::show(t, tz));
+        outln!("  posted     {}", when::show(t, tz));
     }
     if let Some(id) = &p.x_tweet_id {
-        println!("  x id       {id}");
+        outln!("  x id       {id}");
     }
     if let Some(e) = &p.error_message {
-        println!("  error      {}", inert(e, false));
+        outln!("  error      {}", inert(e, false));
     }
     let c = text::count(&p.content);
-    println!("  length     {}/{}", c.weighted, text::LIMIT);
+    outln!("  length     {}/{}", c.weighted, text::LIMIT);
     for line in inert(&p.content, true).lines() {
-        println!("  │ {line}");
+        outln!("  │ {line}");
     }
+    Ok(())
 }
 
 async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
@@ -481,13 +491,13 @@ async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
         Some(cl) => format!("private cluster at {}", cl.root.display()),
         None => chirp_store::describe(&db.pg),
     };
-    println!("database   {where_}");
+    outln!("database   {where_}");
     let account = match accounts::status(&c).await? {
         Some(a) if a.connected => format!("@{}", a.username.unwrap_or_default()),
         Some(a) if a.needs_reconnect => "needs reconnecting (chirp account connect)".into(),
         _ => "not connected".into(),
     };
-    println!("account    {account}");
+    outln!("account    {account}");
     let counts = posts::counts(&c).await?;
     let line: Vec<String> = Status::ALL
         .iter()
@@ -496,14 +506,14 @@ async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
             format!("{n} {s}")
         })
         .collect();
-    println!("posts      {}", line.join(", "));
+    outln!("posts      {}", line.join(", "));
     let next = posts::next_due(&c).await?;
-    println!(
+    outln!(
         "next due   {}",
         next.map_or_else(|| "nothing scheduled".into(), |t| when::show(t, &tz))
     );
     if std::io::stdout().is_terminal() {
-        println!("\nRun `chirp --help` for commands.");
+        outln!("\nRun `chirp --help` for commands.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -91,8 +91,11 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
         stop_rx,
     ));
     let printer = tokio::spawn(async move {
+        use std::io::Write as _;
         while let Some(e) = rx.recv().await {
-            println!(
+            // A closed stdout (a log reader that quit) must not stop the publisher.
+            let _ = writeln!(
+                std::io::stdout().lock(),
                 "{} {}",
                 Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
                 line(&e)

@@ -74,14 +74,7 @@ fn init_file_log() {
     else {
         return;
     };
-    if std::fs::create_dir_all(&dir).is_err() {
-        return;
-    }
-    if let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("chirp.log"))
-    {
+    if let Ok(file) = open_private_log(&dir) {
         let _ = tracing_subscriber::fmt()
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
@@ -91,6 +84,33 @@ fn init_file_log() {
             )
             .try_init();
     }
+}
+
+/// The log file in `dir`: the directory 0700, the file 0600 (logs name accounts and posts).
+fn open_private_log(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join("chirp.log"))?;
+    // A log made by an older chirp may be readable by others: not any more.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// `$VISUAL`/`$EDITOR` as a program and its arguments, read with shell quoting rules
+/// (`"/opt/My Editor/bin/ed" -n` is one program and one argument).
+fn editor_command(editor: &str) -> Result<(String, Vec<String>), String> {
+    let mut words = shell_words::split(editor)
+        .map_err(|e| format!("cannot read $EDITOR `{editor}`: {e}"))?
+        .into_iter();
+    let program = words.next().unwrap_or_else(|| "vi".into());
+    Ok((program, words.collect()))
 }
 
 pub async fn run(config: &Config) -> Result<ExitCode> {
@@ -340,12 +360,11 @@ async fn edit_externally(text: &str) -> Result<String, String> {
         let editor = std::env::var("VISUAL")
             .or_else(|_| std::env::var("EDITOR"))
             .unwrap_or_else(|_| "vi".into());
+        let (program, args) = editor_command(&editor)?;
         let f = file.clone();
         let status = tokio::task::spawn_blocking(move || {
-            let mut parts = editor.split_whitespace();
-            let program = parts.next().unwrap_or("vi").to_string();
             std::process::Command::new(program)
-                .args(parts)
+                .args(args)
                 .arg(&f)
                 .status()
         })
@@ -370,4 +389,37 @@ async fn edit_externally(text: &str) -> Result<String, String> {
     );
     let _ = std::io::stdout().flush();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_editor_is_read_with_shell_quoting() {
+        assert_eq!(
+            editor_command("code --wait").unwrap(),
+            ("code".to_string(), vec!["--wait".to_string()])
+        );
+        assert_eq!(
+            editor_command("'/opt/My Editor/bin/ed' -n").unwrap(),
+            ("/opt/My Editor/bin/ed".to_string(), vec!["-n".to_string()])
+        );
+        assert!(
+            editor_command("vim '")
+                .unwrap_err()
+                .contains("cannot read $EDITOR")
+        );
+    }
+
+    #[test]
+    fn the_log_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("state/chirp");
+        open_private_log(&dir).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("chirp.log")), 0o600);
+    }
 }

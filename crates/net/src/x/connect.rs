@@ -133,13 +133,14 @@ pub async fn listen(redirect_uri: &url::Url) -> Result<Callback, ConnectError> {
 /// caught too).
 pub async fn wait_for_answer(
     bound: Callback,
+    state: &str,
     timeout: Duration,
     read_stdin: bool,
     interrupt: &mut tokio::signal::unix::Signal,
 ) -> Result<Answer, ConnectError> {
     let Callback { listener, path } = bound;
     let (tx, mut rx) = mpsc::channel::<Answer>(4);
-    let server = tokio::spawn(serve(listener, path, tx.clone()));
+    let server = tokio::spawn(serve(listener, path, state.to_string(), tx.clone()));
     let stdin_task = read_stdin.then(|| {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -167,20 +168,28 @@ pub async fn wait_for_answer(
 }
 
 /// Serves the redirect listener: each connection is HTTP/1 (hyper); a GET on the redirect
-/// path tells the browser to go back to the terminal and, once that page is written, hands
-/// its query to `tx` (so the answer page is never cut off by chirp moving on).
-async fn serve(listener: tokio::net::TcpListener, path: String, tx: mpsc::Sender<Answer>) {
+/// path with this request's `state` tells the browser to go back to the terminal and, once
+/// that page is written, hands its query to `tx` (so the answer page is never cut off by chirp
+/// moving on). Anything else (another page, an old or forged redirect) is answered and
+/// ignored: no local process or web page can end a pending connect.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    path: String,
+    state: String,
+    tx: mpsc::Sender<Answer>,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let path = path.clone();
+        let state = state.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
             let got = std::sync::Arc::new(std::sync::Mutex::new(None));
             let slot = got.clone();
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let (response, answer) = respond(&req, &path);
+                let (response, answer) = respond(&req, &path, &state);
                 if let Some(a) = answer
                     && let Ok(mut s) = slot.lock()
                 {
@@ -201,11 +210,19 @@ async fn serve(listener: tokio::net::TcpListener, path: String, tx: mpsc::Sender
 }
 
 /// The page for one request, and the answer it carries when it is X's redirect.
-fn respond(req: &Request<Incoming>, path: &str) -> (Response<Full<Bytes>>, Option<Answer>) {
+fn respond(
+    req: &Request<Incoming>,
+    path: &str,
+    state: &str,
+) -> (Response<Full<Bytes>>, Option<Answer>) {
     if req.method() != hyper::Method::GET || req.uri().path() != path {
         return (page(StatusCode::NOT_FOUND, "<p>Not found.</p>"), None);
     }
     let a = Answer::from_query(req.uri().query().unwrap_or(""));
+    if a.state.as_deref() != Some(state) {
+        let body = "<p>This answer is not for the <code>chirp account connect</code> that is waiting (its state does not match): ignored.</p>";
+        return (page(StatusCode::BAD_REQUEST, body), None);
+    }
     let body = if a.error.is_none() {
         "<p>chirp received X's answer. You can close this tab and go back to the terminal.</p>"
     } else {

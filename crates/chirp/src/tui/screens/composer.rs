@@ -118,7 +118,8 @@ impl Screen for Composer {
     }
 
     fn on_paste(&mut self, text: &str) {
-        self.textarea.insert_str(text);
+        // Terminals paste line ends as CR (or CRLF): they are new lines here.
+        self.textarea.insert_str(text::normalize_newlines(text));
     }
 
     fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
