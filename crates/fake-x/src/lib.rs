@@ -58,6 +58,8 @@ pub struct FakeConfig {
     pub timeline_lag: Duration,
     /// Every timeline read answers this status (a timeline X cannot serve).
     pub timeline_status: Option<u16>,
+    /// How long X takes to answer a post it created (a slow day at X).
+    pub post_latency: Duration,
 }
 
 impl Default for FakeConfig {
@@ -76,6 +78,7 @@ impl Default for FakeConfig {
             fail_media_processing: false,
             timeline_lag: Duration::ZERO,
             timeline_status: None,
+            post_latency: Duration::ZERO,
         }
     }
 }
@@ -891,6 +894,9 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
         s.created.send_replace(n);
         (post, remaining, reset)
     };
+    if !cfg.post_latency.is_zero() {
+        tokio::time::sleep(cfg.post_latency).await;
+    }
     match fault {
         Some(Fault::StatusAfterRecord(code)) => {
             let st = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);

@@ -99,6 +99,11 @@ pub enum Event {
     Released {
         post: PostId,
     },
+    /// Not sent: the database stopped answering this publisher, which may have been declared
+    /// dead; whoever takes the post over checks the network first.
+    Abandoned {
+        post: PostId,
+    },
     LeaseLost {
         post: PostId,
     },
@@ -112,6 +117,13 @@ pub enum Event {
         next: Option<DateTime<Utc>>,
     },
     Stopped,
+}
+
+/// The application_name this publisher's connections carry: `chirp-<pid>-pub-<tag>`, short
+/// enough for PostgreSQL's 63 bytes, so that `pg_stat_activity` tells whether it lives.
+fn liveness_name(me: &str) -> String {
+    let tag = me.rsplit(':').next().unwrap_or("0");
+    format!("chirp-{}-pub-{tag}", std::process::id())
 }
 
 /// A unique name for this publisher: host, process and a random tag.
@@ -143,6 +155,11 @@ struct Inner {
     network: Arc<dyn Network>,
     credentials: Credentials,
     me: String,
+    /// The application_name of this publisher's connections (see [`liveness_name`]).
+    app: String,
+    /// When the database last answered this publisher: while it does, its connections exist
+    /// and nobody rescues its posts.
+    alive_at: Mutex<Instant>,
     opts: Options,
     events: mpsc::UnboundedSender<Event>,
     /// Access tokens fetched in the last minute, per account (a token is refreshed with two
@@ -196,6 +213,9 @@ enum Record {
     Posted(String, Option<Quota>),
     /// Certainly on the network, id unknown (a duplicate refusal after an unknown outcome).
     PostedWithoutId(String),
+    /// Not sent: the database stopped answering, so another publisher may already own it.
+    /// Nothing is written; whoever rescues it checks the network first.
+    Abandoned,
     Failed(String),
     Requeue {
         at: Option<DateTime<Utc>>,
@@ -233,9 +253,12 @@ pub async fn run(
     stop: watch::Receiver<Stop>,
 ) {
     let me = publisher_id();
+    let app = liveness_name(&me);
     let mut pg = pg;
     // Every change this publisher makes is audited under its name.
     pg.options(format!("-c chirp.actor=publisher:{me}"));
+    // While any connection with this name is open, other publishers know this one lives.
+    pg.application_name(&app);
     let db = Db::from_config(pg, None);
     let (posted, posted_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(posted_writer(db.pool.clone(), me.clone(), posted_rx));
@@ -244,6 +267,8 @@ pub async fn run(
         network,
         credentials,
         me: me.clone(),
+        app,
+        alive_at: Mutex::new(Instant::now()),
         opts,
         events,
         tokens: Mutex::new(HashMap::new()),
@@ -252,7 +277,10 @@ pub async fn run(
         posted,
     });
     inner.emit(Event::Started { id: me });
+    let heartbeat = tokio::spawn(heartbeat(inner.clone()));
     main_loop(inner.clone(), stop).await;
+    heartbeat.abort();
+    let _ = heartbeat.await;
     let events = inner.events.clone();
     let pool = inner.db.pool.clone();
     // Every post task has finished: dropping the last sender ends the writer.
@@ -294,17 +322,18 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<Stop>) {
             }
             // Claim while there is room; learn when to look again.
             let wake = match inner.fill(&mut inflight).await {
-                Ok(next_ms) => {
+                Ok(next) => {
                     if db_down {
                         db_down = false;
                         inner.emit(Event::DatabaseBack);
                     }
                     retry_in = Duration::from_millis(250);
-                    if let Some(ms) = next_ms {
-                        inner.announce_wait(&mut last_waiting, ms);
+                    // What is announced is when the next post is due, not when we next look.
+                    if let Some(w) = next {
+                        inner.announce_wait(&mut last_waiting, w.due_ms.unwrap_or(i64::MAX));
                     }
                     // Full (None): a finished post wakes us.
-                    let ms = next_ms.unwrap_or(i64::MAX).max(0) as u64;
+                    let ms = next.and_then(|w| w.wake_ms).unwrap_or(i64::MAX).max(0) as u64;
                     inner.opts.safety_poll.min(Duration::from_millis(ms))
                 }
                 Err(e) => {
@@ -347,6 +376,29 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<Stop>) {
             () = tokio::time::sleep_until(deadline) => look = true,
             _ = stop.changed() => look = true,
         }
+    }
+}
+
+/// Asks the database, every fraction of the grace period, whether it still answers. A send is
+/// started only while it recently did (see [`Inner::send_deadline`]): a publisher cut off from
+/// the database may already have been declared dead and its posts handed to another.
+async fn heartbeat(inner: Arc<Inner>) {
+    let every = (inner.opts.grace / 4).clamp(Duration::from_millis(100), Duration::from_secs(2));
+    loop {
+        let asked = Instant::now();
+        let ok = tokio::time::timeout(every, async {
+            let c = inner.db.client().await.ok()?;
+            c.query_one("SELECT 1", &[]).await.ok()
+        })
+        .await
+        .ok()
+        .flatten()
+        .is_some();
+        if ok {
+            // The answer is as old as the question.
+            *lock(&inner.alive_at) = asked;
+        }
+        tokio::time::sleep(every.saturating_sub(asked.elapsed())).await;
     }
 }
 
@@ -405,7 +457,10 @@ impl Inner {
 
     /// Rescues expired leases, claims what fits, and returns how long until the next thing is
     /// due (None when every slot is busy).
-    async fn fill(self: &Arc<Self>, inflight: &mut JoinSet<()>) -> Result<Option<i64>, DbError> {
+    async fn fill(
+        self: &Arc<Self>,
+        inflight: &mut JoinSet<()>,
+    ) -> Result<Option<store::Wake>, DbError> {
         let c = self.db.client().await?;
         // Leases run for minutes: looking for expired ones once a second is plenty.
         let rescue_due =
@@ -424,7 +479,8 @@ impl Inner {
             }
             let limit = room.min(self.opts.batch);
             let lease = self.opts.lease.as_millis() as i64;
-            let claimed = store::claim(&c, &self.me, limit, lease).await?;
+            let claimed = store::claim(&c, &self.me, &self.app, limit, lease).await?;
+            *lock(&self.alive_at) = Instant::now();
             let got = claimed.len() as i64;
             for post in claimed {
                 self.emit(Event::Claimed {
@@ -435,7 +491,7 @@ impl Inner {
                 inflight.spawn(async move { me.process(post).await });
             }
             if got < limit {
-                return Ok(Some(store::next_wake_ms(&c).await?.unwrap_or(i64::MAX)));
+                return Ok(Some(store::next_wake(&c).await?));
             }
             // A full batch: there may be more due right now.
         }
@@ -471,12 +527,18 @@ impl Inner {
             reply_to: None,
             media_ids: &[],
         };
-        let mut sent = self.network.publish(&token, part, deadline).await;
+        let Some(until) = self.send_deadline(deadline) else {
+            return Record::Abandoned;
+        };
+        let mut sent = self.network.publish(&token, part, until).await;
         if matches!(sent, Err(SendError::Unauthorized(_))) {
             match self.refreshed(p, &token).await {
                 Ok(fresh) => {
                     token = fresh;
-                    sent = self.network.publish(&token, part, deadline).await;
+                    let Some(until) = self.send_deadline(deadline) else {
+                        return Record::Abandoned;
+                    };
+                    sent = self.network.publish(&token, part, until).await;
                 }
                 Err(e) => return self.auth_problem(p, e),
             }
@@ -627,6 +689,18 @@ impl Inner {
         ))
     }
 
+    /// Until when a send may run: within the attempt's `deadline`, and ending before anyone
+    /// could have declared this publisher dead and looked for the post on the network (the
+    /// database last answered at `alive_at`; a rescuer looks after the grace period, so a send
+    /// ends a second before that). None: too little time is left to send at all.
+    fn send_deadline(&self, deadline: Instant) -> Option<Instant> {
+        let alive_at = *lock(&self.alive_at);
+        let margin = Duration::from_secs(1);
+        let until = deadline.min(alive_at + self.opts.grace.saturating_sub(margin));
+        (until.saturating_duration_since(Instant::now()) >= Duration::from_millis(500))
+            .then_some(until)
+    }
+
     async fn owner_of(&self, x_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {
         let c = self.db.client().await?;
         store::x_id_owner(&c, x_id, post).await
@@ -681,6 +755,10 @@ impl Inner {
     /// until it is written, the lease is gone (then another publisher reconciles), or the
     /// publisher is stopping and the lease has run out.
     async fn record(&self, p: &Claimed, r: Record) {
+        if matches!(r, Record::Abandoned) {
+            self.emit(Event::Abandoned { post: p.id });
+            return;
+        }
         let started = Instant::now();
         let mut wait = Duration::from_millis(100);
         let mut down = false;
@@ -696,6 +774,7 @@ impl Inner {
                             post: p.id,
                             x_id: x_id.clone(),
                         },
+                        Record::Abandoned => Event::Abandoned { post: p.id },
                         Record::PostedWithoutId(note) => Event::PostedWithoutId {
                             post: p.id,
                             note: note.clone(),
@@ -752,6 +831,7 @@ impl Inner {
             Record::PostedWithoutId(note) => {
                 store::mark_posted_without_id(&c, &self.me, p.id, note).await
             }
+            Record::Abandoned => Ok(true),
             Record::Failed(reason) => store::mark_failed(&c, &self.me, p.id, reason).await,
             Record::Requeue {
                 at,

@@ -234,7 +234,8 @@ impl Db {
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity
                      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-                       AND application_name <> $1",
+                       -- Ours: this process's pool and its publisher's (chirp-<pid>-pub-…).
+                       AND application_name <> $1 AND application_name NOT LIKE $1 || '-%'",
                     &[&app_name()],
                 )
                 .await

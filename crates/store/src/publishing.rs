@@ -33,6 +33,7 @@ pub struct Claimed {
 pub async fn claim(
     c: &impl GenericClient,
     me: &str,
+    app: &str,
     limit: i64,
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, DbError> {
@@ -50,7 +51,7 @@ pub async fn claim(
                  FOR UPDATE OF p SKIP LOCKED
              )
              UPDATE posts p
-             SET status = 'publishing', claimed_by = $1,
+             SET status = 'publishing', claimed_by = $1, claimed_by_app = $4,
                  claim_expires_at = now() + $3 * interval '1 millisecond',
                  attempts = p.attempts + 1,
                  -- Keep the start of the first unknown attempt: reconcile looks from there.
@@ -63,7 +64,7 @@ pub async fn claim(
              WHERE p.id = due.id AND a.id = p.x_account_id
              RETURNING p.id, p.x_account_id, a.x_user_id, p.content, p.attempts,
                        p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content",
-            &[&me, &limit, &(lease_ms as f64)],
+            &[&me, &limit, &(lease_ms as f64), &app],
         )
         .await?;
     Ok(rows
@@ -82,18 +83,23 @@ pub async fn claim(
         .collect())
 }
 
-/// Hands back posts whose lease expired (their publisher died or hung). Nobody knows whether
-/// X received them, so they must be reconciled before any resend, and not before `grace_ms`
-/// (a request still on the wire lands meanwhile).
+/// Hands back posts whose publisher died (none of its connections is left) or whose lease
+/// expired (it hung, or its host vanished). Nobody knows whether X received them, so they must
+/// be reconciled before any resend, and not before `grace_ms` (a request still on the wire
+/// lands meanwhile; a live publisher never starts a send it could not finish by then).
 pub async fn rescue_expired(c: &impl GenericClient, grace_ms: i64) -> Result<Vec<PostId>, DbError> {
     let rows = c
         .query(
-            "UPDATE posts SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
+            "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
                     needs_reconcile = true,
                     next_attempt_at = now() + $1 * interval '1 millisecond',
                     error_message = 'a publisher stopped while sending it: checking X before sending again'
-             WHERE status = 'publishing' AND claim_expires_at < now()
-             RETURNING id",
+             WHERE p.status = 'publishing'
+               AND (p.claim_expires_at < now()
+                    OR (p.claimed_by_app IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                        WHERE a.application_name = p.claimed_by_app)))
+             RETURNING p.id",
             &[&(grace_ms as f64)],
         )
         .await?;
@@ -120,31 +126,51 @@ pub async fn release_claims(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// How long until something needs doing (a post due, a back-off or rate limit over, a lease
-/// expiring), by the database's clock. None: nothing at all is pending.
-pub async fn next_wake_ms(c: &impl GenericClient) -> Result<Option<i64>, DbError> {
+/// When a publisher has something to do, in milliseconds from now by the database's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wake {
+    /// Until the next post is due (its time, back-off or rate limit): None, nothing is.
+    pub due_ms: Option<i64>,
+    /// Until anything needs looking at: a post due, a lease expiring, or (while posts are in
+    /// flight anywhere) the next check for publishers that died.
+    pub wake_ms: Option<i64>,
+}
+
+pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
     let row = c
         .query_one(
-            "SELECT (EXTRACT(EPOCH FROM (least(
-                 (SELECT min(greatest(coalesce(p.scheduled_at, '-infinity'),
-                                      coalesce(p.next_attempt_at, '-infinity'),
-                                      coalesce(a.rate_limited_until, '-infinity')))
-                  FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
-                  WHERE p.status = 'scheduled' AND a.is_active AND NOT a.needs_reconnect),
-                 (SELECT min(claim_expires_at) FROM posts WHERE status = 'publishing')
-             ) - clock_timestamp())) * 1000)::float8",
+            "WITH due AS (
+                 SELECT min(greatest(coalesce(p.scheduled_at, '-infinity'),
+                                     coalesce(p.next_attempt_at, '-infinity'),
+                                     coalesce(a.rate_limited_until, '-infinity'))) AS at
+                 FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
+                 WHERE p.status = 'scheduled' AND a.is_active AND NOT a.needs_reconnect
+             )
+             SELECT (EXTRACT(EPOCH FROM ((SELECT at FROM due) - clock_timestamp())) * 1000)::float8,
+                    (EXTRACT(EPOCH FROM (least(
+                        (SELECT at FROM due),
+                        (SELECT min(claim_expires_at) FROM posts WHERE status = 'publishing'),
+                        -- While posts are in flight, look each second for publishers that died.
+                        (SELECT clock_timestamp() + interval '1 second' FROM posts
+                         WHERE status = 'publishing' AND claimed_by_app IS NOT NULL LIMIT 1)
+                    ) - clock_timestamp())) * 1000)::float8",
             &[],
         )
         .await?;
-    let ms: Option<f64> = row.get(0);
     // -infinity (a post with no time) means due now.
-    Ok(ms.map(|m| {
-        if m.is_finite() {
-            m.ceil().max(0.0) as i64
-        } else {
-            0
-        }
-    }))
+    let ms = |v: Option<f64>| {
+        v.map(|m| {
+            if m.is_finite() {
+                m.ceil().max(0.0) as i64
+            } else {
+                0
+            }
+        })
+    };
+    Ok(Wake {
+        due_ms: ms(row.get(0)),
+        wake_ms: ms(row.get(1)),
+    })
 }
 
 /// Several posts X has, in one statement (the publisher batches these under load). Returns the

@@ -53,9 +53,9 @@ impl Timing {
                 self.retry_base_ms
             ));
         }
-        let grace = self.grace.unwrap_or(self.x_timeout);
-        if grace > 3600 {
-            return bad(format!("--grace must be at most 3600 seconds, not {grace}"));
+        let grace = self.grace.unwrap_or(self.x_timeout.max(2));
+        if !(2..=3600).contains(&grace) {
+            return bad(format!("--grace must be 2 to 3600 seconds, not {grace}"));
         }
         let mut opts = Options {
             lease: Duration::from_secs(self.lease),
@@ -175,11 +175,16 @@ pub(super) fn line(e: &Event) -> String {
             "account {account} rate limited by X: holding its posts until {}",
             until.format("%H:%M:%S UTC")
         ),
+        Event::Abandoned { post } => format!(
+            "not sending post {post}: the database stopped answering (whoever takes it over checks X first)"
+        ),
         Event::Released { post } => {
             format!("handed back post {post} (it is checked on X before any resend)")
         }
         Event::Rescued { post } => {
-            format!("rescued post {post} from an expired lease (will check X before resending)")
+            format!(
+                "rescued post {post} from a publisher that died or hung (will check X before resending)"
+            )
         }
         Event::LeaseLost { post } => {
             format!("lost the lease on post {post}: another publisher took over")
