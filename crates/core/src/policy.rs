@@ -32,6 +32,12 @@ impl RetryPolicy {
     }
 }
 
+/// `d` spread over ±20% by `unit` (a random number in 0..1 the caller draws), so that posts
+/// (or processes) that failed together do not all try again at the same instant.
+pub fn jittered(d: std::time::Duration, unit: f64) -> std::time::Duration {
+    d.mul_f64(0.8 + 0.4 * unit.clamp(0.0, 1.0))
+}
+
 /// What becomes of a post after a failed send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
@@ -105,6 +111,19 @@ mod tests {
         let p = RetryPolicy::default();
         let secs: Vec<i64> = (1..=9).map(|a| p.backoff(a).num_seconds()).collect();
         assert_eq!(secs, vec![10, 20, 40, 80, 160, 320, 640, 900, 900]);
+    }
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        let d = std::time::Duration::from_secs(10);
+        assert_eq!(jittered(d, 0.0), std::time::Duration::from_secs(8));
+        assert_eq!(jittered(d, 1.0), std::time::Duration::from_secs(12));
+        assert_eq!(jittered(d, 0.5), d);
+        assert_eq!(
+            jittered(d, 7.0),
+            std::time::Duration::from_secs(12),
+            "clamped"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use chirp_store::notify::{self, Heard};
 use chirp_store::publishing::{self as store, Claimed};
 use chirp_store::{Db, DbError};
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt as _;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -99,6 +100,12 @@ pub enum Event {
     Released {
         post: PostId,
     },
+    /// The attempt's task panicked (a bug): the post is back in the queue, to be checked on
+    /// the network before any resend.
+    Crashed {
+        post: PostId,
+        reason: String,
+    },
     /// Not sent: the database stopped answering this publisher, which may have been declared
     /// dead; whoever takes the post over checks the network first.
     Abandoned {
@@ -117,6 +124,28 @@ pub enum Event {
         next: Option<DateTime<Utc>>,
     },
     Stopped,
+}
+
+/// `delay` from now, spread a little (see [`policy::jittered`]).
+fn later(delay: chrono::Duration) -> DateTime<Utc> {
+    let delay = delay.to_std().unwrap_or_default();
+    Utc::now() + chrono::Duration::from_std(policy::jittered(delay, unit())).unwrap_or_default()
+}
+
+/// A random number in 0..1 (for jitter).
+fn unit() -> f64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What a panic said, as far as it said anything.
+fn panic_words(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// The application_name this publisher's connections carry: `chirp-<pid>-pub-<tag>`, short
@@ -339,7 +368,7 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<Stop>) {
                 Err(e) => {
                     // The listener's own connection says when it is lost; keep it otherwise.
                     inner.database_down(&mut db_down, &e);
-                    let wait = retry_in;
+                    let wait = policy::jittered(retry_in, unit());
                     retry_in = (retry_in * 2).min(Duration::from_secs(10));
                     wait
                 }
@@ -488,12 +517,40 @@ impl Inner {
                     attempt: post.attempt,
                 });
                 let me = self.clone();
-                inflight.spawn(async move { me.process(post).await });
+                inflight.spawn(async move {
+                    let id = post.id;
+                    // A bug that panics in one attempt must not lose the post silently: say
+                    // so, and hand it back to be checked on the network before any resend.
+                    let attempt = std::panic::AssertUnwindSafe(me.clone().process(post));
+                    if let Err(panic) = attempt.catch_unwind().await {
+                        me.crashed(id, &panic_words(panic.as_ref())).await;
+                    }
+                });
             }
             if got < limit {
                 return Ok(Some(store::next_wake(&c).await?));
             }
             // A full batch: there may be more due right now.
+        }
+    }
+
+    /// An attempt's task panicked: the post goes back to the queue, outcome unknown.
+    async fn crashed(&self, post: PostId, why: &str) {
+        let reason = format!("the attempt crashed ({why}): checking X before sending again");
+        self.emit(Event::Crashed {
+            post,
+            reason: reason.clone(),
+        });
+        let at = Utc::now() + chrono::Duration::from_std(self.opts.grace).unwrap_or_default();
+        let written = match self.db.client().await {
+            Ok(c) => store::requeue(&c, &self.me, post, Some(at), Some(&reason), true, false).await,
+            Err(e) => Err(e),
+        };
+        // Not written: its lease runs out and it is rescued the same way.
+        if let Err(e) = written {
+            self.emit(Event::DatabaseDown {
+                error: e.to_string(),
+            });
         }
     }
 
@@ -558,7 +615,7 @@ impl Inner {
                     unknown,
                     counts,
                 } => Record::Requeue {
-                    at: Some(at),
+                    at: Some(later(at - Utc::now())),
                     reason,
                     unknown,
                     uncount: !counts,
@@ -612,7 +669,7 @@ impl Inner {
                 ))
             } else {
                 Record::Requeue {
-                    at: Some(Utc::now() + self.opts.policy.backoff(p.attempt)),
+                    at: Some(later(self.opts.policy.backoff(p.attempt))),
                     reason: format!("could not check {net} before sending again: {why}"),
                     unknown: true,
                     uncount: false,
@@ -723,7 +780,7 @@ impl Inner {
             // A disconnected account is held by the claim query itself; other problems wait.
             at: match e {
                 AuthError::NotConnected | AuthError::NeedsReconnect(_) => None,
-                _ if retry => Some(Utc::now() + self.opts.policy.backoff(p.attempt)),
+                _ if retry => Some(later(self.opts.policy.backoff(p.attempt))),
                 _ => Some(Utc::now() + chrono::Duration::minutes(5)),
             },
             reason: e.to_string(),

@@ -595,3 +595,83 @@ async fn while_the_outcome_is_unknown_the_post_cannot_be_changed() {
     assert_eq!(post.content, on_x[0].text);
     assert_eq!(post.x_tweet_id, Some(on_x[0].id.clone()));
 }
+
+/// A network whose adapter has a bug: every send panics.
+struct Panicking;
+
+impl chirp_net::Network for Panicking {
+    fn name(&self) -> &'static str {
+        "X"
+    }
+    fn capabilities(&self) -> chirp_net::Capabilities {
+        chirp_net::Capabilities {
+            idempotency_key: false,
+            threads: true,
+            max_media: 0,
+        }
+    }
+    fn publish<'a>(
+        &'a self,
+        _token: &'a chirp_net::Secret,
+        _part: chirp_net::Part<'a>,
+        _deadline: std::time::Instant,
+    ) -> chirp_net::network::BoxFuture<'a, Result<chirp_net::Sent, chirp_core::SendError>> {
+        Box::pin(async { panic!("a bug in an adapter") })
+    }
+    fn upload_media<'a>(
+        &'a self,
+        _token: &'a chirp_net::Secret,
+        _upload: chirp_net::Upload<'a>,
+        _chunks: &'a mut dyn chirp_net::Chunks,
+        _deadline: std::time::Instant,
+    ) -> chirp_net::network::BoxFuture<'a, Result<chirp_net::Uploaded, chirp_core::SendError>> {
+        Box::pin(async { Err(chirp_core::SendError::Refused("no media".into())) })
+    }
+    fn find_sent<'a>(
+        &'a self,
+        _token: &'a chirp_net::Secret,
+        _account: chirp_net::RemoteAccount<'a>,
+        _part: chirp_net::Part<'a>,
+        _since: chrono::DateTime<Utc>,
+        _deadline: std::time::Instant,
+    ) -> chirp_net::network::BoxFuture<'a, Result<chirp_net::Lookup, chirp_core::SendError>> {
+        Box::pin(async { Ok(chirp_net::Lookup::Absent) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_panics_is_said_and_handed_back() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
+    let task = tokio::spawn(publisher::run(
+        t.db.pg.clone(),
+        std::sync::Arc::new(Panicking),
+        chirp_testing::credentials(&fake, Duration::from_secs(5)),
+        fast_options(),
+        tx,
+        stop_rx,
+    ));
+    let id = schedule(&t, account, "meets a bug", Utc::now()).await;
+    let reason = loop {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Event::Crashed { post, reason } if post == id => break reason,
+            _ => {}
+        }
+    };
+    stop.send(publisher::Stop::Finish).unwrap();
+    task.await.unwrap();
+    assert!(reason.contains("a bug in an adapter"), "{reason}");
+    let p = posts::get(&t.client().await, id).await.unwrap();
+    assert_eq!(
+        p.status.to_string(),
+        "scheduled",
+        "handed back, not lost in 'publishing'"
+    );
+    assert!(p.outcome_unknown, "checked on X before any resend");
+    assert!(p.error_message.unwrap().contains("the attempt crashed"));
+}

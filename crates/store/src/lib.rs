@@ -146,7 +146,11 @@ impl Db {
     }
 
     /// A pool over `pg` without touching the server yet.
-    pub fn from_config(pg: tokio_postgres::Config, cluster: Option<Cluster>) -> Db {
+    pub fn from_config(mut pg: tokio_postgres::Config, cluster: Option<Cluster>) -> Db {
+        // A peer that vanished (a host lost, a cable pulled) is noticed within minutes, not
+        // the kernel's two hours: publishers rely on connections dying with their owner.
+        pg.keepalives(true)
+            .keepalives_idle(std::time::Duration::from_secs(30));
         let mgr = Manager::from_config(
             pg.clone(),
             NoTls,

@@ -175,6 +175,7 @@ pub(super) fn line(e: &Event) -> String {
             "account {account} rate limited by X: holding its posts until {}",
             until.format("%H:%M:%S UTC")
         ),
+        Event::Crashed { post, reason } => format!("post {post}: {}", safe(reason)),
         Event::Abandoned { post } => format!(
             "not sending post {post}: the database stopped answering (whoever takes it over checks X first)"
         ),

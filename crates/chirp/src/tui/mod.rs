@@ -337,7 +337,10 @@ fn spawn_listener(db: Arc<Db>, tx: Tx) {
                     }
                 }
             }
-            tokio::time::sleep(wait).await;
+            // Spread out, so that many TUIs do not all knock at once when the database is back.
+            let mut b = [0u8; 1];
+            let _ = getrandom::fill(&mut b);
+            tokio::time::sleep(chirp_core::policy::jittered(wait, f64::from(b[0]) / 255.0)).await;
             wait = (wait * 2).min(Duration::from_secs(10));
         }
     });
