@@ -97,6 +97,12 @@ impl Config {
         if let Ok(url) = std::env::var("DATABASE_URL")
             && !url.trim().is_empty()
         {
+            if !chirp_store::valid_url(&url) {
+                return Err(ConfigError {
+                    path: String::new(),
+                    message: "DATABASE_URL is not a PostgreSQL connection string (e.g. postgresql://user@host/db)".into(),
+                });
+            }
             config.database.url = Some(url);
         }
         if config.source.is_none() {

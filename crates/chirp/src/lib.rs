@@ -8,6 +8,7 @@ mod error;
 mod present;
 pub mod tui;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use config::Config;
@@ -43,7 +44,12 @@ pub fn main() -> ExitCode {
         // The reader went away (`chirp list | head -1`): nothing more to say, to anyone.
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chirp: {}", format!("{e:#}").replace('\n', " "));
+            // Not eprintln: with the terminal gone it would panic instead of exiting.
+            let _ = writeln!(
+                std::io::stderr(),
+                "chirp: {}",
+                format!("{e:#}").replace('\n', " ")
+            );
             ExitCode::from(if cli::is_usage(&e) { 2 } else { 1 })
         }
     }

@@ -302,6 +302,19 @@ async fn bad_config_exits_2_naming_the_key() {
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+    // A DATABASE_URL that is not one is bad configuration too, with or without a file.
+    std::fs::write(&cfg, "").unwrap();
+    for with_file in [false, true] {
+        let mut cmd = chirp(Some("postgres://[::1"), home.path());
+        if with_file {
+            cmd.args(["--config", cfg.to_str().unwrap()]);
+        }
+        let out = run(cmd.arg("list"), None);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            one_line_error(&out).contains("DATABASE_URL is not a PostgreSQL connection string")
+        );
+    }
     // A key binding that is not a key, or that takes another action's key.
     for (keys, says) in [
         (

@@ -63,17 +63,9 @@ impl Drop for Tmux {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn type_save_schedule_and_watch_it_go_out() {
-    assert!(
-        Command::new("tmux").arg("-V").output().is_ok(),
-        "tmux is needed for the end-to-end test (apt-get install tmux)"
-    );
-    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
-    let t = chirp_testing::fresh_db().await;
-    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
-    let home = tempfile::tempdir().unwrap();
-    let cfg = home.path().join("config.toml");
+/// Starts chirp's TUI in a tmux session of its own (100×30) on `t`, talking to `fake`.
+fn launch(t: &chirp_testing::TestDb, fake: &FakeX, home: &std::path::Path, name: &str) -> Tmux {
+    let cfg = home.join("config.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -87,13 +79,13 @@ async fn type_save_schedule_and_watch_it_go_out() {
         "env DATABASE_URL='{}' CHIRP_SECRET_KEY='{}' HOME='{}' XDG_STATE_HOME='{}/state' TZ=UTC TERM=xterm-256color {} --config {}",
         t.url(),
         chirp_testing::test_key_b64(),
-        home.path().display(),
-        home.path().display(),
+        home.display(),
+        home.display(),
         chirp_bin().display(),
         cfg.display()
     );
     let tmux = Tmux {
-        socket: format!("chirp-e2e-{}", std::process::id()),
+        socket: format!("chirp-{name}-{}", std::process::id()),
     };
     tmux.run(&[
         "new-session",
@@ -106,6 +98,43 @@ async fn type_save_schedule_and_watch_it_go_out() {
         "30",
         &cmd,
     ]);
+    tmux
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_pane_while_composing_keeps_the_text() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let tmux = launch(&t, &fake, home.path(), "kill-pane");
+    tmux.wait_for("no drafts");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New post");
+    tmux.keys(&["-l", "words typed before the pane closed"]);
+    tmux.wait_for("34/280");
+    // The pane (and its terminal) goes away under chirp, as closing a tmux window does.
+    tmux.run(&["kill-pane", "-t", "e2e"]);
+    let n = chirp_testing::wait_for_count(
+        &t.db,
+        "SELECT count(*) FROM posts WHERE status = 'draft' AND content = 'words typed before the pane closed'",
+        1,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(n, 1, "the text was lost with the pane");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_save_schedule_and_watch_it_go_out() {
+    assert!(
+        Command::new("tmux").arg("-V").output().is_ok(),
+        "tmux is needed for the end-to-end test (apt-get install tmux)"
+    );
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    let home = tempfile::tempdir().unwrap();
+    let tmux = launch(&t, &fake, home.path(), "e2e");
     tmux.wait_for("no drafts");
     tmux.wait_for("@chirp_tester");
 

@@ -144,7 +144,8 @@ fn done<T>(r: Result<T, DbError>, ok: String) -> Answer {
 }
 
 /// Saves what was being composed when the TUI ends, so typed text is never thrown away.
-pub(super) async fn save_unsaved(db: &Db, id: Option<chirp_core::PostId>, text: &str) {
+/// Returns the line that says where it went (printed once the terminal is back).
+pub(super) async fn save_unsaved(db: &Db, id: Option<chirp_core::PostId>, text: &str) -> String {
     let result = async {
         let mut c = db.client().await?;
         match id {
@@ -157,7 +158,7 @@ pub(super) async fn save_unsaved(db: &Db, id: Option<chirp_core::PostId>, text: 
     }
     .await;
     match result {
-        Ok(p) => eprintln!(
+        Ok(p) => format!(
             "chirp: kept the text you were writing as post {} ({})",
             p.id, p.status
         ),
@@ -172,11 +173,11 @@ pub(super) async fn save_unsaved(db: &Db, id: Option<chirp_core::PostId>, text: 
                     f.keep().map_err(|e| e.error)
                 });
             match kept {
-                Ok((_, path)) => eprintln!(
+                Ok((_, path)) => format!(
                     "chirp: could not save the text you were writing ({e}); it is in {}",
                     path.display()
                 ),
-                Err(io) => eprintln!(
+                Err(io) => format!(
                     "chirp: could not save the text you were writing ({e}), nor write it to a file ({io})"
                 ),
             }

@@ -188,7 +188,10 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     }
     term.draw(|f| view::view(&model, f))?;
 
-    while let Some(first) = rx.recv().await {
+    // A terminal that goes away (the tmux pane closed, the SSH connection dropped) ends the
+    // loop, but never the steps after it: what is being typed is still kept.
+    let mut gone: Option<std::io::Error> = None;
+    'events: while let Some(first) = rx.recv().await {
         // Everything already queued is handled before one redraw.
         let mut batch = vec![first];
         while let Ok(m) = rx.try_recv() {
@@ -204,7 +207,10 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                 Cmd::OpenEditor(text) => {
                     input.abort();
                     let result = edit_externally(&text).await;
-                    term.clear()?;
+                    if let Err(e) = term.clear() {
+                        gone = Some(e);
+                        break 'events;
+                    }
                     input = spawn_input(tx.clone());
                     let msg = Msg::Answer(id, Answer::Edited(result));
                     requests.extend(update::update(&mut model, msg));
@@ -215,17 +221,31 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         if model.quit {
             break;
         }
-        term.draw(|f| view::view(&model, f))?;
+        if let Err(e) = term.draw(|f| view::view(&model, f)) {
+            gone = Some(e);
+            break;
+        }
     }
     input.abort();
-    drop(term);
-    drop(guard);
-    // Text being composed is never thrown away: keep it as a draft.
+    // Text being composed is never thrown away: keep it as a draft, first of all (the
+    // terminal may be gone: a closed pane sends SIGHUP, and then writes to it fail).
+    let mut kept = None;
     if let Some(c) = model.screen::<Composer>()
         && c.modified()
         && !c.text().trim().is_empty()
     {
-        effects::save_unsaved(&db, c.id, &c.text()).await;
+        kept = Some(effects::save_unsaved(&db, c.id, &c.text()).await);
+    }
+    // ratatui's Terminal prints (and so panics) on drop when it cannot show the cursor of a
+    // terminal that no longer exists: show it here, and forget a terminal that is gone.
+    if term.show_cursor().is_ok() {
+        drop(term);
+    } else {
+        std::mem::forget(term);
+    }
+    drop(guard);
+    if let Some(line) = kept {
+        say(&line);
     }
     let _ = stop_pub.send(Stop::Finish);
     if let Some(mut t) = publisher_task {
@@ -234,8 +254,8 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
             .await
             .is_err()
         {
-            eprintln!(
-                "chirp: finishing the post being sent (Ctrl-C hands it back, to be checked on X before any resend)"
+            say(
+                "chirp: finishing the post being sent (Ctrl-C hands it back, to be checked on X before any resend)",
             );
             let interrupted = async {
                 match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
@@ -258,7 +278,16 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    match gone {
+        Some(e) => Err(anyhow::Error::new(e).context("the terminal went away")),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// A line on stderr that is dropped, not a panic, when the terminal is gone.
+pub(crate) fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn spawn_input(tx: Tx) -> tokio::task::JoinHandle<()> {
