@@ -180,10 +180,15 @@ fn next_matching(
     tz: &Tz,
     ok: impl Fn(NaiveDate) -> bool,
 ) -> Result<DateTime<Utc>, WhenError> {
+    let now_local = now.with_timezone(tz).naive_local();
     let mut last = None;
     for date in today.iter_days().take(8).filter(|d| ok(*d)) {
-        match localize(date.and_time(time), tz) {
+        let local = date.and_time(time);
+        match localize(local, tz) {
             Ok(at) if at >= now => return Ok(at),
+            // The next occurrence falls in the hour the clocks skip: refuse it and say so,
+            // rather than silently take the one after (a week later, for a weekday).
+            Err(e) if local >= now_local => return Err(e),
             other => last = Some(other),
         }
     }
@@ -406,5 +411,44 @@ mod tests {
         }
         assert!(parse_when("in 1000000000d", now, &tz).is_err());
         assert!(parse_when("+99999999999999w", now, &tz).is_err());
+    }
+
+    #[test]
+    fn the_next_occurrence_in_a_skipped_hour_is_refused_not_moved() {
+        // Berlin skips 02:00–03:00 on Sunday 2027-03-28.
+        let tz = berlin();
+        let sat_noon = tz
+            .with_ymd_and_hms(2027, 3, 27, 12, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        for input in ["sun 02:30", "sun 2:30am", "tomorrow 02:30"] {
+            assert!(
+                matches!(
+                    parse_when(input, sat_noon, &tz),
+                    Err(WhenError::Skipped { .. })
+                ),
+                "{input}: {:?}",
+                parse_when(input, sat_noon, &tz)
+            );
+        }
+        let sun_1am = tz
+            .with_ymd_and_hms(2027, 3, 28, 1, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(matches!(
+            parse_when("2:30", sun_1am, &tz),
+            Err(WhenError::Skipped { .. })
+        ));
+        // Once the gap is behind, a bare 2:30 is tomorrow's, which exists.
+        let sun_4am = tz
+            .with_ymd_and_hms(2027, 3, 28, 4, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_when("2:30", sun_4am, &tz).unwrap(),
+            tz.with_ymd_and_hms(2027, 3, 29, 2, 30, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        );
     }
 }
