@@ -634,28 +634,13 @@ impl Inner {
         token: &mut Secret,
         deadline: Instant,
     ) -> Result<Option<Record>, Record> {
-        let since = p.attempt_started_at - chrono::Duration::seconds(5);
-        let sent = Part {
-            text: &p.sent_content,
-            reply_to: None,
-            media_ids: &[],
-        };
-        let account = RemoteAccount {
-            user_id: &p.x_user_id,
-        };
         let net = self.network.name();
-        let mut found = self
-            .network
-            .find_sent(token, account, sent, since, deadline)
-            .await;
+        let mut found = self.look(p, token, deadline).await;
         if matches!(found, Err(SendError::Unauthorized(_))) {
             match self.refreshed(p, token).await {
                 Ok(fresh) => {
                     *token = fresh;
-                    found = self
-                        .network
-                        .find_sent(token, account, sent, since, deadline)
-                        .await;
+                    found = self.look(p, token, deadline).await;
                 }
                 Err(e) => return Err(self.auth_problem(p, e)),
             }
@@ -723,19 +708,7 @@ impl Inner {
         deadline: Instant,
         words: &str,
     ) -> Record {
-        let since = p.attempt_started_at - chrono::Duration::seconds(5);
-        let sent = Part {
-            text: &p.sent_content,
-            reply_to: None,
-            media_ids: &[],
-        };
-        let account = RemoteAccount {
-            user_id: &p.x_user_id,
-        };
-        if let Ok(Lookup::Found(id)) = self
-            .network
-            .find_sent(token, account, sent, since, deadline)
-            .await
+        if let Ok(Lookup::Found(id)) = self.look(p, token, deadline).await
             && matches!(self.owner_of(&id, p.id).await, Ok(None))
         {
             return Record::Posted(id, None);
@@ -756,6 +729,28 @@ impl Inner {
         let until = deadline.min(alive_at + self.opts.grace.saturating_sub(margin));
         (until.saturating_duration_since(Instant::now()) >= Duration::from_millis(500))
             .then_some(until)
+    }
+
+    /// Looks on the network for the text that was sent, from a little before the attempt
+    /// whose outcome is unknown began.
+    async fn look(
+        &self,
+        p: &Claimed,
+        token: &Secret,
+        deadline: Instant,
+    ) -> Result<Lookup, SendError> {
+        let since = p.attempt_started_at - chrono::Duration::seconds(5);
+        let sent = Part {
+            text: &p.sent_content,
+            reply_to: None,
+            media_ids: &[],
+        };
+        let account = RemoteAccount {
+            user_id: &p.x_user_id,
+        };
+        self.network
+            .find_sent(token, account, sent, since, deadline)
+            .await
     }
 
     async fn owner_of(&self, x_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {

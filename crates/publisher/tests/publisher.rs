@@ -488,19 +488,32 @@ async fn a_success_that_cannot_be_read_is_reconciled_not_resent() {
     assert_eq!(x_id, Some(fake.posts()[0].id.clone()));
 }
 
+/// A post X creates but never answers (the client gives up after 1 s): its outcome is
+/// unknown. Returns the database, the fake, the running publisher and the post.
+async fn sent_without_answer(cfg: FakeConfig, text: &str) -> (TestDb, FakeX, Running, i32) {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..cfg
+    })
+    .await;
+    fake.inject([Fault::HangAfterRecord]);
+    let p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    let id = schedule(&t, account, text, Utc::now()).await;
+    (t, fake, p, id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_after_an_unknown_outcome_means_posted_not_failed() {
     // X's timeline lags: the post sent without an answer is not found, the resend is
     // refused as a duplicate, and that proves it is on X.
-    let (t, fake, account) = setup(FakeConfig {
-        hang_for: Duration::from_secs(30),
-        timeline_lag: Duration::from_hours(1),
-        ..FakeConfig::default()
-    })
+    let (t, fake, mut p, id) = sent_without_answer(
+        FakeConfig {
+            timeline_lag: Duration::from_hours(1),
+            ..FakeConfig::default()
+        },
+        "no answer, then a duplicate",
+    )
     .await;
-    fake.inject([Fault::HangAfterRecord]);
-    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
-    let id = schedule(&t, account, "no answer, then a duplicate", Utc::now()).await;
     p.until(|e| matches!(e, Event::PostedWithoutId { post, .. } if *post == id))
         .await;
     p.stop().await;
@@ -513,14 +526,8 @@ async fn a_duplicate_after_an_unknown_outcome_means_posted_not_failed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_while_reconciling_refreshes_and_finds_the_post() {
-    let (t, fake, account) = setup(FakeConfig {
-        hang_for: Duration::from_secs(30),
-        ..FakeConfig::default()
-    })
-    .await;
-    fake.inject([Fault::HangAfterRecord]);
-    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
-    let id = schedule(&t, account, "reconciled with a fresh token", Utc::now()).await;
+    let (t, fake, mut p, id) =
+        sent_without_answer(FakeConfig::default(), "reconciled with a fresh token").await;
     p.until(|e| matches!(e, Event::Retrying { post, .. } if *post == id))
         .await;
     // X now refuses the access token (it expired early, or was revoked and reissued).
@@ -539,15 +546,14 @@ async fn a_401_while_reconciling_refreshes_and_finds_the_post() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_timeline_ends_instead_of_looping() {
-    let (t, fake, account) = setup(FakeConfig {
-        hang_for: Duration::from_secs(30),
-        timeline_status: Some(500),
-        ..FakeConfig::default()
-    })
+    let (_t, fake, mut p, id) = sent_without_answer(
+        FakeConfig {
+            timeline_status: Some(500),
+            ..FakeConfig::default()
+        },
+        "X cannot show its timeline",
+    )
     .await;
-    fake.inject([Fault::HangAfterRecord]);
-    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
-    let id = schedule(&t, account, "X cannot show its timeline", Utc::now()).await;
     let why = p.failure(id).await;
     p.stop().await;
     assert!(why.starts_with("not known whether it is on X"), "{why}");
@@ -560,14 +566,7 @@ async fn an_unreadable_timeline_ends_instead_of_looping() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_the_outcome_is_unknown_the_post_cannot_be_changed() {
-    let (t, fake, account) = setup(FakeConfig {
-        hang_for: Duration::from_secs(30),
-        ..FakeConfig::default()
-    })
-    .await;
-    fake.inject([Fault::HangAfterRecord]);
-    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
-    let id = schedule(&t, account, "what was sent", Utc::now()).await;
+    let (t, fake, mut p, id) = sent_without_answer(FakeConfig::default(), "what was sent").await;
     p.until(|e| matches!(e, Event::Retrying { post, .. } if *post == id))
         .await;
     // Hold the queue: nothing reconciles while we try to change it.
