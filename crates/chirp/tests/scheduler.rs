@@ -24,6 +24,19 @@ async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
     (t, fake, account)
 }
 
+/// Inserts `n` posts due now, with plain SQL (as a script or another tool would).
+async fn due_now(t: &TestDb, account: i32, label: &str, n: i32) {
+    t.client()
+        .await
+        .execute(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+             SELECT $1, $2 || ' #' || g, 'scheduled', now() FROM generate_series(1, $3) g",
+            &[&account, &label, &n],
+        )
+        .await
+        .unwrap();
+}
+
 /// Kills a child process if the test fails before it is waited for.
 struct Reap(Option<Child>);
 
@@ -78,14 +91,7 @@ async fn kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice() {
     })
     .await;
     let home = tempfile::tempdir().unwrap();
-    let c = t.client().await;
-    c.execute(
-        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
-         SELECT $1, 'crash post #' || g, 'scheduled', now() FROM generate_series(1, 300) g",
-        &[&account],
-    )
-    .await
-    .unwrap();
+    due_now(&t, account, "crash post", 300).await;
     // One post is created at X but its answer never comes: the worst moment to die.
     fake.inject([Fault::HangAfterRecord]);
     let mut first = Reap(Some(scheduler(&t, &fake, home.path())));
@@ -139,14 +145,7 @@ async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
     })
     .await;
     let home = tempfile::tempdir().unwrap();
-    let c = t.client().await;
-    c.execute(
-        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
-         SELECT $1, 'in flight #' || g, 'scheduled', now() FROM generate_series(1, 4) g",
-        &[&account],
-    )
-    .await
-    .unwrap();
+    due_now(&t, account, "in flight", 4).await;
     // X takes all four and answers none of them: they are in flight when the signals come.
     fake.inject(vec![Fault::HangAfterRecord; 4]);
     let timing = ["--lease", "120", "--x-timeout", "50", "--grace", "2"];
@@ -160,7 +159,9 @@ async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
     let log = String::from_utf8_lossy(&out.stdout);
     assert_eq!(log.matches("handed back post").count(), 4, "{log}");
     // Nothing waits out the two-minute lease: all four are back in the queue, to be checked.
-    let held: i64 = c
+    let held: i64 = t
+        .client()
+        .await
         .query_one(
             "SELECT count(*) FROM posts WHERE status = 'scheduled' AND needs_reconcile AND claimed_by IS NULL",
             &[],
@@ -291,15 +292,7 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
     })
     .await;
     let home = tempfile::tempdir().unwrap();
-    let c = t.client().await;
-    c.execute(
-        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
-         SELECT $1, 'in flight when it died #' || g, 'scheduled', now()
-         FROM generate_series(1, 64) g",
-        &[&account],
-    )
-    .await
-    .unwrap();
+    due_now(&t, account, "in flight when it died", 64).await;
     // The default two-minute lease: only knowing the publisher died can make this quick.
     let timing = ["--x-timeout", "10", "--grace", "4"];
     let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
