@@ -17,7 +17,7 @@ use chirp_store::accounts::{self, StoredTokens};
 use chirp_store::{Db, DbError};
 use chrono::Utc;
 
-/// Refresh when the token has less than this left.
+/// Refresh at the latest when the token has less than this left.
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(120);
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,16 @@ impl Credentials {
 
     /// A usable access token, refreshed first when it is about to expire.
     pub async fn token(&self, db: &Db, account: AccountId) -> Result<Secret, AuthError> {
+        Ok(self.token_to_reuse(db, account).await?.0)
+    }
+
+    /// A usable access token, and how long it may be reused without asking again: until it
+    /// would count as about to expire, and at most a minute.
+    pub async fn token_to_reuse(
+        &self,
+        db: &Db,
+        account: AccountId,
+    ) -> Result<(Secret, Duration), AuthError> {
         let stored = {
             let c = db.client().await?;
             accounts::stored(&c, account)
@@ -81,12 +91,21 @@ impl Credentials {
                 "X refused its refresh token".into(),
             ));
         }
-        if expiring(stored.tokens.expires_at) {
-            return self.refresh(db, account, None).await;
+        if expiring(&stored.tokens) {
+            // Its new expiry is in the database now: the next use reads it.
+            let fresh = self.refresh(db, account, None).await?;
+            return Ok((fresh, Duration::ZERO));
         }
-        Ok(self
+        let reuse = stored.tokens.expires_at.map_or(MAX_REUSE, |e| {
+            (e - margin(&stored.tokens) - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_REUSE)
+        });
+        let token = self
             .cipher
-            .decrypt(Column::AccessToken, &stored.tokens.access)?)
+            .decrypt(Column::AccessToken, &stored.tokens.access)?;
+        Ok((token, reuse))
     }
 
     /// After X answered 401 to `rejected`: refresh once (unless another process already did)
@@ -117,7 +136,7 @@ impl Credentials {
             .cipher
             .decrypt(Column::AccessToken, &lock.stored.tokens.access)?;
         // While we waited for the lock another process may have refreshed: use its token.
-        let fresh = !expiring(lock.stored.tokens.expires_at);
+        let fresh = !expiring(&lock.stored.tokens);
         let superseded = rejected.is_some_and(|r| *r != current);
         if (rejected.is_none() && fresh) || superseded {
             return Ok(current);
@@ -161,6 +180,9 @@ impl Credentials {
                 .map(|r| self.cipher.encrypt(Column::RefreshToken, r))
                 .transpose()?,
             expires_at: t.expires_at,
+            lifetime_secs: t
+                .expires_at
+                .map(|e| (e - Utc::now()).num_seconds().clamp(1, i64::from(i32::MAX)) as i32),
         })
     }
 
@@ -249,9 +271,21 @@ pub async fn unreadable(
     })
 }
 
-fn expiring(expires_at: Option<chrono::DateTime<Utc>>) -> bool {
-    expires_at.is_some_and(|e| e - Utc::now() < REFRESH_MARGIN)
+/// Whether a token is close enough to its end to refresh it: within a quarter of its lifetime,
+/// and never more than two minutes ahead (a fixed two minutes would refresh a token that lives
+/// less than that on every use).
+fn expiring(t: &StoredTokens) -> bool {
+    t.expires_at.is_some_and(|e| e - Utc::now() < margin(t))
 }
+
+fn margin(t: &StoredTokens) -> chrono::Duration {
+    t.lifetime_secs.map_or(REFRESH_MARGIN, |l| {
+        REFRESH_MARGIN.min(chrono::Duration::seconds(i64::from(l) / 4))
+    })
+}
+
+/// The longest a caller keeps a token without asking again.
+const MAX_REUSE: Duration = Duration::from_mins(1);
 
 fn needs_reconnect(account: AccountId, why: &str) -> AuthError {
     tracing::warn!(

@@ -105,3 +105,31 @@ async fn wrong_key_is_a_clear_error() {
     let token = s.token(&t.db, id).await.unwrap();
     assert!(!format!("{s:?} {token:?}").contains(token.expose()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_lived_tokens_are_refreshed_once_per_lifetime_not_once_per_use() {
+    // X issuing 8-second tokens (a fixed two-minute margin would refresh on every use).
+    let fake = FakeX::start(
+        FakeConfig {
+            token_lifetime: Duration::from_secs(8),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = fresh_db().await;
+    let (id, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let creds = chirp_testing::credentials(&fake, Duration::from_secs(10));
+    let first = creds.token(&t.db, id).await.unwrap();
+    assert_eq!(fake.refreshes(), 1, "the expired token was refreshed");
+    for _ in 0..20 {
+        assert_eq!(creds.token(&t.db, id).await.unwrap(), first);
+    }
+    assert_eq!(
+        fake.refreshes(),
+        1,
+        "a fresh 8-second token is used, not refreshed again"
+    );
+}

@@ -80,6 +80,7 @@ async fn connect(db: &Db, fake: &FakeX, user: &str) -> Result<i32, Box<dyn std::
                 .unwrap(),
         ),
         expires_at: Some(Utc::now() + chrono::Duration::hours(2)),
+        lifetime_secs: None,
     };
     let mut client = db.client().await?;
     Ok(accounts::save_connected(&mut client, user, &format!("user{user}"), &stored).await?)

@@ -191,8 +191,8 @@ struct Inner {
     alive_at: Mutex<Instant>,
     opts: Options,
     events: mpsc::UnboundedSender<Event>,
-    /// Access tokens fetched in the last minute, per account (a token is refreshed with two
-    /// minutes to spare, so a minute of reuse is safe); dropped on a 401.
+    /// Access tokens per account, with until when each may be reused (the credentials
+    /// service says: before it would be refreshed, at most a minute); dropped on a 401.
     tokens: Mutex<HashMap<AccountId, (Secret, Instant)>>,
     stopping: watch::Receiver<Stop>,
     last_rescue: Mutex<Option<Instant>>,
@@ -765,7 +765,8 @@ impl Inner {
             .credentials
             .token_after_401(&self.db, p.account, rejected)
             .await?;
-        self.remember_token(p.account, &fresh);
+        // Its expiry is in the database: the next attempt reads it.
+        self.remember_token(p.account, &fresh, Duration::ZERO);
         Ok(fresh)
     }
 
@@ -785,18 +786,18 @@ impl Inner {
     }
 
     async fn token(&self, account: AccountId) -> Result<Secret, AuthError> {
-        if let Some((t, at)) = lock(&self.tokens).get(&account)
-            && at.elapsed() < Duration::from_mins(1)
+        if let Some((t, until)) = lock(&self.tokens).get(&account)
+            && Instant::now() < *until
         {
             return Ok(t.clone());
         }
-        let t = self.credentials.token(&self.db, account).await?;
-        self.remember_token(account, &t);
+        let (t, reuse) = self.credentials.token_to_reuse(&self.db, account).await?;
+        self.remember_token(account, &t, reuse);
         Ok(t)
     }
 
-    fn remember_token(&self, account: AccountId, t: &Secret) {
-        lock(&self.tokens).insert(account, (t.clone(), Instant::now()));
+    fn remember_token(&self, account: AccountId, t: &Secret, reuse: Duration) {
+        lock(&self.tokens).insert(account, (t.clone(), Instant::now() + reuse));
     }
 
     fn forget_token(&self, account: AccountId) {

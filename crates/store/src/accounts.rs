@@ -100,6 +100,8 @@ pub struct StoredTokens {
     pub access: String,
     pub refresh: Option<String>,
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How long the access token lives, as X said when it issued it.
+    pub lifetime_secs: Option<i32>,
 }
 
 impl std::fmt::Debug for StoredTokens {
@@ -152,7 +154,8 @@ pub async fn save_connected(
     };
     tx.execute(
         "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
-                x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false
+                x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false,
+                token_lifetime_secs = $7
          WHERE id = $1",
         &[
             &id,
@@ -161,6 +164,7 @@ pub async fn save_connected(
             &tokens.expires_at,
             &x_user_id,
             &username,
+            &tokens.lifetime_secs,
         ],
     )
     .await?;
@@ -196,8 +200,8 @@ impl StoredAccount {
     }
 }
 
-const STORED: &str =
-    "SELECT access_token, refresh_token, token_expires_at, is_active, needs_reconnect
+const STORED: &str = "SELECT access_token, refresh_token, token_expires_at, is_active,
+            needs_reconnect, token_lifetime_secs
      FROM x_accounts WHERE id = $1";
 
 fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
@@ -206,6 +210,7 @@ fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
             access: r.get(0),
             refresh: r.get(1),
             expires_at: r.get(2),
+            lifetime_secs: r.get(5),
         },
         active: r.get(3),
         needs_reconnect: r.get(4),
@@ -257,13 +262,14 @@ impl TokenLock<'_> {
         self.tx
             .execute(
                 "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
-                        token_expires_at = $4, needs_reconnect = false
+                        token_expires_at = $4, needs_reconnect = false, token_lifetime_secs = $5
                  WHERE id = $1",
                 &[
                     &self.account,
                     &tokens.access,
                     &tokens.refresh,
                     &tokens.expires_at,
+                    &tokens.lifetime_secs,
                 ],
             )
             .await?;

@@ -169,6 +169,7 @@ pub async fn connect_account(
                 .unwrap(),
         ),
         expires_at: Some(chrono::Utc::now() + expires_in),
+        lifetime_secs: None,
     };
     let mut client = db.client().await.expect("pooled connection");
     let id = chirp_store::accounts::save_connected(&mut client, "1001", "chirp_tester", &stored)
