@@ -725,7 +725,8 @@ impl Inner {
     /// ends a second before that). None: too little time is left to send at all.
     fn send_deadline(&self, deadline: Instant) -> Option<Instant> {
         let alive_at = *lock(&self.alive_at);
-        let margin = Duration::from_secs(1);
+        // A second to spare, or half the grace period when that is shorter (tests).
+        let margin = Duration::from_secs(1).min(self.opts.grace / 2);
         let until = deadline.min(alive_at + self.opts.grace.saturating_sub(margin));
         (until.saturating_duration_since(Instant::now()) >= Duration::from_millis(500))
             .then_some(until)
