@@ -330,3 +330,84 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_of_five_seconds_and_a_kill_every_two_keep_the_account_connected() {
+    // X's access tokens live 5 s; two schedulers publish 300 posts due over 20 s while one of
+    // them is killed with SIGKILL (and started again) every 2 s, refreshes included.
+    let (t, fake, account) = setup(FakeConfig {
+        posts_per_window: 1_000_000,
+        token_lifetime: Duration::from_secs(5),
+        ..FakeConfig::default()
+    })
+    .await;
+    // Connected again: the stored token is one of those 5-second ones.
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(5)).await;
+    t.client()
+        .await
+        .execute(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+             SELECT $1, 'short tokens #' || g, 'scheduled', now() + g * interval '66 ms'
+             FROM generate_series(1, 300) g",
+            &[&account],
+        )
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let timing = [
+        "--lease",
+        "4",
+        "--x-timeout",
+        "2",
+        "--grace",
+        "2",
+        "--retry-base-ms",
+        "100",
+    ];
+    let start = || Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    let mut pair = [start(), start()];
+    let began = std::time::Instant::now();
+    let c = t.client().await;
+    let mut kills = 0;
+    loop {
+        // The fault's rhythm, not a wait for something to happen.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let r = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM posts WHERE status = 'posted'),
+                        needs_reconnect, coalesce(needs_reconnect_reason, '')
+                 FROM x_accounts WHERE id = $1",
+                &[&account],
+            )
+            .await
+            .unwrap();
+        let (posted, lost, why): (i64, bool, String) = (r.get(0), r.get(1), r.get(2));
+        assert!(!lost, "the account was marked needs reconnecting: {why}");
+        if posted == 300 {
+            break;
+        }
+        assert!(began.elapsed() < Duration::from_mins(2), "{posted} posted");
+        let victim = &mut pair[kills % 2];
+        let mut dead = victim.0.take().unwrap();
+        dead.kill().unwrap(); // SIGKILL, whatever it was doing
+        dead.wait().unwrap();
+        *victim = start();
+        kills += 1;
+    }
+    let elapsed = began.elapsed().as_secs_f64();
+    let texts: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();
+    let unique: HashSet<&String> = texts.iter().collect();
+    assert_eq!(unique.len(), 300);
+    assert_eq!(texts.len(), 300, "a post reached X twice");
+    let refreshes = fake.refreshes();
+    // Reported, not asserted: BENCHMARKS.md has the figures.
+    eprintln!(
+        "{kills} kills, {refreshes} refreshes in {elapsed:.1} s of 5-second tokens ({:.2} per lifetime)",
+        refreshes as f64 / (elapsed / 5.0)
+    );
+    // Once per lifetime, give or take the keeper's lead and a killed refresher: never per post.
+    assert!(
+        (refreshes as f64) <= elapsed / 2.5 + 2.0,
+        "{refreshes} refreshes in {elapsed:.1} s"
+    );
+}

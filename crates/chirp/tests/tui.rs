@@ -149,6 +149,10 @@ fn populated(width: u16) -> Model {
         token_expires_at: None,
         rate_limited_until: None,
         posts_waiting: 1,
+        reconnect_reason: None,
+        token_refreshed_at: None,
+        refreshes: 0,
+        refresh_started_at: None,
     });
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),

@@ -2,10 +2,13 @@
 //! refreshed shortly before they expire and once after a 401. It sits above both the store
 //! (which only reads and writes ciphertexts) and the HTTP client (which only uses tokens).
 //!
-//! A refresh happens under a row lock on the account, and the rotated refresh token is saved in
-//! that same transaction, so two processes never spend the same refresh token and none is ever
-//! lost.
+//! A refresh happens under an advisory lock on the account, so two processes never spend the
+//! same refresh token; whoever waited for the lock uses the token the holder got. A marker is
+//! committed before X is asked and cleared in the statement that stores the rotated tokens, so
+//! a refresh whose process died in between is known as such. A keeper (see
+//! [`Credentials::refresh_ahead`]) refreshes ahead of expiry, so sends almost never wait.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chirp_core::AccountId;
@@ -15,10 +18,45 @@ use chirp_net::x::XConfig;
 use chirp_net::x::oauth::{OAuth, OAuthError, Tokens};
 use chirp_store::accounts::{self, StoredTokens};
 use chirp_store::{Db, DbError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 
-/// Refresh at the latest when the token has less than this left.
+/// Refresh ahead when the token has less than this left (or a quarter of its lifetime, when
+/// that is shorter).
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(120);
+
+/// What happened to an account's tokens, for whoever shows it (the scheduler's log, the TUI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// The access token was refreshed; the new one expires then.
+    Refreshed {
+        account: AccountId,
+        expires_at: Option<DateTime<Utc>>,
+        why: Why,
+    },
+    /// The network refused: the account needs reconnecting, for this reason.
+    Refused { account: AccountId, reason: String },
+    /// Not refreshed now (the network or the database failed); tried again later.
+    Failed { account: AccountId, reason: String },
+}
+
+/// Why a refresh happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The keeper, ahead of expiry.
+    Ahead,
+    /// A send needed a token that was about to expire.
+    Expiring,
+    /// The network answered 401 to the current token.
+    Rejected,
+}
+
+/// Which refresh is asked for; each is skipped when another process already did it.
+enum Ask<'a> {
+    Ahead,
+    Expiring,
+    After401(&'a Secret),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -54,6 +92,10 @@ impl AuthError {
 pub struct Credentials {
     oauth: Option<OAuth>,
     cipher: Cipher,
+    /// One refresh at a time in this process: the others wait here, not on a database lock
+    /// holding a connection each, and then use its token.
+    gate: Arc<tokio::sync::Mutex<()>>,
+    report: Option<mpsc::UnboundedSender<Refresh>>,
 }
 
 impl Credentials {
@@ -62,6 +104,34 @@ impl Credentials {
         Credentials {
             oauth: OAuth::new(cfg, timeout).ok(),
             cipher,
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+            report: None,
+        }
+    }
+
+    /// The same service, saying what happens to tokens on `to`.
+    #[must_use]
+    pub fn reporting(self, to: mpsc::UnboundedSender<Refresh>) -> Credentials {
+        Credentials {
+            report: Some(to),
+            ..self
+        }
+    }
+
+    fn tell(&self, r: Refresh) {
+        match &r {
+            Refresh::Refreshed { account, .. } => {
+                tracing::info!(account, "refreshed the X access token");
+            }
+            Refresh::Refused { account, reason } => {
+                tracing::warn!(account, reason, "the account needs reconnecting");
+            }
+            Refresh::Failed { account, reason } => {
+                tracing::warn!(account, reason, "could not refresh the X access token");
+            }
+        }
+        if let Some(to) = &self.report {
+            let _ = to.send(r);
         }
     }
 
@@ -87,17 +157,15 @@ impl Credentials {
             return Err(AuthError::NotConnected);
         }
         if stored.needs_reconnect {
-            return Err(AuthError::NeedsReconnect(
-                "X refused its refresh token".into(),
-            ));
+            return Err(AuthError::NeedsReconnect(reconnect_reason(&stored)));
         }
         if expiring(&stored.tokens) {
             // Its new expiry is in the database now: the next use reads it.
-            let fresh = self.refresh(db, account, None).await?;
+            let fresh = self.refresh(db, account, Ask::Expiring).await?;
             return Ok((fresh, Duration::ZERO));
         }
         let reuse = stored.tokens.expires_at.map_or(MAX_REUSE, |e| {
-            (e - margin(&stored.tokens) - Utc::now())
+            (e - margin(stored.tokens.lifetime_secs) / 2 - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(MAX_REUSE)
@@ -116,41 +184,66 @@ impl Credentials {
         account: AccountId,
         rejected: &Secret,
     ) -> Result<Secret, AuthError> {
-        self.refresh(db, account, Some(rejected)).await
+        self.refresh(db, account, Ask::After401(rejected)).await
+    }
+
+    /// The keeper's refresh: refreshes `account` if its token is due (see
+    /// [`refresh_due_at`]) and nobody did so meanwhile.
+    pub async fn refresh_ahead(&self, db: &Db, account: AccountId) -> Result<(), AuthError> {
+        self.refresh(db, account, Ask::Ahead).await.map(drop)
     }
 
     async fn refresh(
         &self,
         db: &Db,
         account: AccountId,
-        rejected: Option<&Secret>,
+        ask: Ask<'_>,
     ) -> Result<Secret, AuthError> {
-        let mut c = db.client().await?;
-        let lock = accounts::lock_tokens(&mut c, account)
+        let _one_at_a_time = self.gate.lock().await;
+        // Two connections: one holds the lock, the other commits what must outlive a crash.
+        let mut held = db.client().await?;
+        let w = db.client().await?;
+        let lock = accounts::lock_refresh(&mut held, account)
             .await?
             .ok_or(AuthError::NotConnected)?;
-        if !lock.stored.usable() {
+        let stored = &lock.stored;
+        if !stored.usable() {
             return Err(AuthError::NotConnected);
+        }
+        if stored.needs_reconnect {
+            return Err(AuthError::NeedsReconnect(reconnect_reason(stored)));
         }
         let current = self
             .cipher
-            .decrypt(Column::AccessToken, &lock.stored.tokens.access)?;
+            .decrypt(Column::AccessToken, &stored.tokens.access)?;
         // While we waited for the lock another process may have refreshed: use its token.
-        let fresh = !expiring(&lock.stored.tokens);
-        let superseded = rejected.is_some_and(|r| *r != current);
-        if (rejected.is_none() && fresh) || superseded {
+        let done = match ask {
+            Ask::Ahead => stored
+                .tokens
+                .expires_at
+                .is_none_or(|e| Utc::now() < refresh_due_at(e, stored.tokens.lifetime_secs)),
+            Ask::Expiring => !expiring(&stored.tokens),
+            Ask::After401(rejected) => *rejected != current,
+        };
+        if done {
             return Ok(current);
         }
+        let why = match ask {
+            Ask::Ahead => Why::Ahead,
+            Ask::Expiring => Why::Expiring,
+            Ask::After401(_) => Why::Rejected,
+        };
         let oauth = self
             .oauth
             .as_ref()
             .ok_or(AuthError::OAuth(OAuthError::NoClientId))?;
-        let Some(stored_refresh) = lock.stored.tokens.refresh.clone() else {
-            let why = "no refresh token was issued";
-            lock.mark_needs_reconnect().await?;
-            return Err(needs_reconnect(account, why));
+        let Some(stored_refresh) = stored.tokens.refresh.clone() else {
+            return Err(self.refused(&w, account, "X issued no refresh token").await);
         };
         let refresh = self.cipher.decrypt(Column::RefreshToken, &stored_refresh)?;
+        // Our lock is held: a marker already there was left by a process that died asking X.
+        let interrupted = stored.refresh_started_at.is_some();
+        accounts::mark_refresh_started(&w, account).await?;
         match oauth.refresh(&refresh).await {
             Ok(t) => {
                 // X rotates refresh tokens; keep the old one only if none came back.
@@ -158,16 +251,50 @@ impl Credentials {
                     refresh: t.refresh.clone().or(Some(refresh)),
                     ..t
                 };
-                lock.save_refreshed(&self.seal(&kept)?).await?;
-                tracing::info!(account, "refreshed the X access token");
+                accounts::save_refreshed(&w, account, &self.seal(&kept)?).await?;
+                self.tell(Refresh::Refreshed {
+                    account,
+                    expires_at: kept.expires_at,
+                    why,
+                });
                 Ok(kept.access)
             }
             Err(OAuthError::Refused(msg)) => {
-                lock.mark_needs_reconnect().await?;
-                Err(needs_reconnect(account, &msg))
+                let reason = if interrupted {
+                    format!(
+                        "a refresh was interrupted before X's new token was saved, and X refuses the old one ({msg}): reconnect"
+                    )
+                } else {
+                    format!("X refused its refresh token ({msg})")
+                };
+                Err(self.refused(&w, account, &reason).await)
             }
-            Err(e) => Err(AuthError::OAuth(e)),
+            Err(e) => {
+                // The marker stays: X may have spent the refresh token without our hearing.
+                self.tell(Refresh::Failed {
+                    account,
+                    reason: e.to_string(),
+                });
+                Err(AuthError::OAuth(e))
+            }
         }
+    }
+
+    /// Records that the account needs reconnecting and why; the error to return.
+    async fn refused(
+        &self,
+        w: &deadpool_postgres::Object,
+        account: AccountId,
+        reason: &str,
+    ) -> AuthError {
+        if let Err(e) = accounts::mark_needs_reconnect(w, account, reason).await {
+            return e.into();
+        }
+        self.tell(Refresh::Refused {
+            account,
+            reason: reason.into(),
+        });
+        AuthError::NeedsReconnect(reason.into())
     }
 
     /// Tokens as they are stored: encrypted, each bound to its column.
@@ -271,27 +398,32 @@ pub async fn unreadable(
     })
 }
 
-/// Whether a token is close enough to its end to refresh it: within a quarter of its lifetime,
-/// and never more than two minutes ahead (a fixed two minutes would refresh a token that lives
-/// less than that on every use).
-fn expiring(t: &StoredTokens) -> bool {
-    t.expires_at.is_some_and(|e| e - Utc::now() < margin(t))
+/// When the keeper refreshes a token: a quarter of its lifetime before it expires, and never
+/// more than two minutes before (so a two-hour token is refreshed about once per lifetime, and
+/// a token that lives less than two minutes is not refreshed on every use).
+pub fn refresh_due_at(expires_at: DateTime<Utc>, lifetime_secs: Option<i32>) -> DateTime<Utc> {
+    expires_at - margin(lifetime_secs)
 }
 
-fn margin(t: &StoredTokens) -> chrono::Duration {
-    t.lifetime_secs.map_or(REFRESH_MARGIN, |l| {
-        REFRESH_MARGIN.min(chrono::Duration::seconds(i64::from(l) / 4))
+/// Whether a token is too close to its end to use it without refreshing first: within half
+/// the keeper's margin (the keeper normally refreshed it before).
+fn expiring(t: &StoredTokens) -> bool {
+    t.expires_at
+        .is_some_and(|e| e - Utc::now() < margin(t.lifetime_secs) / 2)
+}
+
+fn margin(lifetime_secs: Option<i32>) -> chrono::Duration {
+    lifetime_secs.map_or(REFRESH_MARGIN, |l| {
+        REFRESH_MARGIN.min(chrono::Duration::seconds(i64::from(l)) / 4)
     })
+}
+
+/// Why a stored account needs reconnecting, in words.
+fn reconnect_reason(s: &accounts::StoredAccount) -> String {
+    s.reconnect_reason
+        .clone()
+        .unwrap_or_else(|| "X refused its refresh token".into())
 }
 
 /// The longest a caller keeps a token without asking again.
 const MAX_REUSE: Duration = Duration::from_mins(1);
-
-fn needs_reconnect(account: AccountId, why: &str) -> AuthError {
-    tracing::warn!(
-        account,
-        reason = why,
-        "X refused the refresh token: the account needs reconnecting"
-    );
-    AuthError::NeedsReconnect(why.to_string())
-}

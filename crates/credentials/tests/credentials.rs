@@ -133,3 +133,58 @@ async fn short_lived_tokens_are_refreshed_once_per_lifetime_not_once_per_use() {
         "a fresh 8-second token is used, not refreshed again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_refresh_is_named_as_such() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    let cfg = chirp_testing::x_config(&fake);
+    let s = Credentials::new(&cfg, chirp_testing::cipher(), Duration::from_secs(10));
+    let c = t.client().await;
+    let marker = "UPDATE x_accounts SET refresh_started_at = now(), token_expires_at = now()";
+
+    // A process committed the marker, then died before X heard it: the refresh goes through
+    // and the marker is gone.
+    let (id, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    c.execute(marker, &[]).await.unwrap();
+    s.token(&t.db, id).await.unwrap();
+    let st = accounts::status(&c).await.unwrap().unwrap();
+    assert!(st.connected && st.refresh_started_at.is_none(), "{st:?}");
+    assert_eq!(st.refreshes, 1);
+    assert!(st.token_refreshed_at.is_some());
+
+    // A process died after X answered (the refresh token is spent) and before it saved the
+    // new one: the account says exactly that.
+    let stored = accounts::stored(&c, id).await.unwrap().unwrap();
+    let refresh = chirp_testing::cipher()
+        .decrypt(
+            chirp_net::secret::Column::RefreshToken,
+            stored.tokens.refresh.as_ref().unwrap(),
+        )
+        .unwrap();
+    OAuth::new(&cfg, Duration::from_secs(5))
+        .unwrap()
+        .refresh(&refresh)
+        .await
+        .unwrap();
+    c.execute(marker, &[]).await.unwrap();
+    let e = s.token(&t.db, id).await.unwrap_err();
+    assert!(e.to_string().contains("a refresh was interrupted"), "{e}");
+    let st = accounts::status(&c).await.unwrap().unwrap();
+    assert!(st.needs_reconnect && !st.connected);
+    assert!(
+        st.reconnect_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("a refresh was interrupted")),
+        "{st:?}"
+    );
+    // And it keeps saying so to every later caller, without asking X again.
+    let asked = fake.count("POST", "/2/oauth2/token");
+    let again = s.token(&t.db, id).await.unwrap_err();
+    assert!(
+        again.to_string().contains("a refresh was interrupted"),
+        "{again}"
+    );
+    assert_eq!(fake.count("POST", "/2/oauth2/token"), asked);
+}

@@ -60,6 +60,8 @@ pub struct FakeConfig {
     pub timeline_status: Option<u16>,
     /// How long X takes to answer a post it created (a slow day at X).
     pub post_latency: Duration,
+    /// How long X takes to answer a timeline read, whatever the answer.
+    pub timeline_latency: Duration,
 }
 
 impl Default for FakeConfig {
@@ -79,6 +81,7 @@ impl Default for FakeConfig {
             timeline_lag: Duration::ZERO,
             timeline_status: None,
             post_latency: Duration::ZERO,
+            timeline_latency: Duration::ZERO,
         }
     }
 }
@@ -638,6 +641,9 @@ async fn timeline(
     Query(q): Query<TimelineQuery>,
 ) -> Response {
     let cfg = lock(&s.cfg).clone();
+    if !cfg.timeline_latency.is_zero() {
+        tokio::time::sleep(cfg.timeline_latency).await;
+    }
     let resp = match bearer(&s, &headers) {
         Err(r) => r,
         Ok(_) if cfg.timeline_status.is_some() => {

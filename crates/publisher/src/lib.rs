@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chirp_core::policy::{self, Next};
 use chirp_core::{AccountId, PostId, Quota, SendError, text};
-use chirp_credentials::{AuthError, Credentials};
+use chirp_credentials::{AuthError, Credentials, Refresh};
 use chirp_net::{Lookup, Network, Part, RemoteAccount, Secret};
 use chirp_store::notify::{self, Heard};
 use chirp_store::publishing::{self as store, Claimed};
@@ -39,6 +39,9 @@ pub struct Options {
     /// How long a post handed back by a stopped publisher, or rescued from a dead one, waits
     /// before it is checked on the network: a request still on the wire lands meanwhile.
     pub grace: Duration,
+    /// The longest one request to the network may take. A send is started only while the
+    /// post's lease has at least this much left (the heartbeat keeps extending it).
+    pub request_timeout: Duration,
     pub policy: RetryPolicy,
 }
 
@@ -50,6 +53,7 @@ impl Default for Options {
             concurrency: 64,
             safety_poll: Duration::from_secs(30),
             grace: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
             policy: RetryPolicy::default(),
         }
     }
@@ -123,6 +127,8 @@ pub enum Event {
     Waiting {
         next: Option<DateTime<Utc>>,
     },
+    /// Something happened to an account's tokens (refreshed, refused, failed).
+    Token(Refresh),
     Stopped,
 }
 
@@ -195,8 +201,21 @@ struct Inner {
     /// service says: before it would be refreshed, at most a minute); dropped on a 401.
     tokens: Mutex<HashMap<AccountId, (Secret, Instant)>>,
     stopping: watch::Receiver<Stop>,
+    /// The leases this publisher holds, as far as it knows (see [`Lease`]).
+    held: Mutex<HashMap<PostId, Lease>>,
     last_rescue: Mutex<Option<Instant>>,
     posted: mpsc::UnboundedSender<PostedWrite>,
+}
+
+/// What a publisher knows of one of its leases.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// Until when it surely holds the post: the lease counted from before the database set it,
+    /// so never later than the database's own expiry.
+    until: Instant,
+    /// When it learnt that (a heartbeat asked after this and did not get the post back: lost).
+    known_at: Instant,
+    lost: bool,
 }
 
 /// One "X has it" waiting to be written with others: (post, X id, where to say how it went).
@@ -245,6 +264,9 @@ enum Record {
     /// Not sent: the database stopped answering, so another publisher may already own it.
     /// Nothing is written; whoever rescues it checks the network first.
     Abandoned,
+    /// Not sent: the heartbeat found the post taken over (rescued or released). Nothing is
+    /// written; it is the new owner's.
+    LeaseLost,
     Failed(String),
     Requeue {
         at: Option<DateTime<Utc>>,
@@ -283,12 +305,27 @@ pub async fn run(
 ) {
     let me = publisher_id();
     let app = liveness_name(&me);
+    // A lease shorter than a request would hold every send back forever (callers check this
+    // and say so; this only keeps the engine from livelocking if one did not).
+    let opts = Options {
+        request_timeout: opts.request_timeout.min(opts.lease / 2),
+        ..opts
+    };
     let mut pg = pg;
     // Every change this publisher makes is audited under its name.
     pg.options(format!("-c chirp.actor=publisher:{me}"));
     // While any connection with this name is open, other publishers know this one lives.
     pg.application_name(&app);
     let db = Db::from_config(pg, None);
+    // What happens to tokens is told like everything else the publisher does.
+    let (refreshes, mut refreshes_rx) = mpsc::unbounded_channel();
+    let credentials = credentials.reporting(refreshes);
+    let told = events.clone();
+    let teller = tokio::spawn(async move {
+        while let Some(r) = refreshes_rx.recv().await {
+            let _ = told.send(Event::Token(r));
+        }
+    });
     let (posted, posted_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(posted_writer(db.pool.clone(), me.clone(), posted_rx));
     let inner = Arc::new(Inner {
@@ -302,19 +339,24 @@ pub async fn run(
         events,
         tokens: Mutex::new(HashMap::new()),
         stopping: stop.clone(),
+        held: Mutex::new(HashMap::new()),
         last_rescue: Mutex::new(None),
         posted,
     });
     inner.emit(Event::Started { id: me });
     let heartbeat = tokio::spawn(heartbeat(inner.clone()));
+    let keeper = tokio::spawn(keeper(inner.clone()));
     main_loop(inner.clone(), stop).await;
-    heartbeat.abort();
-    let _ = heartbeat.await;
+    for task in [heartbeat, keeper] {
+        task.abort();
+        let _ = task.await;
+    }
     let events = inner.events.clone();
     let pool = inner.db.pool.clone();
     // Every post task has finished: dropping the last sender ends the writer.
     drop(inner);
     let _ = writer.await;
+    let _ = teller.await;
     pool.close();
     let _ = events.send(Event::Stopped);
 }
@@ -408,26 +450,78 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<Stop>) {
     }
 }
 
-/// Asks the database, every fraction of the grace period, whether it still answers. A send is
-/// started only while it recently did (see [`Inner::send_deadline`]): a publisher cut off from
-/// the database may already have been declared dead and its posts handed to another.
+/// Extends the leases of the posts in flight, every fraction of the grace period (and of the
+/// lease), which also tells whether the database still answers. A call to the network is made
+/// only while both are fresh (see [`Inner::call_until`]): a publisher cut off from the database
+/// may already have been declared dead and its posts handed to another.
 async fn heartbeat(inner: Arc<Inner>) {
-    let every = (inner.opts.grace / 4).clamp(Duration::from_millis(100), Duration::from_secs(2));
+    let every = (inner.opts.grace.min(inner.opts.lease) / 4)
+        .clamp(Duration::from_millis(100), Duration::from_secs(2));
+    let lease_ms = inner.opts.lease.as_millis() as i64;
     loop {
         let asked = Instant::now();
-        let ok = tokio::time::timeout(every, async {
+        let held = tokio::time::timeout(every, async {
             let c = inner.db.client().await.ok()?;
-            c.query_one("SELECT 1", &[]).await.ok()
+            store::extend_leases(&c, &inner.me, lease_ms).await.ok()
         })
         .await
         .ok()
-        .flatten()
-        .is_some();
-        if ok {
+        .flatten();
+        if let Some(held) = held {
             // The answer is as old as the question.
             *lock(&inner.alive_at) = asked;
+            inner.renewed(&held, asked);
         }
         tokio::time::sleep(every.saturating_sub(asked.elapsed())).await;
+    }
+}
+
+/// Refreshes each account's token ahead of its expiry (see
+/// [`chirp_credentials::refresh_due_at`]), so that sends almost never wait for a refresh. Every
+/// publisher runs one; the credentials service makes sure only one of them refreshes per
+/// lifetime. It looks at least once a minute for accounts connected meanwhile.
+async fn keeper(inner: Arc<Inner>) {
+    let mut backoff: HashMap<AccountId, (Instant, Duration)> = HashMap::new();
+    loop {
+        let listed = match inner.db.client().await {
+            Ok(c) => chirp_store::accounts::expiring_tokens(&c).await,
+            Err(e) => Err(e),
+        };
+        let mut wake = Duration::from_mins(1);
+        for (account, expires_at, lifetime_secs) in listed.unwrap_or_default() {
+            let due = chirp_credentials::refresh_due_at(expires_at, lifetime_secs);
+            let mut wait = (due - Utc::now()).to_std().unwrap_or_default();
+            if let Some((not_before, _)) = backoff.get(&account) {
+                wait = wait.max(not_before.saturating_duration_since(Instant::now()));
+            }
+            if wait.is_zero() {
+                match inner.credentials.refresh_ahead(&inner.db, account).await {
+                    Ok(()) => {
+                        backoff.remove(&account);
+                    }
+                    Err(e) => {
+                        // Failures were told; wait before trying again (doubling, at most a
+                        // minute), and not at all for an account that needs reconnecting.
+                        let last = backoff.get(&account).map_or(Duration::ZERO, |b| b.1);
+                        let next = (last * 2).clamp(Duration::from_secs(1), Duration::from_mins(1));
+                        let next = if e.retryable() {
+                            next
+                        } else {
+                            Duration::from_mins(1)
+                        };
+                        let pause = policy::jittered(next, unit());
+                        backoff.insert(account, (Instant::now() + pause, next));
+                        wait = pause;
+                    }
+                }
+                // Look again at once: its new expiry decides when it is next due.
+                if wait.is_zero() {
+                    wait = Duration::from_millis(10);
+                }
+            }
+            wake = wake.min(wait);
+        }
+        tokio::time::sleep(wake).await;
     }
 }
 
@@ -441,6 +535,19 @@ async fn recv(listener: &mut Option<notify::Listener>) -> Option<Heard> {
 impl Inner {
     fn emit(&self, e: Event) {
         let _ = self.events.send(e);
+    }
+
+    /// A heartbeat asked at `asked` and still holds `held`: those leases run from then; a
+    /// post known to be held before that but not among them was taken over.
+    fn renewed(&self, held: &[PostId], asked: Instant) {
+        let mut leases = lock(&self.held);
+        for (post, lease) in leases.iter_mut() {
+            if held.contains(post) {
+                lease.until = lease.until.max(asked + self.opts.lease);
+            } else if lease.known_at < asked {
+                lease.lost = true;
+            }
+        }
     }
 
     /// Hands every post this publisher holds back to the queue, to be checked on the network
@@ -508,10 +615,20 @@ impl Inner {
             }
             let limit = room.min(self.opts.batch);
             let lease = self.opts.lease.as_millis() as i64;
+            let asked = Instant::now();
             let claimed = store::claim(&c, &self.me, &self.app, limit, lease).await?;
-            *lock(&self.alive_at) = Instant::now();
+            let known_at = Instant::now();
+            *lock(&self.alive_at) = asked;
             let got = claimed.len() as i64;
             for post in claimed {
+                lock(&self.held).insert(
+                    post.id,
+                    Lease {
+                        until: asked + self.opts.lease,
+                        known_at,
+                        lost: false,
+                    },
+                );
                 self.emit(Event::Claimed {
                     post: post.id,
                     attempt: post.attempt,
@@ -525,6 +642,7 @@ impl Inner {
                     if let Err(panic) = attempt.catch_unwind().await {
                         me.crashed(id, &panic_words(panic.as_ref())).await;
                     }
+                    lock(&me.held).remove(&id);
                 });
             }
             if got < limit {
@@ -555,16 +673,12 @@ impl Inner {
     }
 
     async fn process(self: Arc<Self>, post: Claimed) {
-        // Everything this attempt sends ends well inside the lease (a quarter of it is left for
-        // writing the outcome), so no other publisher can rescue the post while a request to
-        // the network is still in flight.
-        let deadline = Instant::now() + self.opts.lease.saturating_sub(self.opts.lease / 4);
-        let record = self.attempt(&post, deadline).await;
+        let record = self.attempt(&post).await;
         self.record(&post, record).await;
     }
 
     /// One attempt: check the text, reconcile if the last outcome is unknown, send.
-    async fn attempt(&self, p: &Claimed, deadline: Instant) -> Record {
+    async fn attempt(&self, p: &Claimed) -> Record {
         if let Err(e) = text::validate(&p.content) {
             return Record::Failed(format!("not sent: {e}"));
         }
@@ -573,7 +687,7 @@ impl Inner {
             Err(e) => return self.auth_problem(p, e),
         };
         if p.needs_reconcile {
-            match self.reconcile(p, &mut token, deadline).await {
+            match self.reconcile(p, &mut token).await {
                 Ok(Some(done)) => return done,
                 Ok(None) => {}
                 Err(record) => return record,
@@ -584,16 +698,18 @@ impl Inner {
             reply_to: None,
             media_ids: &[],
         };
-        let Some(until) = self.send_deadline(deadline) else {
-            return Record::Abandoned;
+        let until = match self.send_until(p.id) {
+            Ok(u) => u,
+            Err(r) => return r,
         };
         let mut sent = self.network.publish(&token, part, until).await;
         if matches!(sent, Err(SendError::Unauthorized(_))) {
             match self.refreshed(p, &token).await {
                 Ok(fresh) => {
                     token = fresh;
-                    let Some(until) = self.send_deadline(deadline) else {
-                        return Record::Abandoned;
+                    let until = match self.send_until(p.id) {
+                        Ok(u) => u,
+                        Err(r) => return r,
                     };
                     sent = self.network.publish(&token, part, until).await;
                 }
@@ -605,7 +721,7 @@ impl Inner {
             // After an unknown outcome, "duplicate" proves the earlier send reached the
             // network: the post is out, never failed. Look once more for its id.
             Err(SendError::Duplicate(m)) if p.needs_reconcile => {
-                self.posted_after_duplicate(p, &token, deadline, &m).await
+                self.posted_after_duplicate(p, &token, &m).await
             }
             Err(e) => match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
                 Next::Fail(m) => Record::Failed(m),
@@ -628,19 +744,14 @@ impl Inner {
     /// Looks for the text that was sent before sending anything again. `Ok(Some(_))`: settled
     /// (found, or given up on); `Ok(None)`: not there, send it; `Err(_)`: look again later.
     /// Every way this can go counts towards the attempt limit, so it always ends.
-    async fn reconcile(
-        &self,
-        p: &Claimed,
-        token: &mut Secret,
-        deadline: Instant,
-    ) -> Result<Option<Record>, Record> {
+    async fn reconcile(&self, p: &Claimed, token: &mut Secret) -> Result<Option<Record>, Record> {
         let net = self.network.name();
-        let mut found = self.look(p, token, deadline).await;
+        let mut found = self.look(p, token).await?;
         if matches!(found, Err(SendError::Unauthorized(_))) {
             match self.refreshed(p, token).await {
                 Ok(fresh) => {
                     *token = fresh;
-                    found = self.look(p, token, deadline).await;
+                    found = self.look(p, token).await?;
                 }
                 Err(e) => return Err(self.auth_problem(p, e)),
             }
@@ -701,14 +812,8 @@ impl Inner {
 
     /// A resend after an unknown outcome was refused as a duplicate: the earlier send is on
     /// the network. Its id, if a last look finds it; else posted without one, saying so.
-    async fn posted_after_duplicate(
-        &self,
-        p: &Claimed,
-        token: &Secret,
-        deadline: Instant,
-        words: &str,
-    ) -> Record {
-        if let Ok(Lookup::Found(id)) = self.look(p, token, deadline).await
+    async fn posted_after_duplicate(&self, p: &Claimed, token: &Secret, words: &str) -> Record {
+        if let Ok(Ok(Lookup::Found(id))) = self.look(p, token).await
             && matches!(self.owner_of(&id, p.id).await, Ok(None))
         {
             return Record::Posted(id, None);
@@ -719,27 +824,55 @@ impl Inner {
         ))
     }
 
-    /// Until when a send may run: within the attempt's `deadline`, and ending before anyone
-    /// could have declared this publisher dead and looked for the post on the network (the
-    /// database last answered at `alive_at`; a rescuer looks after the grace period, so a send
-    /// ends a second before that). None: too little time is left to send at all.
-    fn send_deadline(&self, deadline: Instant) -> Option<Instant> {
+    /// Until when a call to the network for `post` may run: within its lease, and ending
+    /// before anyone could have declared this publisher dead and looked for the post on the
+    /// network (the database last answered at `alive_at`; a rescuer looks after the grace
+    /// period, so a call ends a second before that). Without time for a call, the record that
+    /// says why nothing was sent.
+    fn call_until(&self, post: PostId) -> Result<Instant, Record> {
+        let Some(lease) = lock(&self.held).get(&post).copied() else {
+            return Err(Record::LeaseLost);
+        };
+        if lease.lost {
+            return Err(Record::LeaseLost);
+        }
         let alive_at = *lock(&self.alive_at);
         // A second to spare, or half the grace period when that is shorter (tests).
         let margin = Duration::from_secs(1).min(self.opts.grace / 2);
-        let until = deadline.min(alive_at + self.opts.grace.saturating_sub(margin));
-        (until.saturating_duration_since(Instant::now()) >= Duration::from_millis(500))
-            .then_some(until)
+        let until = lease
+            .until
+            .min(alive_at + self.opts.grace.saturating_sub(margin));
+        if until.saturating_duration_since(Instant::now()) < Duration::from_millis(500) {
+            // The heartbeat extends leases while the database answers: it did not.
+            return Err(Record::Abandoned);
+        }
+        Ok(until)
+    }
+
+    /// Like [`Inner::call_until`], for a send: one is started only while the lease has a whole
+    /// request timeout left, so a send is never cut short by its own lease. Otherwise the post
+    /// goes back to the queue and the attempt does not count.
+    fn send_until(&self, post: PostId) -> Result<Instant, Record> {
+        let until = self.call_until(post)?;
+        let lease_left = lock(&self.held).get(&post).map_or(Duration::ZERO, |l| {
+            l.until.saturating_duration_since(Instant::now())
+        });
+        if lease_left < self.opts.request_timeout {
+            return Err(Record::Requeue {
+                at: None,
+                reason: "its lease ran short before it was sent: back in the queue".into(),
+                unknown: false,
+                uncount: true,
+            });
+        }
+        Ok(until)
     }
 
     /// Looks on the network for the text that was sent, from a little before the attempt
     /// whose outcome is unknown began.
-    async fn look(
-        &self,
-        p: &Claimed,
-        token: &Secret,
-        deadline: Instant,
-    ) -> Result<Lookup, SendError> {
+    /// `Err(_)`: no time left to look (the record says why).
+    async fn look(&self, p: &Claimed, token: &Secret) -> Result<Result<Lookup, SendError>, Record> {
+        let deadline = self.call_until(p.id)?;
         let since = p.attempt_started_at - chrono::Duration::seconds(5);
         let sent = Part {
             text: &p.sent_content,
@@ -749,9 +882,10 @@ impl Inner {
         let account = RemoteAccount {
             user_id: &p.x_user_id,
         };
-        self.network
+        Ok(self
+            .network
             .find_sent(token, account, sent, since, deadline)
-            .await
+            .await)
     }
 
     async fn owner_of(&self, x_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {
@@ -809,9 +943,10 @@ impl Inner {
     /// until it is written, the lease is gone (then another publisher reconciles), or the
     /// publisher is stopping and the lease has run out.
     async fn record(&self, p: &Claimed, r: Record) {
-        if matches!(r, Record::Abandoned) {
-            self.emit(Event::Abandoned { post: p.id });
-            return;
+        match r {
+            Record::Abandoned => return self.emit(Event::Abandoned { post: p.id }),
+            Record::LeaseLost => return self.emit(Event::LeaseLost { post: p.id }),
+            _ => {}
         }
         let started = Instant::now();
         let mut wait = Duration::from_millis(100);
@@ -829,6 +964,7 @@ impl Inner {
                             x_id: x_id.clone(),
                         },
                         Record::Abandoned => Event::Abandoned { post: p.id },
+                        Record::LeaseLost => Event::LeaseLost { post: p.id },
                         Record::PostedWithoutId(note) => Event::PostedWithoutId {
                             post: p.id,
                             note: note.clone(),
@@ -885,7 +1021,7 @@ impl Inner {
             Record::PostedWithoutId(note) => {
                 store::mark_posted_without_id(&c, &self.me, p.id, note).await
             }
-            Record::Abandoned => Ok(true),
+            Record::Abandoned | Record::LeaseLost => Ok(true),
             Record::Failed(reason) => store::mark_failed(&c, &self.me, p.id, reason).await,
             Record::Requeue {
                 at,

@@ -36,6 +36,7 @@ async fn publisher_recovers_from_a_database_restart() {
     let (stop, stop_rx) = watch::channel(publisher::Stop::No);
     let opts = Options {
         safety_poll: Duration::from_hours(1),
+        request_timeout: Duration::from_secs(5),
         ..Options::default()
     };
     let task = tokio::spawn(publisher::run(

@@ -6,11 +6,12 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use chirp_credentials::{Refresh, Why};
 use chirp_fake_x::{FakeConfig, FakeX, Fault};
 use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, RetryPolicy};
-use chirp_store::Db;
 use chirp_store::posts::{self, Actor};
+use chirp_store::{Db, accounts};
 use chirp_testing::{TestDb, fresh_db};
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
@@ -40,6 +41,10 @@ struct Running {
 
 impl Running {
     fn start(db: &Db, fake: &FakeX, opts: Options, x_timeout: Duration) -> Running {
+        let opts = Options {
+            request_timeout: x_timeout,
+            ..opts
+        };
         let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
         let credentials = chirp_testing::credentials(fake, x_timeout);
         let (tx, events) = mpsc::unbounded_channel();
@@ -677,4 +682,162 @@ async fn a_send_that_panics_is_said_and_handed_back() {
     );
     assert!(p.outcome_unknown, "checked on X before any resend");
     assert!(p.error_message.unwrap().contains("the attempt crashed"));
+}
+
+/// The events a stopped publisher saw that say a post left its hands mid-attempt.
+fn taken_over(events: &[Event]) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Rescued { .. } | Event::Abandoned { .. } | Event::LeaseLost { .. }
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_that_hangs_longer_than_the_lease_reaches_x_once() {
+    // X creates the post at once but answers only after 4 s: twice the 2 s lease. A second
+    // publisher waits to take over anything whose lease runs out.
+    let (t, fake, account) = setup(FakeConfig {
+        post_latency: Duration::from_secs(4),
+        ..FakeConfig::default()
+    })
+    .await;
+    let opts = Options {
+        lease: Duration::from_secs(2),
+        ..fast_options()
+    };
+    let x_timeout = Duration::from_secs(1);
+    let a = Running::start(&t.db, &fake, opts.clone(), x_timeout);
+    let b = Running::start(&t.db, &fake, opts, x_timeout);
+    let id = schedule(&t, account, "X is slow today", Utc::now()).await;
+    let posted = chirp_testing::wait_for_count(
+        &t.db,
+        &format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'"),
+        1,
+        T,
+    )
+    .await;
+    assert_eq!(posted, 1, "{:#?}", a.seen);
+    let seen = [a.stop().await, b.stop().await].concat();
+    assert_eq!(fake.count("POST", "/2/tweets"), 1, "one send reached X");
+    assert_eq!(fake.posts().len(), 1);
+    let (status, x_id, _) = stored(&t, id).await;
+    assert_eq!(status, "posted");
+    assert_eq!(x_id, Some(fake.posts()[0].id.clone()));
+    assert!(
+        !seen.iter().any(|e| matches!(e, Event::Failed { .. })),
+        "{seen:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attempt_longer_than_its_lease_keeps_it_by_heartbeat() {
+    // One attempt of about 2.4 s under a 2 s lease: reading the timeline (0.8 s) gets a 401,
+    // the token is refreshed, the timeline read again (0.8 s), then the post sent (0.8 s).
+    // Every request fits its 1 s timeout; only the heartbeat keeps the post from being
+    // taken over by the second publisher while the attempt goes on.
+    let (t, fake, account) = setup(FakeConfig {
+        timeline_latency: Duration::from_millis(800),
+        post_latency: Duration::from_millis(800),
+        ..FakeConfig::default()
+    })
+    .await;
+    let id = {
+        let mut c = t.client().await;
+        let id = posts::create(&mut c, Actor("test"), account, "a long attempt", None)
+            .await
+            .unwrap()
+            .id;
+        // The last send's outcome is unknown: the next attempt looks on X first.
+        c.execute(
+            "UPDATE posts SET status = 'scheduled', scheduled_at = now(), attempts = 1,
+                    needs_reconcile = true, sent_content = content,
+                    attempt_started_at = now() - interval '1 minute'
+             WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+        id
+    };
+    fake.expire_access_tokens();
+    let opts = Options {
+        lease: Duration::from_secs(2),
+        ..fast_options()
+    };
+    let x_timeout = Duration::from_secs(1);
+    let b = Running::start(&t.db, &fake, opts.clone(), x_timeout);
+    let a = Running::start(&t.db, &fake, opts, x_timeout);
+    let posted = chirp_testing::wait_for_count(
+        &t.db,
+        &format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'"),
+        1,
+        T,
+    )
+    .await;
+    assert_eq!(posted, 1);
+    let seen = [a.stop().await, b.stop().await].concat();
+    assert_eq!(taken_over(&seen), Vec::<&Event>::new(), "{seen:#?}");
+    assert_eq!(fake.count("POST", "/2/tweets"), 1);
+    assert_eq!(fake.refreshes(), 1);
+    let attempts: i32 = t
+        .client()
+        .await
+        .query_one("SELECT attempts FROM posts WHERE id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 2, "one claim did it all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keeper_refreshes_ahead_of_expiry_once_per_lifetime() {
+    // 4-second tokens and nothing to send: the keeper alone keeps the token fresh, a quarter
+    // of its lifetime before it expires, so a send would never wait for a refresh.
+    let fake = FakeX::start(
+        FakeConfig {
+            token_lifetime: Duration::from_secs(4),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = fresh_db().await;
+    let (account, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(4)).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(2));
+    let mut expiries = Vec::new();
+    while expiries.len() < 3 {
+        if let Event::Token(Refresh::Refreshed {
+            account: a,
+            expires_at,
+            why,
+        }) = p
+            .until(|e| matches!(e, Event::Token(_)) && !p_seen(e, &expiries))
+            .await
+        {
+            assert_eq!((a, why), (account, Why::Ahead));
+            let left = expires_at.unwrap() - Utc::now();
+            assert!(left > chrono::Duration::seconds(3), "{left}");
+            expiries.push(expires_at.unwrap());
+        }
+    }
+    let st = accounts::status(&t.client().await).await.unwrap().unwrap();
+    p.stop().await;
+    assert_eq!(
+        fake.refreshes(),
+        3,
+        "one refresh per lifetime, by one keeper"
+    );
+    assert!(st.connected && st.refreshes >= 3, "{st:?}");
+}
+
+/// Whether `e` is a refresh already counted (its new expiry is among `seen`).
+fn p_seen(e: &Event, seen: &[chrono::DateTime<Utc>]) -> bool {
+    matches!(e, Event::Token(Refresh::Refreshed { expires_at: Some(x), .. }) if seen.contains(x))
 }

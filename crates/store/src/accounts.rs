@@ -61,6 +61,13 @@ pub struct AccountStatus {
     pub token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub rate_limited_until: Option<chrono::DateTime<chrono::Utc>>,
     pub posts_waiting: i64,
+    /// Why it needs reconnecting, when it does.
+    pub reconnect_reason: Option<String>,
+    /// When its access token was last refreshed, and how many times it was.
+    pub token_refreshed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub refreshes: i64,
+    /// A refresh started then and has not finished (under way, or interrupted).
+    pub refresh_started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The default account's state, if there is any account at all.
@@ -73,7 +80,8 @@ pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>
             "SELECT x_username, x_user_id, is_active, needs_reconnect, token_expires_at,
                     rate_limited_until,
                     (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id
-                       AND p.status IN ('scheduled', 'publishing')) AS waiting
+                       AND p.status IN ('scheduled', 'publishing')) AS waiting,
+                    needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at
              FROM x_accounts a WHERE id = $1",
             &[&id],
         )
@@ -91,6 +99,10 @@ pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>
         token_expires_at: r.get(4),
         rate_limited_until: r.get(5),
         posts_waiting: r.get(6),
+        reconnect_reason: r.get(7),
+        token_refreshed_at: r.get(8),
+        refreshes: r.get(9),
+        refresh_started_at: r.get(10),
     }))
 }
 
@@ -155,7 +167,7 @@ pub async fn save_connected(
     tx.execute(
         "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
                 x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false,
-                token_lifetime_secs = $7
+                token_lifetime_secs = $7, needs_reconnect_reason = NULL, refresh_started_at = NULL
          WHERE id = $1",
         &[
             &id,
@@ -177,7 +189,8 @@ pub async fn deactivate(client: &impl GenericClient, id: i32) -> Result<(), DbEr
     client
         .execute(
             "UPDATE x_accounts SET is_active = false, access_token = '', refresh_token = NULL,
-                    token_expires_at = NULL, needs_reconnect = false
+                    token_expires_at = NULL, needs_reconnect = false,
+                    needs_reconnect_reason = NULL, refresh_started_at = NULL
              WHERE id = $1",
             &[&id],
         )
@@ -191,6 +204,11 @@ pub struct StoredAccount {
     pub tokens: StoredTokens,
     pub active: bool,
     pub needs_reconnect: bool,
+    /// Why it needs reconnecting, as recorded when that was found.
+    pub reconnect_reason: Option<String>,
+    /// A refresh was started and has not finished: in progress, or its process died after
+    /// X may have spent the refresh token.
+    pub refresh_started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl StoredAccount {
@@ -201,7 +219,7 @@ impl StoredAccount {
 }
 
 const STORED: &str = "SELECT access_token, refresh_token, token_expires_at, is_active,
-            needs_reconnect, token_lifetime_secs
+            needs_reconnect, token_lifetime_secs, needs_reconnect_reason, refresh_started_at
      FROM x_accounts WHERE id = $1";
 
 fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
@@ -214,6 +232,8 @@ fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
         },
         active: r.get(3),
         needs_reconnect: r.get(4),
+        reconnect_reason: r.get(6),
+        refresh_started_at: r.get(7),
     }
 }
 
@@ -228,67 +248,115 @@ pub async fn stored(
         .map(|r| stored_from(&r)))
 }
 
-/// An account's credentials under a row lock, for a refresh: no other process can refresh
-/// (and so spend the same refresh token) until this is saved or dropped.
-pub struct TokenLock<'a> {
-    tx: Transaction<'a>,
-    account: AccountId,
+/// The advisory-lock class of token refreshes (the object is the account id).
+const REFRESH_LOCK_CLASS: i32 = 0x6368_7270;
+
+/// The right to refresh an account's tokens: no other process can refresh it (and so spend
+/// the same refresh token) until this is dropped. It holds a transaction-level advisory lock,
+/// so a process that dies releases it with its connection. Writes go through another
+/// connection (see [`mark_refresh_started`], [`save_refreshed`]): the marker must be committed
+/// before X is asked, while the lock is still held.
+pub struct RefreshLock<'a> {
+    _tx: Transaction<'a>,
+    /// The account as it was once the lock was held (another process may just have refreshed).
     pub stored: StoredAccount,
 }
 
-/// Locks the account's row; None when there is no such account.
-pub async fn lock_tokens(
+/// Waits for the right to refresh `account`; None when there is no such account.
+pub async fn lock_refresh(
     client: &mut Object,
     account: AccountId,
-) -> Result<Option<TokenLock<'_>>, DbError> {
+) -> Result<Option<RefreshLock<'_>>, DbError> {
     let tx = client.transaction().await?;
-    let Some(row) = tx
-        .query_opt(&format!("{STORED} FOR UPDATE"), &[&account])
-        .await?
-    else {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&REFRESH_LOCK_CLASS, &account],
+    )
+    .await?;
+    let Some(row) = tx.query_opt(STORED, &[&account]).await? else {
         return Ok(None);
     };
-    Ok(Some(TokenLock {
-        tx,
-        account,
+    Ok(Some(RefreshLock {
+        _tx: tx,
         stored: stored_from(&row),
     }))
 }
 
-impl TokenLock<'_> {
-    /// Saves refreshed tokens (X rotates the refresh token: the new one is stored in the same
-    /// transaction that held the lock) and releases the lock.
-    pub async fn save_refreshed(self, tokens: &StoredTokens) -> Result<(), DbError> {
-        self.tx
-            .execute(
-                "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
-                        token_expires_at = $4, needs_reconnect = false, token_lifetime_secs = $5
-                 WHERE id = $1",
-                &[
-                    &self.account,
-                    &tokens.access,
-                    &tokens.refresh,
-                    &tokens.expires_at,
-                    &tokens.lifetime_secs,
-                ],
-            )
-            .await?;
-        self.tx.commit().await?;
-        Ok(())
-    }
+/// Commits the marker "a refresh is under way" (call it holding [`RefreshLock`], before
+/// asking X).
+pub async fn mark_refresh_started(
+    client: &impl GenericClient,
+    account: AccountId,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE x_accounts SET refresh_started_at = now() WHERE id = $1",
+            &[&account],
+        )
+        .await?;
+    Ok(())
+}
 
-    /// Marks the account "needs reconnecting" (the network refused its refresh token) and
-    /// releases the lock.
-    pub async fn mark_needs_reconnect(self) -> Result<(), DbError> {
-        self.tx
-            .execute(
-                "UPDATE x_accounts SET needs_reconnect = true WHERE id = $1",
-                &[&self.account],
-            )
-            .await?;
-        self.tx.commit().await?;
-        Ok(())
-    }
+/// Stores refreshed tokens and clears the marker, in one statement: X rotated the refresh
+/// token, and the new one exists nowhere else.
+pub async fn save_refreshed(
+    client: &impl GenericClient,
+    account: AccountId,
+    tokens: &StoredTokens,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
+                    token_expires_at = $4, needs_reconnect = false, token_lifetime_secs = $5,
+                    needs_reconnect_reason = NULL, refresh_started_at = NULL,
+                    token_refreshed_at = now(), refreshes = refreshes + 1
+             WHERE id = $1",
+            &[
+                &account,
+                &tokens.access,
+                &tokens.refresh,
+                &tokens.expires_at,
+                &tokens.lifetime_secs,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Marks the account "needs reconnecting", saying why (the network refused its refresh
+/// token, or there is none), and clears the refresh marker.
+pub async fn mark_needs_reconnect(
+    client: &impl GenericClient,
+    account: AccountId,
+    reason: &str,
+) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE x_accounts SET needs_reconnect = true, needs_reconnect_reason = $2,
+                    refresh_started_at = NULL
+             WHERE id = $1",
+            &[&account, &reason],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Active accounts with tokens that expire, and when each expires (for the refresh keeper).
+pub async fn expiring_tokens(
+    client: &impl GenericClient,
+) -> Result<Vec<(AccountId, chrono::DateTime<chrono::Utc>, Option<i32>)>, DbError> {
+    Ok(client
+        .query(
+            "SELECT id, token_expires_at, token_lifetime_secs FROM x_accounts
+             WHERE is_active AND NOT needs_reconnect AND access_token <> ''
+               AND refresh_token IS NOT NULL AND token_expires_at IS NOT NULL
+             ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }
 
 /// Whether any account holds tokens (ciphertexts that need the key that made them).

@@ -126,6 +126,24 @@ pub async fn release_claims(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// The heartbeat: extends the lease of every post `me` still holds, by `lease_ms` from now.
+/// Returns those posts; one that is missing was taken from `me` (rescued or released).
+pub async fn extend_leases(
+    c: &impl GenericClient,
+    me: &str,
+    lease_ms: i64,
+) -> Result<Vec<PostId>, DbError> {
+    let rows = c
+        .query(
+            "UPDATE posts SET claim_expires_at = now() + $2 * interval '1 millisecond'
+             WHERE status = 'publishing' AND claimed_by = $1
+             RETURNING id",
+            &[&me, &(lease_ms as f64)],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 /// When a publisher has something to do, in milliseconds from now by the database's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wake {

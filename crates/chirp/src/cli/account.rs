@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 
 use super::UsageError;
 use crate::config::Config;
+use crate::present::inert;
 use chirp_core::when;
 use chirp_credentials::Credentials;
 use chirp_net::x::XClient;
@@ -147,15 +148,33 @@ pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
                     when::show(t, &tz)
                 );
             }
+            if let Some(t) = s.token_refreshed_at {
+                outln!(
+                    "  last refreshed {} ({} refresh(es) so far)",
+                    when::show(t, &tz),
+                    s.refreshes
+                );
+            }
+            if let Some(t) = s.refresh_started_at {
+                outln!(
+                    "  a refresh started {} has not finished (under way, or its process stopped: the next refresh tells)",
+                    when::show(t, &tz)
+                );
+            }
             if let Some(t) = s.rate_limited_until.filter(|t| *t > chrono::Utc::now()) {
                 outln!("  rate limited by X until {}", when::show(t, &tz));
             }
             outln!("  {} post(s) waiting", s.posts_waiting);
         }
         Some(s) if s.needs_reconnect => {
+            let why = s
+                .reconnect_reason
+                .as_deref()
+                .unwrap_or("X refused the refresh token");
             outln!(
-                "@{} · needs reconnecting: X refused the refresh token. Run `chirp account connect`; {} post(s) wait until then.",
+                "@{} · needs reconnecting: {}. Run `chirp account connect`; {} post(s) wait until then.",
                 s.username.unwrap_or_default(),
+                inert(why, false),
                 s.posts_waiting
             );
         }

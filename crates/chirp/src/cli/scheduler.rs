@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use std::sync::Arc;
 
-use chirp_credentials::Credentials;
+use chirp_credentials::{Credentials, Refresh, Why};
 use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, Stop};
 use chirp_store::Db;
@@ -39,10 +39,11 @@ impl Timing {
                 self.x_timeout
             ));
         }
-        // An attempt ends at three quarters of its lease: a request must fit well inside it.
+        // A send starts only with a whole request timeout of lease left, and the heartbeat
+        // extends leases a few times per lease: a request must fit well inside one.
         if self.lease < 2 * self.x_timeout || self.lease > 3600 {
             return bad(format!(
-                "--lease must be at least twice --x-timeout ({} s) and at most 3600 s, not {}: a send must end well inside its lease",
+                "--lease must be at least twice --x-timeout ({} s) and at most 3600 s, not {}: a send must fit well inside its lease",
                 2 * self.x_timeout,
                 self.lease
             ));
@@ -60,6 +61,7 @@ impl Timing {
         let mut opts = Options {
             lease: Duration::from_secs(self.lease),
             grace: Duration::from_secs(grace),
+            request_timeout: Duration::from_secs(self.x_timeout),
             ..Options::default()
         };
         opts.policy.base = chrono::Duration::milliseconds(self.retry_base_ms as i64);
@@ -199,6 +201,35 @@ pub(super) fn line(e: &Event) -> String {
             format!("idle; next due {}", t.format("%Y-%m-%d %H:%M:%S%.3f UTC"))
         }
         Event::Waiting { next: None } => "idle; nothing scheduled".into(),
+        Event::Token(r) => token_line(r),
         Event::Stopped => "publisher stopped".into(),
+    }
+}
+
+fn token_line(r: &Refresh) -> String {
+    match r {
+        Refresh::Refreshed {
+            account,
+            expires_at,
+            why,
+        } => {
+            let why = match why {
+                Why::Ahead => "ahead of expiry",
+                Why::Expiring => "it was about to expire",
+                Why::Rejected => "X rejected the old one",
+            };
+            let until = expires_at.map_or_else(String::new, |e| {
+                format!(", valid until {}", e.format("%H:%M:%S UTC"))
+            });
+            format!("account {account}: refreshed the X access token ({why}{until})")
+        }
+        Refresh::Refused { account, reason } => format!(
+            "account {account} needs reconnecting: {}; its posts wait. Run `chirp account connect`",
+            inert(reason, false)
+        ),
+        Refresh::Failed { account, reason } => format!(
+            "account {account}: could not refresh the X access token ({}); trying again",
+            inert(reason, false)
+        ),
     }
 }

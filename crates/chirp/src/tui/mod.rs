@@ -157,7 +157,10 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     db.pg.clone(),
                     network,
                     credentials,
-                    Options::default(),
+                    Options {
+                        request_timeout: DEFAULT_TIMEOUT,
+                        ..Options::default()
+                    },
                     etx,
                     stop_rx,
                 )));

@@ -3,6 +3,7 @@
 //! exactly one [`Msg::Answer`] with the same id.
 
 use chirp_core::{Post, Quota};
+use chirp_credentials::Refresh;
 use chirp_publisher::Event;
 use chirp_store::accounts::AccountStatus;
 use chirp_store::posts::Page;
@@ -263,6 +264,16 @@ fn saved(m: &mut Model, id: ReqId, result: Result<Post, String>) {
 fn publisher_event(m: &mut Model, e: Event) {
     match (&mut m.publisher, e) {
         (_, Event::Stopped) => m.publisher = PublisherState::Off("stopped".into()),
+        // The account line shows the new state (expiry, or why it needs reconnecting).
+        (_, Event::Token(r)) => {
+            if let Refresh::Refused { reason, .. } = r {
+                m.flash = Some((
+                    format!("the X account needs reconnecting: {reason} (chirp account connect)"),
+                    true,
+                ));
+            }
+            load_account(m);
+        }
         (PublisherState::Running { next, .. }, Event::Waiting { next: n }) => *next = n,
         (
             PublisherState::Running { x_left, .. },
