@@ -148,7 +148,7 @@ async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
     due_now(&t, account, "in flight", 4).await;
     // X takes all four and answers none of them: they are in flight when the signals come.
     fake.inject(vec![Fault::HangAfterRecord; 4]);
-    let timing = ["--lease", "120", "--x-timeout", "50", "--grace", "2"];
+    let timing = ["--lease", "120", "--x-timeout", "3", "--grace", "3"];
     let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
     assert_eq!(fake.wait_for_posts(4, T).await, 4);
     let child = first.0.take().unwrap();
@@ -201,6 +201,10 @@ fn timings_that_cannot_work_are_refused() {
         (
             vec!["--retry-base-ms", "99999999"],
             "--retry-base-ms must be 1 to 900000",
+        ),
+        (
+            vec!["--x-timeout", "10", "--grace", "4"],
+            "--grace must be at least --x-timeout (10 s)",
         ),
     ] {
         let out = Command::new(chirp_bin())
@@ -294,7 +298,9 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
     let home = tempfile::tempdir().unwrap();
     due_now(&t, account, "in flight when it died", 64).await;
     // The default two-minute lease: only knowing the publisher died can make this quick.
-    let timing = ["--x-timeout", "10", "--grace", "4"];
+    // BENCH_GRACE sets the grace period for the benchmark (BENCHMARKS.md); tests use 4 s.
+    let grace = std::env::var("BENCH_GRACE").unwrap_or_else(|_| "4".into());
+    let timing = ["--x-timeout", "4", "--grace", &grace];
     let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
     assert_eq!(fake.wait_for_posts(64, T).await, 64);
     // The survivor is running (idle: everything is claimed) when the first one dies.
@@ -312,7 +318,7 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
     .await;
     // Reported, not asserted: BENCHMARKS.md has the figures.
     eprintln!(
-        "all 64 posted {:.1} s after the kill (grace 4 s, lease 120 s)",
+        "all 64 posted {:.1} s after the kill (grace {grace} s, lease 120 s)",
         killed_at.elapsed().as_secs_f64()
     );
     assert_eq!(n, 64);

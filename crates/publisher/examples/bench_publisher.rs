@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use chirp_credentials::Credentials;
+use chirp_credentials::{Credentials, Refresh, Why};
 use chirp_fake_x::{FakeConfig, FakeX};
 use chirp_net::Secret;
 use chirp_net::secret::{Cipher, Column};
@@ -50,6 +50,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "throughput, 10,000 posts already due across 100 accounts, {publishers} publisher(s): {rate:.0} posts/s, duplicates at X: {dups}"
         );
     }
+    let r = refresh_run(&cluster).await?;
+    duplicates |= r.duplicates > 0;
+    println!(
+        "token refreshes, 2 publishers, 10 accounts with 6-second tokens, 600 posts over 30 s: {} refreshes in {:.1} s = {:.2} per account per token lifetime; {} of them made a send wait (the rest ahead of expiry); duplicates at X: {}",
+        r.refreshes, r.elapsed, r.per_lifetime, r.at_send, r.duplicates
+    );
     cluster.kill()?;
     if duplicates {
         std::process::exit(1);
@@ -69,6 +75,15 @@ fn cipher() -> Cipher {
 }
 
 async fn connect(db: &Db, fake: &FakeX, user: &str) -> Result<i32, Box<dyn std::error::Error>> {
+    connect_for(db, fake, user, chrono::Duration::hours(2)).await
+}
+
+async fn connect_for(
+    db: &Db,
+    fake: &FakeX,
+    user: &str,
+    lifetime: chrono::Duration,
+) -> Result<i32, Box<dyn std::error::Error>> {
     let (access, refresh) = fake.issue_tokens_for(user);
     let c = cipher();
     let stored = StoredTokens {
@@ -79,8 +94,8 @@ async fn connect(db: &Db, fake: &FakeX, user: &str) -> Result<i32, Box<dyn std::
             c.encrypt(Column::RefreshToken, &Secret::new(refresh))
                 .unwrap(),
         ),
-        expires_at: Some(Utc::now() + chrono::Duration::hours(2)),
-        lifetime_secs: None,
+        expires_at: Some(Utc::now() + lifetime),
+        lifetime_secs: i32::try_from(lifetime.num_seconds()).ok(),
     };
     let mut client = db.client().await?;
     Ok(accounts::save_connected(&mut client, user, &format!("user{user}"), &stored).await?)
@@ -234,4 +249,89 @@ async fn throughput_run(
     let texts: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();
     let unique: HashSet<&String> = texts.iter().collect();
     Ok((10_000.0 / elapsed, texts.len() - unique.len()))
+}
+
+struct RefreshFigures {
+    refreshes: usize,
+    elapsed: f64,
+    per_lifetime: f64,
+    at_send: usize,
+    duplicates: usize,
+}
+
+/// Token refreshes under load: 6-second tokens on 10 accounts, two publishers sending 20 posts
+/// a second for 30 s. Counts the refreshes X granted, and those a send had to wait for.
+async fn refresh_run(cluster: &Cluster) -> Result<RefreshFigures, Box<dyn std::error::Error>> {
+    const LIFETIME: u64 = 6;
+    let fake = FakeX::start(
+        FakeConfig {
+            posts_per_window: u32::MAX,
+            token_lifetime: Duration::from_secs(LIFETIME),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await?;
+    let db = database(cluster, "refresh").await?;
+    let mut ids = Vec::new();
+    for u in 0..10 {
+        let lifetime = chrono::Duration::seconds(LIFETIME as i64);
+        ids.push(connect_for(&db, &fake, &format!("{}", 2000 + u), lifetime).await?);
+    }
+    let c = db.client().await?;
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+         SELECT ($1::int[])[1 + g % 10], 'refresh ' || g, 'scheduled',
+                now() + g * interval '50 ms'
+         FROM generate_series(1, 600) g",
+        &[&ids],
+    )
+    .await?;
+    let t0 = Instant::now();
+    let mut running = Vec::new();
+    let mut counters = Vec::new();
+    for _ in 0..2 {
+        let (stop, task, mut rx) = start(&db, &fake);
+        running.push((stop, task));
+        counters.push(tokio::spawn(async move {
+            let mut at_send = 0;
+            while let Some(e) = rx.recv().await {
+                if let Event::Token(Refresh::Refreshed { why, .. }) = e
+                    && why != Why::Ahead
+                {
+                    at_send += 1;
+                }
+            }
+            at_send
+        }));
+    }
+    loop {
+        let n: i64 = c
+            .query_one("SELECT count(*) FROM posts WHERE status = 'posted'", &[])
+            .await?
+            .get(0);
+        if n == 600 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let refreshes = fake.refreshes();
+    for (stop, task) in running {
+        let _ = stop.send(publisher::Stop::Finish);
+        task.await?;
+    }
+    let mut at_send = 0;
+    for c in counters {
+        at_send += c.await?;
+    }
+    let texts: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();
+    let unique: HashSet<&String> = texts.iter().collect();
+    Ok(RefreshFigures {
+        refreshes,
+        elapsed,
+        per_lifetime: refreshes as f64 / (10.0 * elapsed / LIFETIME as f64),
+        at_send,
+        duplicates: texts.len() - unique.len(),
+    })
 }

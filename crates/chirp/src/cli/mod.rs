@@ -112,7 +112,7 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000, value_name = "MS")]
         retry_base_ms: u64,
         /// Seconds a post handed back by a stopped publisher, or rescued from a dead one, waits
-        /// before it is checked on X (default: --x-timeout).
+        /// before it is checked on X (at least --x-timeout, which is the default).
         #[arg(long, value_name = "SECS")]
         grace: Option<u64>,
     },

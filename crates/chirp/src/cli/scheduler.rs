@@ -58,6 +58,13 @@ impl Timing {
         if !(2..=3600).contains(&grace) {
             return bad(format!("--grace must be 2 to 3600 seconds, not {grace}"));
         }
+        // A request the dead publisher had on the wire must have ended before anyone looks.
+        if grace < self.x_timeout {
+            return bad(format!(
+                "--grace must be at least --x-timeout ({} s), not {grace}: a request still on the wire must have ended before the post is checked on X",
+                self.x_timeout
+            ));
+        }
         let mut opts = Options {
             lease: Duration::from_secs(self.lease),
             grace: Duration::from_secs(grace),
