@@ -3,7 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
 
 use chirp_testing::{TestDb, fresh_db};
@@ -358,35 +357,6 @@ async fn migrate_reports_then_is_idempotent() {
         None,
     ));
     assert_eq!(second, "database is up to date");
-}
-
-#[test]
-fn zero_config_starts_a_private_cluster_and_stops_it() {
-    let home = tempfile::tempdir().unwrap();
-    // As root the server runs as `postgres`, which must be able to reach the data directory.
-    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = run(
-        chirp(None, home.path()).args(["post", "zero config", "--draft"]),
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let root = home.path().join("data/chirp/postgres");
-    assert!(
-        root.join("data/PG_VERSION").exists(),
-        "cluster lives under XDG_DATA_HOME"
-    );
-    let out = run(chirp(None, home.path()).args(["list", "--json"]), None);
-    let posts: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(posts[0]["content"], "zero config");
-    // Nobody else uses it: it was stopped on exit.
-    assert!(
-        !root.join("data/postmaster.pid").exists(),
-        "server still running after exit"
-    );
 }
 
 #[tokio::test]

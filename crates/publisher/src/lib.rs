@@ -294,9 +294,10 @@ pub enum Stop {
 
 /// Runs a publisher until `stop` says otherwise, then finishes (or hands back) what it holds
 /// and returns.
-/// `pg` is the database to use; the publisher opens its own connections, named after it.
+/// `target` is the database to use; the publisher opens its own connections, named after it
+/// (and starts chirp's private database again if it went away).
 pub async fn run(
-    pg: tokio_postgres::Config,
+    target: impl Into<chirp_store::Target>,
     network: Arc<dyn Network>,
     credentials: Credentials,
     opts: Options,
@@ -311,12 +312,12 @@ pub async fn run(
         request_timeout: opts.request_timeout.min(opts.lease / 2),
         ..opts
     };
-    let mut pg = pg;
+    let mut target = target.into();
     // Every change this publisher makes is audited under its name.
-    pg.options(format!("-c chirp.actor=publisher:{me}"));
+    target.pg.options(format!("-c chirp.actor=publisher:{me}"));
     // While any connection with this name is open, other publishers know this one lives.
-    pg.application_name(&app);
-    let db = Db::from_config(pg, None);
+    target.pg.application_name(&app);
+    let db = Db::from_target(target);
     // What happens to tokens is told like everything else the publisher does.
     let (refreshes, mut refreshes_rx) = mpsc::unbounded_channel();
     let credentials = credentials.reporting(refreshes);

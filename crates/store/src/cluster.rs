@@ -2,11 +2,17 @@
 //! with the local server binaries and reachable only through a Unix socket in a 0700 directory.
 //!
 //! initdb and postgres refuse to run as root, so when chirp runs as root the server runs as the
-//! unprivileged `postgres` system user. These are blocking calls made once at start-up and exit.
+//! unprivileged `postgres` system user. These are blocking calls.
+//!
+//! Lifecycle: the server stays up between commands (a command then costs what it costs against
+//! any running server) until `chirp db stop`. Two locks make it safe for any number of chirp
+//! processes at once: `lock` (exclusive) serialises creating, starting and stopping; every
+//! process that uses the server holds `users.lock` shared for as long as it may, so a stop
+//! can tell that nobody is using, or about to use, the server.
 
 use std::fs;
 use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,6 +36,21 @@ pub enum ClusterError {
     NoUnprivilegedUser,
     #[error("private database at {dir}: {what}")]
     Io { dir: String, what: String },
+    #[error(
+        "the private database is in use by another chirp process: stop it first (a TUI, a `chirp scheduler`), then run `chirp db stop` again"
+    )]
+    InUse,
+}
+
+/// What [`Cluster::start_if_needed`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    /// It was running.
+    Already,
+    /// It was stopped and has been started.
+    Started,
+    /// It did not exist: created and started.
+    Created,
 }
 
 /// A private cluster's place on disk and how to run its server.
@@ -54,21 +75,35 @@ impl Cluster {
         Ok(Cluster { root, bin, run_as })
     }
 
-    /// The default place: `$XDG_DATA_HOME/chirp/postgres`. As root, where the `postgres` user
-    /// cannot reach that directory (root's home is usually 0700), `/var/lib/chirp/postgres`.
+    /// The default place: `$CHIRP_DATA_DIR/postgres` when that is set, else
+    /// `$XDG_DATA_HOME/chirp/postgres`. As root, the server's `postgres` user must be able to
+    /// reach it: when it cannot (root's home is usually 0700), `/var/lib/chirp/postgres`, or
+    /// for an `XDG_DATA_HOME` of its own, `/var/lib/chirp/postgres-<hash of that path>` (two
+    /// setups on one machine never share a database).
     pub fn default_root() -> Result<PathBuf, ClusterError> {
-        let xdg = dirs::data_dir()
-            .unwrap_or_else(|| PathBuf::from(".local/share"))
-            .join("chirp")
-            .join("postgres");
+        let explicit = std::env::var_os("CHIRP_DATA_DIR").filter(|d| !d.is_empty());
+        let own_xdg =
+            explicit.is_some() || std::env::var_os("XDG_DATA_HOME").is_some_and(|d| !d.is_empty());
+        let dir = match explicit {
+            Some(d) => PathBuf::from(d).join("postgres"),
+            None => dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from(".local/share"))
+                .join("chirp")
+                .join("postgres"),
+        };
         if sys::effective_uid() == 0 {
             let (uid, gid) =
                 sys::lookup_user("postgres").ok_or(ClusterError::NoUnprivilegedUser)?;
-            if !reachable_by(&xdg, uid, gid) {
-                return Ok(PathBuf::from("/var/lib/chirp/postgres"));
+            if !reachable_by(&dir, uid, gid) {
+                let shared = PathBuf::from("/var/lib/chirp");
+                return Ok(if own_xdg {
+                    shared.join(format!("postgres-{:08x}", fnv1a(&dir)))
+                } else {
+                    shared.join("postgres")
+                });
             }
         }
-        Ok(xdg)
+        Ok(dir)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -79,23 +114,120 @@ impl Cluster {
         self.root.join("run")
     }
 
-    /// Creates the cluster on first use and starts its server when it is not running. Safe to
-    /// call from several chirp processes at once: they serialise on a lock file.
-    pub fn ensure_running(&self, extra_conf: &[&str]) -> Result<(), ClusterError> {
-        let io = |what: String| ClusterError::Io {
+    fn io(&self, what: String) -> ClusterError {
+        ClusterError::Io {
             dir: self.root.display().to_string(),
             what,
-        };
-        fs::create_dir_all(&self.root).map_err(|e| io(format!("cannot create it: {e}")))?;
-        let _lock =
-            FileLock::take(&self.root.join("lock")).map_err(|e| io(format!("lock: {e}")))?;
-        if !self.data_dir().join("PG_VERSION").exists() {
-            self.init(extra_conf).map_err(io)?;
         }
-        if !self.is_running() {
-            self.start().map_err(io)?;
+    }
+
+    /// Creates the cluster on first use and starts its server when it is not running. Safe to
+    /// call from several chirp processes at once: they serialise on a lock file.
+    pub fn ensure_running(&self, extra_conf: &[&str]) -> Result<Started, ClusterError> {
+        let _lock = self.lifecycle()?;
+        self.start_if_needed(extra_conf, &mut |_| {})
+    }
+
+    /// The exclusive lifecycle lock: hold it to create, start, stop, or create a database.
+    pub fn lifecycle(&self) -> Result<FileLock, ClusterError> {
+        self.make_root()?;
+        FileLock::take(&self.root.join("lock"), true)
+            .map_err(|e| self.io(format!("cannot lock it: {e}")))
+    }
+
+    /// Declares this process a user of the server until the returned lock is dropped (or the
+    /// process ends): `chirp db stop` refuses meanwhile. Take it before starting the server, so
+    /// no stop can come between the start and the first connection.
+    pub fn register_user(&self) -> Result<FileLock, ClusterError> {
+        self.make_root()?;
+        FileLock::take(&self.root.join("users.lock"), false)
+            .map_err(|e| self.io(format!("cannot lock it: {e}")))
+    }
+
+    fn make_root(&self) -> Result<(), ClusterError> {
+        // The server's user (chirp as root) must be able to walk into what chirp creates.
+        let mode = if self.run_as.is_some() { 0o711 } else { 0o700 };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(&self.root)
+            .map_err(|e| self.io(format!("cannot create it: {e}")))?;
+        if self.run_as.is_some() {
+            fs::set_permissions(&self.root, fs::Permissions::from_mode(0o711))
+                .map_err(|e| self.io(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Creates and starts the server as needed (call it holding [`Cluster::lifecycle`]).
+    /// `announce` is told, before the wait, what is about to happen.
+    pub fn start_if_needed(
+        &self,
+        extra_conf: &[&str],
+        announce: &mut dyn FnMut(Started),
+    ) -> Result<Started, ClusterError> {
+        if !self.data_dir().join("PG_VERSION").exists() {
+            announce(Started::Created);
+            self.init(extra_conf).map_err(|e| self.io(e))?;
+            return Ok(Started::Created);
+        }
+        if self.is_running() {
+            return Ok(Started::Already);
+        }
+        announce(Started::Started);
+        self.start().map_err(|e| self.io(e))?;
+        Ok(Started::Started)
+    }
+
+    /// Whether the server runs (its postmaster.pid names a live process).
+    pub fn running(&self) -> bool {
+        self.is_running()
+    }
+
+    /// Whether the cluster has been created.
+    pub fn exists(&self) -> bool {
+        self.data_dir().join("PG_VERSION").exists()
+    }
+
+    /// The server's process id, from its postmaster.pid, while it runs.
+    pub fn server_pid(&self) -> Option<u32> {
+        fs::read_to_string(self.data_dir().join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// `chirp db stop`: stops the server unless a chirp process uses it. Returns whether it
+    /// was running.
+    pub fn stop_unused(&self) -> Result<bool, ClusterError> {
+        let _lock = self.lifecycle()?;
+        let users = FileLock::try_exclusive(&self.root.join("users.lock"))
+            .map_err(|e| self.io(format!("cannot lock it: {e}")))?;
+        if users.is_none() {
+            return Err(ClusterError::InUse);
+        }
+        if !self.is_running() {
+            return Ok(false);
+        }
+        self.stop()?;
+        Ok(true)
+    }
+
+    /// The size of the data directory in bytes (what `du` would count, roughly).
+    pub fn size(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            match fs::symlink_metadata(p) {
+                Ok(m) if m.is_dir() => fs::read_dir(p).map_or(0, |rd| {
+                    rd.filter_map(Result::ok).map(|e| walk(&e.path())).sum()
+                }),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            }
+        }
+        walk(&self.data_dir())
     }
 
     fn init(&self, extra_conf: &[&str]) -> Result<(), String> {
@@ -113,7 +245,13 @@ impl Cluster {
             self.give_to_server(dir)?;
         }
         let log = self.root.join("server.log");
-        fs::File::create(&log).map_err(|e| e.to_string())?;
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&log)
+            .map_err(|e| e.to_string())?;
         self.give_to_server(&log)?;
         self.run(
             "initdb",
@@ -311,20 +449,51 @@ fn reachable_by(path: &Path, uid: u32, gid: u32) -> bool {
     })
 }
 
-/// An exclusive `flock` held until dropped.
-struct FileLock {
+/// A `flock` held until dropped (or the process ends).
+#[derive(Debug)]
+pub struct FileLock {
     _file: fs::File,
 }
 
 impl FileLock {
-    fn take(path: &Path) -> std::io::Result<FileLock> {
-        let f = fs::OpenOptions::new()
+    fn open(path: &Path) -> std::io::Result<fs::File> {
+        fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(path)?;
-        // std's lock is flock(2) LOCK_EX on Unix: held until the file is closed.
-        f.lock()?;
+            .mode(0o600)
+            .open(path)
+    }
+
+    /// Waits for the lock: exclusive, or shared.
+    fn take(path: &Path, exclusive: bool) -> std::io::Result<FileLock> {
+        let f = Self::open(path)?;
+        // std's locks are flock(2) on Unix: held until the file is closed.
+        if exclusive {
+            f.lock()?;
+        } else {
+            f.lock_shared()?;
+        }
         Ok(FileLock { _file: f })
     }
+
+    /// The exclusive lock if nobody holds it now.
+    fn try_exclusive(path: &Path) -> std::io::Result<Option<FileLock>> {
+        let f = Self::open(path)?;
+        match f.try_lock() {
+            Ok(()) => Ok(Some(FileLock { _file: f })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+/// FNV-1a of a path: a short, stable name for a directory of its own.
+fn fnv1a(p: &Path) -> u32 {
+    p.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0x811c_9dc5_u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+        })
 }

@@ -12,9 +12,12 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use chirp_core::{PostId, TextError, TransitionError};
-pub use cluster::Cluster;
+pub use cluster::{Cluster, Started};
+
 /// A pooled connection, as the typed queries take it.
 pub use deadpool_postgres::Object;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -111,38 +114,97 @@ pub struct Db {
     pub pool: Pool,
     pub pg: tokio_postgres::Config,
     pub cluster: Option<Cluster>,
+    /// This process's registration as a user of the private cluster (see
+    /// [`Cluster::register_user`]), held as long as any `Db` made from it lives.
+    user: Option<Arc<cluster::FileLock>>,
+    /// When the private server was last looked after because it did not answer.
+    healed: Arc<Mutex<Option<Instant>>>,
+}
+
+/// Where a database is, for whoever opens pools of their own on it (the publisher): the
+/// connection settings, and the private cluster to start again if its server goes away.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub pg: tokio_postgres::Config,
+    pub cluster: Option<Cluster>,
+    user: Option<Arc<cluster::FileLock>>,
+}
+
+impl From<tokio_postgres::Config> for Target {
+    fn from(pg: tokio_postgres::Config) -> Target {
+        Target {
+            pg,
+            cluster: None,
+            user: None,
+        }
+    }
+}
+
+impl From<&Db> for Target {
+    fn from(db: &Db) -> Target {
+        Target {
+            pg: db.pg.clone(),
+            cluster: db.cluster.clone(),
+            user: db.user.clone(),
+        }
+    }
 }
 
 impl Db {
     /// Connects to `url`, or (None) to the private cluster, started if needed, and brings the
     /// schema up to date. Returns the names of the migrations it applied.
     pub async fn open(url: Option<&str>) -> Result<(Db, Vec<String>), DbError> {
-        let (mut pg, cluster) = match url {
+        Db::open_announcing(url, |_, _| {}).await
+    }
+
+    /// [`Db::open`], telling `announce` (before the wait) when the private database is about
+    /// to be created or started, and where.
+    pub async fn open_announcing(
+        url: Option<&str>,
+        mut announce: impl FnMut(Started, &std::path::Path) + Send + 'static,
+    ) -> Result<(Db, Vec<String>), DbError> {
+        let (mut pg, cluster, user) = match url {
             Some(url) => {
                 let pg = url
                     .parse::<tokio_postgres::Config>()
                     .map_err(|_| DbError::BadUrl)?;
-                (pg, None)
+                (pg, None, None)
             }
             None => {
-                let cluster = tokio::task::spawn_blocking(|| -> Result<Cluster, DbError> {
+                let (cluster, user, lifecycle) = tokio::task::spawn_blocking(move || {
                     let c = Cluster::new(Cluster::default_root()?)?;
-                    c.ensure_running(&[])?;
-                    Ok(c)
+                    // A user first, so no `chirp db stop` comes between the start and us.
+                    let user = c.register_user()?;
+                    let lifecycle = c.lifecycle()?;
+                    c.start_if_needed(&[], &mut |s| announce(s, &c.root))?;
+                    Ok::<_, DbError>((c, user, lifecycle))
                 })
                 .await
                 .map_err(|e| DbError::Pool(e.to_string()))??;
+                // Still under the lifecycle lock: two first starts never race to create it.
                 create_database(&cluster, cluster::DATABASE).await?;
-                (cluster.pg_config(cluster::DATABASE), Some(cluster))
+                drop(lifecycle);
+                (
+                    cluster.pg_config(cluster::DATABASE),
+                    Some(cluster),
+                    Some(Arc::new(user)),
+                )
             }
         };
-        // Naming our connections lets the private cluster tell whether anyone else still
-        // needs it when we exit.
+        // Named connections tell `chirp db status` who uses the private database.
         pg.application_name(app_name());
         pg.connect_timeout(std::time::Duration::from_secs(10));
-        let db = Db::from_config(pg, cluster);
+        let mut db = Db::from_config(pg, cluster);
+        db.user = user;
         let applied = db.migrate().await?;
         Ok((db, applied))
+    }
+
+    /// A pool of its own on `target` (the publisher's, with connections named after it).
+    pub fn from_target(target: Target) -> Db {
+        let mut db = Db::from_config(target.pg, target.cluster);
+        db.user = target.user;
+        db
     }
 
     /// A pool over `pg` without touching the server yet.
@@ -164,7 +226,37 @@ impl Db {
             .max_size(16)
             .build()
             .expect("a pool without hooks or runtime options always builds");
-        Db { pool, pg, cluster }
+        Db {
+            pool,
+            pg,
+            cluster,
+            user: None,
+            healed: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The private server did not answer: starts it again if it stopped (a crash, the OOM
+    /// killer, a reboot), at most every two seconds. True when it runs now.
+    async fn heal(&self) -> bool {
+        let Some(cluster) = self.cluster.clone() else {
+            return false;
+        };
+        {
+            let mut last = self
+                .healed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(2)) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        tokio::task::spawn_blocking(move || {
+            let _lock = cluster.lifecycle()?;
+            cluster.start_if_needed(&[], &mut |_| {})
+        })
+        .await
+        .is_ok_and(|r| r.is_ok())
     }
 
     /// A connection of its own, outside the pool: LISTEN needs one that nobody else uses.
@@ -177,17 +269,27 @@ impl Db {
         ),
         DbError,
     > {
-        self.pg
-            .connect(NoTls)
-            .await
-            .map_err(|e| self.connect_error(&e))
+        match self.pg.connect(NoTls).await {
+            Ok(c) => Ok(c),
+            Err(e) if self.heal().await => self
+                .pg
+                .connect(NoTls)
+                .await
+                .map_err(|_| self.connect_error(&e)),
+            Err(e) => Err(self.connect_error(&e)),
+        }
     }
 
     fn connect_error(&self, e: &tokio_postgres::Error) -> DbError {
-        let hint = if self.cluster.is_some() {
-            "the private database did not answer; see its server.log"
-        } else {
-            "check that PostgreSQL is running and that database.url / DATABASE_URL is right"
+        let hint = match &self.cluster {
+            Some(c) => format!(
+                "chirp's private database did not answer and could not be started again; see {}",
+                c.root.join("server.log").display()
+            ),
+            None => {
+                "check that PostgreSQL is running and that database.url / DATABASE_URL is right"
+                    .into()
+            }
         };
         DbError::Connect {
             target: describe(&self.pg),
@@ -197,10 +299,18 @@ impl Db {
 
     /// A pooled connection, with connection failures reported plainly.
     pub async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
-        self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(e) => self.connect_error(&e),
-            other => DbError::Pool(other.to_string()),
-        })
+        match self.pool.get().await {
+            Ok(c) => Ok(c),
+            Err(deadpool_postgres::PoolError::Backend(e)) => {
+                if self.heal().await
+                    && let Ok(c) = self.pool.get().await
+                {
+                    return Ok(c);
+                }
+                Err(self.connect_error(&e))
+            }
+            Err(other) => Err(DbError::Pool(other.to_string())),
+        }
     }
 
     /// Applies pending migrations (serialised across processes by an advisory lock).
@@ -225,31 +335,10 @@ impl Db {
             .collect())
     }
 
-    /// Closes the pool; stops the private cluster unless another process still uses it (a
-    /// scheduler in another pane, say).
-    pub async fn close(&self) {
-        let pool = &self.pool;
-        let Some(cluster) = self.cluster.clone() else {
-            pool.close();
-            return;
-        };
-        let others: i64 = match pool.get().await {
-            Ok(c) => c
-                .query_one(
-                    "SELECT count(*) FROM pg_stat_activity
-                     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-                       -- Ours: this process's pool and its publisher's (chirp-<pid>-pub-…).
-                       AND application_name <> $1 AND application_name NOT LIKE $1 || '-%'",
-                    &[&app_name()],
-                )
-                .await
-                .map_or(1, |r| r.get(0)),
-            Err(_) => return,
-        };
-        pool.close();
-        if others == 0 {
-            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
-        }
+    /// Closes the pool. The private server keeps running for the next command (until
+    /// `chirp db stop`).
+    pub fn close(&self) {
+        self.pool.close();
     }
 }
 
@@ -276,9 +365,11 @@ pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbErro
                 name.replace('"', "\"\"")
             ))
             .await;
-        // Another chirp may have created it in the meantime: that is fine.
+        // Another chirp may have created it in the meantime (on a server shared with
+        // something that does not take our lock): that is fine.
         if let Err(e) = created
             && e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
+            && e.code() != Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
         {
             return Err(e.into());
         }
@@ -290,4 +381,34 @@ pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbErro
 
 fn app_name() -> String {
     format!("chirp-{}", std::process::id())
+}
+
+/// The chirp processes connected to a private cluster's server now (their pids, from the
+/// names their connections carry), without registering as one.
+pub async fn private_users(cluster: &Cluster) -> Result<Vec<u32>, DbError> {
+    let pg = cluster.pg_config("postgres");
+    let (client, conn) = pg.connect(NoTls).await.map_err(|e| DbError::Connect {
+        target: describe(&pg),
+        reason: one_line(&e),
+    })?;
+    let conn = tokio::spawn(conn);
+    let rows = client
+        .query(
+            "SELECT DISTINCT application_name FROM pg_stat_activity
+             WHERE application_name LIKE 'chirp-%' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await?;
+    drop(client);
+    let _ = conn.await;
+    let mut pids: Vec<u32> = rows
+        .iter()
+        .filter_map(|r| {
+            let name: String = r.get(0);
+            name.strip_prefix("chirp-")?.split('-').next()?.parse().ok()
+        })
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    Ok(pids)
 }

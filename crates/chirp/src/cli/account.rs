@@ -29,10 +29,10 @@ pub(super) async fn connect(
     })?;
     // Problems with the database or the key should show before the user goes to a browser.
     let cipher = Cipher::load_default()?;
-    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let (db, _) = crate::cli::open_db(config).await?;
     let credentials = Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
     let result = connect_with(&db, &oauth, &credentials, config, no_browser, timeout_secs).await;
-    db.close().await;
+    db.close();
     result
 }
 

@@ -20,6 +20,7 @@ macro_rules! outln {
 }
 
 mod account;
+mod db;
 mod scheduler;
 
 use crate::config::{Config, ConfigError};
@@ -121,6 +122,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// chirp's private database: status, start, stop, path.
+    Db {
+        #[command(subcommand)]
+        command: db::DbCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,7 +190,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
     match command {
         Command::Count { text, json } => count(text, json),
         Command::Migrate => {
-            let (db, applied) = Db::open(config.database.url.as_deref()).await?;
+            let (db, applied) = open_db(config).await?;
             if applied.is_empty() {
                 outln!("database is up to date");
             } else {
@@ -192,7 +198,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     outln!("applied {m}");
                 }
             }
-            db.close().await;
+            db.close();
             Ok(ExitCode::SUCCESS)
         }
         Command::Post { text, at, draft } => {
@@ -299,6 +305,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             };
             scheduler::run(config, &timing).await
         }
+        Command::Db { command } => db::run(command, config).await,
         Command::Account { command } => match command {
             AccountCommand::Connect {
                 no_browser,
@@ -318,6 +325,16 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
     }
 }
 
+/// Opens the configured database; for chirp's private one, says on stderr (before the wait)
+/// when it is being created or started, and where.
+pub(crate) async fn open_db(config: &Config) -> Result<(Db, Vec<String>), chirp_store::DbError> {
+    Db::open_announcing(config.database.url.as_deref(), |did, root| {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "chirp: {}", db::announcement(did, root));
+    })
+    .await
+}
+
 type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Opens the database, runs `f`, and closes it (stopping the private cluster if idle) on
@@ -326,9 +343,9 @@ async fn with_db<F>(config: &Config, f: F) -> Result<ExitCode>
 where
     F: for<'a> FnOnce(&'a Db) -> BoxFut<'a, Result<ExitCode>>,
 {
-    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let (db, _) = open_db(config).await?;
     let result = f(&db).await;
-    db.close().await;
+    db.close();
     result
 }
 

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use chirp_credentials::{Credentials, Refresh, Why};
 use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, Stop};
-use chirp_store::Db;
 
 use crate::config::Config;
 use crate::error::UsageError;
@@ -78,11 +77,11 @@ impl Timing {
 
 pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
     let opts = timing.options()?;
-    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let (db, _) = crate::cli::open_db(config).await?;
     let cipher = match chirp_credentials::key(&db).await {
         Ok(c) => c,
         Err(e) => {
-            db.close().await;
+            db.close();
             return Err(e.into());
         }
     };
@@ -92,7 +91,7 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = watch::channel(Stop::No);
     let mut task = tokio::spawn(publisher::run(
-        db.pg.clone(),
+        chirp_store::Target::from(&db),
         network,
         credentials,
         opts,
@@ -139,7 +138,7 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
         let _ = stop_tx.send(Stop::Finish);
     }
     let _ = printer.await;
-    db.close().await;
+    db.close();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -121,12 +121,12 @@ pub async fn run(config: &Config) -> Result<ExitCode> {
         ));
     }
     init_file_log();
-    let (db, _) = Db::open(config.database.url.as_deref()).await?;
+    let (db, _) = crate::cli::open_db(config).await?;
     let db = Arc::new(db);
     let result = run_with(config, db.clone()).await;
-    // Background tasks may still hold the database; closing the pool ends their work, and
-    // the private cluster stops if nobody else (a scheduler elsewhere) uses it.
-    db.close().await;
+    // Background tasks may still hold the database; closing the pool ends their work (the
+    // private server keeps running for the next command, until `chirp db stop`).
+    db.close();
     result
 }
 
@@ -154,7 +154,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     }
                 });
                 publisher_task = Some(tokio::spawn(publisher::run(
-                    db.pg.clone(),
+                    chirp_store::Target::from(&*db),
                     network,
                     credentials,
                     Options {
