@@ -248,6 +248,25 @@ async fn count_follows_x() {
         v,
         serde_json::json!({"weighted_length": 282, "limit": 280, "valid": false})
     );
+    // A bare domain is a URL to X, as in twitter-text's parseTweet.
+    for (text, shown) in [
+        ("test.com", "23/280"),
+        ("see example.com/a today", "33/280"),
+    ] {
+        let out = run(chirp(None, home.path()).args(["count", text]), None);
+        assert_eq!(stdout(&out), shown, "{text}");
+    }
+    // Longer than any post X takes: refused before it is counted.
+    let out = run(
+        chirp(None, home.path()).args(["count"]),
+        Some("a".repeat(100_000).as_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("more than X takes in any post (25000)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]

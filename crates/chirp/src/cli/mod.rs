@@ -406,6 +406,11 @@ fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
         Some(t) => read_text(&t)?,
         None => read_text("-")?,
     };
+    // Refused before counting: no post is this long, and counting it would only take time.
+    let chars = text.chars().count();
+    if chars > text::MAX_CHARS {
+        return Err(text::TextError::WayTooLong { chars }.into());
+    }
     let c = text::count(&text);
     let valid = text::validate(&text).is_ok();
     if json {
