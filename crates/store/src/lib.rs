@@ -7,9 +7,11 @@ pub mod notify;
 pub mod posts;
 pub mod publishing;
 mod sys;
+pub mod tls;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use chirp_core::{PostId, TextError, TransitionError};
 pub use cluster::{Cluster, Started};
@@ -49,6 +51,8 @@ pub enum DbError {
     Text(#[from] TextError),
     #[error("post {id}: {msg}")]
     Refused { id: PostId, msg: String },
+    #[error("database TLS: {0}")]
+    Tls(String),
     #[error("database error: {}", one_line(.0))]
     Query(#[from] tokio_postgres::Error),
     #[error("database unavailable: {0}")]
@@ -89,7 +93,24 @@ pub fn one_line(e: &tokio_postgres::Error) -> String {
 
 /// Whether `url` is a PostgreSQL connection string (URL or key=value) chirp can use.
 pub fn valid_url(url: &str) -> bool {
-    url.parse::<tokio_postgres::Config>().is_ok()
+    tls::split(url).is_ok_and(|(rest, _)| rest.parse::<tokio_postgres::Config>().is_ok())
+}
+
+/// The connection settings and TLS connector a connection string describes.
+fn parse_url(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnect), DbError> {
+    let (rest, settings) = tls::split(url).map_err(DbError::Tls)?;
+    let mut pg = rest
+        .parse::<tokio_postgres::Config>()
+        .map_err(|_| DbError::BadUrl)?;
+    pg.ssl_mode(tls::negotiation(settings.mode));
+    Ok((pg, tls::connector(&settings).map_err(DbError::Tls)?))
+}
+
+/// The connector for a connection string that says nothing of TLS (libpq's `prefer`).
+fn default_tls() -> MakeRustlsConnect {
+    // Only a crypto provider without safe protocol versions fails here, and ring has them.
+    #[allow(clippy::expect_used)]
+    tls::connector(&tls::TlsSettings::default()).expect("ring supports TLS 1.2 and 1.3")
 }
 
 /// Where to connect, shown without any password.
@@ -109,11 +130,19 @@ pub fn describe(pg: &tokio_postgres::Config) -> String {
     )
 }
 
+/// A connection of its own (see [`Db::connect_dedicated`]), TLS or not.
+pub type Connection = tokio_postgres::Connection<
+    tokio_postgres::Socket,
+    <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+>;
+
 /// An open database: a pool of connections, plus the private cluster when chirp runs one.
 pub struct Db {
     pub pool: Pool,
     pub pg: tokio_postgres::Config,
     pub cluster: Option<Cluster>,
+    /// TLS as the connection string asked for (see [`tls`]).
+    tls: MakeRustlsConnect,
     /// This process's registration as a user of the private cluster (see
     /// [`Cluster::register_user`]), held as long as any `Db` made from it lives.
     user: Option<Arc<cluster::FileLock>>,
@@ -123,11 +152,21 @@ pub struct Db {
 
 /// Where a database is, for whoever opens pools of their own on it (the publisher): the
 /// connection settings, and the private cluster to start again if its server goes away.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Target {
     pub pg: tokio_postgres::Config,
     pub cluster: Option<Cluster>,
+    tls: Option<MakeRustlsConnect>,
     user: Option<Arc<cluster::FileLock>>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("pg", &self.pg)
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<tokio_postgres::Config> for Target {
@@ -135,6 +174,7 @@ impl From<tokio_postgres::Config> for Target {
         Target {
             pg,
             cluster: None,
+            tls: None,
             user: None,
         }
     }
@@ -145,6 +185,7 @@ impl From<&Db> for Target {
         Target {
             pg: db.pg.clone(),
             cluster: db.cluster.clone(),
+            tls: Some(db.tls.clone()),
             user: db.user.clone(),
         }
     }
@@ -163,12 +204,10 @@ impl Db {
         url: Option<&str>,
         mut announce: impl FnMut(Started, &std::path::Path) + Send + 'static,
     ) -> Result<(Db, Vec<String>), DbError> {
-        let (mut pg, cluster, user) = match url {
+        let (mut pg, cluster, user, tls) = match url {
             Some(url) => {
-                let pg = url
-                    .parse::<tokio_postgres::Config>()
-                    .map_err(|_| DbError::BadUrl)?;
-                (pg, None, None)
+                let (pg, tls) = parse_url(url)?;
+                (pg, None, None, tls)
             }
             None => {
                 let (cluster, user, lifecycle) = tokio::task::spawn_blocking(move || {
@@ -188,13 +227,14 @@ impl Db {
                     cluster.pg_config(cluster::DATABASE),
                     Some(cluster),
                     Some(Arc::new(user)),
+                    default_tls(),
                 )
             }
         };
         // Named connections tell `chirp db status` who uses the private database.
         pg.application_name(app_name());
         pg.connect_timeout(std::time::Duration::from_secs(10));
-        let mut db = Db::from_config(pg, cluster);
+        let mut db = Db::from_config_tls(pg, cluster, tls);
         db.user = user;
         let applied = db.migrate().await?;
         Ok((db, applied))
@@ -202,20 +242,30 @@ impl Db {
 
     /// A pool of its own on `target` (the publisher's, with connections named after it).
     pub fn from_target(target: Target) -> Db {
-        let mut db = Db::from_config(target.pg, target.cluster);
+        let tls = target.tls.unwrap_or_else(default_tls);
+        let mut db = Db::from_config_tls(target.pg, target.cluster, tls);
         db.user = target.user;
         db
     }
 
-    /// A pool over `pg` without touching the server yet.
-    pub fn from_config(mut pg: tokio_postgres::Config, cluster: Option<Cluster>) -> Db {
+    /// A pool over `pg` without touching the server yet (TLS as libpq's `prefer`).
+    pub fn from_config(pg: tokio_postgres::Config, cluster: Option<Cluster>) -> Db {
+        Db::from_config_tls(pg, cluster, default_tls())
+    }
+
+    /// A pool over `pg` with this TLS connector, without touching the server yet.
+    pub fn from_config_tls(
+        mut pg: tokio_postgres::Config,
+        cluster: Option<Cluster>,
+        tls: MakeRustlsConnect,
+    ) -> Db {
         // A peer that vanished (a host lost, a cable pulled) is noticed within minutes, not
         // the kernel's two hours: publishers rely on connections dying with their owner.
         pg.keepalives(true)
             .keepalives_idle(std::time::Duration::from_secs(30));
         let mgr = Manager::from_config(
             pg.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -230,6 +280,7 @@ impl Db {
             pool,
             pg,
             cluster,
+            tls,
             user: None,
             healed: Arc::new(Mutex::new(None)),
         }
@@ -260,20 +311,12 @@ impl Db {
     }
 
     /// A connection of its own, outside the pool: LISTEN needs one that nobody else uses.
-    pub async fn connect_dedicated(
-        &self,
-    ) -> Result<
-        (
-            tokio_postgres::Client,
-            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
-        ),
-        DbError,
-    > {
-        match self.pg.connect(NoTls).await {
+    pub async fn connect_dedicated(&self) -> Result<(tokio_postgres::Client, Connection), DbError> {
+        match self.pg.connect(self.tls.clone()).await {
             Ok(c) => Ok(c),
             Err(e) if self.heal().await => self
                 .pg
-                .connect(NoTls)
+                .connect(self.tls.clone())
                 .await
                 .map_err(|_| self.connect_error(&e)),
             Err(e) => Err(self.connect_error(&e)),
