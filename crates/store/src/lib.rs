@@ -91,6 +91,25 @@ pub fn one_line(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// A failed migration in one line, with the database's own reason (refinery's message stops
+/// at "db error").
+fn migration_error(e: &refinery::Error) -> String {
+    let mut reason = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(pg) = err.downcast_ref::<tokio_postgres::Error>() {
+            reason = Some(one_line(pg));
+            break;
+        }
+        source = err.source();
+    }
+    let what = e.to_string().replace('\n', " ");
+    match reason {
+        Some(r) => format!("{what}: {r}"),
+        None => what,
+    }
+}
+
 /// Whether `url` is a PostgreSQL connection string (URL or key=value) chirp can use.
 pub fn valid_url(url: &str) -> bool {
     tls::split(url).is_ok_and(|(rest, _)| rest.parse::<tokio_postgres::Config>().is_ok())
@@ -370,7 +389,7 @@ impl Db {
         client
             .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
             .await?;
-        let report = result.map_err(|e| DbError::Migrate(e.to_string().replace('\n', " ")))?;
+        let report = result.map_err(|e| DbError::Migrate(migration_error(&e)))?;
         Ok(report
             .applied_migrations()
             .iter()

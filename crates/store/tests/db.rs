@@ -592,3 +592,18 @@ async fn the_migration_to_unique_x_ids_keeps_existing_duplicates_visible() {
             .starts_with("chirp once recorded X post 777 for this post too")
     );
 }
+
+#[tokio::test]
+async fn a_failed_migration_says_the_databases_reason() {
+    let t = chirp_testing::fresh_database(false).await;
+    t.client()
+        .await
+        .batch_execute("CREATE TABLE users (x int)")
+        .await
+        .unwrap();
+    let err = t.db.migrate().await.unwrap_err().to_string();
+    assert!(
+        err.contains("V1__seed_schema") && err.contains("relation \"users\" already exists"),
+        "{err}"
+    );
+}
