@@ -261,3 +261,20 @@ fn a_scheduler_and_a_command_started_together_both_run_and_the_server_comes_back
         .collect();
     assert_eq!(users, vec![u64::from(scheduler.0.id())]);
 }
+
+#[test]
+fn a_command_right_after_the_server_crashed_starts_it_again_and_succeeds() {
+    let home = Home::new();
+    ok(&home.run(&["db", "start"]));
+    let pid = home.status()["server_pid"].as_u64().unwrap();
+    Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    // At once: the old server's processes may still be on their way out.
+    let out = home.run(&["post", "after the crash", "--draft"]);
+    ok(&out);
+    let posts: Value = serde_json::from_str(&ok(&home.run(&["list", "--json"]))).unwrap();
+    assert_eq!(posts[0]["content"], "after the crash");
+    assert_ne!(home.status()["server_pid"].as_u64(), Some(pid));
+}

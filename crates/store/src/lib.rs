@@ -240,7 +240,23 @@ impl Db {
                 .await
                 .map_err(|e| DbError::Pool(e.to_string()))??;
                 // Still under the lifecycle lock: two first starts never race to create it.
-                create_database(&cluster, cluster::DATABASE).await?;
+                // A server that just crashed may still look alive, or refuse to start while its
+                // old processes exit: keep trying for a while before giving up.
+                let give_up = Instant::now() + std::time::Duration::from_secs(15);
+                loop {
+                    match create_database(&cluster, cluster::DATABASE).await {
+                        Ok(()) => break,
+                        Err(DbError::Connect { .. }) if Instant::now() < give_up => {
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                            let c = cluster.clone();
+                            let _ = tokio::task::spawn_blocking(move || {
+                                c.start_if_needed(&[], &mut |_| {})
+                            })
+                            .await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
                 drop(lifecycle);
                 (
                     cluster.pg_config(cluster::DATABASE),
@@ -345,7 +361,7 @@ impl Db {
     fn connect_error(&self, e: &tokio_postgres::Error) -> DbError {
         let hint = match &self.cluster {
             Some(c) => format!(
-                "chirp's private database did not answer and could not be started again; see {}",
+                "chirp's private database did not answer (chirp starts it again if it stopped); see {}",
                 c.root.join("server.log").display()
             ),
             None => {
