@@ -225,6 +225,38 @@ pub fn validate(text: &str) -> Result<TextCount, TextError> {
 mod tests {
     use super::*;
 
+    /// Weighted-length cases of twitter-text's conformance/validate.yml that hold under config
+    /// v3 (the emoji cases of its v2 suite weigh differently in v3 and are left out).
+    #[test]
+    fn conformance_weighted_lengths() {
+        let x = "xxxxxxxxxx-".repeat(25);
+        let x24 = "xxxxxxxxxx-".repeat(24);
+        let url10 = "https://www.twitter.com/aloha ".repeat(10);
+        let cjk = "故人西辞黄鹤楼，烟花三月下扬州。孤帆远影碧空尽，唯见长江天际流。".repeat(5);
+        let cases: Vec<(String, i32, bool)> = vec![
+            ("Hi http://test.co".into(), 26, true),
+            ("http://test.co".into(), 23, true),
+            (format!("285 chars-{x}"), 285, false),
+            (
+                format!("285 chars- http://www.twitter.com/jack {x24}"),
+                299,
+                false,
+            ),
+            (format!("{x24} http://www.twitter.com/jack "), 289, false),
+            (url10, 240, true),
+            (cjk.clone(), 320, false),
+            ("😷".repeat(160), 320, false),
+            (format!("the{cjk}"), 323, false),
+            ("A\u{301}B".into(), 2, true),
+            ("Aשּׁ".into(), 4, true),
+            (format!("282 chars-{x24}xxxxxA\u{301}x"), 281, false),
+        ];
+        for (text, weighted, valid) in cases {
+            let c = count(&text);
+            assert_eq!((c.weighted, c.valid), (weighted, valid), "{text}");
+        }
+    }
+
     #[test]
     fn urls_without_a_protocol_weigh_23_as_twitter_text_counts_them() {
         for (text, weighted) in [
