@@ -30,6 +30,8 @@ fn post(id: i32, status: Status, content: &str) -> Post {
         scheduled_at: matches!(status, Status::Scheduled | Status::Publishing).then(|| now() + Duration::hours(i64::from(id))),
         posted_at: (status == Status::Posted).then_some(at),
         x_tweet_id: (status == Status::Posted).then(|| format!("18600000000000000{id:02}")),
+        parts: 1,
+        parts_sent: i32::from(status == Status::Posted),
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
         attempts: 1,
         outcome_unknown: false,

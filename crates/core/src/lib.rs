@@ -9,8 +9,8 @@ pub mod text;
 pub mod when;
 
 pub use policy::{Next, RetryPolicy};
-pub use post::{AccountId, Post, PostId};
+pub use post::{AccountId, Post, PostId, PostPart};
 pub use send::{Quota, SendError};
 pub use status::{Action, Status, TransitionError};
-pub use text::{TextCount, TextError, TextRule};
+pub use text::{PartError, TextCount, TextError, TextRule};
 pub use when::{WhenError, parse_when};

@@ -28,4 +28,24 @@ pub struct Post {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How many parts it has (1: a single post, more: a thread), and how many are on X.
+    pub parts: i32,
+    pub parts_sent: i32,
+}
+
+impl Post {
+    /// "3/5 sent" while a thread is under way or when it stopped part-way; None otherwise.
+    pub fn progress(&self) -> Option<String> {
+        (self.parts > 1 && self.parts_sent > 0 && self.parts_sent < self.parts)
+            .then(|| format!("{}/{} sent", self.parts_sent, self.parts))
+    }
+}
+
+/// One part of a post as stored: its place (1 for the first), text, and X id once sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostPart {
+    pub position: i32,
+    pub content: String,
+    pub x_tweet_id: Option<String>,
+    pub posted_at: Option<DateTime<Utc>>,
 }

@@ -193,6 +193,35 @@ pub fn normalize_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// A part of a thread that X would refuse: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("part {part} of {of}: {err}")]
+pub struct PartError {
+    pub part: usize,
+    pub of: usize,
+    pub err: TextError,
+}
+
+/// Whether X would accept every part of a thread (a single post is a thread of one); the
+/// error names the first part it would refuse.
+pub fn validate_parts(parts: &[String]) -> Result<(), PartError> {
+    if parts.is_empty() {
+        return Err(PartError {
+            part: 1,
+            of: 1,
+            err: TextError::Empty,
+        });
+    }
+    for (i, p) in parts.iter().enumerate() {
+        validate(p).map_err(|err| PartError {
+            part: i + 1,
+            of: parts.len(),
+            err,
+        })?;
+    }
+    Ok(())
+}
+
 /// Whether X would accept `text`; the error says what to change.
 pub fn validate(text: &str) -> Result<TextCount, TextError> {
     if text.chars().all(invisible) {

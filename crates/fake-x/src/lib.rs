@@ -62,6 +62,8 @@ pub struct FakeConfig {
     pub post_latency: Duration,
     /// How long X takes to answer a timeline read, whatever the answer.
     pub timeline_latency: Duration,
+    /// Refuse every reply, as X's reply restriction does for accounts not "summoned".
+    pub refuse_replies: bool,
 }
 
 impl Default for FakeConfig {
@@ -82,6 +84,7 @@ impl Default for FakeConfig {
             timeline_status: None,
             post_latency: Duration::ZERO,
             timeline_latency: Duration::ZERO,
+            refuse_replies: false,
         }
     }
 }
@@ -101,6 +104,8 @@ pub enum Fault {
     Unauthorized,
     /// Create the post, then answer 201 with a body that is not JSON.
     GarbledAfterRecord,
+    /// No fault: this request is answered as usual (to place a fault on a later one).
+    Pass,
 }
 
 /// A post the fake holds.
@@ -652,10 +657,13 @@ async fn timeline(
             problem(st, "Internal Server Error", "Internal Server Error")
         }
         Ok(_) => {
-            let entities = q
-                .tweet_fields
-                .as_deref()
-                .is_some_and(|f| f.split(',').any(|f| f == "entities"));
+            let field = |name: &str| {
+                q.tweet_fields
+                    .as_deref()
+                    .is_some_and(|f| f.split(',').any(|f| f == name))
+            };
+            let entities = field("entities");
+            let referenced = field("referenced_tweets");
             let lag = chrono::Duration::from_std(cfg.timeline_lag).unwrap_or_default();
             let max = q.max_results.unwrap_or(10);
             let since = q.start_time.as_deref().map(DateTime::parse_from_rfc3339);
@@ -690,6 +698,9 @@ async fn timeline(
                             let mut t = json!({"id": p.id, "text": text});
                             if entities && !urls.is_empty() {
                                 t["entities"] = json!({"urls": urls});
+                            }
+                            if let (true, Some(to)) = (referenced, &p.reply_to) {
+                                t["referenced_tweets"] = json!([{"type": "replied_to", "id": to}]);
                             }
                             t
                         })
@@ -849,6 +860,28 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
         );
     }
     let cfg = lock(&s.cfg).clone();
+    if let Some(r) = &parsed.reply {
+        let inner = lock(&s.inner);
+        let target = inner
+            .posts
+            .iter()
+            .find(|p| p.id == r.in_reply_to_tweet_id && !p.deleted);
+        if target.is_none() {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "You attempted to reply to a Tweet that is deleted or not visible to you.",
+            );
+        }
+        // chirp's threads reply to their own posts only: anything else is a bug to show.
+        if target.is_some_and(|t| t.user_id != user) || cfg.refuse_replies {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.",
+            );
+        }
+    }
     let (post, remaining, reset) = {
         let mut inner = lock(&s.inner);
         let now = Utc::now();

@@ -79,6 +79,13 @@ pub enum Event {
         post: PostId,
         found: Option<String>,
     },
+    /// One part of a thread is on the network (its id stored before the next is sent).
+    PartPosted {
+        post: PostId,
+        part: usize,
+        of: usize,
+        x_id: String,
+    },
     /// Certainly on the network, but its id is unknown: why.
     PostedWithoutId {
         post: PostId,
@@ -261,6 +268,8 @@ enum Record {
     Posted(String, Option<Quota>),
     /// Certainly on the network, id unknown (a duplicate refusal after an unknown outcome).
     PostedWithoutId(String),
+    /// Every part of a thread is on the network, each id stored: the first part's id.
+    ThreadPosted(String, Option<Quota>),
     /// Not sent: the database stopped answering, so another publisher may already own it.
     /// Nothing is written; whoever rescues it checks the network first.
     Abandoned,
@@ -680,6 +689,9 @@ impl Inner {
 
     /// One attempt: check the text, reconcile if the last outcome is unknown, send.
     async fn attempt(&self, p: &Claimed) -> Record {
+        if !p.rest.is_empty() {
+            return self.thread_attempt(p).await;
+        }
         if let Err(e) = text::validate(&p.content) {
             return Record::Failed(format!("not sent: {e}"));
         }
@@ -688,8 +700,13 @@ impl Inner {
             Err(e) => return self.auth_problem(p, e),
         };
         if p.needs_reconcile {
-            match self.reconcile(p, &mut token).await {
-                Ok(Some(done)) => return done,
+            let sent = Part {
+                text: &p.sent_content,
+                reply_to: None,
+                media_ids: &[],
+            };
+            match self.reconcile(p, &mut token, sent).await {
+                Ok(Some(id)) => return Record::Posted(id, None),
                 Ok(None) => {}
                 Err(record) => return record,
             }
@@ -742,17 +759,183 @@ impl Inner {
         }
     }
 
-    /// Looks for the text that was sent before sending anything again. `Ok(Some(_))`: settled
-    /// (found, or given up on); `Ok(None)`: not there, send it; `Err(_)`: look again later.
-    /// Every way this can go counts towards the attempt limit, so it always ends.
-    async fn reconcile(&self, p: &Claimed, token: &mut Secret) -> Result<Option<Record>, Record> {
+    /// One attempt at a thread: from the first part without an X id (reconciled first if the
+    /// last send's outcome is unknown), each part as a reply to the one before, each id
+    /// stored before the next part is sent.
+    async fn thread_attempt(&self, p: &Claimed) -> Record {
+        let n = 1 + p.rest.len();
+        let mut parts: Vec<(i32, &str, Option<String>)> =
+            vec![(1, p.content.as_str(), p.first_x_id.clone())];
+        parts.extend(
+            p.rest
+                .iter()
+                .map(|r| (r.position, r.content.as_str(), r.x_id.clone())),
+        );
+        let Some(first) = parts.iter().position(|x| x.2.is_none()) else {
+            // Every id is stored: a crash came between the last part and the end.
+            return Record::ThreadPosted(p.first_x_id.clone().unwrap_or_default(), None);
+        };
+        for (i, (_, text, _)) in parts.iter().enumerate().skip(first) {
+            if let Err(e) = text::validate(text) {
+                return Record::Failed(format!("part {}/{n} not sent: {e}", i + 1));
+            }
+        }
+        let mut token = match self.token(p.account).await {
+            Ok(t) => t,
+            Err(e) => return self.auth_problem(p, e),
+        };
+        let mut quota = None;
+        for i in first..n {
+            let (position, text, _) = parts[i];
+            let reply_to = if i == 0 { None } else { parts[i - 1].2.clone() };
+            let part = Part {
+                text,
+                reply_to: reply_to.as_deref(),
+                media_ids: &[],
+            };
+            if i == first && p.needs_reconcile {
+                // Part 1 is looked for as it was sent (its text cannot change meanwhile).
+                let sent = Part {
+                    text: if i == 0 { &p.sent_content } else { text },
+                    ..part
+                };
+                match self.reconcile(p, &mut token, sent).await {
+                    Ok(Some(id)) => {
+                        if let Err(r) = self.store_part(p, position, n, &id).await {
+                            return r;
+                        }
+                        parts[i].2 = Some(id);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(record) => return record,
+                }
+            }
+            let until = match self.send_until(p.id) {
+                Ok(u) => u,
+                Err(r) => return r,
+            };
+            let mut sent = self.network.publish(&token, part, until).await;
+            if matches!(sent, Err(SendError::Unauthorized(_))) {
+                match self.refreshed(p, &token).await {
+                    Ok(fresh) => {
+                        token = fresh;
+                        let until = match self.send_until(p.id) {
+                            Ok(u) => u,
+                            Err(r) => return r,
+                        };
+                        sent = self.network.publish(&token, part, until).await;
+                    }
+                    Err(e) => return self.auth_problem(p, e),
+                }
+            }
+            let k = i + 1;
+            let id = match sent {
+                Ok(s) => {
+                    quota = s.quota.or(quota);
+                    s.id
+                }
+                // The earlier send of this part reached the network: find its id, which the
+                // next part needs.
+                Err(SendError::Duplicate(m)) if i == first && p.needs_reconcile => {
+                    match self.look(p, &token, part).await {
+                        Ok(Ok(Lookup::Found(id)))
+                            if matches!(self.owner_of(&id, p.id).await, Ok(None)) =>
+                        {
+                            id
+                        }
+                        _ => {
+                            let net = self.network.name();
+                            return Record::Failed(format!(
+                                "part {k}/{n} is on {net} but its id cannot be found ({m}): the parts after it were not sent. Check the thread on {net}"
+                            ));
+                        }
+                    }
+                }
+                Err(e) => {
+                    return match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
+                        Next::Fail(m) => Record::Failed(format!("part {k}/{n}: {m}")),
+                        Next::Retry {
+                            at,
+                            reason,
+                            unknown,
+                            counts,
+                        } => Record::Requeue {
+                            at: Some(later(at - Utc::now())),
+                            reason: format!("part {k}/{n}: {reason}"),
+                            unknown,
+                            uncount: !counts,
+                        },
+                        Next::RateLimited { until, reason } => {
+                            Record::RateLimited { until, reason }
+                        }
+                    };
+                }
+            };
+            if let Err(r) = self.store_part(p, position, n, &id).await {
+                return r;
+            }
+            parts[i].2 = Some(id);
+        }
+        Record::ThreadPosted(parts[0].2.clone().unwrap_or_default(), quota)
+    }
+
+    /// Stores a part's X id under the lease, before anything else is sent. If the database
+    /// does not take it, nothing more is sent: whoever takes the post over finds the part
+    /// on the network by its text and the part it replies to.
+    async fn store_part(
+        &self,
+        p: &Claimed,
+        position: i32,
+        of: usize,
+        x_id: &str,
+    ) -> Result<(), Record> {
+        for wait in [100, 400, 1600] {
+            let written = match self.db.client().await {
+                Ok(mut c) => {
+                    store::mark_part_sent(&mut c, &self.me, p.id, position, of, x_id).await
+                }
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(true) => {
+                    self.emit(Event::PartPosted {
+                        post: p.id,
+                        part: position as usize,
+                        of,
+                        x_id: x_id.to_string(),
+                    });
+                    return Ok(());
+                }
+                Ok(false) => return Err(Record::LeaseLost),
+                Err(e) => {
+                    self.emit(Event::DatabaseDown {
+                        error: e.to_string(),
+                    });
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
+            }
+        }
+        Err(Record::Abandoned)
+    }
+
+    /// Looks for `sent` (what was sent, where) before sending anything again. `Ok(Some(id))`:
+    /// it is on the network; `Ok(None)`: not there, send it; `Err(_)`: what to record instead
+    /// (look again later, or give up). Every way this can go counts towards the attempt limit,
+    /// so it always ends.
+    async fn reconcile(
+        &self,
+        p: &Claimed,
+        token: &mut Secret,
+        sent: Part<'_>,
+    ) -> Result<Option<String>, Record> {
         let net = self.network.name();
-        let mut found = self.look(p, token).await?;
+        let mut found = self.look(p, token, sent).await?;
         if matches!(found, Err(SendError::Unauthorized(_))) {
             match self.refreshed(p, token).await {
                 Ok(fresh) => {
                     *token = fresh;
-                    found = self.look(p, token).await?;
+                    found = self.look(p, token, sent).await?;
                 }
                 Err(e) => return Err(self.auth_problem(p, e)),
             }
@@ -786,7 +969,7 @@ impl Inner {
                             post: p.id,
                             found: Some(id.clone()),
                         });
-                        Ok(Some(Record::Posted(id, None)))
+                        Ok(Some(id))
                     }
                     Ok(Some(other)) => Err(unsure(format!(
                         "the only match on {net} ({id}) is recorded for post {other}"
@@ -801,10 +984,10 @@ impl Inner {
                     found: None,
                 });
                 if p.attempt > self.opts.policy.max_attempts {
-                    return Ok(Some(Record::Failed(format!(
+                    return Err(Record::Failed(format!(
                         "{net} never confirmed it in {} attempts, and it is not on the account's timeline",
                         p.attempt - 1
-                    ))));
+                    )));
                 }
                 Ok(None)
             }
@@ -814,7 +997,12 @@ impl Inner {
     /// A resend after an unknown outcome was refused as a duplicate: the earlier send is on
     /// the network. Its id, if a last look finds it; else posted without one, saying so.
     async fn posted_after_duplicate(&self, p: &Claimed, token: &Secret, words: &str) -> Record {
-        if let Ok(Ok(Lookup::Found(id))) = self.look(p, token).await
+        let sent = Part {
+            text: &p.sent_content,
+            reply_to: None,
+            media_ids: &[],
+        };
+        if let Ok(Ok(Lookup::Found(id))) = self.look(p, token, sent).await
             && matches!(self.owner_of(&id, p.id).await, Ok(None))
         {
             return Record::Posted(id, None);
@@ -872,14 +1060,14 @@ impl Inner {
     /// Looks on the network for the text that was sent, from a little before the attempt
     /// whose outcome is unknown began.
     /// `Err(_)`: no time left to look (the record says why).
-    async fn look(&self, p: &Claimed, token: &Secret) -> Result<Result<Lookup, SendError>, Record> {
+    async fn look(
+        &self,
+        p: &Claimed,
+        token: &Secret,
+        sent: Part<'_>,
+    ) -> Result<Result<Lookup, SendError>, Record> {
         let deadline = self.call_until(p.id)?;
         let since = p.attempt_started_at - chrono::Duration::seconds(5);
-        let sent = Part {
-            text: &p.sent_content,
-            reply_to: None,
-            media_ids: &[],
-        };
         let account = RemoteAccount {
             user_id: &p.x_user_id,
         };
@@ -970,6 +1158,11 @@ impl Inner {
                             post: p.id,
                             note: note.clone(),
                         },
+                        Record::ThreadPosted(x_id, quota) => Event::Posted {
+                            quota: *quota,
+                            post: p.id,
+                            x_id: x_id.clone(),
+                        },
                         Record::Failed(reason) => Event::Failed {
                             post: p.id,
                             reason: reason.clone(),
@@ -1022,6 +1215,7 @@ impl Inner {
             Record::PostedWithoutId(note) => {
                 store::mark_posted_without_id(&c, &self.me, p.id, note).await
             }
+            Record::ThreadPosted(..) => store::finish_thread(&c, &self.me, p.id).await,
             Record::Abandoned | Record::LeaseLost => Ok(true),
             Record::Failed(reason) => store::mark_failed(&c, &self.me, p.id, reason).await,
             Record::Requeue {

@@ -841,3 +841,146 @@ async fn the_keeper_refreshes_ahead_of_expiry_once_per_lifetime() {
 fn p_seen(e: &Event, seen: &[chrono::DateTime<Utc>]) -> bool {
     matches!(e, Event::Token(Refresh::Refreshed { expires_at: Some(x), .. }) if seen.contains(x))
 }
+
+/// A thread of `n` parts, due now.
+async fn thread(t: &TestDb, account: i32, label: &str, n: usize) -> i32 {
+    let parts: Vec<String> = (1..=n).map(|k| format!("{label} {k}/{n}")).collect();
+    let mut c = t.client().await;
+    posts::create_thread(&mut c, Actor("test"), account, &parts, Some(Utc::now()))
+        .await
+        .unwrap()
+        .id
+}
+
+/// X's posts of a thread, in order, checked to form one chain: each part replies to the one
+/// before, the first to nothing. Returns their ids.
+fn chain(fake: &FakeX, label: &str, n: usize) -> Vec<String> {
+    let posts = fake.posts();
+    let mut ids = Vec::new();
+    for k in 1..=n {
+        let text = format!("{label} {k}/{n}");
+        let found: Vec<_> = posts.iter().filter(|p| p.text == text).collect();
+        assert_eq!(found.len(), 1, "part {k} reached X {} times", found.len());
+        assert_eq!(
+            found[0].reply_to,
+            ids.last().cloned(),
+            "part {k} replies to part {}",
+            k - 1
+        );
+        ids.push(found[0].id.clone());
+    }
+    ids
+}
+
+/// The X ids chirp stored for a post's parts, in order.
+async fn stored_parts(t: &TestDb, id: i32) -> Vec<Option<String>> {
+    posts::parts(&t.client().await, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.x_tweet_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_five_part_thread_goes_out_as_one_chain_each_id_stored() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let id = thread(&t, account, "chain", 5).await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    let seen = p.stop().await;
+    let ids = chain(&fake, "chain", 5);
+    assert_eq!(
+        stored_parts(&t, id).await,
+        ids.iter().cloned().map(Some).collect::<Vec<_>>()
+    );
+    let parts: Vec<usize> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::PartPosted { post, part, .. } if *post == id => Some(*part),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        vec![1, 2, 3, 4, 5],
+        "each id stored before the next part"
+    );
+    let post = posts::get(&t.client().await, id).await.unwrap();
+    assert_eq!(
+        (post.status, post.parts, post.parts_sent),
+        (chirp_core::Status::Posted, 5, 5)
+    );
+    assert_eq!(post.x_tweet_id, Some(ids[0].clone()));
+    // The audit says when each part went out.
+    let audited: i64 = t
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM post_events WHERE post_id = $1 AND event = 'part'",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_on_part_3_is_reconciled_not_resent() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..FakeConfig::default()
+    })
+    .await;
+    // Parts 1 and 2 are answered; part 3 is created but never answered.
+    fake.inject([Fault::Pass, Fault::Pass, Fault::HangAfterRecord]);
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(1));
+    let id = thread(&t, account, "unknown", 5).await;
+    p.until(|e| matches!(e, Event::Reconciled { post, found: Some(_) } if *post == id))
+        .await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    let ids = chain(&fake, "unknown", 5);
+    assert_eq!(
+        stored_parts(&t, id).await,
+        ids.into_iter().map(Some).collect::<Vec<_>>()
+    );
+    assert_eq!(fake.count("POST", "/2/tweets"), 5, "no part sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_reply_fails_at_that_part_keeps_the_earlier_ids_and_retry_resumes() {
+    let (t, fake, account) = setup(FakeConfig {
+        refuse_replies: true,
+        ..FakeConfig::default()
+    })
+    .await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let id = thread(&t, account, "refused", 3).await;
+    let why = p.failure(id).await;
+    assert!(
+        why.starts_with("part 2/3: ") && why.contains("Reply to this conversation is not allowed"),
+        "{why}"
+    );
+    let kept = stored_parts(&t, id).await;
+    assert_eq!(kept[0], Some(fake.posts()[0].id.clone()));
+    assert_eq!(&kept[1..], &[None, None]);
+    let post = posts::get(&t.client().await, id).await.unwrap();
+    assert_eq!(post.progress().as_deref(), Some("1/3 sent"));
+    // X lets replies through again; retry resumes at part 2.
+    fake.configure(|c| c.refuse_replies = false);
+    posts::retry(&mut t.client().await, Actor("test"), id)
+        .await
+        .unwrap();
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    let ids = chain(&fake, "refused", 3);
+    assert_eq!(
+        stored_parts(&t, id).await,
+        ids.into_iter().map(Some).collect::<Vec<_>>()
+    );
+}

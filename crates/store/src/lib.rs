@@ -49,6 +49,8 @@ pub enum DbError {
     Transition { id: PostId, err: TransitionError },
     #[error(transparent)]
     Text(#[from] TextError),
+    #[error(transparent)]
+    PartText(#[from] chirp_core::PartError),
     #[error("post {id}: {msg}")]
     Refused { id: PostId, msg: String },
     #[error("database TLS: {0}")]

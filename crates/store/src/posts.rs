@@ -9,10 +9,13 @@ use tokio_postgres::Row;
 
 use super::DbError;
 use chirp_core::status::{check_settled, transition};
-use chirp_core::{AccountId, Action, Post, PostId, Status, text};
+use chirp_core::{AccountId, Action, Post, PostId, PostPart, Status, text};
 
 pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, posted_at, \
-     x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at";
+     x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
+     1 + (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
+     (x_tweet_id IS NOT NULL)::int + (SELECT count(pp.x_tweet_id)::int FROM post_parts pp \
+        WHERE pp.post_id = posts.id) AS parts_sent";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -30,6 +33,8 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
         next_attempt_at: r.get("next_attempt_at"),
         created_at: r.get("created_at"),
         updated_at: r.get("updated_at"),
+        parts: r.get("parts"),
+        parts_sent: r.get("parts_sent"),
     })
 }
 
@@ -100,6 +105,69 @@ pub async fn create(
         .await?;
     tx.commit().await?;
     from_row(&row)
+}
+
+/// A new thread of `parts` (at least one), in order: a draft when `at` is None, else
+/// scheduled for `at`. Every part must pass X's text rule.
+pub async fn create_thread(
+    client: &mut Object,
+    actor: Actor<'_>,
+    account: AccountId,
+    parts: &[String],
+    at: Option<DateTime<Utc>>,
+) -> Result<Post, DbError> {
+    text::validate_parts(parts)?;
+    let status = if at.is_some() {
+        Status::Scheduled
+    } else {
+        Status::Draft
+    };
+    let tx = begin(client, actor, None).await?;
+    let id: PostId = tx
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+             VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&account, &parts[0], &status.as_str(), &at],
+        )
+        .await?
+        .get(0);
+    let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
+    tx.execute(
+        "INSERT INTO post_parts (post_id, position, content)
+         SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
+        &[&id, &rest],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
+/// Every part of a post, the first one (the post's own text) included, in order.
+pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPart>, DbError> {
+    let rows = client
+        .query(
+            "SELECT 1 AS position, content, x_tweet_id, posted_at FROM posts WHERE id = $1
+             UNION ALL
+             SELECT position, content, x_tweet_id, posted_at FROM post_parts WHERE post_id = $1
+             ORDER BY position",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PostPart {
+            position: r.get(0),
+            content: r.get(1),
+            x_tweet_id: r.get(2),
+            posted_at: r.get(3),
+        })
+        .collect())
 }
 
 /// Replaces the text of a draft, scheduled or failed post.

@@ -26,6 +26,18 @@ pub struct Claimed {
     /// Since when to look on X's timeline.
     pub attempt_started_at: DateTime<Utc>,
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// The parts after the first, for a thread (empty for a single post), and the first
+    /// part's X id if it is on X already (a thread resumed part-way).
+    pub rest: Vec<ThreadPart>,
+    pub first_x_id: Option<String>,
+}
+
+/// A part after the first of a claimed thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadPart {
+    pub position: i32,
+    pub content: String,
+    pub x_id: Option<String>,
 }
 
 /// Claims up to `limit` due posts: one statement, `FOR UPDATE SKIP LOCKED` so that any number
@@ -63,10 +75,35 @@ pub async fn claim(
              FROM due, x_accounts a
              WHERE p.id = due.id AND a.id = p.x_account_id
              RETURNING p.id, p.x_account_id, a.x_user_id, p.content, p.attempts,
-                       p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content",
+                       p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content,
+                       p.x_tweet_id,
+                       EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = p.id) AS thread",
             &[&me, &limit, &(lease_ms as f64), &app],
         )
         .await?;
+    let threads: Vec<PostId> = rows
+        .iter()
+        .filter(|r| r.get::<_, bool>(10))
+        .map(|r| r.get(0))
+        .collect();
+    let mut rest: std::collections::HashMap<PostId, Vec<ThreadPart>> =
+        std::collections::HashMap::new();
+    if !threads.is_empty() {
+        for r in c
+            .query(
+                "SELECT post_id, position, content, x_tweet_id FROM post_parts
+                 WHERE post_id = ANY($1) ORDER BY post_id, position",
+                &[&threads],
+            )
+            .await?
+        {
+            rest.entry(r.get(0)).or_default().push(ThreadPart {
+                position: r.get(1),
+                content: r.get(2),
+                x_id: r.get(3),
+            });
+        }
+    }
     Ok(rows
         .iter()
         .map(|r| Claimed {
@@ -79,8 +116,82 @@ pub async fn claim(
             attempt_started_at: r.get(6),
             scheduled_at: r.get(7),
             sent_content: r.get(8),
+            first_x_id: r.get(9),
+            rest: rest.remove(&r.get::<_, PostId>(0)).unwrap_or_default(),
         })
         .collect())
+}
+
+/// One part of a thread is on X: stores its id (before the next part is sent) and audits it,
+/// under the lease. The unknown outcome, if there was one, was about this part: settled.
+/// False when the lease was lost or the id already belongs to another post or part.
+pub async fn mark_part_sent(
+    c: &mut deadpool_postgres::Object,
+    me: &str,
+    id: PostId,
+    position: i32,
+    of: usize,
+    x_id: &str,
+) -> Result<bool, DbError> {
+    let tx = c.transaction().await?;
+    let held = tx
+        .query_opt(
+            "UPDATE posts SET needs_reconcile = false,
+                    x_tweet_id = CASE WHEN $3 = 1 THEN $4 ELSE x_tweet_id END,
+                    posted_at = CASE WHEN $3 = 1 THEN now() ELSE posted_at END
+             WHERE id = $1 AND status = 'publishing' AND claimed_by = $2
+               AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.x_tweet_id = $4 AND o.id <> $1)
+               AND NOT EXISTS (SELECT 1 FROM post_parts pp WHERE pp.x_tweet_id = $4)
+             RETURNING attempts",
+            &[&id, &me, &position, &x_id],
+        )
+        .await?;
+    let Some(held) = held else {
+        return Ok(false);
+    };
+    if position > 1 {
+        let n = tx
+            .execute(
+                "UPDATE post_parts SET x_tweet_id = $3, posted_at = now()
+                 WHERE post_id = $1 AND position = $2 AND x_tweet_id IS NULL",
+                &[&id, &position, &x_id],
+            )
+            .await?;
+        if n != 1 {
+            return Ok(false);
+        }
+    }
+    let attempt: i32 = held.get(0);
+    tx.execute(
+        "INSERT INTO post_events (post_id, event, from_status, to_status, actor, detail, attempt)
+         VALUES ($1, 'part', 'publishing', 'publishing',
+                 coalesce(nullif(current_setting('chirp.actor', true), ''), 'sql:' || current_user),
+                 $2, $3)",
+        &[
+            &id,
+            &format!("part {position}/{of} on X as {x_id}"),
+            &attempt,
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Every part of a thread is on X (each id stored as it went): the post is posted.
+pub async fn finish_thread(c: &impl GenericClient, me: &str, id: PostId) -> Result<bool, DbError> {
+    let n = c
+        .execute(
+            "UPDATE posts SET status = 'posted', error_message = NULL, needs_reconcile = false,
+                    next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL
+             WHERE id = $1 AND status = 'publishing' AND claimed_by = $2
+               AND x_tweet_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = $1
+                               AND pp.x_tweet_id IS NULL)",
+            &[&id, &me],
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 /// Hands back posts whose publisher died (none of its connections is left) or whose lease
@@ -243,7 +354,10 @@ pub async fn x_id_owner(
     id: PostId,
 ) -> Result<Option<PostId>, DbError> {
     Ok(c.query_opt(
-        "SELECT id FROM posts WHERE x_tweet_id = $1 AND id <> $2",
+        "SELECT id FROM posts WHERE x_tweet_id = $1 AND id <> $2
+         UNION ALL
+         SELECT post_id FROM post_parts WHERE x_tweet_id = $1 AND post_id <> $2
+         LIMIT 1",
         &[&x_id, &id],
     )
     .await?

@@ -164,6 +164,12 @@ pub(super) fn line(e: &Event) -> String {
             post,
             found: Some(id),
         } => format!("reconciled post {post}: already on X as {id}, not sent again"),
+        Event::PartPosted {
+            post,
+            part,
+            of,
+            x_id,
+        } => format!("post {post}: part {part}/{of} on X as {x_id}"),
         Event::PostedWithoutId { post, note } => {
             format!("posted post {post}, X id unknown: {}", safe(note))
         }

@@ -141,7 +141,8 @@ impl Network for XNetwork {
                 .await?;
             let mut found: Vec<String> = tweets
                 .into_iter()
-                .filter(|t| same_post(t, part.text))
+                // The same text, in the same place: a thread's part replies to the part before.
+                .filter(|t| same_post(t, part.text) && t.replies_to() == part.reply_to)
                 .map(|t| t.id)
                 .collect();
             Ok(match found.len() {

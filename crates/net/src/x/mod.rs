@@ -214,6 +214,27 @@ pub struct Tweet {
     /// With `tweet.fields=entities`: what each t.co link stands for.
     #[serde(default)]
     pub entities: Option<Entities>,
+    /// With `tweet.fields=referenced_tweets`: what it replies to (or quotes).
+    #[serde(default)]
+    pub referenced_tweets: Option<Vec<Referenced>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct Referenced {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+impl Tweet {
+    /// The post this one replies to, if it is a reply.
+    pub fn replies_to(&self) -> Option<&str> {
+        self.referenced_tweets
+            .as_deref()?
+            .iter()
+            .find(|r| r.kind == "replied_to")
+            .map(|r| r.id.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -449,7 +470,7 @@ impl XClient {
                 ),
                 ("max_results", "100".to_string()),
                 // What each t.co link stands for: reconciliation compares links, not "a link".
-                ("tweet.fields", "entities".to_string()),
+                ("tweet.fields", "entities,referenced_tweets".to_string()),
             ];
             if let Some(p) = page.take() {
                 query.push(("pagination_token", p));

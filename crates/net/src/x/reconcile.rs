@@ -83,6 +83,7 @@ mod tests {
                     })
                     .collect(),
             }),
+            referenced_tweets: None,
         }
     }
 
