@@ -462,3 +462,59 @@ async fn a_tz_chirp_cannot_read_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_thread_from_stdin_is_stored_in_parts_and_shown_part_by_part() {
+    let e = Env::new().await;
+    let out = run(
+        chirp(Some(&e.t.url()), e.home.path()).args(["post", "--thread", "-", "--draft"]),
+        Some(b"first part\n---\nsecond, with example.com\n---\nthird\n"),
+    );
+    let id = stdout(&out);
+    let out = run(
+        chirp(Some(&e.t.url()), e.home.path()).args(["show", &id, "--json"]),
+        None,
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["parts"].as_i64(), v["parts_sent"].as_i64()),
+        (Some(3), Some(0))
+    );
+    let texts: Vec<&str> = v["thread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["first part", "second, with example.com", "third"]);
+    let shown = stdout(&run(
+        chirp(Some(&e.t.url()), e.home.path()).args(["show", &id]),
+        None,
+    ));
+    assert!(
+        shown.starts_with(&format!("post {id} · draft · thread of 3")),
+        "{shown}"
+    );
+    assert!(shown.contains("part 2/3 · not sent · 36/280"), "{shown}");
+    let listed = stdout(&run(
+        chirp(Some(&e.t.url()), e.home.path()).arg("list"),
+        None,
+    ));
+    assert!(listed.contains("[3 parts] first part"), "{listed}");
+    // A part X would refuse is named, and nothing is written.
+    let err = one_line_error(&run(
+        chirp(Some(&e.t.url()), e.home.path()).args(["post", "--thread", "-"]),
+        Some(format!("ok\n---\n{}\n", "x".repeat(281)).as_bytes()),
+    ));
+    assert_eq!(
+        err,
+        "chirp: part 2 of 2: the post is 281/280 weighted characters: shorten it by 1"
+    );
+    assert_eq!(e.list().len(), 1);
+    // count counts each part.
+    let out = run(
+        chirp(None, e.home.path()).args(["count"]),
+        Some(b"hello\n---\nexample.com\n"),
+    );
+    assert_eq!(stdout(&out), "1/2 5/280\n2/2 23/280");
+}

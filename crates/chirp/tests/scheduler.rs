@@ -417,3 +417,60 @@ async fn tokens_of_five_seconds_and_a_kill_every_two_keep_the_account_connected(
         "{refreshes} refreshes in {elapsed:.1} s"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_killed_mid_thread_resumes_at_the_part_in_flight() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_mins(1),
+        ..FakeConfig::default()
+    })
+    .await;
+    // Parts 1 and 2 are answered; X creates part 3 and never answers.
+    fake.inject([Fault::Pass, Fault::Pass, Fault::HangAfterRecord]);
+    let parts: Vec<String> = (1..=5).map(|k| format!("crash thread {k}/5")).collect();
+    let id = chirp_store::posts::create_thread(
+        &mut t.client().await,
+        chirp_store::posts::Actor("test"),
+        account,
+        &parts,
+        Some(chrono::Utc::now()),
+    )
+    .await
+    .unwrap()
+    .id;
+    let home = tempfile::tempdir().unwrap();
+    let timing = ["--x-timeout", "3", "--grace", "3"];
+    let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert_eq!(fake.wait_for_posts(3, T).await, 3);
+    // Part 3 is on X, its answer still to come: the worst moment to die.
+    let mut dead = first.0.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    let mut second = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    let n = chirp_testing::wait_for_count(
+        &t.db,
+        &format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'"),
+        1,
+        T,
+    )
+    .await;
+    assert_eq!(n, 1);
+    let ids = chirp_testing::thread_chain(&fake, "crash thread", 5);
+    assert_eq!(fake.count("POST", "/2/tweets"), 5, "no part sent twice");
+    let stored: Vec<Option<String>> = chirp_store::posts::parts(&t.client().await, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.x_tweet_id)
+        .collect();
+    assert_eq!(stored, ids.into_iter().map(Some).collect::<Vec<_>>());
+    if let Some(c) = second.0.as_ref() {
+        signal(c, "-TERM");
+    }
+    let out = second.0.take().unwrap().wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("already on X") && log.contains(&format!("post {id}: part 5/5 on X as")),
+        "{log}"
+    );
+}

@@ -193,6 +193,26 @@ pub fn normalize_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
+/// A thread written as one text: its parts, separated by lines holding only `---` (the form
+/// `$EDITOR` and `chirp post --thread` use). Blank lines around each part are dropped.
+pub fn split_thread(text: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    for line in normalize_newlines(text).split('\n') {
+        if line.trim() == "---" {
+            parts.push(String::new());
+        } else if let Some(last) = parts.last_mut() {
+            if !last.is_empty() {
+                last.push('\n');
+            }
+            last.push_str(line);
+        }
+    }
+    parts
+        .into_iter()
+        .map(|p| p.trim_matches('\n').to_string())
+        .collect()
+}
+
 /// A part of a thread that X would refuse: which one, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("part {part} of {of}: {err}")]
@@ -310,6 +330,22 @@ mod tests {
         ] {
             assert_eq!(count(text).weighted, weighted, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_thread_is_split_at_lines_of_three_dashes() {
+        assert_eq!(
+            split_thread("first\nline two\n---\n\nsecond\r\n --- \nthird\n"),
+            vec!["first\nline two", "second", "third"]
+        );
+        assert_eq!(split_thread("just one"), vec!["just one"]);
+        // An empty part stays, to be refused by name.
+        assert_eq!(split_thread("a\n---\n---\nb"), vec!["a", "", "b"]);
+        let err = validate_parts(&split_thread("a\n---\n\n---\nb")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "part 2 of 3: the post is empty: write some text"
+        );
     }
 
     /// No input makes the counter panic, and cutting into pieces never changes a count:

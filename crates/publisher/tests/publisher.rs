@@ -852,26 +852,6 @@ async fn thread(t: &TestDb, account: i32, label: &str, n: usize) -> i32 {
         .id
 }
 
-/// X's posts of a thread, in order, checked to form one chain: each part replies to the one
-/// before, the first to nothing. Returns their ids.
-fn chain(fake: &FakeX, label: &str, n: usize) -> Vec<String> {
-    let posts = fake.posts();
-    let mut ids = Vec::new();
-    for k in 1..=n {
-        let text = format!("{label} {k}/{n}");
-        let found: Vec<_> = posts.iter().filter(|p| p.text == text).collect();
-        assert_eq!(found.len(), 1, "part {k} reached X {} times", found.len());
-        assert_eq!(
-            found[0].reply_to,
-            ids.last().cloned(),
-            "part {k} replies to part {}",
-            k - 1
-        );
-        ids.push(found[0].id.clone());
-    }
-    ids
-}
-
 /// The X ids chirp stored for a post's parts, in order.
 async fn stored_parts(t: &TestDb, id: i32) -> Vec<Option<String>> {
     posts::parts(&t.client().await, id)
@@ -890,7 +870,7 @@ async fn a_five_part_thread_goes_out_as_one_chain_each_id_stored() {
     p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
         .await;
     let seen = p.stop().await;
-    let ids = chain(&fake, "chain", 5);
+    let ids = chirp_testing::thread_chain(&fake, "chain", 5);
     assert_eq!(
         stored_parts(&t, id).await,
         ids.iter().cloned().map(Some).collect::<Vec<_>>()
@@ -943,7 +923,7 @@ async fn an_unknown_outcome_on_part_3_is_reconciled_not_resent() {
     p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
         .await;
     p.stop().await;
-    let ids = chain(&fake, "unknown", 5);
+    let ids = chirp_testing::thread_chain(&fake, "unknown", 5);
     assert_eq!(
         stored_parts(&t, id).await,
         ids.into_iter().map(Some).collect::<Vec<_>>()
@@ -978,7 +958,7 @@ async fn a_refused_reply_fails_at_that_part_keeps_the_earlier_ids_and_retry_resu
     p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
         .await;
     p.stop().await;
-    let ids = chain(&fake, "refused", 3);
+    let ids = chirp_testing::thread_chain(&fake, "refused", 3);
     assert_eq!(
         stored_parts(&t, id).await,
         ids.into_iter().map(Some).collect::<Vec<_>>()

@@ -194,3 +194,23 @@ pub async fn wait_for_count(db: &Db, sql: &str, want: i64, timeout: std::time::D
         }
     }
 }
+
+/// The posts X has for a thread whose parts read "`label` k/`n`", checked to form one chain:
+/// each part on X exactly once, replying to the part before (the first to nothing). Returns
+/// their ids, in order.
+pub fn thread_chain(fake: &chirp_fake_x::FakeX, label: &str, n: usize) -> Vec<String> {
+    let posts = fake.posts();
+    let mut ids: Vec<String> = Vec::new();
+    for k in 1..=n {
+        let text = format!("{label} {k}/{n}");
+        let found: Vec<_> = posts.iter().filter(|p| p.text == text).collect();
+        assert_eq!(found.len(), 1, "part {k} reached X {} times", found.len());
+        assert_eq!(
+            found[0].reply_to,
+            ids.last().cloned(),
+            "part {k} replies to the part before"
+        );
+        ids.push(found[0].id.clone());
+    }
+    ids
+}

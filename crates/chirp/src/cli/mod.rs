@@ -59,6 +59,9 @@ pub enum Command {
         /// Keep it as a draft.
         #[arg(long)]
         draft: bool,
+        /// A thread: parts separated by lines holding only `---`.
+        #[arg(long)]
+        thread: bool,
     },
     /// List posts, newest first.
     List {
@@ -157,6 +160,7 @@ pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
         || e.downcast_ref::<UsageError>().is_some()
         // Text X would refuse, given on the command line or stdin: the user's input.
         || e.downcast_ref::<chirp_core::TextError>().is_some()
+        || e.downcast_ref::<chirp_core::PartError>().is_some()
         || account::connect_error_is_usage(e)
 }
 
@@ -201,9 +205,25 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             db.close();
             Ok(ExitCode::SUCCESS)
         }
-        Command::Post { text, at, draft } => {
+        Command::Post {
+            text,
+            at,
+            draft,
+            thread,
+        } => {
             let text = read_text(&text)?;
-            text::validate(&text)?;
+            let parts = if thread {
+                text::split_thread(&text)
+            } else {
+                vec![text]
+            };
+            text::validate_parts(&parts).map_err(|e| {
+                if parts.len() == 1 {
+                    anyhow::Error::from(e.err)
+                } else {
+                    anyhow::Error::from(e)
+                }
+            })?;
             let at = match (at, draft) {
                 (Some(w), _) => Some(parse_when(&w, &tz)?),
                 (None, true) => None,
@@ -213,7 +233,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 Box::pin(async move {
                     let mut c = db.client().await?;
                     let account = accounts::default_account(&mut c).await?;
-                    let post = posts::create(&mut c, ACTOR, account, &text, at).await?;
+                    let post = posts::create_thread(&mut c, ACTOR, account, &parts, at).await?;
                     outln!("{}", post.id);
                     if let Some(at) = post.scheduled_at {
                         eprintln!("scheduled for {}", when::show(at, &tz));
@@ -233,11 +253,17 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 Box::pin(async move {
                     let c = db.client().await?;
                     let post = posts::get(&c, id).await?;
+                    let parts = posts::parts(&c, id).await?;
                     if json {
-                        outln!("{}", serde_json::to_string_pretty(&post)?);
+                        let mut v = serde_json::to_value(&post)?;
+                        v["thread"] = serde_json::to_value(&parts)?;
+                        outln!("{}", serde_json::to_string_pretty(&v)?);
                         return Ok(ExitCode::SUCCESS);
                     }
                     print_post(&post, &tz)?;
+                    if parts.len() > 1 {
+                        print_parts(&parts, &tz)?;
+                    }
                     for ev in posts::history(&c, id).await? {
                         let change = match (ev.from, ev.to) {
                             (Some(f), Some(t)) if f != t => format!("{f} → {t}"),
@@ -411,6 +437,10 @@ fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
     if chars > text::MAX_CHARS {
         return Err(text::TextError::WayTooLong { chars }.into());
     }
+    let parts = text::split_thread(&text);
+    if parts.len() > 1 {
+        return count_parts(&parts, json);
+    }
     let c = text::count(&text);
     let valid = text::validate(&text).is_ok();
     if json {
@@ -422,6 +452,32 @@ fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
         outln!("{}/{}", c.weighted, text::LIMIT);
     }
     Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `chirp count` of a thread: each part on a line (`2/3 41/280`); exit 1 if X would refuse any.
+fn count_parts(parts: &[String], json: bool) -> Result<ExitCode> {
+    let n = parts.len();
+    let counted: Vec<(i32, bool)> = parts
+        .iter()
+        .map(|p| (text::count(p).weighted, text::validate(p).is_ok()))
+        .collect();
+    if json {
+        let v: Vec<_> = counted
+            .iter()
+            .map(|(w, ok)| serde_json::json!({"weighted_length": w, "limit": text::LIMIT, "valid": ok}))
+            .collect();
+        outln!("{}", serde_json::json!({ "parts": v }));
+    } else {
+        for (i, (w, ok)) in counted.iter().enumerate() {
+            let mark = if *ok { "" } else { "  refused" };
+            outln!("{}/{n} {w}/{}{mark}", i + 1, text::LIMIT);
+        }
+    }
+    Ok(if counted.iter().all(|(_, ok)| *ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -474,8 +530,13 @@ async fn list(
             .or(p.scheduled_at)
             .map(|t| when::show(t, &tz))
             .unwrap_or_default();
+        let thread = match (p.progress(), p.parts) {
+            (Some(progress), _) => format!("[{progress}] "),
+            (None, n) if n > 1 => format!("[{n} parts] "),
+            _ => String::new(),
+        };
         outln!(
-            "{:>6}  {:<10}  {:<24}  {}",
+            "{:>6}  {:<10}  {:<24}  {thread}{}",
             p.id,
             p.status.as_str(),
             at,
@@ -485,8 +546,35 @@ async fn list(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Each part of a thread: its place, whether it is on X (and as what), its text.
+fn print_parts(parts: &[chirp_core::PostPart], tz: &Tz) -> std::io::Result<()> {
+    let n = parts.len();
+    for p in parts {
+        let state = match (&p.x_tweet_id, p.posted_at) {
+            (Some(id), Some(t)) => format!("on X as {id}, {}", when::show(t, tz)),
+            (Some(id), None) => format!("on X as {id}"),
+            _ => "not sent".to_string(),
+        };
+        let c = text::count(&p.content);
+        outln!(
+            "  part {}/{n} · {state} · {}/{}",
+            p.position,
+            c.weighted,
+            text::LIMIT
+        );
+        for line in inert(&p.content, true).lines() {
+            outln!("  │ {line}");
+        }
+    }
+    Ok(())
+}
+
 fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
-    outln!("post {} · {}", p.id, p.status);
+    match p.progress() {
+        Some(progress) => outln!("post {} · {} · {progress}", p.id, p.status),
+        None if p.parts > 1 => outln!("post {} · {} · thread of {}", p.id, p.status, p.parts),
+        None => outln!("post {} · {}", p.id, p.status),
+    }
     if let Some(t) = p.scheduled_at {
         outln!("  scheduled  {}", when::show(t, tz));
     }
@@ -498,6 +586,10 @@ fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
     }
     if let Some(e) = &p.error_message {
         outln!("  error      {}", inert(e, false));
+    }
+    if p.parts > 1 {
+        // The parts follow, each with its own count.
+        return Ok(());
     }
     let c = text::count(&p.content);
     outln!("  length     {}/{}", c.weighted, text::LIMIT);

@@ -135,7 +135,13 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
         Status::Failed => "failed".into(),
         Status::Draft => String::new(),
     };
-    let room = cols.saturating_sub(when.chars().count() + tag.chars().count() + 2);
+    // A thread shows how many parts it has, or how far it got.
+    let when = match (p.progress(), p.parts) {
+        (Some(progress), _) => format!("{progress} {when}"),
+        (None, n) if n > 1 => format!("{n} parts {when}"),
+        _ => when,
+    };
+    let room = cols.saturating_sub(width(&when) + tag.chars().count() + 2);
     let body = clip(&inert(&p.content, false), room);
     let pad = room.saturating_sub(width(&body));
     ListItem::new(Line::from(vec![
