@@ -74,7 +74,17 @@ fn load_id(m: &mut Model, pane: Pane) -> ReqId {
 /// The pane's load answers with `posts`.
 fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> Vec<Cmd> {
     let id = load_id(m, pane);
-    update(m, Msg::Answer(id, Answer::Loaded(Ok(Page { posts, next }))))
+    update(
+        m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts,
+                next,
+                threads: Default::default(),
+            })),
+        ),
+    )
 }
 
 /// The composer's save answers with `result`.
@@ -661,6 +671,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(7, Status::Draft, "not about it")],
                 next: None,
+                threads: Default::default(),
             })),
         ),
     );
@@ -673,6 +684,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(8, Status::Draft, "launch plan")],
                 next: None,
+                threads: Default::default(),
             })),
         ),
     );
@@ -826,4 +838,47 @@ fn transitions_are_explicit() {
     // The lists have the keys again.
     update(&mut m, key(KeyCode::Char('j')));
     assert_eq!(m.selected().unwrap().id, 6);
+}
+
+#[test]
+fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
+    let mut m = empty_model(100);
+    let mut t = post(9, Status::Failed, "the thread starts");
+    t.parts = 3;
+    t.parts_sent = 1;
+    t.x_tweet_id = Some("1860000000000000009".into());
+    t.error_message = Some("part 2/3: Reply to this conversation is not allowed".into());
+    let part = |position: i32, content: &str, x: Option<&str>| chirp_core::PostPart {
+        position,
+        content: content.into(),
+        x_tweet_id: x.map(Into::into),
+        posted_at: None,
+    };
+    let parts = vec![
+        part(1, "the thread starts", Some("1860000000000000009")),
+        part(2, "then it goes on", None),
+        part(3, "and ends", None),
+    ];
+    let id = load_id(&mut m, Pane::Drafts);
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![t],
+                next: None,
+                threads: [(9, parts)].into_iter().collect(),
+            })),
+        ),
+    );
+    let screen = draw(&m, 100, 30).backend().to_string();
+    for shown in [
+        "1/3 sent",
+        "part 1/3 · on X as 1860000000000000009 · 17/280",
+        "part 2/3 · not sent · 15/280",
+        "then it goes on",
+        "part 3/3 · not sent · 8/280",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} not on screen:\n{screen}");
+    }
 }

@@ -312,6 +312,8 @@ pub struct Page {
     pub posts: Vec<Post>,
     /// Set when there may be more rows after this page.
     pub next: Option<Cursor>,
+    /// Every part of each thread on the page, in order (single posts have no entry).
+    pub threads: std::collections::HashMap<PostId, Vec<PostPart>>,
 }
 
 /// One page of posts, keyset-paginated so that page N costs the same as page 1.
@@ -357,7 +359,46 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
             id: p.id,
             scheduled_at: p.scheduled_at,
         });
-    Ok(Page { posts, next })
+    let threads = thread_parts(client, &posts).await?;
+    Ok(Page {
+        posts,
+        next,
+        threads,
+    })
+}
+
+/// The parts of those of `posts` that are threads, in one query.
+async fn thread_parts(
+    client: &impl GenericClient,
+    posts: &[Post],
+) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, DbError> {
+    let ids: Vec<PostId> = posts.iter().filter(|p| p.parts > 1).map(|p| p.id).collect();
+    let mut threads = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(threads);
+    }
+    let rows = client
+        .query(
+            "SELECT id, 1, content, x_tweet_id, posted_at FROM posts WHERE id = ANY($1)
+             UNION ALL
+             SELECT post_id, position, content, x_tweet_id, posted_at FROM post_parts
+             WHERE post_id = ANY($1)
+             ORDER BY 1, 2",
+            &[&ids],
+        )
+        .await?;
+    for r in rows {
+        threads
+            .entry(r.get::<_, PostId>(0))
+            .or_insert_with(Vec::new)
+            .push(PostPart {
+                position: r.get(1),
+                content: r.get(2),
+                x_tweet_id: r.get(3),
+                posted_at: r.get(4),
+            });
+    }
+    Ok(threads)
 }
 
 /// How many posts there are in each status (statuses with none are absent).

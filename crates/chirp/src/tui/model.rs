@@ -93,6 +93,8 @@ pub struct Loading {
 #[derive(Debug, Clone, Default)]
 pub struct List {
     pub posts: Vec<Post>,
+    /// The parts of the threads among `posts`.
+    pub threads: std::collections::HashMap<chirp_core::PostId, Vec<chirp_core::PostPart>>,
     pub selected: usize,
     /// Where the next page starts; None when everything is loaded.
     pub next: Option<Cursor>,

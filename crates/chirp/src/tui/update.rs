@@ -207,8 +207,10 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     let keep = list.selected_post().map(|p| p.id);
     if append {
         list.posts.extend(page.posts);
+        list.threads.extend(page.threads);
     } else {
         list.posts = page.posts;
+        list.threads = page.threads;
     }
     list.next = page.next;
     list.loaded_once = true;

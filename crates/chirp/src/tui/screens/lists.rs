@@ -206,10 +206,17 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
     let mut head = vec![
         Span::styled(format!("#{} {}", p.id, p.status), theme.bold()),
         Span::raw("  "),
-        Span::styled(
-            format!("{}/{}", c.weighted, text::LIMIT),
-            theme.counter(c.weighted),
-        ),
+        if p.parts > 1 {
+            Span::raw(
+                p.progress()
+                    .unwrap_or_else(|| format!("thread of {}", p.parts)),
+            )
+        } else {
+            Span::styled(
+                format!("{}/{}", c.weighted, text::LIMIT),
+                theme.counter(c.weighted),
+            )
+        },
     ];
     if let Some(t) = p
         .scheduled_at
@@ -239,11 +246,37 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
             theme.fg(Color::Red),
         ));
     }
-    lines.extend(
-        inert(&p.content, true)
-            .lines()
-            .map(|l| Line::raw(l.to_string())),
-    );
+    match m.list(m.focus).threads.get(&p.id) {
+        // A thread: every part, each with where it stands and its own count.
+        Some(parts) => {
+            let n = parts.len();
+            for part in parts {
+                let c = text::count(&part.content);
+                let state = part
+                    .x_tweet_id
+                    .as_ref()
+                    .map_or_else(|| "not sent".to_string(), |x| format!("on X as {x}"));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("part {}/{n}", part.position), theme.bold()),
+                    Span::raw(format!(" · {state} · ")),
+                    Span::styled(
+                        format!("{}/{}", c.weighted, text::LIMIT),
+                        theme.counter(c.weighted),
+                    ),
+                ]));
+                lines.extend(
+                    inert(&part.content, true)
+                        .lines()
+                        .map(|l| Line::raw(format!("  {l}"))),
+                );
+            }
+        }
+        None => lines.extend(
+            inert(&p.content, true)
+                .lines()
+                .map(|l| Line::raw(l.to_string())),
+        ),
+    }
     f.render_widget(
         Paragraph::new(Text::from(lines))
             .block(block)
