@@ -81,7 +81,7 @@ fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> 
             Answer::Loaded(Ok(Page {
                 posts,
                 next,
-                threads: Default::default(),
+                threads: std::collections::HashMap::default(),
             })),
         ),
     )
@@ -671,7 +671,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(7, Status::Draft, "not about it")],
                 next: None,
-                threads: Default::default(),
+                threads: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -684,7 +684,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(8, Status::Draft, "launch plan")],
                 next: None,
-                threads: Default::default(),
+                threads: std::collections::HashMap::default(),
             })),
         ),
     );
