@@ -716,24 +716,10 @@ impl Inner {
             reply_to: None,
             media_ids: &[],
         };
-        let until = match self.send_until(p.id) {
-            Ok(u) => u,
+        let sent = match self.send(p, &mut token, part).await {
+            Ok(sent) => sent,
             Err(r) => return r,
         };
-        let mut sent = self.network.publish(&token, part, until).await;
-        if matches!(sent, Err(SendError::Unauthorized(_))) {
-            match self.refreshed(p, &token).await {
-                Ok(fresh) => {
-                    token = fresh;
-                    let until = match self.send_until(p.id) {
-                        Ok(u) => u,
-                        Err(r) => return r,
-                    };
-                    sent = self.network.publish(&token, part, until).await;
-                }
-                Err(e) => return self.auth_problem(p, e),
-            }
-        }
         match sent {
             Ok(s) => Record::Posted(s.id, s.quota),
             // After an unknown outcome, "duplicate" proves the earlier send reached the
@@ -756,6 +742,33 @@ impl Inner {
                 },
                 Next::RateLimited { until, reason } => Record::RateLimited { until, reason },
             },
+        }
+    }
+
+    /// Sends one part within the lease, refreshing the token once on a 401 and sending again.
+    /// `Err(_)`: what to record instead of sending (no lease left, no token).
+    async fn send(
+        &self,
+        p: &Claimed,
+        token: &mut Secret,
+        part: Part<'_>,
+    ) -> Result<Result<chirp_net::Sent, SendError>, Record> {
+        let sent = self
+            .network
+            .publish(token, part, self.send_until(p.id)?)
+            .await;
+        if !matches!(sent, Err(SendError::Unauthorized(_))) {
+            return Ok(sent);
+        }
+        match self.refreshed(p, token).await {
+            Ok(fresh) => {
+                *token = fresh;
+                Ok(self
+                    .network
+                    .publish(token, part, self.send_until(p.id)?)
+                    .await)
+            }
+            Err(e) => Err(self.auth_problem(p, e)),
         }
     }
 
@@ -811,24 +824,10 @@ impl Inner {
                     Err(record) => return record,
                 }
             }
-            let until = match self.send_until(p.id) {
-                Ok(u) => u,
+            let sent = match self.send(p, &mut token, part).await {
+                Ok(sent) => sent,
                 Err(r) => return r,
             };
-            let mut sent = self.network.publish(&token, part, until).await;
-            if matches!(sent, Err(SendError::Unauthorized(_))) {
-                match self.refreshed(p, &token).await {
-                    Ok(fresh) => {
-                        token = fresh;
-                        let until = match self.send_until(p.id) {
-                            Ok(u) => u,
-                            Err(r) => return r,
-                        };
-                        sent = self.network.publish(&token, part, until).await;
-                    }
-                    Err(e) => return self.auth_problem(p, e),
-                }
-            }
             let k = i + 1;
             let id = match sent {
                 Ok(s) => {
