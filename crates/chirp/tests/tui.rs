@@ -32,6 +32,7 @@ fn post(id: i32, status: Status, content: &str) -> Post {
         x_tweet_id: (status == Status::Posted).then(|| format!("18600000000000000{id:02}")),
         parts: 1,
         parts_sent: i32::from(status == Status::Posted),
+        unpublished_at: None,
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
         attempts: 1,
         outcome_unknown: false,
@@ -853,6 +854,7 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
         content: content.into(),
         x_tweet_id: x.map(Into::into),
         posted_at: None,
+        x_deleted_at: None,
     };
     let parts = vec![
         part(1, "the thread starts", Some("1860000000000000009")),

@@ -31,6 +31,8 @@ pub struct Post {
     /// How many parts it has (1: a single post, more: a thread), and how many are on X.
     pub parts: i32,
     pub parts_sent: i32,
+    /// When every part was deleted on X (`chirp unpublish`).
+    pub unpublished_at: Option<DateTime<Utc>>,
 }
 
 impl Post {
@@ -48,4 +50,6 @@ pub struct PostPart {
     pub content: String,
     pub x_tweet_id: Option<String>,
     pub posted_at: Option<DateTime<Utc>>,
+    /// When it was deleted on X, if it was.
+    pub x_deleted_at: Option<DateTime<Utc>>,
 }

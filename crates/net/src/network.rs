@@ -125,6 +125,15 @@ pub trait Network: Send + Sync {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<Uploaded, SendError>>;
 
+    /// Deletes one published post (a part of a thread). Ok when it is gone, whether this
+    /// deleted it or it was gone already.
+    fn delete<'a>(
+        &'a self,
+        token: &'a Secret,
+        id: &'a str,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<(), SendError>>;
+
     /// After an unknown outcome: whether the account already published `part` since `since`,
     /// matching its text and links exactly as the network renders them.
     fn find_sent<'a>(

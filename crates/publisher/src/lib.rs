@@ -7,6 +7,8 @@
 //! It knows no screen and no X specifics: it drives a [`Network`] and gets tokens from the
 //! [`Credentials`] service; what it did comes out as [`Event`]s for whoever runs it to show.
 
+pub mod unpublish;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};

@@ -645,6 +645,14 @@ impl chirp_net::Network for Panicking {
     ) -> chirp_net::network::BoxFuture<'a, Result<chirp_net::Lookup, chirp_core::SendError>> {
         Box::pin(async { Ok(chirp_net::Lookup::Absent) })
     }
+    fn delete<'a>(
+        &'a self,
+        _token: &'a chirp_net::Secret,
+        _id: &'a str,
+        _deadline: std::time::Instant,
+    ) -> chirp_net::network::BoxFuture<'a, Result<(), chirp_core::SendError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -963,4 +971,75 @@ async fn a_refused_reply_fails_at_that_part_keeps_the_earlier_ids_and_retry_resu
         stored_parts(&t, id).await,
         ids.into_iter().map(Some).collect::<Vec<_>>()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let id = thread(&t, account, "unpublish", 3).await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    let ids = chirp_testing::thread_chain(&fake, "unpublish", 3);
+    let network = XNetwork::new(&fake.base_url(), Duration::from_secs(5));
+    let credentials = chirp_testing::credentials(&fake, Duration::from_secs(5));
+    // An earlier run deleted part 3 on X and died before it could say so.
+    let token = credentials.token(&t.db, account).await.unwrap();
+    let x = chirp_net::x::XClient::new(&fake.base_url(), Duration::from_secs(5));
+    assert!(x.delete_post(&token, &ids[2], None).await.unwrap());
+    let post = chirp_publisher::unpublish::unpublish(
+        &t.db,
+        &network,
+        &credentials,
+        id,
+        Actor("test"),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert!(post.unpublished_at.is_some());
+    assert!(
+        fake.posts().iter().all(|p| p.deleted),
+        "every part gone from X"
+    );
+    let parts = posts::parts(&t.client().await, id).await.unwrap();
+    assert!(parts.iter().all(|p| p.x_deleted_at.is_some()), "{parts:?}");
+    // Last part first, each recorded as it went.
+    let order: Vec<String> = t
+        .client()
+        .await
+        .query(
+            "SELECT detail FROM post_events WHERE post_id = $1 AND detail LIKE '%deleted on X'
+             ORDER BY id",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "part 3/3 deleted on X",
+            "part 2/3 deleted on X",
+            "part 1/3 deleted on X",
+            "every part deleted on X"
+        ]
+    );
+    // Again: nothing left to delete, nothing asked of X, still unpublished.
+    let deletes = fake.count("DELETE", "/2/tweets/:id");
+    let again = chirp_publisher::unpublish::unpublish(
+        &t.db,
+        &network,
+        &credentials,
+        id,
+        Actor("test"),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.unpublished_at, post.unpublished_at);
+    assert_eq!(fake.count("DELETE", "/2/tweets/:id"), deletes);
 }

@@ -15,7 +15,7 @@ pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, post
      x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
      1 + (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
      (x_tweet_id IS NOT NULL)::int + (SELECT count(pp.x_tweet_id)::int FROM post_parts pp \
-        WHERE pp.post_id = posts.id) AS parts_sent";
+        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -35,6 +35,7 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
         updated_at: r.get("updated_at"),
         parts: r.get("parts"),
         parts_sent: r.get("parts_sent"),
+        unpublished_at: r.get("unpublished_at"),
     })
 }
 
@@ -152,9 +153,11 @@ pub async fn create_thread(
 pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPart>, DbError> {
     let rows = client
         .query(
-            "SELECT 1 AS position, content, x_tweet_id, posted_at FROM posts WHERE id = $1
+            "SELECT 1 AS position, content, x_tweet_id, posted_at, x_deleted_at
+             FROM posts WHERE id = $1
              UNION ALL
-             SELECT position, content, x_tweet_id, posted_at FROM post_parts WHERE post_id = $1
+             SELECT position, content, x_tweet_id, posted_at, x_deleted_at
+             FROM post_parts WHERE post_id = $1
              ORDER BY position",
             &[&id],
         )
@@ -166,6 +169,7 @@ pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPa
             content: r.get(1),
             x_tweet_id: r.get(2),
             posted_at: r.get(3),
+            x_deleted_at: r.get(4),
         })
         .collect())
 }
@@ -379,9 +383,10 @@ async fn thread_parts(
     }
     let rows = client
         .query(
-            "SELECT id, 1, content, x_tweet_id, posted_at FROM posts WHERE id = ANY($1)
+            "SELECT id, 1, content, x_tweet_id, posted_at, x_deleted_at FROM posts
+             WHERE id = ANY($1)
              UNION ALL
-             SELECT post_id, position, content, x_tweet_id, posted_at FROM post_parts
+             SELECT post_id, position, content, x_tweet_id, posted_at, x_deleted_at FROM post_parts
              WHERE post_id = ANY($1)
              ORDER BY 1, 2",
             &[&ids],
@@ -396,6 +401,7 @@ async fn thread_parts(
                 content: r.get(2),
                 x_tweet_id: r.get(3),
                 posted_at: r.get(4),
+                x_deleted_at: r.get(5),
             });
     }
     Ok(threads)
@@ -459,4 +465,87 @@ pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Even
             detail: r.get(4),
         })
         .collect())
+}
+
+/// The parts of a post to delete on X, last first: those with an X id not yet deleted.
+/// Refused while the post is being published (its parts are still going out).
+pub async fn unpublish_targets(
+    client: &impl GenericClient,
+    id: PostId,
+) -> Result<Vec<(i32, String)>, DbError> {
+    let post = get(client, id).await?;
+    if post.status == Status::Publishing {
+        return Err(DbError::Refused {
+            id,
+            msg: "it is being published right now: unpublish it once that is done".into(),
+        });
+    }
+    let mut targets: Vec<(i32, String)> = parts(client, id)
+        .await?
+        .into_iter()
+        .filter(|p| p.x_deleted_at.is_none())
+        .filter_map(|p| p.x_tweet_id.map(|x| (p.position, x)))
+        .collect();
+    targets.reverse();
+    Ok(targets)
+}
+
+/// One part is gone from X: when, audited.
+pub async fn mark_part_deleted(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    position: i32,
+    of: usize,
+) -> Result<(), DbError> {
+    let tx = begin(client, actor, None).await?;
+    if position == 1 {
+        tx.execute(
+            "UPDATE posts SET x_deleted_at = coalesce(x_deleted_at, now()) WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "UPDATE post_parts SET x_deleted_at = coalesce(x_deleted_at, now())
+             WHERE post_id = $1 AND position = $2",
+            &[&id, &position],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO post_events (post_id, event, actor, detail)
+         VALUES ($1, 'part', $2, $3)",
+        &[&id, &actor.0, &format!("part {position}/{of} deleted on X")],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every part is gone from X: the post is unpublished (it stays here, with its ids).
+pub async fn finish_unpublish(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+) -> Result<Post, DbError> {
+    let tx = begin(client, actor, None).await?;
+    tx.execute(
+        "INSERT INTO post_events (post_id, event, actor, detail)
+         SELECT $1, 'unpublished', $2, 'every part deleted on X'
+         WHERE NOT EXISTS (SELECT 1 FROM posts WHERE id = $1 AND unpublished_at IS NOT NULL)",
+        &[&id, &actor.0],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "UPDATE posts SET unpublished_at = coalesce(unpublished_at, now())
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            &[&id],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
 }

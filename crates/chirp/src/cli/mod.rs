@@ -102,6 +102,8 @@ pub enum Command {
     Delete { id: PostId },
     /// Try a failed post again, now.
     Retry { id: PostId },
+    /// Delete every part of a post on X, last part first; the post stays here, unpublished.
+    Unpublish { id: PostId },
     /// Database, account and queue at a glance.
     Status,
     /// Publish due posts until stopped (for tmux or systemd); one line per event.
@@ -317,6 +319,10 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             .await
         }
         Command::Status => with_db(config, |db| Box::pin(status(db, tz))).await,
+        Command::Unpublish { id } => {
+            let cfg = config.clone();
+            with_db(config, move |db| Box::pin(unpublish(db, cfg, id))).await
+        }
         Command::Scheduler {
             lease,
             x_timeout,
@@ -535,6 +541,11 @@ async fn list(
             (None, n) if n > 1 => format!("[{n} parts] "),
             _ => String::new(),
         };
+        let thread = if p.unpublished_at.is_some() {
+            format!("[unpublished] {thread}")
+        } else {
+            thread
+        };
         outln!(
             "{:>6}  {:<10}  {:<24}  {thread}{}",
             p.id,
@@ -546,13 +557,37 @@ async fn list(
     Ok(ExitCode::SUCCESS)
 }
 
+async fn unpublish(db: &Db, config: Config, id: PostId) -> Result<ExitCode> {
+    use chirp_net::DEFAULT_TIMEOUT;
+    let cipher = chirp_credentials::key(db).await?;
+    let network = chirp_net::x::XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT);
+    let credentials = chirp_credentials::Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
+    let post = chirp_publisher::unpublish::unpublish(
+        db,
+        &network,
+        &credentials,
+        id,
+        ACTOR,
+        DEFAULT_TIMEOUT,
+    )
+    .await?;
+    let what = if post.parts > 1 {
+        format!("all {} parts", post.parts)
+    } else {
+        "it".to_string()
+    };
+    outln!("unpublished post {id}: {what} deleted on X (kept here)");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Each part of a thread: its place, whether it is on X (and as what), its text.
 fn print_parts(parts: &[chirp_core::PostPart], tz: &Tz) -> std::io::Result<()> {
     let n = parts.len();
     for p in parts {
-        let state = match (&p.x_tweet_id, p.posted_at) {
-            (Some(id), Some(t)) => format!("on X as {id}, {}", when::show(t, tz)),
-            (Some(id), None) => format!("on X as {id}"),
+        let state = match (&p.x_tweet_id, p.posted_at, p.x_deleted_at) {
+            (Some(id), _, Some(d)) => format!("was {id}, deleted on X {}", when::show(d, tz)),
+            (Some(id), Some(t), None) => format!("on X as {id}, {}", when::show(t, tz)),
+            (Some(id), None, None) => format!("on X as {id}"),
             _ => "not sent".to_string(),
         };
         let c = text::count(&p.content);
@@ -583,6 +618,9 @@ fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
     }
     if let Some(id) = &p.x_tweet_id {
         outln!("  x id       {id}");
+    }
+    if let Some(t) = p.unpublished_at {
+        outln!("  unpublished {} (deleted on X)", when::show(t, tz));
     }
     if let Some(e) = &p.error_message {
         outln!("  error      {}", inert(e, false));

@@ -126,6 +126,18 @@ impl Network for XNetwork {
         })
     }
 
+    fn delete<'a>(
+        &'a self,
+        token: &'a Secret,
+        id: &'a str,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            self.client.delete_post(token, id, Some(deadline)).await?;
+            Ok(())
+        })
+    }
+
     fn find_sent<'a>(
         &'a self,
         token: &'a Secret,

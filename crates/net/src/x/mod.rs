@@ -410,6 +410,34 @@ impl XClient {
         }
     }
 
+    /// DELETE /2/tweets/:id. True when X deleted it now, false when X no longer has it (a
+    /// delete repeated after a crash, or removed on X meanwhile): gone either way.
+    pub async fn delete_post(
+        &self,
+        token: &Secret,
+        id: &str,
+        deadline: Option<Instant>,
+    ) -> Result<bool, XError> {
+        #[derive(Deserialize)]
+        struct Deleted {
+            deleted: bool,
+        }
+        match self
+            .call_some::<Deleted>(
+                Method::DELETE,
+                &format!("/2/tweets/{id}"),
+                token,
+                None,
+                deadline,
+            )
+            .await
+        {
+            Ok(a) => Ok(a.value.deleted),
+            Err(XError::Refused { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// POST /2/tweets, as a reply to `reply_to` and with uploaded media when given; with a
     /// `deadline`, sent only before it and cut off at it.
     pub async fn create_post(
