@@ -958,6 +958,14 @@ async fn a_refused_reply_fails_at_that_part_keeps_the_earlier_ids_and_retry_resu
     assert_eq!(&kept[1..], &[None, None]);
     let post = posts::get(&t.client().await, id).await.unwrap();
     assert_eq!(post.progress().as_deref(), Some("1/3 sent"));
+    // What is on X cannot be edited here.
+    let err = posts::edit(&mut t.client().await, Actor("test"), id, "changed")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("first part is on X already"),
+        "{err}"
+    );
     // X lets replies through again; retry resumes at part 2.
     fake.configure(|c| c.refuse_replies = false);
     posts::retry(&mut t.client().await, Actor("test"), id)

@@ -183,7 +183,14 @@ pub async fn edit(
 ) -> Result<Post, DbError> {
     text::validate(content)?;
     let tx = begin(client, actor, None).await?;
-    lock_for(&tx, id, Action::Edit).await?;
+    let (post, _) = lock_for(&tx, id, Action::Edit).await?;
+    if post.x_tweet_id.is_some() {
+        // A thread that stopped part-way: what is on X stays as it is.
+        return Err(DbError::Refused {
+            id,
+            msg: "its first part is on X already, so its text cannot change".into(),
+        });
+    }
     let row = tx
         .query_one(
             &format!("UPDATE posts SET content = $2 WHERE id = $1 RETURNING {COLUMNS}"),
