@@ -501,6 +501,12 @@ async fn a_thread_from_stdin_is_stored_in_parts_and_shown_part_by_part() {
         None,
     ));
     assert!(listed.contains("[3 parts] first part"), "{listed}");
+    let out = run(
+        chirp(Some(&e.t.url()), e.home.path()).args(["list", "--json"]),
+        None,
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["thread"][2]["content"], "third");
     // A part X would refuse is named, and nothing is written.
     let err = one_line_error(&run(
         chirp(Some(&e.t.url()), e.home.path()).args(["post", "--thread", "-"]),

@@ -508,6 +508,7 @@ async fn list(
         ..ListQuery::default()
     };
     let mut all = Vec::new();
+    let mut threads = std::collections::HashMap::new();
     loop {
         // Never fetch past --limit: the last page asks only for what is still wanted.
         if let Some(l) = limit {
@@ -515,6 +516,7 @@ async fn list(
         }
         let page = posts::list(&c, &q).await?;
         all.extend(page.posts);
+        threads.extend(page.threads);
         match page.next {
             Some(_) if limit.is_some_and(|l| all.len() as i64 >= l) => break,
             Some(next) => q.after = Some(next),
@@ -522,7 +524,20 @@ async fn list(
         }
     }
     if json {
-        outln!("{}", serde_json::to_string_pretty(&all)?);
+        // Threads carry their parts, as `show --json` does.
+        let mut v = serde_json::to_value(&all)?;
+        if let Some(items) = v.as_array_mut() {
+            for item in items {
+                let parts = item["id"]
+                    .as_i64()
+                    .and_then(|id| i32::try_from(id).ok())
+                    .and_then(|id| threads.get(&id));
+                if let Some(parts) = parts {
+                    item["thread"] = serde_json::to_value(parts)?;
+                }
+            }
+        }
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
     if all.is_empty() {
