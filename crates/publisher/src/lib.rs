@@ -729,21 +729,27 @@ impl Inner {
             Err(SendError::Duplicate(m)) if p.needs_reconcile => {
                 self.posted_after_duplicate(p, &token, &m).await
             }
-            Err(e) => match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
-                Next::Fail(m) => Record::Failed(m),
-                Next::Retry {
-                    at,
-                    reason,
-                    unknown,
-                    counts,
-                } => Record::Requeue {
-                    at: Some(later(at - Utc::now())),
-                    reason,
-                    unknown,
-                    uncount: !counts,
-                },
-                Next::RateLimited { until, reason } => Record::RateLimited { until, reason },
+            Err(e) => self.after_error(p, &e, ""),
+        }
+    }
+
+    /// What to record after the network refused or failed a send, by the retry policy;
+    /// `part` prefixes the words ("part 3/5: ") for a thread.
+    fn after_error(&self, p: &Claimed, e: &SendError, part: &str) -> Record {
+        match policy::after_error(e, p.attempt, &self.opts.policy, Utc::now()) {
+            Next::Fail(m) => Record::Failed(format!("{part}{m}")),
+            Next::Retry {
+                at,
+                reason,
+                unknown,
+                counts,
+            } => Record::Requeue {
+                at: Some(later(at - Utc::now())),
+                reason: format!("{part}{reason}"),
+                unknown,
+                uncount: !counts,
             },
+            Next::RateLimited { until, reason } => Record::RateLimited { until, reason },
         }
     }
 
@@ -853,25 +859,7 @@ impl Inner {
                         }
                     }
                 }
-                Err(e) => {
-                    return match policy::after_error(&e, p.attempt, &self.opts.policy, Utc::now()) {
-                        Next::Fail(m) => Record::Failed(format!("part {k}/{n}: {m}")),
-                        Next::Retry {
-                            at,
-                            reason,
-                            unknown,
-                            counts,
-                        } => Record::Requeue {
-                            at: Some(later(at - Utc::now())),
-                            reason: format!("part {k}/{n}: {reason}"),
-                            unknown,
-                            uncount: !counts,
-                        },
-                        Next::RateLimited { until, reason } => {
-                            Record::RateLimited { until, reason }
-                        }
-                    };
-                }
+                Err(e) => return self.after_error(p, &e, &format!("part {k}/{n}: ")),
             };
             if let Err(r) = self.store_part(p, position, n, &id).await {
                 return r;
