@@ -517,6 +517,33 @@ async fn a_thread_from_stdin_is_stored_in_parts_and_shown_part_by_part() {
         "chirp: part 2 of 2: the post is 281/280 weighted characters: shorten it by 1"
     );
     assert_eq!(e.list().len(), 1);
+    // --split cuts a long text into a thread, numbered on request.
+    let long = "Every sentence here is short. ".repeat(30);
+    let id = stdout(&run(
+        chirp(Some(&e.t.url()), e.home.path()).args([
+            "post",
+            "--split",
+            "--numbered",
+            "--draft",
+            &long,
+        ]),
+        None,
+    ));
+    let out = run(
+        chirp(Some(&e.t.url()), e.home.path()).args(["show", &id, "--json"]),
+        None,
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = v["thread"].as_array().unwrap();
+    assert!(parts.len() >= 4, "{v}");
+    let n = parts.len();
+    assert!(
+        parts[0]["content"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("short. 1/{n}")),
+        "{v}"
+    );
     // count counts each part.
     let out = run(
         chirp(None, e.home.path()).args(["count"]),

@@ -213,6 +213,84 @@ pub fn split_thread(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A text too long for one post cut into a thread: parts under X's limit, cut after a
+/// sentence when one ends in the second half of a part, else between words (a word longer
+/// than a whole part is cut where it must). With `numbered`, each part ends with " k/n",
+/// counted in the limit. Text that fits stays one part (unless numbered). Empty text: none.
+pub fn auto_split(text: &str, numbered: bool) -> Vec<String> {
+    let text = normalize_newlines(text).trim().to_string();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    if !numbered && count(&text).weighted <= LIMIT {
+        return vec![text];
+    }
+    // The numbering's width depends on how many parts there are: guess, then check.
+    let mut n = 1;
+    loop {
+        let budget = if numbered {
+            LIMIT - count(&format!(" {n}/{n}")).weighted
+        } else {
+            LIMIT
+        };
+        let parts = pack(&text, budget);
+        if !numbered {
+            return parts;
+        }
+        if parts.len().to_string().len() <= n.to_string().len() {
+            let of = parts.len();
+            return parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| format!("{p} {}/{of}", i + 1))
+                .collect();
+        }
+        n = parts.len();
+    }
+}
+
+/// Greedy packing of `text` into parts that weigh at most `budget` (see [`auto_split`]).
+fn pack(text: &str, budget: i32) -> Vec<String> {
+    let fits = |s: &str| count(s.trim_end()).weighted <= budget;
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    // Where in `current` the last sentence ended (a cut there reads best).
+    let mut sentence_end: Option<usize> = None;
+    for token in text.split_inclusive(char::is_whitespace) {
+        let candidate = format!("{current}{token}");
+        if fits(&candidate) {
+            current = candidate;
+        } else if current.trim().is_empty() {
+            // One word longer than a part: cut it where it must be.
+            for c in token.chars() {
+                let next = format!("{current}{c}");
+                if !fits(&next) && !current.trim().is_empty() {
+                    parts.push(current.trim().to_string());
+                    current = String::new();
+                }
+                current.push(c);
+            }
+            sentence_end = None;
+            continue;
+        } else {
+            let cut = sentence_end
+                .filter(|&e| count(current[..e].trim_end()).weighted >= budget / 2)
+                .unwrap_or(current.len());
+            parts.push(current[..cut].trim().to_string());
+            current = format!("{}{token}", &current[cut..]);
+            sentence_end = None;
+        }
+        let t = token.trim_end();
+        if t.ends_with(['.', '!', '?', '…']) || token.ends_with('\n') {
+            sentence_end = Some(current.len());
+        }
+    }
+    if !current.trim().is_empty() {
+        parts.push(current.trim().to_string());
+    }
+    parts
+}
+
 /// A part of a thread that X would refuse: which one, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("part {part} of {of}: {err}")]
@@ -330,6 +408,41 @@ mod tests {
         ] {
             assert_eq!(count(text).weighted, weighted, "{text:?}");
         }
+    }
+
+    #[test]
+    fn auto_split_cuts_under_the_limit_after_sentences_and_numbers_the_parts() {
+        assert_eq!(auto_split("short enough", false), vec!["short enough"]);
+        assert_eq!(auto_split("  ", false), Vec::<String>::new());
+        let sentence = "This sentence is about forty characters. ";
+        let long = sentence.repeat(20);
+        let parts = auto_split(&long, false);
+        assert!(parts.len() >= 3, "{parts:?}");
+        for p in &parts {
+            assert!(count(p).weighted <= LIMIT, "{p}");
+            assert!(p.ends_with('.'), "cut after a sentence: {p:?}");
+        }
+        let joined = parts.join(" ");
+        assert_eq!(joined, long.trim());
+        // Numbered: " k/n" at the end of each, within the limit.
+        let numbered = auto_split(&long, true);
+        let n = numbered.len();
+        for (i, p) in numbered.iter().enumerate() {
+            assert!(p.ends_with(&format!(" {}/{n}", i + 1)), "{p}");
+            assert!(count(p).weighted <= LIMIT, "{p}");
+        }
+        // A word longer than a part is cut; a long URL weighs 23 and stays whole.
+        let word = "x".repeat(600);
+        let cut = auto_split(&word, false);
+        assert_eq!(cut.concat(), word);
+        assert!(cut.iter().all(|p| count(p).weighted <= LIMIT));
+        let url = format!("https://example.com/{}", "p".repeat(400));
+        let with_url = auto_split(&format!("{} {url}", "word ".repeat(60)), false);
+        assert!(with_url.iter().any(|p| p.contains(&url)), "{with_url:?}");
+        // Many parts: the numbering's width is counted (10+ parts need "10/12").
+        let many = auto_split(&sentence.repeat(80), true);
+        assert!(many.len() >= 10);
+        assert!(many.iter().all(|p| count(p).weighted <= LIMIT));
     }
 
     #[test]

@@ -60,8 +60,14 @@ pub enum Command {
         #[arg(long)]
         draft: bool,
         /// A thread: parts separated by lines holding only `---`.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "split")]
         thread: bool,
+        /// A thread cut from a text too long for one post (after sentences, between words).
+        #[arg(long)]
+        split: bool,
+        /// With --split: end each part with "k/n" (counted in the limit).
+        #[arg(long, requires = "split")]
+        numbered: bool,
     },
     /// List posts, newest first.
     List {
@@ -212,10 +218,14 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             at,
             draft,
             thread,
+            split,
+            numbered,
         } => {
             let text = read_text(&text)?;
             let parts = if thread {
                 text::split_thread(&text)
+            } else if split {
+                text::auto_split(&text, numbered)
             } else {
                 vec![text]
             };
