@@ -41,6 +41,13 @@ impl Post {
         (self.parts > 1 && self.parts_sent > 0 && self.parts_sent < self.parts)
             .then(|| format!("{}/{} sent", self.parts_sent, self.parts))
     }
+
+    /// How a list marks a thread: how far it got while under way or stopped part-way
+    /// ("2/5 sent"), else its size ("3 parts"); None for a single post.
+    pub fn thread_label(&self) -> Option<String> {
+        self.progress()
+            .or_else(|| (self.parts > 1).then(|| format!("{} parts", self.parts)))
+    }
 }
 
 /// One part of a post as stored: its place (1 for the first), text, and X id once sent.

@@ -505,22 +505,9 @@ mod tests {
             "＠",
             "é",
         ];
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..20_000 {
-            let n = (next() % 12) as usize + 1;
-            let mut text = String::new();
-            for _ in 0..n {
-                text.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
-                if next() % 4 == 0 {
-                    text.push(' ');
-                }
-            }
+        for text in
+            crate::generated::inputs(0x9E37_79B9_7F4A_7C15, 20_000, 12, PIECES, |r| r % 4 == 0)
+        {
             let _ = validate(&text);
             assert_eq!(pieces(&text).concat(), text);
             // The counter on the whole text (one piece) and in pieces agree. (Not with a bare

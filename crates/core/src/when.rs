@@ -391,22 +391,9 @@ mod tests {
         ];
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for _ in 0..20_000 {
-            let n = (next() % 5) as usize + 1;
-            let mut input = String::new();
-            for _ in 0..n {
-                input.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
-                if next() % 3 > 0 {
-                    input.push(' ');
-                }
-            }
+        for input in
+            crate::generated::inputs(0x2545_F491_4F6C_DD1D, 20_000, 5, PIECES, |r| r % 3 > 0)
+        {
             let _ = parse_when(&input, now, &tz);
         }
         assert!(parse_when("in 1000000000d", now, &tz).is_err());

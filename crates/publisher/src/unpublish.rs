@@ -40,7 +40,7 @@ pub async fn unpublish(
 ) -> Result<Post, UnpublishError> {
     let mut c = db.client().await?;
     let post = posts::get(&c, id).await?;
-    let targets = posts::unpublish_targets(&c, id).await?;
+    let targets = posts::unpublish_targets(&c, &post).await?;
     if targets.is_empty() && post.unpublished_at.is_none() && post.parts_sent == 0 {
         return Err(UnpublishError::NotOnX(id));
     }

@@ -179,11 +179,6 @@ impl Cluster {
         Ok(Started::Started)
     }
 
-    /// Whether the server runs (its postmaster.pid names a live process).
-    pub fn running(&self) -> bool {
-        self.is_running()
-    }
-
     /// Whether the cluster has been created.
     pub fn exists(&self) -> bool {
         self.data_dir().join("PG_VERSION").exists()
@@ -287,7 +282,8 @@ impl Cluster {
         Ok(())
     }
 
-    fn is_running(&self) -> bool {
+    /// Whether the server runs (`pg_ctl status`: its postmaster.pid names a live process).
+    pub fn is_running(&self) -> bool {
         path_str(&self.data_dir())
             .map(|d| self.command("pg_ctl").args(["status", "-D", d]).output())
             .is_ok_and(|o| o.is_ok_and(|o| o.status.success()))

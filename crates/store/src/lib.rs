@@ -422,8 +422,11 @@ impl Db {
     }
 }
 
-/// Creates database `name` in a cluster unless it exists (safe when several processes race).
-pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbError> {
+/// A short-lived connection to a private cluster's `postgres` database (to create ours, or
+/// look at who is connected): the client, and the task driving its connection.
+async fn connect_admin(
+    cluster: &Cluster,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), DbError> {
     let pg = cluster.pg_config("postgres");
     let (client, conn) = pg.connect(NoTls).await.map_err(|e| DbError::Connect {
         target: describe(&pg),
@@ -433,7 +436,15 @@ pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbErro
             cluster.root.display()
         ),
     })?;
-    let conn = tokio::spawn(conn);
+    let conn = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok((client, conn))
+}
+
+/// Creates database `name` in a cluster unless it exists (safe when several processes race).
+pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbError> {
+    let (client, conn) = connect_admin(cluster).await?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await?
@@ -466,12 +477,7 @@ fn app_name() -> String {
 /// The chirp processes connected to a private cluster's server now (their pids, from the
 /// names their connections carry), without registering as one.
 pub async fn private_users(cluster: &Cluster) -> Result<Vec<u32>, DbError> {
-    let pg = cluster.pg_config("postgres");
-    let (client, conn) = pg.connect(NoTls).await.map_err(|e| DbError::Connect {
-        target: describe(&pg),
-        reason: one_line(&e),
-    })?;
-    let conn = tokio::spawn(conn);
+    let (client, conn) = connect_admin(cluster).await?;
     let rows = client
         .query(
             "SELECT DISTINCT application_name FROM pg_stat_activity

@@ -474,20 +474,19 @@ pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Even
         .collect())
 }
 
-/// The parts of a post to delete on X, last first: those with an X id not yet deleted.
+/// The parts of `post` to delete on X, last first: those with an X id not yet deleted.
 /// Refused while the post is being published (its parts are still going out).
 pub async fn unpublish_targets(
     client: &impl GenericClient,
-    id: PostId,
+    post: &Post,
 ) -> Result<Vec<(i32, String)>, DbError> {
-    let post = get(client, id).await?;
     if post.status == Status::Publishing {
         return Err(DbError::Refused {
-            id,
+            id: post.id,
             msg: "it is being published right now: unpublish it once that is done".into(),
         });
     }
-    let mut targets: Vec<(i32, String)> = parts(client, id)
+    let mut targets: Vec<(i32, String)> = parts(client, post.id)
         .await?
         .into_iter()
         .filter(|p| p.x_deleted_at.is_none())

@@ -38,18 +38,12 @@ pub(super) async fn run(command: DbCommand, config: &Config) -> Result<ExitCode>
     match command {
         DbCommand::Path => outln!("{}", cluster.root.display()),
         DbCommand::Start => {
-            let c = cluster.clone();
-            let did = tokio::task::spawn_blocking(move || {
-                let _lock = c.lifecycle()?;
-                c.start_if_needed(&[], &mut |did| {
-                    eprintln!("chirp: {}", announcement(did, &c.root));
-                })
-            })
-            .await??;
-            // The database inside it, so the next command does not wait for it either.
+            let was_running = cluster.exists() && cluster.is_running();
+            // Opening starts it (saying so) and makes the database inside it, so the next
+            // command waits for neither.
             let (db, _) = super::open_db(config).await?;
             db.close();
-            let how = if did == Started::Already {
+            let how = if was_running {
                 "already running"
             } else {
                 "running"
@@ -62,18 +56,17 @@ pub(super) async fn run(command: DbCommand, config: &Config) -> Result<ExitCode>
                 Ok(true) => outln!("stopped"),
                 Ok(false) => outln!("not running"),
                 Err(ClusterError::InUse) => {
-                    let who = chirp_store::private_users(&cluster)
+                    let pids = chirp_store::private_users(&cluster)
                         .await
-                        .map(|pids| users(&pids))
                         .unwrap_or_default();
                     anyhow::bail!(
                         "chirp's private database is in use{}: stop {} first, then run `chirp db stop` again",
-                        if who.is_empty() {
+                        if pids.is_empty() {
                             String::new()
                         } else {
-                            format!(" by {who}")
+                            format!(" by {}", users(&pids))
                         },
-                        match pids_count(&who) {
+                        match pids.len() {
                             0 => "the chirp processes using it (a TUI, a `chirp scheduler`)",
                             1 => "it",
                             _ => "them",
@@ -99,7 +92,7 @@ pub(super) fn announcement(did: Started, root: &std::path::Path) -> String {
 
 async fn status(cluster: &Cluster, json: bool) -> Result<()> {
     let exists = cluster.exists();
-    let running = exists && cluster.running();
+    let running = exists && cluster.is_running();
     let pids = if running {
         chirp_store::private_users(cluster)
             .await
@@ -144,11 +137,6 @@ async fn status(cluster: &Cluster, json: bool) -> Result<()> {
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-}
-
-/// How many processes a [`users`] line names.
-fn pids_count(who: &str) -> usize {
-    who.matches("pid ").count()
 }
 
 /// "pid 12 (chirp scheduler), pid 34 (chirp)": each process and what it runs.

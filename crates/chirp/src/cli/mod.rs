@@ -561,11 +561,9 @@ async fn list(
             .or(p.scheduled_at)
             .map(|t| when::show(t, &tz))
             .unwrap_or_default();
-        let thread = match (p.progress(), p.parts) {
-            (Some(progress), _) => format!("[{progress}] "),
-            (None, n) if n > 1 => format!("[{n} parts] "),
-            _ => String::new(),
-        };
+        let thread = p
+            .thread_label()
+            .map_or_else(String::new, |l| format!("[{l}] "));
         let thread = if p.unpublished_at.is_some() {
             format!("[unpublished] {thread}")
         } else {

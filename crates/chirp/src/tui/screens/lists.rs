@@ -136,10 +136,9 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
         Status::Draft => String::new(),
     };
     // A thread shows how many parts it has, or how far it got.
-    let when = match (p.progress(), p.parts) {
-        (Some(progress), _) => format!("{progress} {when}"),
-        (None, n) if n > 1 => format!("{n} parts {when}"),
-        _ => when,
+    let when = match p.thread_label() {
+        Some(label) => format!("{label} {when}"),
+        None => when,
     };
     let room = cols.saturating_sub(width(&when) + tag.chars().count() + 2);
     let body = clip(&inert(&p.content, false), room);
