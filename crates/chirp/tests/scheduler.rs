@@ -447,14 +447,7 @@ async fn a_scheduler_killed_mid_thread_resumes_at_the_part_in_flight() {
     dead.kill().unwrap();
     dead.wait().unwrap();
     let mut second = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
-    let n = chirp_testing::wait_for_count(
-        &t.db,
-        &format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'"),
-        1,
-        T,
-    )
-    .await;
-    assert_eq!(n, 1);
+    assert!(chirp_testing::wait_posted(&t.db, id, T).await);
     let ids = chirp_testing::thread_chain(&fake, "crash thread", 5);
     assert_eq!(fake.count("POST", "/2/tweets"), 5, "no part sent twice");
     let stored: Vec<Option<String>> = chirp_store::posts::parts(&t.client().await, id)

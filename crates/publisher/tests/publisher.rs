@@ -722,14 +722,11 @@ async fn a_send_that_hangs_longer_than_the_lease_reaches_x_once() {
     let a = Running::start(&t.db, &fake, opts.clone(), x_timeout);
     let b = Running::start(&t.db, &fake, opts, x_timeout);
     let id = schedule(&t, account, "X is slow today", Utc::now()).await;
-    let posted = chirp_testing::wait_for_count(
-        &t.db,
-        &format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'"),
-        1,
-        T,
-    )
-    .await;
-    assert_eq!(posted, 1, "{:#?}", a.seen);
+    assert!(
+        chirp_testing::wait_posted(&t.db, id, T).await,
+        "{:#?}",
+        a.seen
+    );
     let seen = [a.stop().await, b.stop().await].concat();
     assert_eq!(fake.count("POST", "/2/tweets"), 1, "one send reached X");
     assert_eq!(fake.posts().len(), 1);
@@ -780,14 +777,7 @@ async fn an_attempt_longer_than_its_lease_keeps_it_by_heartbeat() {
     let x_timeout = Duration::from_secs(1);
     let b = Running::start(&t.db, &fake, opts.clone(), x_timeout);
     let a = Running::start(&t.db, &fake, opts, x_timeout);
-    let posted = chirp_testing::wait_for_count(
-        &t.db,
-        &format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'"),
-        1,
-        T,
-    )
-    .await;
-    assert_eq!(posted, 1);
+    assert!(chirp_testing::wait_posted(&t.db, id, T).await);
     let seen = [a.stop().await, b.stop().await].concat();
     assert_eq!(taken_over(&seen), Vec::<&Event>::new(), "{seen:#?}");
     assert_eq!(fake.count("POST", "/2/tweets"), 1);

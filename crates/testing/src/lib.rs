@@ -214,3 +214,9 @@ pub fn thread_chain(fake: &chirp_fake_x::FakeX, label: &str, n: usize) -> Vec<St
     }
     ids
 }
+
+/// Waits (on NOTIFY, as [`wait_for_count`]) until post `id` is posted; whether it is.
+pub async fn wait_posted(db: &Db, id: i32, timeout: std::time::Duration) -> bool {
+    let sql = format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'");
+    wait_for_count(db, &sql, 1, timeout).await == 1
+}
