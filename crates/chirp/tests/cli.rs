@@ -551,3 +551,63 @@ async fn a_thread_from_stdin_is_stored_in_parts_and_shown_part_by_part() {
     );
     assert_eq!(stdout(&out), "1/2 5/280\n2/2 23/280");
 }
+
+/// The texts of a post's parts, as `chirp show --json` gives them.
+fn part_texts(e: &Env, id: &str) -> Vec<String> {
+    let out = e.run(&["show", id, "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["thread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_thread_is_edited_whole_and_a_stopped_one_split_off() {
+    let e = Env::new().await;
+    let id = stdout(&e.run_stdin(
+        &["post", "--thread", "-", "--draft"],
+        b"one\n---\ntwo\n---\nthree\n",
+    ));
+    // edit --thread replaces every part; a part over the limit is named and changes nothing.
+    let out = e.run_stdin(&["edit", &id, "--thread", "-"], b"uno\n---\ndos\n");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(part_texts(&e, &id), ["uno", "dos"]);
+    let bad = format!("uno\n---\n{}\n", "y".repeat(300));
+    let out = e.run_stdin(&["edit", &id, "--thread", "-"], bad.as_bytes());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        one_line_error(&out),
+        "chirp: part 2 of 2: the post is 300/280 weighted characters: shorten it by 20"
+    );
+    assert_eq!(part_texts(&e, &id), ["uno", "dos"]);
+    // split-off is for a thread that stopped part-way.
+    let out = e.run(&["split-off", &id]);
+    assert_eq!(
+        one_line_error(&out),
+        format!(
+            "chirp: post {id}: a draft post cannot be split (only a thread that stopped part-way can be)"
+        )
+    );
+    // As the publisher leaves a thread X stopped at part 2 (plain SQL, as the seed allows).
+    e.t.client()
+        .await
+        .execute(
+            "UPDATE posts SET status = 'failed', x_tweet_id = '1777', posted_at = now(),
+                    error_message = 'part 2/2: X refused it' WHERE id = $1",
+            &[&id.parse::<i32>().unwrap()],
+        )
+        .await
+        .unwrap();
+    let out = e.run(&["split-off", &id]);
+    assert!(out.status.success(), "{out:?}");
+    let new = stdout(&out);
+    assert_eq!(part_texts(&e, &new), ["dos"]);
+    let v: Value = serde_json::from_slice(&e.run(&["show", &id, "--json"]).stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["parts"].as_i64()),
+        (Some("posted"), Some(1))
+    );
+}

@@ -80,6 +80,9 @@ pub enum Action {
     Requeue,
     /// A person asks for a failed post to be tried again.
     Retry,
+    /// A thread that stopped part-way ends at its parts on X (which make it posted); the
+    /// parts not sent become a new draft.
+    SplitOff,
 }
 
 impl Action {
@@ -94,6 +97,7 @@ impl Action {
             Action::MarkFailed => "marked failed",
             Action::Requeue => "requeued",
             Action::Retry => "retried",
+            Action::SplitOff => "split",
         }
     }
 }
@@ -112,6 +116,7 @@ fn hint(from: Status, action: Action) -> &'static str {
         }
         (Status::Publishing, _) => " (a publisher is sending it right now: wait for the outcome)",
         (Status::Draft, Action::Retry) => " (schedule it instead)",
+        (_, Action::SplitOff) => " (only a thread that stopped part-way can be)",
         _ => "",
     }
 }
@@ -131,6 +136,7 @@ pub fn transition(from: Status, action: Action) -> Result<Option<Status>, Transi
         (S::Publishing, A::MarkFailed) => Some(S::Failed),
         (S::Publishing, A::Requeue) => Some(S::Scheduled),
         (S::Failed, A::Retry) => Some(S::Scheduled),
+        (S::Failed, A::SplitOff) => Some(S::Posted),
         _ => return Err(TransitionError { from, action }),
     };
     Ok(to)
@@ -150,7 +156,9 @@ pub struct Unsettled(pub Action);
 /// that may be live on X; moving its time is harmless, as X is checked before any resend.
 pub fn check_settled(action: Action, unsettled: bool) -> Result<(), Unsettled> {
     match action {
-        Action::Edit | Action::Unschedule | Action::Delete if unsettled => Err(Unsettled(action)),
+        Action::Edit | Action::Unschedule | Action::Delete | Action::SplitOff if unsettled => {
+            Err(Unsettled(action))
+        }
         _ => Ok(()),
     }
 }
@@ -159,7 +167,7 @@ pub fn check_settled(action: Action, unsettled: bool) -> Result<(), Unsettled> {
 mod tests {
     use super::*;
 
-    const ACTIONS: [Action; 9] = [
+    const ACTIONS: [Action; 10] = [
         Action::Edit,
         Action::Schedule,
         Action::Unschedule,
@@ -169,6 +177,7 @@ mod tests {
         Action::MarkFailed,
         Action::Requeue,
         Action::Retry,
+        Action::SplitOff,
     ];
 
     #[test]
@@ -193,6 +202,7 @@ mod tests {
             (S::Publishing, Action::MarkFailed, Some(S::Failed)),
             (S::Publishing, Action::Requeue, Some(S::Scheduled)),
             (S::Failed, Action::Retry, Some(S::Scheduled)),
+            (S::Failed, Action::SplitOff, Some(S::Posted)),
         ];
         for from in Status::ALL {
             for action in ACTIONS {

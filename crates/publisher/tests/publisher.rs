@@ -972,6 +972,69 @@ async fn a_refused_reply_fails_at_that_part_keeps_the_earlier_ids_and_retry_resu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_thread_split_off_ends_at_its_sent_parts_and_the_rest_goes_out_as_a_new_thread() {
+    let (t, fake, account) = setup(FakeConfig {
+        refuse_replies: true,
+        ..FakeConfig::default()
+    })
+    .await;
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    let id = thread(&t, account, "split", 4).await;
+    p.failure(id).await;
+    let first = fake.posts()[0].id.clone();
+    let (old, new) = posts::split_off(&mut t.client().await, Actor("test"), id)
+        .await
+        .unwrap();
+    // The stopped thread is now what is on X: one part, posted.
+    assert_eq!(
+        (old.status, old.parts, old.parts_sent),
+        (chirp_core::Status::Posted, 1, 1)
+    );
+    assert_eq!(stored_parts(&t, id).await, vec![Some(first.clone())]);
+    // The rest is a draft of its own, in order, on the same account.
+    assert_eq!(
+        (new.status, new.x_account_id),
+        (chirp_core::Status::Draft, account)
+    );
+    let texts: Vec<String> = posts::parts(&t.client().await, new.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.content)
+        .collect();
+    assert_eq!(texts, ["split 2/4", "split 3/4", "split 4/4"]);
+    let why = posts::history(&t.client().await, id).await.unwrap();
+    assert!(
+        why.last().and_then(|e| e.detail.as_deref())
+            == Some(&*format!(
+                "ended at its 1 part(s) on X; the 3 unsent part(s) became post {}",
+                new.id
+            )),
+        "{why:?}"
+    );
+    // Splitting again is refused: nothing is left unsent.
+    assert!(
+        posts::split_off(&mut t.client().await, Actor("test"), id)
+            .await
+            .is_err()
+    );
+    // The new thread goes out as a chain of its own, starting a new conversation.
+    fake.configure(|c| c.refuse_replies = false);
+    posts::schedule(&mut t.client().await, Actor("test"), new.id, Utc::now())
+        .await
+        .unwrap();
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == new.id))
+        .await;
+    p.stop().await;
+    let on_x = fake.posts();
+    assert_eq!(on_x.len(), 4, "every part on X once");
+    assert_eq!(on_x[1].text, "split 2/4");
+    assert_eq!(on_x[1].reply_to, None, "the new thread starts afresh");
+    assert_eq!(on_x[2].reply_to, Some(on_x[1].id.clone()));
+    assert_eq!(on_x[3].reply_to, Some(on_x[2].id.clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated() {
     let (t, fake, account) = setup(FakeConfig::default()).await;
     let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));

@@ -58,6 +58,13 @@ pub async fn begin<'a>(
     Ok(tx)
 }
 
+/// What the audit rows written next in `tx` say about why.
+async fn set_detail(tx: &Transaction<'_>, detail: &str) -> Result<(), DbError> {
+    tx.execute("SELECT set_config('chirp.detail', $1, true)", &[&detail])
+        .await?;
+    Ok(())
+}
+
 /// Locks the post and checks that `action` is allowed; returns the post and its new status.
 async fn lock_for(
     tx: &Transaction<'_>,
@@ -199,6 +206,147 @@ pub async fn edit(
         .await?;
     tx.commit().await?;
     from_row(&row)
+}
+
+/// Replaces every part of a draft, scheduled or failed post with `parts` (a single post
+/// may become a thread and back). The first part's change is audited by the trigger; a
+/// change to the later parts is audited here, with what they were.
+pub async fn edit_thread(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    parts: &[String],
+) -> Result<Post, DbError> {
+    text::validate_parts(parts)?;
+    let tx = begin(client, actor, None).await?;
+    let (post, _) = lock_for(&tx, id, Action::Edit).await?;
+    if post.x_tweet_id.is_some() {
+        return Err(DbError::Refused {
+            id,
+            msg: "its first part is on X already, so its text cannot change".into(),
+        });
+    }
+    let old_rest: Vec<String> = tx
+        .query(
+            "SELECT content FROM post_parts WHERE post_id = $1 ORDER BY position",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
+    if old_rest != rest {
+        tx.execute("DELETE FROM post_parts WHERE post_id = $1", &[&id])
+            .await?;
+        tx.execute(
+            "INSERT INTO post_parts (post_id, position, content)
+             SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
+            &[&id, &rest],
+        )
+        .await?;
+        let was = if old_rest.is_empty() {
+            "parts after the first were: none".to_string()
+        } else {
+            format!("parts after the first were: {}", old_rest.join("\n---\n"))
+        };
+        tx.execute(
+            "INSERT INTO post_events (post_id, event, from_status, to_status, actor, detail, attempt)
+             SELECT id, 'edited', status, status, $2, $3, attempts FROM posts WHERE id = $1",
+            &[&id, &actor.0, &was],
+        )
+        .await?;
+    }
+    let row = tx
+        .query_one(
+            &format!("UPDATE posts SET content = $2 WHERE id = $1 RETURNING {COLUMNS}"),
+            &[&id, &parts[0]],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
+/// A thread that stopped part-way (failed, some parts on X) ends at the parts on X, which
+/// make it posted; the parts not sent become a new draft thread on the same account.
+/// Returns (the post as it now is, the new draft).
+pub async fn split_off(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+) -> Result<(Post, Post), DbError> {
+    let tx = begin(client, actor, None).await?;
+    let (post, _) = lock_for(&tx, id, Action::SplitOff).await?;
+    if post.parts_sent == 0 {
+        return Err(DbError::Refused {
+            id,
+            msg: "none of its parts is on X: edit it or retry it instead".into(),
+        });
+    }
+    let unsent: Vec<String> = tx
+        .query(
+            "SELECT content FROM post_parts WHERE post_id = $1 AND x_tweet_id IS NULL
+             ORDER BY position",
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let (Some(first), false) = (unsent.first(), post.x_tweet_id.is_none()) else {
+        return Err(DbError::Refused {
+            id,
+            msg: "every part of it is on X already".into(),
+        });
+    };
+    set_detail(&tx, &format!("the unsent parts of post {id}")).await?;
+    let new_id: PostId = tx
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status) VALUES ($1, $2, 'draft')
+             RETURNING id",
+            &[&post.x_account_id, first],
+        )
+        .await?
+        .get(0);
+    let rest: Vec<&str> = unsent[1..].iter().map(String::as_str).collect();
+    tx.execute(
+        "INSERT INTO post_parts (post_id, position, content)
+         SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
+        &[&new_id, &rest],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM post_parts WHERE post_id = $1 AND x_tweet_id IS NULL",
+        &[&id],
+    )
+    .await?;
+    // The status change is audited by the trigger, with this detail.
+    set_detail(
+        &tx,
+        &format!(
+            "ended at its {} part(s) on X; the {} unsent part(s) became post {new_id}",
+            post.parts_sent,
+            unsent.len()
+        ),
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &format!(
+                "UPDATE posts SET status = 'posted', error_message = NULL, next_attempt_at = NULL
+                 WHERE id = $1 RETURNING {COLUMNS}"
+            ),
+            &[&id],
+        )
+        .await?;
+    let fresh = tx
+        .query_one(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
+            &[&new_id],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok((from_row(&row)?, from_row(&fresh)?))
 }
 
 /// Schedules (or reschedules) a post for `at`. A failed post scheduled again starts afresh.

@@ -607,3 +607,42 @@ async fn a_failed_migration_says_the_databases_reason() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn editing_a_thread_replaces_its_parts_and_audits_what_they_were() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let account = accounts::default_account(&mut c).await.unwrap();
+    let parts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let p = posts::create_thread(&mut c, ME, account, &parts(&["one", "two", "three"]), None)
+        .await
+        .unwrap();
+    let edited = posts::edit_thread(&mut c, ME, p.id, &parts(&["one", "2"]))
+        .await
+        .unwrap();
+    assert_eq!(edited.parts, 2);
+    let now: Vec<String> = posts::parts(&c, p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.content)
+        .collect();
+    assert_eq!(now, ["one", "2"]);
+    let h = posts::history(&c, p.id).await.unwrap();
+    assert_eq!(
+        h.last().and_then(|e| e.detail.as_deref()),
+        Some("parts after the first were: two\n---\nthree")
+    );
+    // A part over the limit is refused, naming it, and nothing changes.
+    let long = "x ".repeat(200);
+    let err = posts::edit_thread(&mut c, ME, p.id, &parts(&["fine", &long]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("part 2 of 2: "), "{err}");
+    assert_eq!(posts::parts(&c, p.id).await.unwrap().len(), 2);
+    // Back to a single post.
+    let single = posts::edit_thread(&mut c, ME, p.id, &parts(&["alone"]))
+        .await
+        .unwrap();
+    assert_eq!((single.parts, single.content.as_str()), (1, "alone"));
+}

@@ -103,13 +103,22 @@ pub enum Command {
     /// Take a scheduled or failed post back to a draft.
     Unschedule { id: PostId },
     /// Replace the text of a draft, scheduled or failed post (`-` reads stdin).
-    Edit { id: PostId, text: String },
+    Edit {
+        id: PostId,
+        text: String,
+        /// Replace every part: parts separated by lines holding only `---`.
+        #[arg(long)]
+        thread: bool,
+    },
     /// Delete a post from chirp (it is not deleted on X).
     Delete { id: PostId },
     /// Try a failed post again, now.
     Retry { id: PostId },
     /// Delete every part of a post on X, last part first; the post stays here, unpublished.
     Unpublish { id: PostId },
+    /// End a thread that stopped part-way at the parts on X (it becomes posted) and make its
+    /// unsent parts a new draft (printed).
+    SplitOff { id: PostId },
     /// Database, account and queue at a glance.
     Status,
     /// Publish due posts until stopped (for tmux or systemd); one line per event.
@@ -314,11 +323,34 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             })
             .await
         }
-        Command::Edit { id, text } => {
+        Command::Edit { id, text, thread } => {
             let text = read_text(&text)?;
-            text::validate(&text)?;
-            change(config, id, tz, false, move |c, id| {
-                Box::pin(async move { posts::edit(c, ACTOR, id, &text).await })
+            if thread {
+                let parts = text::split_thread(&text);
+                text::validate_parts(&parts)?;
+                change(config, id, tz, false, move |c, id| {
+                    Box::pin(async move { posts::edit_thread(c, ACTOR, id, &parts).await })
+                })
+                .await
+            } else {
+                text::validate(&text)?;
+                change(config, id, tz, false, move |c, id| {
+                    Box::pin(async move { posts::edit(c, ACTOR, id, &text).await })
+                })
+                .await
+            }
+        }
+        Command::SplitOff { id } => {
+            with_db(config, move |db| {
+                Box::pin(async move {
+                    let (old, new) = posts::split_off(&mut db.client().await?, ACTOR, id).await?;
+                    outln!("{}", new.id);
+                    eprintln!(
+                        "post {id} ends at its {} part(s) on X; the {} unsent part(s) are draft {}",
+                        old.parts, new.parts, new.id
+                    );
+                    Ok(ExitCode::SUCCESS)
+                })
             })
             .await
         }
