@@ -613,7 +613,7 @@ async fn editing_a_thread_replaces_its_parts_and_audits_what_they_were() {
     let t = fresh_db().await;
     let mut c = t.client().await;
     let account = accounts::default_account(&mut c).await.unwrap();
-    let parts = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let parts = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     let p = posts::create_thread(&mut c, ME, account, &parts(&["one", "two", "three"]), None)
         .await
         .unwrap();
