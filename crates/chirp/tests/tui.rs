@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, ReqId};
+use chirp::tui::screens::composer::Ask;
 use chirp::tui::screens::{Composer, Confirm, Prompt};
 use chirp::tui::view::view;
 use chirp_core::{Post, Status};
@@ -265,7 +266,7 @@ fn compose_save_and_failures_keep_the_text() {
     let cmds = update(&mut m, ctrl('s'));
     assert_eq!(
         cmds,
-        vec![Cmd::Create("hello q and j are text here".into())]
+        vec![Cmd::Create(vec!["hello q and j are text here".into()])]
     );
     // The database refuses (down): the text stays, with the error.
     save_answer(
@@ -308,7 +309,10 @@ fn esc_asks_before_discarding_and_over_limit_cannot_be_saved() {
     assert_eq!(composer(&m).id, Some(7));
     typed(&mut m, "!");
     update(&mut m, key(KeyCode::Esc));
-    assert!(composer(&m).confirm_discard, "closed without asking");
+    assert!(
+        composer(&m).ask == Some(Ask::Discard),
+        "closed without asking"
+    );
     update(&mut m, key(KeyCode::Char('n')));
     assert!(composer(&m).text().ends_with('!'), "discarded on n");
     // Unchanged text closes at once.
@@ -718,7 +722,7 @@ fn a_crashed_save_stops_saving_and_keeps_the_text() {
     // And the save can be tried again.
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create("precious words".into())]
+        vec![Cmd::Create(vec!["precious words".into()])]
     );
 }
 
@@ -773,17 +777,24 @@ fn rebound_keys_work_and_every_hint_follows() {
         screen.contains("Ctrl-W save · Esc close · Ctrl-E $EDITOR"),
         "{screen}"
     );
-    assert_eq!(update(&mut m, ctrl('w')), vec![Cmd::Create("hi".into())]);
-    // The help screen lists the new keys.
+    assert_eq!(
+        update(&mut m, ctrl('w')),
+        vec![Cmd::Create(vec!["hi".into()])]
+    );
+    // The help screens list the new keys: the lists' on ?, the composer's on F1.
     let mut m = populated(100);
     m.keys = Keymap::with_overrides(&overrides).unwrap();
     update(&mut m, key(KeyCode::Char('?')));
     let screen = draw(&m, 100, 30).backend().to_string();
     assert!(screen.contains("a  new post"), "{screen}");
-    assert!(
-        screen.contains("Composer: Ctrl-W  save and close"),
-        "{screen}"
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, key(KeyCode::Char('a')));
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
     );
+    let screen = draw(&m, 100, 30).backend().to_string();
+    assert!(screen.contains("Ctrl-W  save and close"), "{screen}");
 }
 
 // ---- screens on a stack ----
@@ -883,4 +894,279 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
     ] {
         assert!(screen.contains(shown), "{shown:?} not on screen:\n{screen}");
     }
+}
+
+fn alt(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::ALT))
+}
+
+fn parts_of(m: &Model) -> Vec<String> {
+    composer(m).parts()
+}
+
+#[test]
+fn the_thread_editor_adds_splits_joins_deletes_and_moves_between_parts() {
+    let mut m = empty_model(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "first part");
+    // Ctrl-T adds a part after this one and moves there.
+    update(&mut m, ctrl('t'));
+    typed(&mut m, "second");
+    assert_eq!(parts_of(&m), ["first part", "second"]);
+    assert_eq!(composer(&m).current, 1);
+    // Alt-↑/↓ move between parts; ↑ where it cannot move within a part goes to the one above.
+    update(&mut m, alt(KeyCode::Up));
+    assert_eq!(composer(&m).current, 0);
+    update(&mut m, alt(KeyCode::Down));
+    update(&mut m, key(KeyCode::Up));
+    assert_eq!(composer(&m).current, 0, "↑ on a part's first line");
+    // Alt-S splits at the cursor: "first |part".
+    for _ in 0.."part".len() {
+        update(&mut m, key(KeyCode::Left));
+    }
+    update(&mut m, alt(KeyCode::Char('s')));
+    assert_eq!(parts_of(&m), ["first", "part", "second"]);
+    assert_eq!(composer(&m).current, 1);
+    // Typing goes where the cursor is: the start of the new part.
+    typed(&mut m, "a ");
+    assert_eq!(parts_of(&m)[1], "a part");
+    // Alt-J joins with the next part.
+    update(&mut m, alt(KeyCode::Char('j')));
+    assert_eq!(parts_of(&m), ["first", "a part second"]);
+    update(&mut m, alt(KeyCode::Char('j')));
+    assert_eq!(
+        composer(&m).error.as_deref(),
+        Some("this is the last part: there is no next part to join")
+    );
+    // Alt-X asks before deleting a part with text; n keeps it, y deletes it.
+    update(&mut m, alt(KeyCode::Char('x')));
+    assert_eq!(composer(&m).ask, Some(Ask::DeletePart));
+    update(&mut m, key(KeyCode::Char('n')));
+    assert_eq!(parts_of(&m).len(), 2);
+    update(&mut m, alt(KeyCode::Char('x')));
+    update(&mut m, key(KeyCode::Char('y')));
+    assert_eq!(parts_of(&m), ["first"]);
+    // An empty part goes without asking; the last part cannot go.
+    update(&mut m, ctrl('t'));
+    update(&mut m, alt(KeyCode::Char('x')));
+    assert_eq!(parts_of(&m), ["first"]);
+    update(&mut m, alt(KeyCode::Char('x')));
+    assert_eq!(
+        composer(&m).error.as_deref(),
+        Some("a post has at least one part")
+    );
+    // Saved as a thread of its parts.
+    update(&mut m, ctrl('t'));
+    typed(&mut m, "then");
+    assert_eq!(
+        update(&mut m, ctrl('s')),
+        vec![Cmd::Create(vec!["first".into(), "then".into()])]
+    );
+}
+
+#[test]
+fn an_over_limit_part_is_refused_by_name_and_nothing_is_sent() {
+    let mut m = empty_model(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "fine");
+    update(&mut m, ctrl('t'));
+    update(&mut m, Msg::Paste("y".repeat(300)));
+    update(&mut m, ctrl('t'));
+    typed(&mut m, "also fine");
+    assert!(update(&mut m, ctrl('s')).is_empty(), "nothing saved");
+    let c = composer(&m);
+    assert_eq!(
+        c.error.as_deref(),
+        Some("part 2 of 3: the post is 300/280 weighted characters: shorten it by 20")
+    );
+    assert_eq!(c.current, 1, "the part at fault is the one being edited");
+    assert_eq!(parts_of(&m)[1], "y".repeat(300), "nothing typed is lost");
+}
+
+#[test]
+fn auto_split_cuts_the_whole_text_under_the_limit_numbered_on_request() {
+    let mut m = empty_model(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    let long = "Every sentence here is short. ".repeat(30);
+    update(&mut m, Msg::Paste(long.clone()));
+    update(&mut m, alt(KeyCode::Char('a')));
+    let parts = parts_of(&m);
+    assert!(parts.len() >= 3, "{parts:?}");
+    assert!(
+        parts
+            .iter()
+            .all(|p| chirp_core::text::count(p).weighted <= 280)
+    );
+    assert_eq!(parts.join(" "), long.trim());
+    assert_eq!(
+        composer(&m).note.as_deref(),
+        Some(&*format!("split into {} parts", parts.len()))
+    );
+    // Numbered: k/n at the end of each, counted in the limit; again without numbers undoes it.
+    update(&mut m, alt(KeyCode::Char('n')));
+    let numbered = parts_of(&m);
+    let n = numbered.len();
+    for (i, p) in numbered.iter().enumerate() {
+        assert!(p.ends_with(&format!(" {}/{n}", i + 1)), "{p}");
+        assert!(chirp_core::text::count(p).weighted <= 280, "{p}");
+    }
+    update(&mut m, alt(KeyCode::Char('a')));
+    assert_eq!(parts_of(&m), parts);
+}
+
+#[test]
+fn the_whole_thread_round_trips_through_the_external_editor() {
+    let mut m = empty_model(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "one");
+    update(&mut m, ctrl('t'));
+    typed(&mut m, "two");
+    let cmds = chirp::tui::update::update(&mut m, ctrl('e'));
+    assert_eq!(cmds[0].cmd, Cmd::OpenEditor("one\n---\ntwo".into()));
+    update(
+        &mut m,
+        Msg::Answer(
+            cmds[0].id,
+            Answer::Edited(Ok("one\n---\ntwo, longer\n\n---\nthree".into())),
+        ),
+    );
+    assert_eq!(parts_of(&m), ["one", "two, longer", "three"]);
+}
+
+/// A draft thread of three parts, and a failed one with its first part on X, in Drafts.
+fn with_threads(width: u16) -> Model {
+    let mut m = empty_model(width);
+    let part = |position: i32, content: &str, x: Option<&str>| chirp_core::PostPart {
+        position,
+        content: content.into(),
+        x_tweet_id: x.map(Into::into),
+        posted_at: None,
+        x_deleted_at: None,
+    };
+    let mut draft = post(4, Status::Draft, "a thread to finish");
+    draft.parts = 3;
+    let mut stopped = post(3, Status::Failed, "stopped");
+    stopped.parts = 2;
+    stopped.parts_sent = 1;
+    let id = load_id(&mut m, Pane::Drafts);
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![draft, stopped],
+                next: None,
+                threads: [
+                    (
+                        4,
+                        vec![
+                            part(1, "a thread to finish", None),
+                            part(2, "middle", None),
+                            part(3, &"z".repeat(290), None),
+                        ],
+                    ),
+                    (
+                        3,
+                        vec![part(1, "stopped", Some("1")), part(2, "rest", None)],
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+            })),
+        ),
+    );
+    m
+}
+
+#[test]
+fn editing_a_thread_opens_every_part_and_saves_them_all() {
+    let mut m = with_threads(80);
+    update(&mut m, key(KeyCode::Char('e')));
+    assert_eq!(
+        parts_of(&m),
+        ["a thread to finish", "middle", &"z".repeat(290)]
+    );
+    // Fix the last part, then save: every part goes.
+    for _ in 0..10 {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    let cmds = update(&mut m, ctrl('s'));
+    assert_eq!(
+        cmds,
+        vec![Cmd::Save(
+            4,
+            vec![
+                "a thread to finish".into(),
+                "middle".into(),
+                "z".repeat(280)
+            ]
+        )]
+    );
+    // A thread with a part on X is not edited here; its unsent parts can become a new draft.
+    let mut m = with_threads(80);
+    update(&mut m, key(KeyCode::Char('j')));
+    update(&mut m, key(KeyCode::Char('e')));
+    assert!(!m.on_top::<Composer>());
+    assert!(
+        m.flash.as_ref().unwrap().0.contains("press t"),
+        "{:?}",
+        m.flash
+    );
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('t'))),
+        vec![Cmd::SplitOff(3)]
+    );
+}
+
+#[test]
+fn unpublishing_asks_first_and_names_the_parts() {
+    let mut m = empty_model(80);
+    let mut t = post(5, Status::Posted, "on X");
+    t.parts = 3;
+    t.parts_sent = 3;
+    loaded(&mut m, Pane::Posted, vec![t], None);
+    m.focus = Pane::Posted;
+    update(&mut m, key(KeyCode::Char('U')));
+    assert!(m.on_top::<Confirm>());
+    let screen = draw(&m, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("Delete all 3 parts of post 5 on X?"),
+        "{screen}"
+    );
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('y'))),
+        vec![Cmd::Unpublish(5)]
+    );
+    // A draft is not on X.
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('U')));
+    assert!(!m.on_top::<Confirm>());
+    assert!(m.flash.as_ref().unwrap().1, "an error");
+}
+
+#[test]
+fn screen_thread_composer() {
+    let mut m = with_threads(80);
+    update(&mut m, key(KeyCode::Char('e')));
+    let t = draw(&m, 80, 24);
+    insta::assert_snapshot!("thread_composer", t.backend());
+    // Each part's counter in its own colour: the over-limit part red.
+    assert_eq!(fg_of(&t, "290/280"), Color::Red);
+    assert_eq!(fg_of(&t, "6/280"), Color::Green);
+    // F1 shows the composer's keys, generated from the keymap.
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
+    );
+    let screen = draw(&m, 80, 24).backend().to_string();
+    for shown in [
+        "Ctrl-T Alt-Enter  thread: add a part after this one",
+        "Alt-s  thread: split this part at the cursor",
+        "Alt-a  auto-split the whole text",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} not in\n{screen}");
+    }
+    // Any key closes it, back to the composer.
+    update(&mut m, key(KeyCode::Char('x')));
+    assert!(m.on_top::<Composer>());
 }

@@ -249,6 +249,36 @@ pub fn auto_split(text: &str, numbered: bool) -> Vec<String> {
     }
 }
 
+/// A thread's parts without the " k/n" numbering [`auto_split`] adds, when every part carries
+/// its own (so a thread can be split again, numbered or not); else the parts unchanged.
+pub fn strip_numbering(parts: &[String]) -> Vec<String> {
+    let n = parts.len();
+    let stripped: Option<Vec<String>> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            p.strip_suffix(&format!("{}/{n}", i + 1))
+                .map(|rest| rest.trim_end().to_string())
+        })
+        .collect();
+    match stripped {
+        Some(s) if n > 1 || parts.iter().any(|p| p.ends_with(" 1/1")) => s,
+        _ => parts.to_vec(),
+    }
+}
+
+/// A whole thread cut again under the limit: its parts (numbering dropped) as one text, a
+/// blank line where parts met, then [`auto_split`]. What the composer's auto-split does.
+pub fn resplit(parts: &[String], numbered: bool) -> Vec<String> {
+    let text = strip_numbering(parts)
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    auto_split(&text, numbered)
+}
+
 /// Greedy packing of `text` into parts that weigh at most `budget` (see [`auto_split`]).
 fn pack(text: &str, budget: i32) -> Vec<String> {
     let fits = |s: &str| count(s.trim_end()).weighted <= budget;
@@ -408,6 +438,26 @@ mod tests {
         ] {
             assert_eq!(count(text).weighted, weighted, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_thread_split_again_drops_its_old_numbering() {
+        let v = |s: &[&str]| s.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(strip_numbering(&v(&["a 1/2", "b 2/2"])), v(&["a", "b"]));
+        // Numbering that is not chirp's k/n stays.
+        assert_eq!(
+            strip_numbering(&v(&["a 1/3", "b 2/3"])),
+            v(&["a 1/3", "b 2/3"])
+        );
+        assert_eq!(strip_numbering(&v(&["version 1/1"])), v(&["version"]));
+        assert_eq!(strip_numbering(&v(&["1/2 is half"])), v(&["1/2 is half"]));
+        let sentence = "This sentence is about forty characters. ";
+        let numbered = auto_split(&sentence.repeat(20), true);
+        let plain = resplit(&numbered, false);
+        assert_eq!(plain, auto_split(&sentence.repeat(20), false));
+        assert_eq!(resplit(&plain, true), numbered);
+        // Short parts are joined into one where they fit, a blank line between them.
+        assert_eq!(resplit(&v(&["one", " ", "two"]), false), v(&["one\n\ntwo"]));
     }
 
     #[test]

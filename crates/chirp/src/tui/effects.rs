@@ -6,6 +6,8 @@
 use std::sync::Arc;
 
 use chirp_core::when;
+use chirp_credentials::Credentials;
+use chirp_net::x::XNetwork;
 use chirp_store::posts::{self, Actor};
 use chirp_store::{Db, DbError, accounts};
 use chrono_tz::Tz;
@@ -19,23 +21,27 @@ const ACTOR: Actor<'static> = Actor("tui");
 /// Where answers go.
 pub(super) type Tx = mpsc::UnboundedSender<Msg>;
 
-/// Runs requests against the database.
+/// What talking to X takes (unpublishing), or why it cannot be done.
+pub(super) type XAccess = Result<Arc<(XNetwork, Credentials)>, String>;
+
+/// Runs requests against the database (and X, for unpublishing).
 pub(super) struct Effects {
     db: Arc<Db>,
     tx: Tx,
     tz: Tz,
+    x: XAccess,
 }
 
 impl Effects {
-    pub(super) fn new(db: Arc<Db>, tx: Tx, tz: Tz) -> Effects {
-        Effects { db, tx, tz }
+    pub(super) fn new(db: Arc<Db>, tx: Tx, tz: Tz, x: XAccess) -> Effects {
+        Effects { db, tx, tz, x }
     }
 
     /// Starts `req`; its answer arrives on the channel as `Msg::Answer(req.id, …)`.
     pub(super) fn run(&self, req: Request) {
         let Request { id, cmd } = req;
         let what = describe(&cmd);
-        let work = tokio::spawn(perform(cmd, self.db.clone(), self.tz));
+        let work = tokio::spawn(perform(cmd, self.db.clone(), self.tz, self.x.clone()));
         supervise(id, what, work, self.tx.clone());
     }
 }
@@ -70,11 +76,13 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Delete(id) => format!("deleting post {id}"),
         Cmd::Duplicate(id) => format!("duplicating post {id}"),
         Cmd::Retry(id) => format!("retrying post {id}"),
+        Cmd::Unpublish(id) => format!("unpublishing post {id}"),
+        Cmd::SplitOff(id) => format!("splitting off the rest of post {id}"),
         Cmd::OpenEditor(_) => "the external editor".into(),
     }
 }
 
-async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz) -> Answer {
+async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
     let err = |e: DbError| e.to_string();
     match cmd {
         Cmd::Load {
@@ -94,17 +102,17 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz) -> Answer {
                 .await
                 .map_err(err),
         ),
-        Cmd::Create(text) => Answer::Saved(
+        Cmd::Create(parts) => Answer::Saved(
             async {
                 let mut c = db.client().await?;
                 let account = accounts::default_account(&mut c).await?;
-                posts::create(&mut c, ACTOR, account, &text, None).await
+                posts::create_thread(&mut c, ACTOR, account, &parts, None).await
             }
             .await
             .map_err(err),
         ),
-        Cmd::Save(id, text) => Answer::Saved(
-            async { posts::edit(&mut db.client().await?, ACTOR, id, &text).await }
+        Cmd::Save(id, parts) => Answer::Saved(
+            async { posts::edit_thread(&mut db.client().await?, ACTOR, id, &parts).await }
                 .await
                 .map_err(err),
         ),
@@ -112,11 +120,23 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz) -> Answer {
             async {
                 let mut c = db.client().await?;
                 let p = posts::get(&c, id).await?;
-                posts::create(&mut c, ACTOR, p.x_account_id, &p.content, None).await
+                let parts: Vec<String> = posts::parts(&c, id)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.content)
+                    .collect();
+                posts::create_thread(&mut c, ACTOR, p.x_account_id, &parts, None).await
             }
             .await
             .map_err(err),
         ),
+        Cmd::SplitOff(id) => Answer::Saved(
+            async { posts::split_off(&mut db.client().await?, ACTOR, id).await }
+                .await
+                .map(|(_, new)| new)
+                .map_err(err),
+        ),
+        Cmd::Unpublish(id) => Answer::Done(unpublish(&db, x, id).await),
         Cmd::Schedule(id, at) => done(
             async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }.await,
             format!("post {id} scheduled for {}", when::show(at, &tz)),
@@ -138,6 +158,30 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz) -> Answer {
     }
 }
 
+/// Deletes every part of post `id` on X; the line for the status bar.
+async fn unpublish(db: &Db, x: XAccess, id: chirp_core::PostId) -> Result<String, String> {
+    let x = x.map_err(|why| format!("cannot unpublish post {id}: {why}"))?;
+    let (network, credentials) = &*x;
+    let post = chirp_publisher::unpublish::unpublish(
+        db,
+        network,
+        credentials,
+        id,
+        ACTOR,
+        chirp_net::DEFAULT_TIMEOUT,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(if post.parts > 1 {
+        format!(
+            "post {id} unpublished: all {} parts deleted on X",
+            post.parts
+        )
+    } else {
+        format!("post {id} unpublished: deleted on X")
+    })
+}
+
 /// The answer to an action on one post: `ok` for the status bar, or the error.
 fn done<T>(r: Result<T, DbError>, ok: String) -> Answer {
     Answer::Done(r.map(|_| ok).map_err(|e| e.to_string()))
@@ -145,14 +189,25 @@ fn done<T>(r: Result<T, DbError>, ok: String) -> Answer {
 
 /// Saves what was being composed when the TUI ends, so typed text is never thrown away.
 /// Returns the line that says where it went (printed once the terminal is back).
-pub(super) async fn save_unsaved(db: &Db, id: Option<chirp_core::PostId>, text: &str) -> String {
+pub(super) async fn save_unsaved(
+    db: &Db,
+    id: Option<chirp_core::PostId>,
+    parts: &[String],
+) -> String {
+    // Empty parts are dropped (they cannot be stored); the words are what matters.
+    let parts: Vec<String> = parts
+        .iter()
+        .filter(|p| !p.trim().is_empty())
+        .cloned()
+        .collect();
+    let text = parts.join("\n---\n");
     let result = async {
         let mut c = db.client().await?;
         match id {
-            Some(id) => posts::edit(&mut c, ACTOR, id, text).await,
+            Some(id) => posts::edit_thread(&mut c, ACTOR, id, &parts).await,
             None => {
                 let account = accounts::default_account(&mut c).await?;
-                posts::create(&mut c, ACTOR, account, text, None).await
+                posts::create_thread(&mut c, ACTOR, account, &parts, None).await
             }
         }
     }

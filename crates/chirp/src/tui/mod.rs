@@ -139,11 +139,19 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     // The background publisher, when enabled and able to read tokens.
     let (stop_pub, stop_rx) = watch::channel(Stop::No);
     let mut publisher_task = None;
+    // X for unpublishing, and for the publisher: it takes the key that decrypts tokens.
+    let x_access: effects::XAccess = match chirp_credentials::key(&db).await {
+        Ok(cipher) => Ok(Arc::new((
+            XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT),
+            Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT),
+        ))),
+        Err(e) => Err(e.to_string()),
+    };
     if config.publisher.enabled {
-        match chirp_credentials::key(&db).await {
-            Ok(cipher) => {
+        match &x_access {
+            Ok(x) => {
                 let network = Arc::new(XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT));
-                let credentials = Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
+                let credentials = x.1.clone();
                 let (etx, mut erx) = mpsc::unbounded_channel();
                 let t = tx.clone();
                 tokio::spawn(async move {
@@ -165,7 +173,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     stop_rx,
                 )));
             }
-            Err(e) => model.publisher = PublisherState::Off(e.to_string()),
+            Err(e) => model.publisher = PublisherState::Off(e.clone()),
         }
     } else {
         model.publisher = PublisherState::Off("publisher.enabled = false".into());
@@ -184,7 +192,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     spawn_ticks(tx.clone());
     spawn_listener(db.clone(), tx.clone());
     spawn_signals(tx.clone());
-    let effects = Effects::new(db.clone(), tx.clone(), model.tz);
+    let effects = Effects::new(db.clone(), tx.clone(), model.tz, x_access);
     update::load_account(&mut model);
     for r in update::reload_all(&mut model) {
         effects.run(r);
@@ -235,9 +243,9 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     let mut kept = None;
     if let Some(c) = model.screen::<Composer>()
         && c.modified()
-        && !c.text().trim().is_empty()
+        && c.has_text()
     {
-        kept = Some(effects::save_unsaved(&db, c.id, &c.text()).await);
+        kept = Some(effects::save_unsaved(&db, c.id, &c.parts()).await);
     }
     // ratatui's Terminal prints (and so panics) on drop when it cannot show the cursor of a
     // terminal that no longer exists: show it here, and forget a terminal that is gone.

@@ -267,13 +267,19 @@ pub enum Cmd {
         filter: String,
     },
     LoadAccount,
-    Create(String),
-    Save(PostId, String),
+    /// A new post of these parts (one for a single post).
+    Create(Vec<String>),
+    /// Every part of a post replaced.
+    Save(PostId, Vec<String>),
     Schedule(PostId, DateTime<Utc>),
     Unschedule(PostId),
     Delete(PostId),
     Duplicate(PostId),
     Retry(PostId),
+    /// Delete every part on X (needs the network and the account's token).
+    Unpublish(PostId),
+    /// A stopped thread's unsent parts become a new draft.
+    SplitOff(PostId),
     OpenEditor(String),
 }
 

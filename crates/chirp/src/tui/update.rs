@@ -101,9 +101,10 @@ fn handle(m: &mut Model, msg: Msg) {
 }
 
 fn key(m: &mut Model, k: KeyEvent) {
-    // Ctrl-C quits from anywhere but the composer (which asks before dropping text).
+    // Ctrl-C quits from anywhere but the composer (which asks before dropping text) and what
+    // is open over it (its help).
     let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
-    if ctrl_c && !m.on_top::<Composer>() {
+    if ctrl_c && m.screen::<Composer>().is_none() {
         m.quit = true;
         return;
     }

@@ -1,86 +1,268 @@
-//! The composer: a `ratatui-textarea` editor with X's weighted counter. Nothing typed is ever
-//! thrown away: a failed save keeps the text here, closing asks before discarding, and quitting
-//! keeps it as a draft.
+//! The composer: a thread editor. A post is one part or several, each a `ratatui-textarea`
+//! with its own live weighted counter; keys add, split, join, delete and move between parts,
+//! and auto-split cuts the whole text under the limit. Nothing typed is ever thrown away: a
+//! failed save keeps the text here, closing asks before discarding, and quitting keeps it as
+//! a draft.
 
 use chirp_core::{PostId, text};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
-use ratatui_textarea::TextArea;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui_textarea::{CursorMove, TextArea};
 
-use super::{Screen, Step, hint_line, popup};
-use crate::present::inert;
+use super::{Help, Screen, Step, hint_line, popup};
+use crate::present::{inert, width};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model, ReqId};
 use crate::tui::view::Theme;
 
-/// The editor: a new post (`id` None) or an existing one.
+/// A question the composer waits on: the next key answers it (y: yes, any other: no).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// Close and throw away the changes?
+    Discard,
+    /// Delete the current part, which has text?
+    DeletePart,
+}
+
+/// The editor: a new post (`id` None) or an existing one, as parts.
 pub struct Composer {
     pub id: Option<PostId>,
-    pub textarea: TextArea<'static>,
-    pub original: String,
+    parts: Vec<TextArea<'static>>,
+    /// The part being edited.
+    pub current: usize,
+    pub original: Vec<String>,
     /// The save in flight, if any.
     pub saving: Option<ReqId>,
     pub error: Option<String>,
-    /// Asking whether to throw away the changes.
-    pub confirm_discard: bool,
+    /// A word for the user that is not an error ("split into 4 parts").
+    pub note: Option<String>,
+    pub ask: Option<Ask>,
+}
+
+fn area_of(text: &str) -> TextArea<'static> {
+    let lines: Vec<String> = if text.is_empty() {
+        vec![String::new()]
+    } else {
+        text.split('\n').map(String::from).collect()
+    };
+    let mut t = TextArea::new(lines);
+    t.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
+    t.move_cursor(CursorMove::Bottom);
+    t.move_cursor(CursorMove::End);
+    t
+}
+
+fn text_of(t: &TextArea<'_>) -> String {
+    t.lines().join("\n")
 }
 
 impl Composer {
+    /// A single post (or a new, empty one).
     pub fn new(id: Option<PostId>, text: &str) -> Composer {
-        let lines: Vec<String> = if text.is_empty() {
+        Composer::thread(id, vec![text.to_string()])
+    }
+
+    /// A thread of `parts` (at least one; none is taken as one empty part).
+    pub fn thread(id: Option<PostId>, parts: Vec<String>) -> Composer {
+        let parts = if parts.is_empty() {
             vec![String::new()]
         } else {
-            text.split('\n').map(String::from).collect()
+            parts
         };
-        let mut textarea = TextArea::new(lines);
-        textarea.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
-        textarea.move_cursor(ratatui_textarea::CursorMove::Bottom);
-        textarea.move_cursor(ratatui_textarea::CursorMove::End);
         Composer {
             id,
-            textarea,
-            original: text.to_string(),
+            current: parts.len() - 1,
+            parts: parts.iter().map(|p| area_of(p)).collect(),
+            original: parts,
             saving: None,
             error: None,
-            confirm_discard: false,
+            note: None,
+            ask: None,
         }
     }
 
+    /// Every part's text, in order.
+    pub fn parts(&self) -> Vec<String> {
+        self.parts.iter().map(text_of).collect()
+    }
+
+    /// The whole thread as one text, parts separated by lines holding only `---` (what
+    /// `$EDITOR` gets); a single post is just its text.
     pub fn text(&self) -> String {
-        self.textarea.lines().join("\n")
+        self.parts().join("\n---\n")
     }
 
     pub fn modified(&self) -> bool {
-        self.text() != self.original
+        self.parts() != self.original
     }
 
-    /// The text came back from `$EDITOR`: it replaces what is here (still unsaved).
+    /// Whether there is anything worth keeping.
+    pub fn has_text(&self) -> bool {
+        self.parts().iter().any(|p| !p.trim().is_empty())
+    }
+
+    /// The text came back from `$EDITOR`: its `---` lines separate parts, and it replaces
+    /// what is here (still unsaved).
     pub fn replace_text(&mut self, text: &str) {
-        let mut fresh = Composer::new(self.id, text);
-        fresh.original = std::mem::take(&mut self.original);
-        *self = fresh;
+        self.set_parts(text::split_thread(text));
+    }
+
+    fn set_parts(&mut self, parts: Vec<String>) {
+        let parts = if parts.is_empty() {
+            vec![String::new()]
+        } else {
+            parts
+        };
+        self.parts = parts.iter().map(|p| area_of(p)).collect();
+        self.current = self.current.min(self.parts.len() - 1);
     }
 
     fn save(&mut self, m: &mut Model) {
         if self.saving.is_some() {
             return;
         }
-        let text = self.text();
+        let parts = self.parts();
         self.error = None;
-        match text::validate(&text) {
-            // Refused before touching the database; the text stays.
-            Err(e) => self.error = Some(e.to_string()),
-            Ok(_) => {
+        match text::validate_parts(&parts) {
+            // Refused before touching the database, naming the part; the text stays.
+            Err(e) if parts.len() == 1 => self.error = Some(e.err.to_string()),
+            Err(e) => {
+                self.current = e.part - 1;
+                self.error = Some(e.to_string());
+            }
+            Ok(()) => {
                 self.saving = Some(m.request(match self.id {
-                    Some(id) => Cmd::Save(id, text),
-                    None => Cmd::Create(text),
+                    Some(id) => Cmd::Save(id, parts),
+                    None => Cmd::Create(parts),
                 }));
             }
         }
+    }
+
+    fn add_part(&mut self) {
+        self.current += 1;
+        self.parts.insert(self.current, area_of(""));
+    }
+
+    /// The current part becomes two at the cursor; the cursor starts the second.
+    fn split_part(&mut self) {
+        let t = &self.parts[self.current];
+        let cursor = t.cursor();
+        let (row, col) = (cursor.0, cursor.1);
+        let lines = t.lines();
+        let at = lines[row]
+            .char_indices()
+            .nth(col)
+            .map_or(lines[row].len(), |(i, _)| i);
+        let mut before: Vec<String> = lines[..row].to_vec();
+        before.push(lines[row][..at].to_string());
+        let mut after = vec![lines[row][at..].to_string()];
+        after.extend_from_slice(&lines[row + 1..]);
+        let before = before.join("\n").trim_end().to_string();
+        let after = after.join("\n").trim_start().to_string();
+        self.parts[self.current] = area_of(&before);
+        self.current += 1;
+        let mut second = area_of(&after);
+        second.move_cursor(CursorMove::Top);
+        second.move_cursor(CursorMove::Head);
+        self.parts.insert(self.current, second);
+    }
+
+    /// The next part is appended to the current one (a space between them), the cursor
+    /// where they meet.
+    fn join_next(&mut self) {
+        if self.current + 1 >= self.parts.len() {
+            self.error = Some("this is the last part: there is no next part to join".into());
+            return;
+        }
+        let next = text_of(&self.parts.remove(self.current + 1));
+        let here = text_of(&self.parts[self.current]);
+        let glue = if here.trim().is_empty() || next.trim().is_empty() {
+            ""
+        } else {
+            " "
+        };
+        let head = format!("{}{glue}", here.trim_end());
+        let mut joined = area_of(&format!("{head}{}", next.trim_start()));
+        // The cursor goes where the two met.
+        let rows = head.split('\n').count();
+        let col = head.rsplit('\n').next().map_or(0, |l| l.chars().count());
+        joined.move_cursor(CursorMove::Jump(
+            u16::try_from(rows - 1).unwrap_or(u16::MAX),
+            u16::try_from(col).unwrap_or(u16::MAX),
+        ));
+        self.parts[self.current] = joined;
+    }
+
+    fn delete_part(&mut self) {
+        self.parts.remove(self.current);
+        if self.parts.is_empty() {
+            self.parts.push(area_of(""));
+        }
+        self.current = self.current.min(self.parts.len() - 1);
+    }
+
+    fn move_to(&mut self, delta: isize) {
+        let last = self.parts.len() as isize - 1;
+        self.current = (self.current as isize + delta).clamp(0, last) as usize;
+    }
+
+    fn auto_split(&mut self, numbered: bool) {
+        let parts = text::resplit(&self.parts(), numbered);
+        if parts.is_empty() {
+            self.error = Some("there is no text to split".into());
+            return;
+        }
+        let n = parts.len();
+        self.current = n - 1;
+        self.set_parts(parts);
+        self.note = Some(if n == 1 {
+            "it fits in one post".to_string()
+        } else {
+            format!("split into {n} parts")
+        });
+    }
+
+    /// A key the keymap does not claim: text for the current part. An arrow that cannot move
+    /// within the part moves to the part above or below.
+    fn edit(&mut self, key: KeyEvent) {
+        let before = self.parts[self.current].cursor();
+        self.parts[self.current].input(key);
+        if self.parts[self.current].cursor() != before {
+            return;
+        }
+        match key.code {
+            KeyCode::Up if self.current > 0 => {
+                self.current -= 1;
+                let t = &mut self.parts[self.current];
+                t.move_cursor(CursorMove::Bottom);
+                t.move_cursor(CursorMove::End);
+            }
+            KeyCode::Down if self.current + 1 < self.parts.len() => {
+                self.current += 1;
+                let t = &mut self.parts[self.current];
+                t.move_cursor(CursorMove::Top);
+                t.move_cursor(CursorMove::Head);
+            }
+            _ => {}
+        }
+    }
+
+    fn answer(&mut self, m: &mut Model, key: KeyEvent, ask: Ask) -> Step {
+        let yes = matches!(key.code, KeyCode::Char('y' | 'Y'));
+        match (ask, yes) {
+            (Ask::Discard, true) => {
+                m.flash = Some(("discarded the changes".into(), false));
+                return Step::Pop;
+            }
+            (Ask::DeletePart, true) => self.delete_part(),
+            _ => {}
+        }
+        Step::Stay
     }
 }
 
@@ -90,15 +272,19 @@ impl Screen for Composer {
     }
 
     fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {
-        if self.confirm_discard {
-            self.confirm_discard = false;
-            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-                m.flash = Some(("discarded the changes".into(), false));
-                return Step::Pop;
-            }
+        if let Some(ask) = self.ask.take() {
+            return self.answer(m, key, ask);
+        }
+        if self.saving.is_some() && !matches!(action, Some(Action::Close | Action::Help)) {
+            // The text is on its way to the database: it stays as it is until the answer.
             return Step::Stay;
         }
+        self.note = None;
+        if action.is_some_and(|a| a != Action::Save) {
+            self.error = None;
+        }
         match action {
+            Some(Action::Help) => return Step::Push(Box::new(Help(Context::Composer))),
             Some(Action::Save) => self.save(m),
             Some(Action::ExternalEditor) => {
                 m.request(Cmd::OpenEditor(self.text()));
@@ -107,37 +293,60 @@ impl Screen for Composer {
                 if !self.modified() {
                     return Step::Pop;
                 }
-                self.confirm_discard = true;
+                self.ask = Some(Ask::Discard);
             }
-            _ if self.saving.is_none() => {
-                self.textarea.input(key);
+            Some(Action::AddPart) => self.add_part(),
+            Some(Action::SplitPart) => self.split_part(),
+            Some(Action::JoinPart) => self.join_next(),
+            Some(Action::DeletePart) if self.parts.len() == 1 => {
+                self.error = Some("a post has at least one part".into());
             }
-            _ => {}
+            Some(Action::DeletePart) if text_of(&self.parts[self.current]).trim().is_empty() => {
+                self.delete_part();
+            }
+            Some(Action::DeletePart) => self.ask = Some(Ask::DeletePart),
+            Some(Action::NextPart) => self.move_to(1),
+            Some(Action::PrevPart) => self.move_to(-1),
+            Some(Action::AutoSplit) => self.auto_split(false),
+            Some(Action::AutoSplitNumbered) => self.auto_split(true),
+            _ => self.edit(key),
         }
         Step::Stay
     }
 
     fn on_paste(&mut self, text: &str) {
         // Terminals paste line ends as CR (or CRLF): they are new lines here.
-        self.textarea.insert_str(text::normalize_newlines(text));
+        self.parts[self.current].insert_str(text::normalize_newlines(text));
     }
 
     fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
-        let area = popup(f.area(), 76, 14);
+        let thread = self.parts.len() > 1;
+        let full = f.area();
+        let height = if thread {
+            full.height.saturating_sub(2).max(14)
+        } else {
+            14
+        };
+        let area = popup(full, 76, height);
         f.render_widget(Clear, area);
         let title = match self.id {
             Some(id) => format!(" Edit post {id} "),
             None => " New post ".to_string(),
         };
-        let count = text::count(&self.text());
-        let counter = Span::styled(
-            format!(" {}/{} ", count.weighted, text::LIMIT),
-            theme.counter(count.weighted),
-        );
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .title(title)
-            .title_bottom(Line::from(counter).right_aligned());
+        let mut block = Block::default().borders(Borders::ALL).title(title);
+        if thread {
+            block = block.title_bottom(
+                Line::from(format!(
+                    " thread · part {}/{} ",
+                    self.current + 1,
+                    self.parts.len()
+                ))
+                .right_aligned(),
+            );
+        } else {
+            block = block
+                .title_bottom(Line::from(counter(&text_of(&self.parts[0]), theme)).right_aligned());
+        }
         let inner = block.inner(area);
         f.render_widget(block, area);
         let [edit, msg, keys] = Layout::vertical([
@@ -146,32 +355,163 @@ impl Screen for Composer {
             Constraint::Length(1),
         ])
         .areas(inner);
-        f.render_widget(&self.textarea, edit);
-        let note = if self.confirm_discard {
-            Line::styled(
-                "Discard your changes? y/n",
-                theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
-            )
-        } else if let Some(e) = &self.error {
-            Line::styled(inert(e, false), theme.fg(Color::Red))
-        } else if self.saving.is_some() {
-            Line::raw("saving…")
-        } else if count.weighted > text::LIMIT {
-            Line::styled(
-                format!(
-                    "{} over the limit: it cannot be saved or scheduled",
-                    count.weighted - text::LIMIT
-                ),
-                theme.fg(Color::Red),
-            )
+        if thread {
+            self.draw_parts(f, edit, theme);
         } else {
-            Line::raw("")
-        };
-        f.render_widget(Paragraph::new(note), msg);
+            f.render_widget(&self.parts[0], edit);
+        }
+        f.render_widget(Paragraph::new(self.message(theme)), msg);
         f.render_widget(
             Paragraph::new(format!(" {}", hint_line(m, Context::Composer)))
                 .style(theme.fg(Color::DarkGray)),
             keys,
         );
+    }
+}
+
+/// " 42/280 " in the counter's colour.
+fn counter(text: &str, theme: &Theme) -> Span<'static> {
+    let count = text::count(text);
+    Span::styled(
+        format!(" {}/{} ", count.weighted, text::LIMIT),
+        theme.counter(count.weighted),
+    )
+}
+
+/// Rows a text takes wrapped at `w` columns (at least one).
+fn rows(text: &str, w: u16) -> u16 {
+    let w = usize::from(w.max(1));
+    let n: usize = text.split('\n').map(|l| width(l).div_ceil(w).max(1)).sum();
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// The lines of a part not being edited that are shown: a few, so the thread is seen whole.
+const OTHER_ROWS: u16 = 3;
+
+impl Composer {
+    /// The parts one under another, each under a rule with its number and counter; the part
+    /// being edited gets the room that is left, and the window follows it.
+    fn draw_parts(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let n = self.parts.len();
+        let want: Vec<u16> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let r = rows(&text_of(t), area.width);
+                1 + if i == self.current {
+                    r.max(3)
+                } else {
+                    r.min(OTHER_ROWS)
+                }
+            })
+            .collect();
+        // Which parts fit around the current one: grow the window both ways.
+        let (mut lo, mut hi) = (self.current, self.current);
+        let mut used = want[self.current].min(area.height);
+        loop {
+            let mut grew = false;
+            if hi + 1 < n && used + want[hi + 1] <= area.height {
+                hi += 1;
+                used += want[hi];
+                grew = true;
+            }
+            if lo > 0 && used + want[lo - 1] <= area.height {
+                lo -= 1;
+                used += want[lo];
+                grew = true;
+            }
+            if !grew {
+                break;
+            }
+        }
+        let spare = area.height - used;
+        let mut y = area.y;
+        for (i, &h) in want.iter().enumerate().take(hi + 1).skip(lo) {
+            let mut h = h;
+            if i == self.current {
+                h = (h + spare).min(area.y + area.height - y);
+            }
+            let rect = Rect::new(area.x, y, area.width, h);
+            y += h;
+            let [head, body] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rect);
+            f.render_widget(Paragraph::new(self.rule(i, head.width, theme)), head);
+            if i == self.current {
+                f.render_widget(&self.parts[i], body);
+            } else {
+                let t = text_of(&self.parts[i]);
+                f.render_widget(
+                    Paragraph::new(inert(&t, true))
+                        .wrap(Wrap { trim: false })
+                        .style(theme.fg(Color::DarkGray)),
+                    body,
+                );
+            }
+        }
+    }
+
+    /// "── 2/5 ─────── 42/280": a part's rule, the current one bold.
+    fn rule(&self, i: usize, w: u16, theme: &Theme) -> Line<'static> {
+        let label = format!("─ {}/{} ", i + 1, self.parts.len());
+        let count = counter(&text_of(&self.parts[i]), theme);
+        let fill = usize::from(w).saturating_sub(width(&label) + width(&count.content));
+        let style = if i == self.current {
+            theme.bold()
+        } else {
+            theme.fg(Color::DarkGray)
+        };
+        Line::from(vec![
+            Span::styled(format!("{label}{}", "─".repeat(fill)), style),
+            count,
+        ])
+    }
+
+    /// The line under the parts: a question, an error, progress, a note, or what is over.
+    fn message(&self, theme: &Theme) -> Line<'static> {
+        let over: Vec<(usize, i32)> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i + 1, text::count(&text_of(t)).weighted))
+            .filter(|(_, w)| *w > text::LIMIT)
+            .collect();
+        match self.ask {
+            Some(Ask::Discard) => {
+                return Line::styled(
+                    "Discard your changes? y/n",
+                    theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                );
+            }
+            Some(Ask::DeletePart) => {
+                return Line::styled(
+                    format!("Delete part {} and its text? y/n", self.current + 1),
+                    theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                );
+            }
+            None => {}
+        }
+        if let Some(e) = &self.error {
+            Line::styled(inert(e, false), theme.fg(Color::Red))
+        } else if self.saving.is_some() {
+            Line::raw("saving…")
+        } else if let Some(n) = &self.note {
+            Line::raw(n.clone())
+        } else if let Some((part, w)) = over.first() {
+            let which = if self.parts.len() == 1 {
+                String::new()
+            } else {
+                format!("part {part} is ")
+            };
+            Line::styled(
+                format!(
+                    "{which}{} over the limit: it cannot be saved or scheduled",
+                    w - text::LIMIT
+                ),
+                theme.fg(Color::Red),
+            )
+        } else {
+            Line::raw("")
+        }
     }
 }

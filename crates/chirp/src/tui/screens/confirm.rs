@@ -16,6 +16,8 @@ use crate::tui::view::Theme;
 pub enum Confirm {
     Delete(PostId),
     PublishNow(PostId),
+    /// Delete on X the post's parts that are there (how many).
+    Unpublish(PostId, i32),
 }
 
 impl Screen for Confirm {
@@ -31,6 +33,7 @@ impl Screen for Confirm {
         m.request(match *self {
             Confirm::Delete(id) => Cmd::Delete(id),
             Confirm::PublishNow(id) => Cmd::Schedule(id, m.now),
+            Confirm::Unpublish(id, _) => Cmd::Unpublish(id),
         });
         Step::Pop
     }
@@ -41,6 +44,10 @@ impl Screen for Confirm {
         let q = match self {
             Confirm::Delete(id) => format!("Delete post {id} from chirp? (X is not touched)"),
             Confirm::PublishNow(id) => format!("Publish post {id} now?"),
+            Confirm::Unpublish(id, 1) => format!("Delete post {id} on X? (kept here)"),
+            Confirm::Unpublish(id, n) => {
+                format!("Delete all {n} parts of post {id} on X? (kept here)")
+            }
         };
         let block = Block::default()
             .borders(Borders::ALL)

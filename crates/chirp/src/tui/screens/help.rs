@@ -1,4 +1,5 @@
-//! `?`: every key of the lists and the composer, generated from the keymap in force.
+//! `?` on the lists, F1 in the composer: the keys of where it was opened, generated from the
+//! keymap in force.
 
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
@@ -11,17 +12,20 @@ use crate::tui::keymap::{Action, Context};
 use crate::tui::model::Model;
 use crate::tui::view::Theme;
 
-pub struct Help;
+/// The keys of one context: the lists (which also say how to see the composer's) or the
+/// composer.
+pub struct Help(pub Context);
 
-/// The help's lines: (keys, what), the composer's marked as such.
-pub fn lines(m: &Model) -> Vec<(String, &'static str)> {
-    let mut lines = m.keys.help(Context::Lists);
-    lines.extend(
-        m.keys
-            .help(Context::Composer)
-            .into_iter()
-            .map(|(k, what)| (format!("Composer: {k}"), what)),
-    );
+/// The help's lines: (keys, what).
+pub fn lines(m: &Model, context: Context) -> Vec<(String, &'static str)> {
+    let mut lines = m.keys.help(context);
+    if context == Context::Lists {
+        let key = m.keys.key_of(Context::Composer, Action::Help);
+        lines.push((
+            format!("Composer: {key}"),
+            "the composer's keys, threads included",
+        ));
+    }
     lines
 }
 
@@ -36,7 +40,7 @@ impl Screen for Help {
     }
 
     fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
-        let lines = lines(m);
+        let lines = lines(m, self.0);
         // The keys right-aligned in a column as wide as the widest, the words after them.
         let col = lines.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
         let what = lines.iter().map(|(_, w)| width(w)).max().unwrap_or(0);
@@ -54,7 +58,11 @@ impl Screen for Help {
             .collect();
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(" Keys ")
+            .title(if self.0 == Context::Composer {
+                " Composer keys "
+            } else {
+                " Keys "
+            })
             .title_bottom(" any key closes ");
         f.render_widget(Paragraph::new(lines).block(block), area);
     }

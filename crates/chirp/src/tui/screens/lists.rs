@@ -26,7 +26,7 @@ pub fn on_action(m: &mut Model, action: Action) -> Step {
 fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
     match action {
         Action::Quit => m.quit = true,
-        Action::Help => return Some(Box::new(Help)),
+        Action::Help => return Some(Box::new(Help(crate::tui::keymap::Context::Lists))),
         Action::NextPane => switch(m, 1),
         Action::PrevPane => switch(m, -1),
         Action::Down => move_selection(m, 1),
@@ -72,20 +72,29 @@ fn move_selection(m: &mut Model, delta: isize) {
 
 /// Keys that act on the selected post.
 fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
-    let (id, status, content) = {
+    let (id, status, sent, unpublished) = {
         let p = m.selected()?;
-        (p.id, p.status, p.content.clone())
+        (p.id, p.status, p.parts_sent, p.unpublished_at.is_some())
     };
+    let parts = selected_parts(m)?;
     let mut refuse = |what: &str| {
         m.flash = Some((format!("a {status} post cannot be {what}"), true));
         None
     };
     let editable = matches!(status, Status::Draft | Status::Scheduled | Status::Failed);
     match action {
-        Action::Edit if editable => Some(Box::new(Composer::new(Some(id), &content))),
+        Action::Edit if editable && sent > 0 => {
+            refuse("edited: part of it is on X (press t to make its unsent parts a new draft)")
+        }
+        Action::Edit if editable => Some(Box::new(Composer::thread(Some(id), parts))),
         Action::Edit => refuse("edited (press y to duplicate it as a new draft)"),
         Action::Schedule if editable => {
-            if let Err(e) = text::validate(&content) {
+            if let Err(e) = text::validate_parts(&parts) {
+                let e = if parts.len() == 1 {
+                    e.err.to_string()
+                } else {
+                    e.to_string()
+                };
                 m.flash = Some((format!("cannot schedule: {e}"), true));
                 return None;
             }
@@ -110,8 +119,31 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             None
         }
         Action::Retry => refuse("retried (only failed posts are)"),
+        Action::Unpublish if unpublished => {
+            m.flash = Some((format!("post {id} is already unpublished"), false));
+            None
+        }
+        Action::Unpublish if sent > 0 && status != Status::Publishing => {
+            Some(Box::new(Confirm::Unpublish(id, sent)))
+        }
+        Action::Unpublish => refuse("unpublished (nothing of it is on X)"),
+        Action::SplitOff if status == Status::Failed && sent > 0 => {
+            m.request(Cmd::SplitOff(id));
+            None
+        }
+        Action::SplitOff => refuse("split (only a thread that stopped part-way can be)"),
         _ => None,
     }
+}
+
+/// The texts of the selected post's parts (one for a single post).
+fn selected_parts(m: &Model) -> Option<Vec<String>> {
+    let p = m.selected()?;
+    let list = m.list(m.focus);
+    Some(match list.threads.get(&p.id) {
+        Some(parts) if !parts.is_empty() => parts.iter().map(|x| x.content.clone()).collect(),
+        _ => vec![p.content.clone()],
+    })
 }
 
 pub(crate) fn tab_title(m: &Model, p: Pane) -> String {
