@@ -166,3 +166,58 @@ async fn type_save_schedule_and_watch_it_go_out() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_a_three_part_thread_schedule_it_and_see_it_go_out_as_a_chain() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    let home = tempfile::tempdir().unwrap();
+    let tmux = launch(&t, &fake, home.path(), "thread");
+    tmux.wait_for("no drafts");
+    tmux.wait_for("@chirp_tester");
+
+    tmux.keys(&["n"]);
+    tmux.wait_for("New post");
+    tmux.keys(&["-l", "tmux thread 1/3"]);
+    // Ctrl-T adds a part; so does Alt-Enter.
+    tmux.keys(&["C-t"]);
+    tmux.wait_for("part 2/2");
+    tmux.keys(&["-l", "tmux thread 2/3"]);
+    tmux.keys(&["M-Enter"]);
+    tmux.wait_for("part 3/3");
+    tmux.keys(&["-l", "tmux thread 3/3"]);
+    // Each part has its own counter.
+    let screen = tmux.wait_for("─ 3/3 ");
+    assert_eq!(screen.matches("15/280").count(), 3, "{screen}");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved post");
+    tmux.wait_for("thread of 3");
+    tmux.keys(&["s"]);
+    tmux.wait_for("Schedule post");
+    tmux.keys(&["-l", "in 2s"]);
+    tmux.wait_for("(in 2s)");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("scheduled for");
+
+    // The publisher sends the parts as one chain, each replying to the one before.
+    assert_eq!(fake.wait_for_posts(3, Duration::from_secs(30)).await, 3);
+    let ids = chirp_testing::thread_chain(&fake, "tmux thread", 3);
+    tmux.keys(&["Tab", "Tab"]);
+    tmux.wait_for(&format!("part 3/3 · on X as {}", ids[2]));
+
+    // U unpublishes it, after asking: every part is deleted on X.
+    tmux.keys(&["U"]);
+    tmux.wait_for("Delete all 3 parts of post 1 on X?");
+    tmux.keys(&["y"]);
+    tmux.wait_for("post 1 unpublished");
+    assert!(fake.posts().iter().all(|p| p.deleted), "{:?}", fake.posts());
+    // The post stays, shown as unpublished, each part as deleted.
+    let screen = tmux.wait_for("⊘ tmux thread 1/3");
+    assert!(screen.contains("unpublished Fri"), "{screen}");
+    assert!(
+        screen.contains(&format!("part 3/3 · deleted on X (was {})", ids[2])),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+}

@@ -154,6 +154,7 @@ pub(crate) fn tab_title(m: &Model, p: Pane) -> String {
 
 fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
     let (tag, style) = match p.status {
+        _ if p.unpublished_at.is_some() => ("⊘ ", theme.fg(Color::DarkGray)),
         Status::Failed => ("✗ ", theme.fg(Color::Red)),
         Status::Publishing => ("↑ ", theme.fg(Color::Yellow)),
         Status::Posted => ("✓ ", theme.fg(Color::Green)),
@@ -166,6 +167,10 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
         Status::Posted => p.posted_at.map(|t| relative(t, m.now)).unwrap_or_default(),
         Status::Failed => "failed".into(),
         Status::Draft => String::new(),
+    };
+    let when = match p.unpublished_at {
+        Some(t) => format!("unpublished {}", relative(t, m.now)),
+        None => when,
     };
     // A thread shows how many parts it has, or how far it got.
     let when = match p.thread_label() {
@@ -265,6 +270,12 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
     if let Some(x) = &p.x_tweet_id {
         head.push(Span::raw(format!("  X id {x}")));
     }
+    if let Some(t) = p.unpublished_at {
+        head.push(Span::styled(
+            format!("  unpublished {} (deleted on X)", when::show(t, &m.tz)),
+            theme.fg(Color::Yellow),
+        ));
+    }
     let mut lines = vec![Line::from(head)];
     if let Some(e) = &p.error_message {
         let label = if p.status == Status::Failed {
@@ -283,10 +294,11 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
             let n = parts.len();
             for part in parts {
                 let c = text::count(&part.content);
-                let state = part
-                    .x_tweet_id
-                    .as_ref()
-                    .map_or_else(|| "not sent".to_string(), |x| format!("on X as {x}"));
+                let state = match (&part.x_tweet_id, part.x_deleted_at) {
+                    (None, _) => "not sent".to_string(),
+                    (Some(x), None) => format!("on X as {x}"),
+                    (Some(x), Some(_)) => format!("deleted on X (was {x})"),
+                };
                 lines.push(Line::from(vec![
                     Span::styled(format!("part {}/{n}", part.position), theme.bold()),
                     Span::raw(format!(" · {state} · ")),
