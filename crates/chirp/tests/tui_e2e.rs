@@ -65,6 +65,17 @@ impl Drop for Tmux {
 
 /// Starts chirp's TUI in a tmux session of its own (100×30) on `t`, talking to `fake`.
 fn launch(t: &chirp_testing::TestDb, fake: &FakeX, home: &std::path::Path, name: &str) -> Tmux {
+    launch_with(t, fake, home, name, "")
+}
+
+/// [`launch`], with more `NAME='value'` words for `env`.
+fn launch_with(
+    t: &chirp_testing::TestDb,
+    fake: &FakeX,
+    home: &std::path::Path,
+    name: &str,
+    env: &str,
+) -> Tmux {
     let cfg = home.join("config.toml");
     std::fs::write(
         &cfg,
@@ -76,7 +87,7 @@ fn launch(t: &chirp_testing::TestDb, fake: &FakeX, home: &std::path::Path, name:
     )
     .unwrap();
     let cmd = format!(
-        "env DATABASE_URL='{}' CHIRP_SECRET_KEY='{}' HOME='{}' XDG_STATE_HOME='{}/state' TZ=UTC TERM=xterm-256color {} --config {}",
+        "env DATABASE_URL='{}' CHIRP_SECRET_KEY='{}' HOME='{}' XDG_STATE_HOME='{}/state' TZ=UTC TERM=xterm-256color {env} {} --config {}",
         t.url(),
         chirp_testing::test_key_b64(),
         home.display(),
@@ -219,5 +230,45 @@ async fn write_a_three_part_thread_schedule_it_and_see_it_go_out_as_a_chain() {
         screen.contains(&format!("part 3/3 · deleted on X (was {})", ids[2])),
         "{screen}"
     );
+    tmux.keys(&["q"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_external_editor_turns_a_post_into_a_thread_with_dashes() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    let home = tempfile::tempdir().unwrap();
+    // An "editor" that adds a second part after a line holding only ---.
+    let editor = home.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf '\\n---\\nsecond, from the editor\\n' >> \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let env = format!("EDITOR='{}' VISUAL=", editor.display());
+    let tmux = launch_with(&t, &fake, home.path(), "editor", &env);
+    tmux.wait_for("no drafts");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New post");
+    tmux.keys(&["-l", "first, typed here"]);
+    tmux.wait_for("17/280");
+    tmux.keys(&["C-e"]);
+    tmux.wait_for("second, from the editor");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("thread of 2");
+    let parts: Vec<String> = t
+        .client()
+        .await
+        .query(
+            "SELECT content FROM posts UNION ALL SELECT content FROM post_parts",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(parts, ["first, typed here", "second, from the editor"]);
     tmux.keys(&["q"]);
 }

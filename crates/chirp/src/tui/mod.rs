@@ -103,6 +103,15 @@ fn open_private_log(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
     Ok(file)
 }
 
+/// The editor the user chose: `$VISUAL`, else `$EDITOR` (an empty one is not a choice, as
+/// `VISUAL=` in a shell profile often is), else `vi`.
+fn chosen_editor(var: impl Fn(&str) -> Option<String>) -> String {
+    ["VISUAL", "EDITOR"]
+        .into_iter()
+        .find_map(|name| var(name).filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "vi".into())
+}
+
 /// `$VISUAL`/`$EDITOR` as a program and its arguments, read with shell quoting rules
 /// (`"/opt/My Editor/bin/ed" -n` is one program and one argument).
 fn editor_command(editor: &str) -> Result<(String, Vec<String>), String> {
@@ -400,9 +409,7 @@ async fn edit_externally(text: &str) -> Result<String, String> {
             .and_then(|()| tmp.flush())
             .map_err(|e| format!("cannot write the file for the editor: {e}"))?;
         let file = tmp.path().to_path_buf();
-        let editor = std::env::var("VISUAL")
-            .or_else(|_| std::env::var("EDITOR"))
-            .unwrap_or_else(|_| "vi".into());
+        let editor = chosen_editor(|name| std::env::var(name).ok());
         let (program, args) = editor_command(&editor)?;
         let f = file.clone();
         let status = tokio::task::spawn_blocking(move || {
@@ -453,6 +460,19 @@ mod tests {
                 .unwrap_err()
                 .contains("cannot read $EDITOR")
         );
+    }
+
+    #[test]
+    fn an_empty_visual_falls_back_to_editor() {
+        let env = |visual: &'static str, editor: &'static str| {
+            move |name: &str| match name {
+                "VISUAL" => Some(visual.to_string()).filter(|_| visual != "-"),
+                _ => Some(editor.to_string()).filter(|_| editor != "-"),
+            }
+        };
+        assert_eq!(chosen_editor(env("", "nano")), "nano");
+        assert_eq!(chosen_editor(env("hx", "nano")), "hx");
+        assert_eq!(chosen_editor(env("-", " ")), "vi");
     }
 
     #[test]

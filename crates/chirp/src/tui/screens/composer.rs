@@ -399,8 +399,9 @@ impl Composer {
             .enumerate()
             .map(|(i, t)| {
                 let r = rows(&text_of(t), area.width);
+                // The part being edited has a spare line to grow into.
                 1 + if i == self.current {
-                    r.max(3)
+                    (r + 1).max(3)
                 } else {
                     r.min(OTHER_ROWS)
                 }
@@ -425,13 +426,10 @@ impl Composer {
                 break;
             }
         }
-        let spare = area.height - used;
+        // Stacked from the top; what room is left stays below the last part.
         let mut y = area.y;
         for (i, &h) in want.iter().enumerate().take(hi + 1).skip(lo) {
-            let mut h = h;
-            if i == self.current {
-                h = (h + spare).min(area.y + area.height - y);
-            }
+            let h = h.min(area.y + area.height - y);
             let rect = Rect::new(area.x, y, area.width, h);
             y += h;
             let [head, body] =
