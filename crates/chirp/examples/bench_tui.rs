@@ -99,9 +99,9 @@ async fn first_frame(
     for r in reload_all(&mut m) {
         let answer = match r.cmd {
             Cmd::Load { pane, .. } => {
-                Answer::Loaded(Ok(posts::list(&c, &pane.query(None, "")).await?))
+                Answer::Loaded(Ok(posts::list(&c, &pane.query(None, "", None)).await?))
             }
-            Cmd::LoadAccount => Answer::Account(Ok(accounts::status(&c).await?)),
+            Cmd::LoadAccount => Answer::Account(Ok(accounts::list(&c).await?)),
             _ => continue,
         };
         update(&mut m, Msg::Answer(r.id, answer));

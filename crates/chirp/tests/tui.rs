@@ -34,6 +34,7 @@ fn post(id: i32, status: Status, content: &str) -> Post {
         parts: 1,
         parts_sent: i32::from(status == Status::Posted),
         unpublished_at: None,
+        group_id: None,
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
         attempts: 1,
         outcome_unknown: false,
@@ -84,6 +85,7 @@ fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> 
                 posts,
                 next,
                 threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
             })),
         ),
     )
@@ -154,7 +156,7 @@ fn populated(width: u16) -> Model {
         ],
         None,
     );
-    m.account = Some(AccountStatus {
+    m.accounts = vec![AccountStatus {
         id: 1,
         username: Some("chirp_tester".into()),
         x_user_id: Some("1001".into()),
@@ -167,7 +169,8 @@ fn populated(width: u16) -> Model {
         token_refreshed_at: None,
         refreshes: 0,
         refresh_started_at: None,
-    });
+        is_default: true,
+    }];
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),
         x_left: None,
@@ -243,7 +246,8 @@ fn the_next_page_loads_as_the_selection_nears_the_end() {
         vec![Cmd::Load {
             pane: Pane::Drafts,
             after: Some(cursor),
-            filter: String::new()
+            filter: String::new(),
+            account: None,
         }],
         "one request, not one per key"
     );
@@ -266,7 +270,10 @@ fn compose_save_and_failures_keep_the_text() {
     let cmds = update(&mut m, ctrl('s'));
     assert_eq!(
         cmds,
-        vec![Cmd::Create(vec!["hello q and j are text here".into()])]
+        vec![Cmd::Create(
+            vec!["hello q and j are text here".into()],
+            vec![]
+        )]
     );
     // The database refuses (down): the text stays, with the error.
     save_answer(
@@ -431,7 +438,8 @@ fn live_changes_reload_without_a_keypress_and_coalesce() {
         vec![Cmd::Load {
             pane: Pane::Posted,
             after: None,
-            filter: String::new()
+            filter: String::new(),
+            account: None,
         }]
     );
 }
@@ -677,6 +685,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
                 posts: vec![post(7, Status::Draft, "not about it")],
                 next: None,
                 threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -690,6 +699,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
                 posts: vec![post(8, Status::Draft, "launch plan")],
                 next: None,
                 threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -722,7 +732,7 @@ fn a_crashed_save_stops_saving_and_keeps_the_text() {
     // And the save can be tried again.
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["precious words".into()])]
+        vec![Cmd::Create(vec!["precious words".into()], vec![])]
     );
 }
 
@@ -741,7 +751,8 @@ fn a_crashed_load_is_said_and_the_pane_can_load_again() {
     assert!(again.contains(&Cmd::Load {
         pane: Pane::Posted,
         after: None,
-        filter: String::new()
+        filter: String::new(),
+        account: None,
     }));
 }
 
@@ -753,7 +764,7 @@ fn rebound_keys_work_and_every_hint_follows() {
     let mut overrides = Overrides::new();
     overrides.insert(
         "lists".into(),
-        [("new".to_string(), KeySpec::One("a".into()))].into(),
+        [("new".to_string(), KeySpec::One("A".into()))].into(),
     );
     overrides.insert(
         "composer".into(),
@@ -765,10 +776,10 @@ fn rebound_keys_work_and_every_hint_follows() {
     assert!(m.stack.is_empty(), "n is no longer bound");
     let screen = draw(&m, 100, 24).backend().to_string();
     assert!(
-        screen.contains("? help · q quit · a new · e edit"),
+        screen.contains("? help · q quit · A new · e edit"),
         "{screen}"
     );
-    update(&mut m, key(KeyCode::Char('a')));
+    update(&mut m, key(KeyCode::Char('A')));
     assert!(m.on_top::<Composer>());
     typed(&mut m, "hi");
     assert!(update(&mut m, ctrl('s')).is_empty(), "Ctrl-S is text now");
@@ -779,16 +790,16 @@ fn rebound_keys_work_and_every_hint_follows() {
     );
     assert_eq!(
         update(&mut m, ctrl('w')),
-        vec![Cmd::Create(vec!["hi".into()])]
+        vec![Cmd::Create(vec!["hi".into()], vec![])]
     );
     // The help screens list the new keys: the lists' on ?, the composer's on F1.
     let mut m = populated(100);
     m.keys = Keymap::with_overrides(&overrides).unwrap();
     update(&mut m, key(KeyCode::Char('?')));
     let screen = draw(&m, 100, 30).backend().to_string();
-    assert!(screen.contains("a  new post"), "{screen}");
+    assert!(screen.contains("A  new post"), "{screen}");
     update(&mut m, key(KeyCode::Esc));
-    update(&mut m, key(KeyCode::Char('a')));
+    update(&mut m, key(KeyCode::Char('A')));
     update(
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
@@ -881,6 +892,7 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
                 posts: vec![t],
                 next: None,
                 threads: [(9, parts)].into_iter().collect(),
+                groups: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -960,7 +972,7 @@ fn the_thread_editor_adds_splits_joins_deletes_and_moves_between_parts() {
     typed(&mut m, "then");
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["first".into(), "then".into()])]
+        vec![Cmd::Create(vec!["first".into(), "then".into()], vec![])]
     );
 }
 
@@ -1072,6 +1084,7 @@ fn with_threads(width: u16) -> Model {
                 ]
                 .into_iter()
                 .collect(),
+                groups: std::collections::HashMap::default(),
             })),
         ),
     );

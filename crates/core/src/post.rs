@@ -33,6 +33,8 @@ pub struct Post {
     pub parts_sent: i32,
     /// When every part was deleted on X (`chirp unpublish`).
     pub unpublished_at: Option<DateTime<Utc>>,
+    /// One text posted to several accounts: the posts share this group (the first one's id).
+    pub group_id: Option<PostId>,
 }
 
 impl Post {

@@ -8,9 +8,9 @@ use super::DbError;
 /// Serialises creation of the local placeholder across processes.
 const DEFAULT_ACCOUNT_LOCK: i64 = 0x6368_6972_7002;
 
-/// The account posts are written for: the first active one, else the first one, else a new
-/// local placeholder (user "local", inactive until connected) so that drafts and scheduling
-/// work before any X login.
+/// The account posts are written for unless told otherwise: chirp's user's default account,
+/// else its first (active first), else a new local placeholder (inactive until connected) so
+/// that drafts and scheduling work before any X login.
 pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i32, DbError> {
     if let Some(id) = find_default(&*client).await? {
         return Ok(id);
@@ -21,13 +21,7 @@ pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i
     if let Some(id) = find_default(&tx).await? {
         return Ok(id);
     }
-    let user: i32 = tx
-        .query_one(
-            "INSERT INTO users (name) VALUES ('local') RETURNING id",
-            &[],
-        )
-        .await?
-        .get(0);
+    let user = me(&tx).await?;
     let account: i32 = tx
         .query_one(
             "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, is_active)
@@ -36,21 +30,50 @@ pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i
         )
         .await?
         .get(0);
+    tx.execute(
+        "UPDATE users SET default_x_account_id = $2 WHERE id = $1",
+        &[&user, &account],
+    )
+    .await?;
     tx.commit().await?;
     Ok(account)
 }
 
-async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, DbError> {
-    Ok(client
-        .query_opt(
-            "SELECT id FROM x_accounts ORDER BY is_active DESC, id LIMIT 1",
+/// chirp's user: the first one, made (as "local") when there is none. Call under
+/// [`DEFAULT_ACCOUNT_LOCK`]. Its accounts are the ones chirp lists and posts to.
+async fn me(tx: &Transaction<'_>) -> Result<i32, DbError> {
+    if let Some(r) = tx
+        .query_opt("SELECT id FROM users ORDER BY id LIMIT 1", &[])
+        .await?
+    {
+        return Ok(r.get(0));
+    }
+    Ok(tx
+        .query_one(
+            "INSERT INTO users (name) VALUES ('local') RETURNING id",
             &[],
         )
         .await?
-        .map(|r| r.get(0)))
+        .get(0))
 }
 
-/// A connected account as chirp shows it (no tokens).
+/// chirp's user's default account: the one set, else its first (active first).
+async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, DbError> {
+    Ok(client
+        .query_opt(
+            "SELECT coalesce(
+                 (SELECT a.id FROM x_accounts a
+                  WHERE a.id = u.default_x_account_id AND a.user_id = u.id),
+                 (SELECT a.id FROM x_accounts a WHERE a.user_id = u.id
+                  ORDER BY a.is_active DESC, a.id LIMIT 1))
+             FROM users u ORDER BY u.id LIMIT 1",
+            &[],
+        )
+        .await?
+        .and_then(|r| r.get(0)))
+}
+
+/// An account as chirp shows it (no tokens).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccountStatus {
     pub id: i32,
@@ -58,6 +81,8 @@ pub struct AccountStatus {
     pub x_user_id: Option<String>,
     pub connected: bool,
     pub needs_reconnect: bool,
+    /// Where posts go unless told otherwise.
+    pub is_default: bool,
     pub token_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     pub rate_limited_until: Option<chrono::DateTime<chrono::Utc>>,
     pub posts_waiting: i64,
@@ -70,40 +95,107 @@ pub struct AccountStatus {
     pub refresh_started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The default account's state, if there is any account at all.
-pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>, DbError> {
-    let Some(id) = find_default(client).await? else {
-        return Ok(None);
-    };
-    let r = client
-        .query_one(
-            "SELECT x_username, x_user_id, is_active, needs_reconnect, token_expires_at,
-                    rate_limited_until,
-                    (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id
-                       AND p.status IN ('scheduled', 'publishing')) AS waiting,
-                    needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at
-             FROM x_accounts a WHERE id = $1",
-            &[&id],
-        )
-        .await?;
-    let username: String = r.get(0);
-    let x_user_id: String = r.get(1);
-    let active: bool = r.get(2);
-    let needs_reconnect: bool = r.get(3);
-    Ok(Some(AccountStatus {
+const STATUS_COLUMNS: &str = "a.id, x_username, x_user_id, is_active, needs_reconnect, \
+     token_expires_at, rate_limited_until, \
+     (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id \
+        AND p.status IN ('scheduled', 'publishing')) AS waiting, \
+     needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at";
+
+fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
+    let id: i32 = r.get(0);
+    let username: String = r.get(1);
+    let x_user_id: String = r.get(2);
+    let active: bool = r.get(3);
+    let needs_reconnect: bool = r.get(4);
+    AccountStatus {
         id,
         username: (!username.is_empty()).then_some(username),
         x_user_id: (!x_user_id.is_empty()).then_some(x_user_id),
         connected: active && !needs_reconnect,
         needs_reconnect,
-        token_expires_at: r.get(4),
-        rate_limited_until: r.get(5),
-        posts_waiting: r.get(6),
-        reconnect_reason: r.get(7),
-        token_refreshed_at: r.get(8),
-        refreshes: r.get(9),
-        refresh_started_at: r.get(10),
-    }))
+        is_default: default == Some(id),
+        token_expires_at: r.get(5),
+        rate_limited_until: r.get(6),
+        posts_waiting: r.get(7),
+        reconnect_reason: r.get(8),
+        token_refreshed_at: r.get(9),
+        refreshes: r.get(10),
+        refresh_started_at: r.get(11),
+    }
+}
+
+/// The default account's state, if there is any account at all.
+pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>, DbError> {
+    let Some(id) = find_default(client).await? else {
+        return Ok(None);
+    };
+    status_by_id(client, id).await.map(Some)
+}
+
+/// One account's state.
+pub async fn status_by_id(client: &impl GenericClient, id: i32) -> Result<AccountStatus, DbError> {
+    let default = find_default(client).await?;
+    let r = client
+        .query_one(
+            &format!("SELECT {STATUS_COLUMNS} FROM x_accounts a WHERE a.id = $1"),
+            &[&id],
+        )
+        .await?;
+    Ok(status_of(&r, default))
+}
+
+/// Every X account chirp's user has connected (connected now or not), oldest first; the
+/// local placeholder, which is no X account yet, is left out.
+pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, DbError> {
+    let default = find_default(client).await?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {STATUS_COLUMNS} FROM x_accounts a
+                 WHERE a.user_id = (SELECT min(id) FROM users) AND a.x_user_id <> ''
+                 ORDER BY a.id"
+            ),
+            &[],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| status_of(r, default)).collect())
+}
+
+/// The account a handle names (`@name` or `name`, any case), among chirp's user's accounts.
+pub async fn find(client: &impl GenericClient, handle: &str) -> Result<i32, DbError> {
+    let name = handle.trim().trim_start_matches('@');
+    let found = client
+        .query_opt(
+            "SELECT id FROM x_accounts
+             WHERE user_id = (SELECT min(id) FROM users) AND x_user_id <> ''
+               AND lower(x_username) = lower($1)
+             ORDER BY id LIMIT 1",
+            &[&name],
+        )
+        .await?;
+    match found {
+        Some(r) => Ok(r.get(0)),
+        None => Err(DbError::UnknownAccount {
+            handle: name.to_string(),
+            known: list(client)
+                .await?
+                .into_iter()
+                .filter_map(|a| a.username)
+                .collect(),
+        }),
+    }
+}
+
+/// Makes `id` the account posts go to unless told otherwise.
+pub async fn set_default(client: &impl GenericClient, id: i32) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE users SET default_x_account_id = $1
+             WHERE id = (SELECT user_id FROM x_accounts WHERE id = $1)",
+            &[&id],
+        )
+        .await?;
+    Ok(())
 }
 
 /// The ciphertexts chirp stores for an account.
@@ -124,9 +216,10 @@ impl std::fmt::Debug for StoredTokens {
     }
 }
 
-/// Saves a freshly connected account in one transaction: the account with the same X user id
-/// if there is one, else the local placeholder (so existing drafts stay with it), else a new
-/// user and account. Returns the account id.
+/// Saves a freshly connected account in one transaction, for chirp's user: the account with
+/// the same X user id if there is one (its tokens are renewed: no second row), else the local
+/// placeholder (so existing drafts stay with it), else a new account. The first account
+/// becomes the default. Returns the account id.
 pub async fn save_connected(
     client: &mut deadpool_postgres::Object,
     x_user_id: &str,
@@ -136,34 +229,35 @@ pub async fn save_connected(
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DEFAULT_ACCOUNT_LOCK])
         .await?;
+    let user = me(&tx).await?;
     let existing: Option<i32> = tx
         .query_opt(
-            "SELECT id FROM x_accounts WHERE x_user_id = $1
-             UNION ALL (SELECT id FROM x_accounts WHERE x_user_id = '' ORDER BY id LIMIT 1)
+            "SELECT id FROM x_accounts WHERE user_id = $1 AND x_user_id = $2
+             UNION ALL (SELECT id FROM x_accounts WHERE user_id = $1 AND x_user_id = ''
+                        ORDER BY id LIMIT 1)
              LIMIT 1",
-            &[&x_user_id],
+            &[&user, &x_user_id],
         )
         .await?
         .map(|r| r.get(0));
-    let id = match existing {
+    let id: i32 = match existing {
         Some(id) => id,
-        None => {
-            let user: i32 = tx
-                .query_one(
-                    "INSERT INTO users (name) VALUES ($1) RETURNING id",
-                    &[&username],
-                )
-                .await?
-                .get(0);
-            tx.query_one(
+        None => tx
+            .query_one(
                 "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, is_active)
                  VALUES ($1, '', $2, $3, false) RETURNING id",
                 &[&user, &x_user_id, &username],
             )
             .await?
-            .get(0)
-        }
+            .get(0),
     };
+    tx.execute(
+        "UPDATE users SET default_x_account_id = $2
+         WHERE id = $1 AND (default_x_account_id IS NULL
+               OR default_x_account_id NOT IN (SELECT id FROM x_accounts WHERE user_id = $1))",
+        &[&user, &id],
+    )
+    .await?;
     tx.execute(
         "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
                 x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false,

@@ -53,12 +53,28 @@ pub enum DbError {
     PartText(#[from] chirp_core::PartError),
     #[error("post {id}: {msg}")]
     Refused { id: PostId, msg: String },
+    /// A handle that names no connected account (the user's input: exit 2).
+    #[error("no connected X account @{handle}{}", known_accounts(.known))]
+    UnknownAccount { handle: String, known: Vec<String> },
     #[error("database TLS: {0}")]
     Tls(String),
     #[error("database error: {}", one_line(.0))]
     Query(#[from] tokio_postgres::Error),
     #[error("database unavailable: {0}")]
     Pool(String),
+}
+
+/// "; connected: @a, @b" or how to connect one.
+fn known_accounts(known: &[String]) -> String {
+    if known.is_empty() {
+        "; none is connected: run `chirp account connect`".to_string()
+    } else {
+        let handles: Vec<String> = known.iter().map(|h| format!("@{h}")).collect();
+        format!(
+            " (connected: {}; see chirp account list)",
+            handles.join(", ")
+        )
+    }
 }
 
 impl From<chirp_core::status::UnknownStatus> for DbError {

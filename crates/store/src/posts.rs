@@ -15,7 +15,7 @@ pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, post
      x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
      1 + (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
      (x_tweet_id IS NOT NULL)::int + (SELECT count(pp.x_tweet_id)::int FROM post_parts pp \
-        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at";
+        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -36,6 +36,7 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
         parts: r.get("parts"),
         parts_sent: r.get("parts_sent"),
         unpublished_at: r.get("unpublished_at"),
+        group_id: r.get("group_id"),
     })
 }
 
@@ -124,6 +125,21 @@ pub async fn create_thread(
     parts: &[String],
     at: Option<DateTime<Utc>>,
 ) -> Result<Post, DbError> {
+    let mut made = create_for_accounts(client, actor, &[account], parts, at).await?;
+    made.pop()
+        .ok_or_else(|| DbError::Unexpected("no post was made".into()))
+}
+
+/// One text (a thread of `parts`) for each of `accounts`, in one transaction: one post per
+/// account, each scheduled, claimed and audited on its own. With several accounts the posts
+/// share a group (the first one's id), so lists can say "sent to 2 of 3".
+pub async fn create_for_accounts(
+    client: &mut Object,
+    actor: Actor<'_>,
+    accounts: &[AccountId],
+    parts: &[String],
+    at: Option<DateTime<Utc>>,
+) -> Result<Vec<Post>, DbError> {
     text::validate_parts(parts)?;
     let status = if at.is_some() {
         Status::Scheduled
@@ -131,29 +147,39 @@ pub async fn create_thread(
         Status::Draft
     };
     let tx = begin(client, actor, None).await?;
-    let id: PostId = tx
-        .query_one(
-            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
-             VALUES ($1, $2, $3, $4) RETURNING id",
-            &[&account, &parts[0], &status.as_str(), &at],
+    let mut ids: Vec<PostId> = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let group = (accounts.len() > 1).then(|| ids.first().copied()).flatten();
+        let id: PostId = tx
+            .query_one(
+                "INSERT INTO posts (x_account_id, content, status, scheduled_at, group_id)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[account, &parts[0], &status.as_str(), &at, &group],
+            )
+            .await?
+            .get(0);
+        let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
+        tx.execute(
+            "INSERT INTO post_parts (post_id, position, content)
+             SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
+            &[&id, &rest],
         )
-        .await?
-        .get(0);
-    let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
-    tx.execute(
-        "INSERT INTO post_parts (post_id, position, content)
-         SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
-        &[&id, &rest],
-    )
-    .await?;
-    let row = tx
-        .query_one(
-            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
-            &[&id],
+        .await?;
+        ids.push(id);
+    }
+    if accounts.len() > 1 {
+        // The first post is in its own group too (its id was not known when it was made).
+        tx.execute("UPDATE posts SET group_id = $1 WHERE id = $1", &[&ids[0]])
+            .await?;
+    }
+    let rows = tx
+        .query(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = ANY($1) ORDER BY id"),
+            &[&ids],
         )
         .await?;
     tx.commit().await?;
-    from_row(&row)
+    rows.iter().map(from_row).collect()
 }
 
 /// Every part of a post, the first one (the post's own text) included, in order.
@@ -452,6 +478,8 @@ pub struct ListQuery {
     pub limit: i64,
     /// Case-insensitive substring of the text.
     pub text: Option<String>,
+    /// Only this account's posts.
+    pub account: Option<AccountId>,
 }
 
 impl Default for ListQuery {
@@ -462,6 +490,7 @@ impl Default for ListQuery {
             after: None,
             limit: 100,
             text: None,
+            account: None,
         }
     }
 }
@@ -473,6 +502,22 @@ pub struct Page {
     pub next: Option<Cursor>,
     /// Every part of each thread on the page, in order (single posts have no entry).
     pub threads: std::collections::HashMap<PostId, Vec<PostPart>>,
+    /// How far each group on the page got (one text sent to several accounts).
+    pub groups: std::collections::HashMap<PostId, Group>,
+}
+
+/// One text sent to several accounts: how many posts it made, and how many are on X.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Group {
+    pub posts: i64,
+    pub posted: i64,
+}
+
+impl Group {
+    /// "sent to 2 of 3".
+    pub fn label(&self) -> String {
+        format!("sent to {} of {}", self.posted, self.posts)
+    }
 }
 
 /// One page of posts, keyset-paginated so that page N costs the same as page 1.
@@ -494,7 +539,7 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
     let (keyset, order) = match q.order {
         Order::Newest => ("($2::int IS NULL OR id < $2)", "id DESC"),
         Order::Soonest => (
-            "($2::int IS NULL OR (coalesce(scheduled_at, '-infinity'), id) > ($5::timestamptz, $2))",
+            "($2::int IS NULL OR (coalesce(scheduled_at, '-infinity'), id) > ($6::timestamptz, $2))",
             "coalesce(scheduled_at, '-infinity'), id",
         ),
     };
@@ -502,10 +547,11 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
         "SELECT {COLUMNS} FROM posts
          WHERE ($1::text[] IS NULL OR status = ANY($1)) AND {keyset}
            AND ($4::text IS NULL OR content ILIKE $4)
+           AND ($5::int IS NULL OR x_account_id = $5)
          ORDER BY {order} LIMIT $3"
     );
     let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-        vec![&statuses, &after_id, &q.limit, &pattern];
+        vec![&statuses, &after_id, &q.limit, &pattern, &q.account];
     if q.order == Order::Soonest {
         params.push(&after_at);
     }
@@ -519,11 +565,45 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
             scheduled_at: p.scheduled_at,
         });
     let threads = thread_parts(client, &posts).await?;
+    let groups = groups(client, &posts).await?;
     Ok(Page {
         posts,
         next,
         threads,
+        groups,
     })
+}
+
+/// How far the groups of `posts` got, in one query.
+async fn groups(
+    client: &impl GenericClient,
+    posts: &[Post],
+) -> Result<std::collections::HashMap<PostId, Group>, DbError> {
+    let mut ids: Vec<PostId> = posts.iter().filter_map(|p| p.group_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows = client
+        .query(
+            "SELECT group_id, count(*), count(*) FILTER (WHERE status = 'posted')
+             FROM posts WHERE group_id = ANY($1) GROUP BY group_id",
+            &[&ids],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                Group {
+                    posts: r.get(1),
+                    posted: r.get(2),
+                },
+            )
+        })
+        .collect())
 }
 
 /// The parts of those of `posts` that are threads, in one query.
@@ -563,11 +643,16 @@ async fn thread_parts(
 }
 
 /// How many posts there are in each status (statuses with none are absent).
-pub async fn counts(client: &impl GenericClient) -> Result<Vec<(Status, i64)>, DbError> {
+/// How many posts there are in each status (of one account, or of all).
+pub async fn counts(
+    client: &impl GenericClient,
+    account: Option<AccountId>,
+) -> Result<Vec<(Status, i64)>, DbError> {
     let rows = client
         .query(
-            "SELECT status, count(*) FROM posts GROUP BY status ORDER BY status",
-            &[],
+            "SELECT status, count(*) FROM posts WHERE ($1::int IS NULL OR x_account_id = $1)
+             GROUP BY status ORDER BY status",
+            &[&account],
         )
         .await?;
     rows.iter()
@@ -580,11 +665,15 @@ pub async fn counts(client: &impl GenericClient) -> Result<Vec<(Status, i64)>, D
 }
 
 /// When the next scheduled post is due (its time or its back-off, whichever is later).
-pub async fn next_due(client: &impl GenericClient) -> Result<Option<DateTime<Utc>>, DbError> {
+pub async fn next_due(
+    client: &impl GenericClient,
+    account: Option<AccountId>,
+) -> Result<Option<DateTime<Utc>>, DbError> {
     Ok(client
         .query_one(
-            "SELECT min(greatest(scheduled_at, next_attempt_at)) FROM posts WHERE status = 'scheduled'",
-            &[],
+            "SELECT min(greatest(scheduled_at, next_attempt_at)) FROM posts
+             WHERE status = 'scheduled' AND ($1::int IS NULL OR x_account_id = $1)",
+            &[&account],
         )
         .await?
         .get(0))

@@ -110,12 +110,17 @@ async fn seed_indexes_triggers_and_constraints_exist() {
         e.to_string().contains("duplicate key") || format!("{e:?}").contains("unique"),
         "{e:?}"
     );
-    // One account per user; user_id not null.
+    // The seed allowed one account per user "for MVP simplicity"; its future extension, done
+    // in V9, is several accounts per user. A user still connects a given X account once, and
+    // user_id stays required.
     c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (1, '', '1', 'a')")
         .await
         .unwrap();
-    assert!(c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (1, '', '2', 'b')").await.is_err());
-    assert!(c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (NULL, '', '2', 'b')").await.is_err());
+    c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (1, '', '2', 'b')")
+        .await
+        .unwrap();
+    assert!(c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (1, '', '2', 'b2')").await.is_err());
+    assert!(c.batch_execute("INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username) VALUES (NULL, '', '3', 'c')").await.is_err());
     // Status must be known; account must exist.
     assert!(
         c.batch_execute(
@@ -169,7 +174,7 @@ async fn seed_indexes_triggers_and_constraints_exist() {
 async fn migrate_is_idempotent() {
     let t = chirp_testing::fresh_database(false).await;
     let first = t.db.migrate().await.unwrap();
-    assert_eq!(first.len(), 8, "{first:?}");
+    assert_eq!(first.len(), 9, "{first:?}");
     assert!(first[0].contains("seed_schema"));
     assert!(t.db.migrate().await.unwrap().is_empty());
 }
@@ -413,7 +418,7 @@ async fn keyset_pages_cover_everything_once() {
     .unwrap();
     let ids: Vec<i32> = page.posts.iter().map(|p| p.id).collect();
     assert_eq!(ids, vec![250, 25]);
-    let counts = posts::counts(&c).await.unwrap();
+    let counts = posts::counts(&c, None).await.unwrap();
     assert_eq!(counts, vec![(Status::Draft, 83), (Status::Scheduled, 167)]);
 }
 
@@ -645,4 +650,148 @@ async fn editing_a_thread_replaces_its_parts_and_audits_what_they_were() {
         .await
         .unwrap();
     assert_eq!((single.parts, single.content.as_str()), (1, "alone"));
+}
+
+#[tokio::test]
+async fn the_migration_to_several_accounts_gathers_chirps_users_and_keeps_the_default() {
+    // As chirp left a database before V9: one user per connected account (a user could hold
+    // only one), the first one the local placeholder filled by the first login; and a user
+    // made by other means (it has an email).
+    let t = chirp_testing::fresh_database(false).await;
+    let c = t.client().await;
+    for sql in [
+        include_str!("../migrations/V1__seed_schema.sql"),
+        include_str!("../migrations/V2__publishing.sql"),
+        include_str!("../migrations/V3__unknown_outcomes.sql"),
+        include_str!("../migrations/V4__publisher_liveness.sql"),
+        include_str!("../migrations/V5__token_lifetime.sql"),
+        include_str!("../migrations/V6__heartbeat_and_refresh.sql"),
+        include_str!("../migrations/V7__threads.sql"),
+        include_str!("../migrations/V8__unpublish.sql"),
+    ] {
+        c.batch_execute(sql).await.unwrap();
+    }
+    c.batch_execute(
+        "INSERT INTO users (name) VALUES ('local'), ('work_account');
+         INSERT INTO users (email, name) VALUES ('team@example.com', 'team');
+         INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username)
+             VALUES (1, '', '11', 'me'), (2, '', '22', 'work_account'), (3, '', '33', 'team');
+         INSERT INTO posts (x_account_id, content) VALUES (2, 'for work');",
+    )
+    .await
+    .unwrap();
+    c.batch_execute(include_str!("../migrations/V9__several_accounts.sql"))
+        .await
+        .unwrap();
+    let owners: Vec<(String, i32)> = c
+        .query(
+            "SELECT x_username, user_id FROM x_accounts ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            ("me".into(), 1),
+            ("work_account".into(), 1),
+            ("team".into(), 3)
+        ]
+    );
+    let users: Vec<(i32, Option<i32>)> = c
+        .query(
+            "SELECT id, default_x_account_id FROM users ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        users,
+        [(1, Some(1)), (3, Some(3))],
+        "the emptied user is gone"
+    );
+    // The post stays with its account.
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM posts WHERE x_account_id = 2", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn several_accounts_a_default_handles_and_one_text_for_each() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let tokens = accounts::StoredTokens {
+        access: "sealed".into(),
+        refresh: None,
+        expires_at: None,
+        lifetime_secs: None,
+    };
+    // Drafts written before any login stay with the first account connected.
+    let local = accounts::default_account(&mut c).await.unwrap();
+    let a = accounts::save_connected(&mut c, "11", "Alice", &tokens)
+        .await
+        .unwrap();
+    assert_eq!(a, local);
+    let b = accounts::save_connected(&mut c, "22", "bob", &tokens)
+        .await
+        .unwrap();
+    assert_ne!(a, b);
+    // Connecting an account again renews it: no second row.
+    assert_eq!(
+        accounts::save_connected(&mut c, "22", "bob", &tokens)
+            .await
+            .unwrap(),
+        b
+    );
+    let listed: Vec<(Option<String>, bool)> = accounts::list(&c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.username, s.is_default))
+        .collect();
+    assert_eq!(
+        listed,
+        [(Some("Alice".into()), true), (Some("bob".into()), false)]
+    );
+    // Handles: with or without @, any case; an unknown one names those there are.
+    assert_eq!(accounts::find(&c, "@alice").await.unwrap(), a);
+    assert_eq!(accounts::find(&c, "BOB").await.unwrap(), b);
+    let err = accounts::find(&c, "@carol").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no connected X account @carol (connected: @Alice, @bob; see chirp account list)"
+    );
+    accounts::set_default(&c, b).await.unwrap();
+    assert_eq!(accounts::default_account(&mut c).await.unwrap(), b);
+    // One text for both: one post each, in one group.
+    let made = posts::create_for_accounts(&mut c, ME, &[a, b], &["hello both".into()], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        made.iter().map(|p| p.x_account_id).collect::<Vec<_>>(),
+        [a, b]
+    );
+    assert_eq!(made[0].group_id, Some(made[0].id));
+    assert_eq!(made[1].group_id, Some(made[0].id));
+    let page = posts::list(
+        &c,
+        &ListQuery {
+            account: Some(b),
+            ..ListQuery::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.posts.len(), 1, "one account's posts");
+    let g = page.groups[&made[0].id];
+    assert_eq!(g.label(), "sent to 0 of 2");
 }

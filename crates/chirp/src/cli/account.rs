@@ -1,4 +1,4 @@
-//! `chirp account connect | status | disconnect`.
+//! `chirp account connect | status | list | default | disconnect`.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -87,10 +87,18 @@ async fn connect_with(
         .me(&tokens.access)
         .await
         .map_err(|e| anyhow!("{e}: nothing was saved"))?;
-    credentials
+    let id = credentials
         .save_connected(db, &me.id, &me.username, &tokens)
         .await?;
     outln!("connected as @{}", me.username);
+    let c = db.client().await?;
+    if let Some(default) = accounts::status(&c).await?.filter(|d| d.id != id) {
+        let other = default.username.unwrap_or_default();
+        outln!(
+            "posts go to @{other} unless you say --account @{0}; to make @{0} the default: chirp account default @{0}",
+            me.username
+        );
+    }
     if tokens.refresh.is_none() {
         eprintln!(
             "warning: X gave no refresh token (is offline.access allowed for the app?); you will need to reconnect when the access token expires"
@@ -110,9 +118,17 @@ async fn token_problem(db: &Db, account: i32) -> Option<String> {
     }
 }
 
-pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
+pub(super) async fn status(
+    db: &Db,
+    json: bool,
+    handle: Option<String>,
+    tz: Tz,
+) -> Result<ExitCode> {
     let c = db.client().await?;
-    let st = accounts::status(&c).await?;
+    let st = match handle {
+        Some(h) => Some(accounts::status_by_id(&c, accounts::find(&c, &h).await?).await?),
+        None => accounts::status(&c).await?,
+    };
     let problem = match &st {
         Some(s) if s.connected => token_problem(db, s.id).await,
         _ => None,
@@ -187,12 +203,88 @@ pub(super) async fn status(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) async fn disconnect(db: &Db, config: &Config) -> Result<ExitCode> {
+/// `chirp account list`: every connected account, one line (or JSON object) each.
+pub(super) async fn list(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
     let c = db.client().await?;
-    let Some(st) = accounts::status(&c)
-        .await?
-        .filter(|s| s.connected || s.needs_reconnect)
-    else {
+    let all = accounts::list(&c).await?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if all.is_empty() {
+        outln!("no account is connected: run `chirp account connect`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = all
+        .iter()
+        .map(|a| a.username.as_deref().map_or(1, |u| u.chars().count() + 1))
+        .max()
+        .unwrap_or(1);
+    for a in &all {
+        let handle = format!("@{}", a.username.clone().unwrap_or_default());
+        let state = if a.connected {
+            "connected".to_string()
+        } else if a.needs_reconnect {
+            "needs reconnect (chirp account connect)".to_string()
+        } else {
+            "not connected (chirp account connect)".to_string()
+        };
+        let mut line = format!(
+            "{} {handle:<width$}  {state} · {} waiting",
+            if a.is_default { "*" } else { " " },
+            a.posts_waiting
+        );
+        if let Some(t) = a.rate_limited_until.filter(|t| *t > chrono::Utc::now()) {
+            line.push_str(&format!(" · rate limited until {}", when::show(t, &tz)));
+        }
+        outln!("{line}");
+    }
+    outln!("(* the default: posts go there unless --account says otherwise)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chirp account default @handle`.
+pub(super) async fn make_default(db: &Db, handle: String) -> Result<ExitCode> {
+    let c = db.client().await?;
+    let id = accounts::find(&c, &handle).await?;
+    accounts::set_default(&c, id).await?;
+    let st = accounts::status_by_id(&c, id).await?;
+    outln!(
+        "@{} is the default account: new posts go there unless --account says otherwise",
+        st.username.unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn disconnect(
+    db: &Db,
+    config: &Config,
+    handle: Option<String>,
+) -> Result<ExitCode> {
+    let c = db.client().await?;
+    let st = match handle {
+        Some(h) => Some(accounts::status_by_id(&c, accounts::find(&c, &h).await?).await?),
+        None => {
+            let live: Vec<_> = accounts::list(&c)
+                .await?
+                .into_iter()
+                .filter(|s| s.connected || s.needs_reconnect)
+                .collect();
+            if live.len() > 1 {
+                let names: Vec<String> = live
+                    .iter()
+                    .map(|a| format!("@{}", a.username.clone().unwrap_or_default()))
+                    .collect();
+                anyhow::bail!(UsageError(format!(
+                    "several accounts are connected ({}): say which, e.g. chirp account disconnect {}",
+                    names.join(", "),
+                    names[0]
+                )));
+            }
+            live.into_iter().next()
+        }
+    };
+    let Some(st) = st.filter(|s| s.connected || s.needs_reconnect) else {
         outln!("no account is connected");
         return Ok(ExitCode::SUCCESS);
     };

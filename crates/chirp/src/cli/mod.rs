@@ -68,6 +68,10 @@ pub enum Command {
         /// With --split: end each part with "k/n" (counted in the limit).
         #[arg(long, requires = "split")]
         numbered: bool,
+        /// The account to post as (`@handle`); repeat it to post the text once to each
+        /// (default: the default account, see `chirp account list`).
+        #[arg(short, long = "account", value_name = "@HANDLE")]
+        accounts: Vec<String>,
     },
     /// List posts, newest first.
     List {
@@ -80,6 +84,9 @@ pub enum Command {
         /// One JSON array (times in RFC 3339 UTC).
         #[arg(long)]
         json: bool,
+        /// Only this account's posts (`@handle`).
+        #[arg(short, long, value_name = "@HANDLE")]
+        account: Option<String>,
     },
     /// Show one post in full, with its history.
     Show {
@@ -91,8 +98,12 @@ pub enum Command {
     Count {
         /// The text; stdin when absent.
         text: Option<String>,
+        /// One JSON object per part.
         #[arg(long)]
         json: bool,
+        /// Count for this account (`@handle`; every account has X's limit of 280).
+        #[arg(short, long, value_name = "@HANDLE")]
+        account: Option<String>,
     },
     /// Schedule a draft (or move a scheduled post) to WHEN.
     Schedule {
@@ -120,7 +131,11 @@ pub enum Command {
     /// unsent parts a new draft (printed).
     SplitOff { id: PostId },
     /// Database, account and queue at a glance.
-    Status,
+    Status {
+        /// One account's (`@handle`) instead of every account's.
+        #[arg(short, long, value_name = "@HANDLE")]
+        account: Option<String>,
+    },
     /// Publish due posts until stopped (for tmux or systemd); one line per event.
     Scheduler {
         /// Seconds a claim lasts; a crashed publisher's posts are taken over after this.
@@ -160,13 +175,32 @@ pub enum AccountCommand {
         #[arg(long, default_value_t = 300, value_name = "SECS")]
         timeout: u64,
     },
-    /// Username, whether connected, token expiry, posts waiting.
+    /// Username, whether connected, token expiry, posts waiting (the default account's, or
+    /// the one named).
     Status {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+        #[arg(short, long, value_name = "@HANDLE")]
+        account: Option<String>,
+    },
+    /// Every connected account: handle, state, default, posts waiting, rate limit.
+    List {
+        /// One JSON array.
         #[arg(long)]
         json: bool,
     },
+    /// Make an account the one posts go to unless `--account` says otherwise.
+    Default {
+        #[arg(value_name = "@HANDLE")]
+        handle: String,
+    },
     /// Revoke the tokens at X and deactivate the account here; posts are kept.
-    Disconnect,
+    Disconnect {
+        /// Which account (needed when several are connected).
+        #[arg(value_name = "@HANDLE")]
+        handle: Option<String>,
+    },
 }
 
 pub use crate::error::UsageError;
@@ -179,6 +213,11 @@ pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
         || e.downcast_ref::<chirp_core::TextError>().is_some()
         || e.downcast_ref::<chirp_core::PartError>().is_some()
         || account::connect_error_is_usage(e)
+        // A handle that names no account.
+        || matches!(
+            e.downcast_ref::<chirp_store::DbError>(),
+            Some(chirp_store::DbError::UnknownAccount { .. })
+        )
 }
 
 /// Parses the command line; a mistake in it is one line on stderr and exit 2.
@@ -209,7 +248,23 @@ pub fn parse() -> Result<Cli, ExitCode> {
 pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
     let tz = config.timezone();
     match command {
-        Command::Count { text, json } => count(text, json),
+        Command::Count {
+            text,
+            json,
+            account,
+        } => {
+            // The handle must name an account; the limit is X's, the same for every one.
+            if let Some(h) = account {
+                with_db(config, move |db| {
+                    Box::pin(async move {
+                        accounts::find(&db.client().await?, &h).await?;
+                        Ok(ExitCode::SUCCESS)
+                    })
+                })
+                .await?;
+            }
+            count(text, json)
+        }
         Command::Migrate => {
             let (db, applied) = open_db(config).await?;
             if applied.is_empty() {
@@ -229,6 +284,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             thread,
             split,
             numbered,
+            accounts: handles,
         } => {
             let text = read_text(&text)?;
             let parts = if thread {
@@ -253,10 +309,14 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             with_db(config, |db| {
                 Box::pin(async move {
                     let mut c = db.client().await?;
-                    let account = accounts::default_account(&mut c).await?;
-                    let post = posts::create_thread(&mut c, ACTOR, account, &parts, at).await?;
-                    outln!("{}", post.id);
-                    if let Some(at) = post.scheduled_at {
+                    let targets = accounts_named(&mut c, &handles).await?;
+                    let made =
+                        posts::create_for_accounts(&mut c, ACTOR, &targets, &parts, at).await?;
+                    // One id per line, one post per account.
+                    for post in &made {
+                        outln!("{}", post.id);
+                    }
+                    if let Some(at) = made.first().and_then(|p| p.scheduled_at) {
                         eprintln!("scheduled for {}", when::show(at, &tz));
                     }
                     Ok(ExitCode::SUCCESS)
@@ -268,7 +328,13 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             status,
             limit,
             json,
-        } => with_db(config, |db| Box::pin(list(db, status, limit, json, tz))).await,
+            account,
+        } => {
+            with_db(config, move |db| {
+                Box::pin(list(db, status, limit, json, account, tz))
+            })
+            .await
+        }
         Command::Show { id, json } => {
             with_db(config, |db| {
                 Box::pin(async move {
@@ -360,7 +426,9 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             })
             .await
         }
-        Command::Status => with_db(config, |db| Box::pin(status(db, tz))).await,
+        Command::Status { account } => {
+            with_db(config, move |db| Box::pin(status(db, account, tz))).await
+        }
         Command::Unpublish { id } => {
             let cfg = config.clone();
             with_db(config, move |db| Box::pin(unpublish(db, cfg, id))).await
@@ -385,13 +453,25 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 no_browser,
                 timeout,
             } => account::connect(config, no_browser, timeout).await,
-            AccountCommand::Status { json } => {
-                with_db(config, |db| Box::pin(account::status(db, json, tz))).await
+            AccountCommand::Status { json, account } => {
+                with_db(config, move |db| {
+                    Box::pin(account::status(db, json, account, tz))
+                })
+                .await
             }
-            AccountCommand::Disconnect => {
+            AccountCommand::List { json } => {
+                with_db(config, |db| Box::pin(account::list(db, json, tz))).await
+            }
+            AccountCommand::Default { handle } => {
+                with_db(config, move |db| {
+                    Box::pin(account::make_default(db, handle))
+                })
+                .await
+            }
+            AccountCommand::Disconnect { handle } => {
                 let cfg = config.clone();
                 with_db(config, move |db| {
-                    Box::pin(async move { account::disconnect(db, &cfg).await })
+                    Box::pin(async move { account::disconnect(db, &cfg, handle).await })
                 })
                 .await
             }
@@ -532,23 +612,53 @@ fn count_parts(parts: &[String], json: bool) -> Result<ExitCode> {
     })
 }
 
+/// The accounts `handles` name (`@a`, `b`), in order and once each; none named: the default.
+pub(crate) async fn accounts_named(
+    c: &mut chirp_store::Object,
+    handles: &[String],
+) -> Result<Vec<chirp_core::AccountId>, chirp_store::DbError> {
+    if handles.is_empty() {
+        return Ok(vec![accounts::default_account(c).await?]);
+    }
+    let mut ids = Vec::with_capacity(handles.len());
+    for h in handles {
+        let id = accounts::find(&*c, h).await?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 async fn list(
     db: &Db,
     status: Option<Status>,
     limit: Option<i64>,
     json: bool,
+    account: Option<String>,
     tz: Tz,
 ) -> Result<ExitCode> {
     if limit.is_some_and(|l| l < 1) {
         bail!(UsageError("--limit must be at least 1".into()));
     }
     let c = db.client().await?;
+    let account = match account {
+        Some(h) => Some(accounts::find(&c, &h).await?),
+        None => None,
+    };
+    let handles: std::collections::HashMap<i32, String> = accounts::list(&c)
+        .await?
+        .into_iter()
+        .filter_map(|a| Some((a.id, a.username?)))
+        .collect();
     let mut q = ListQuery {
         statuses: status.into_iter().collect(),
         order: Order::Newest,
         limit: limit.unwrap_or(500).min(500),
+        account,
         ..ListQuery::default()
     };
+    let mut groups = std::collections::HashMap::new();
     let mut all = Vec::new();
     let mut threads = std::collections::HashMap::new();
     loop {
@@ -559,6 +669,7 @@ async fn list(
         let page = posts::list(&c, &q).await?;
         all.extend(page.posts);
         threads.extend(page.threads);
+        groups.extend(page.groups);
         match page.next {
             Some(_) if limit.is_some_and(|l| all.len() as i64 >= l) => break,
             Some(next) => q.after = Some(next),
@@ -577,6 +688,16 @@ async fn list(
                 if let Some(parts) = parts {
                     item["thread"] = serde_json::to_value(parts)?;
                 }
+                let id = item["x_account_id"]
+                    .as_i64()
+                    .and_then(|i| i32::try_from(i).ok());
+                item["account"] = serde_json::json!(id.and_then(|id| handles.get(&id)));
+                let group = item["group_id"]
+                    .as_i64()
+                    .and_then(|i| i32::try_from(i).ok());
+                if let Some(g) = group.and_then(|g| groups.get(&g)) {
+                    item["group"] = serde_json::to_value(g)?;
+                }
             }
         }
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -586,7 +707,34 @@ async fn list(
         outln!("no posts");
         return Ok(ExitCode::SUCCESS);
     }
-    outln!("{:>6}  {:<10}  {:<24}  TEXT", "ID", "STATUS", "WHEN");
+    // With several accounts, each row says whose it is.
+    let whose = handles.len() > 1 && account.is_none();
+    let width = handles
+        .values()
+        .map(|h| h.chars().count() + 1)
+        .max()
+        .unwrap_or(0);
+    let who = |p: &Post| -> String {
+        if whose {
+            let h = handles
+                .get(&p.x_account_id)
+                .map_or_else(|| "-".to_string(), |h| format!("@{h}"));
+            format!("{h:<width$}  ")
+        } else {
+            String::new()
+        }
+    };
+    let header = if whose {
+        format!("{:<width$}  ", "ACCOUNT")
+    } else {
+        String::new()
+    };
+    outln!(
+        "{:>6}  {:<10}  {:<24}  {header}TEXT",
+        "ID",
+        "STATUS",
+        "WHEN"
+    );
     for p in &all {
         let at = p
             .posted_at
@@ -601,11 +749,16 @@ async fn list(
         } else {
             thread
         };
+        let group = p
+            .group_id
+            .and_then(|g| groups.get(&g))
+            .map_or_else(String::new, |g| format!("[{}] ", g.label()));
         outln!(
-            "{:>6}  {:<10}  {:<24}  {thread}{}",
+            "{:>6}  {:<10}  {:<24}  {}{group}{thread}{}",
             p.id,
             p.status.as_str(),
             at,
+            who(p),
             clip(&inert(&p.content, false), 60)
         );
     }
@@ -692,20 +845,53 @@ fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
+async fn status(db: &Db, account: Option<String>, tz: Tz) -> Result<ExitCode> {
     let c = db.client().await?;
+    let account = match account {
+        Some(h) => Some(accounts::find(&c, &h).await?),
+        None => None,
+    };
     let where_ = match &db.cluster {
         Some(cl) => format!("private cluster at {}", cl.root.display()),
         None => chirp_store::describe(&db.pg),
     };
     outln!("database   {where_}");
-    let account = match accounts::status(&c).await? {
-        Some(a) if a.connected => format!("@{}", a.username.unwrap_or_default()),
-        Some(a) if a.needs_reconnect => "needs reconnecting (chirp account connect)".into(),
-        _ => "not connected".into(),
+    let shown = match account {
+        Some(id) => vec![accounts::status_by_id(&c, id).await?],
+        None => accounts::list(&c).await?,
     };
-    outln!("account    {account}");
-    let counts = posts::counts(&c).await?;
+    let line: Vec<String> = shown
+        .iter()
+        .map(|a| {
+            let handle = format!("@{}", a.username.clone().unwrap_or_default());
+            let default = if a.is_default && shown.len() > 1 {
+                " (default)"
+            } else {
+                ""
+            };
+            if a.connected {
+                format!("{handle}{default}")
+            } else if a.needs_reconnect {
+                format!("{handle}{default} needs reconnecting (chirp account connect)")
+            } else {
+                format!("{handle}{default} not connected (chirp account connect)")
+            }
+        })
+        .collect();
+    let line = if line.is_empty() {
+        "not connected (chirp account connect)".to_string()
+    } else {
+        line.join(", ")
+    };
+    outln!(
+        "{:<10} {line}",
+        if shown.len() > 1 {
+            "accounts"
+        } else {
+            "account"
+        }
+    );
+    let counts = posts::counts(&c, account).await?;
     let line: Vec<String> = Status::ALL
         .iter()
         .map(|s| {
@@ -714,7 +900,7 @@ async fn status(db: &Db, tz: Tz) -> Result<ExitCode> {
         })
         .collect();
     outln!("posts      {}", line.join(", "));
-    let next = posts::next_due(&c).await?;
+    let next = posts::next_due(&c, account).await?;
     outln!(
         "next due   {}",
         next.map_or_else(|| "nothing scheduled".into(), |t| when::show(t, &tz))

@@ -69,7 +69,7 @@ fn describe(cmd: &Cmd) -> String {
     match cmd {
         Cmd::Load { pane, .. } => format!("loading {}", pane.title()),
         Cmd::LoadAccount => "loading the account".into(),
-        Cmd::Create(_) => "saving the new post".into(),
+        Cmd::Create(..) => "saving the new post".into(),
         Cmd::Save(id, _) => format!("saving post {id}"),
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
@@ -89,8 +89,9 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             pane,
             after,
             filter,
+            account,
         } => {
-            let q = pane.query(after, &filter);
+            let q = pane.query(after, &filter, account);
             Answer::Loaded(
                 async { posts::list(&db.client().await?, &q).await }
                     .await
@@ -98,15 +99,30 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             )
         }
         Cmd::LoadAccount => Answer::Account(
-            async { accounts::status(&db.client().await?).await }
-                .await
-                .map_err(err),
+            async {
+                let c = db.client().await?;
+                let all = accounts::list(&c).await?;
+                // None connected yet: the local account, to say so and what waits for it.
+                if all.is_empty() {
+                    return Ok(accounts::status(&c).await?.into_iter().collect());
+                }
+                Ok(all)
+            }
+            .await
+            .map_err(err),
         ),
-        Cmd::Create(parts) => Answer::Saved(
+        Cmd::Create(parts, to) => Answer::Saved(
             async {
                 let mut c = db.client().await?;
-                let account = accounts::default_account(&mut c).await?;
-                posts::create_thread(&mut c, ACTOR, account, &parts, None).await
+                let to = if to.is_empty() {
+                    vec![accounts::default_account(&mut c).await?]
+                } else {
+                    to
+                };
+                let made = posts::create_for_accounts(&mut c, ACTOR, &to, &parts, None).await?;
+                made.into_iter()
+                    .next()
+                    .ok_or_else(|| DbError::Unexpected("no post was made".into()))
             }
             .await
             .map_err(err),

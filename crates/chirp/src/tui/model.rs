@@ -53,8 +53,13 @@ impl Pane {
         }
     }
 
-    /// The query for one page of this pane.
-    pub fn query(self, after: Option<Cursor>, filter: &str) -> ListQuery {
+    /// The query for one page of this pane (of one account's posts, or of all).
+    pub fn query(
+        self,
+        after: Option<Cursor>,
+        filter: &str,
+        account: Option<chirp_core::AccountId>,
+    ) -> ListQuery {
         ListQuery {
             statuses: self.statuses(),
             order: if self == Pane::Scheduled {
@@ -65,6 +70,7 @@ impl Pane {
             after,
             limit: PAGE,
             text: (!filter.is_empty()).then(|| filter.to_string()),
+            account,
         }
     }
 
@@ -95,6 +101,8 @@ pub struct List {
     pub posts: Vec<Post>,
     /// The parts of the threads among `posts`.
     pub threads: std::collections::HashMap<chirp_core::PostId, Vec<chirp_core::PostPart>>,
+    /// How far the groups among `posts` got (one text sent to several accounts).
+    pub groups: std::collections::HashMap<chirp_core::PostId, chirp_store::posts::Group>,
     pub selected: usize,
     /// Where the next page starts; None when everything is loaded.
     pub next: Option<Cursor>,
@@ -134,7 +142,10 @@ pub struct Model {
     /// Popups over the lists, the top one receiving keys. Empty: the lists have the keys.
     pub stack: Vec<Box<dyn Screen>>,
     pub keys: Keymap,
-    pub account: Option<AccountStatus>,
+    /// The user's X accounts (the default first when none is connected yet: the local one).
+    pub accounts: Vec<AccountStatus>,
+    /// Whose posts the panes show: one account's, or (None) every account's.
+    pub showing: Option<chirp_core::AccountId>,
     pub db: DbState,
     pub publisher: PublisherState,
     /// A one-line message for the status bar: (text, is_error).
@@ -163,7 +174,8 @@ impl Model {
             focus: Pane::Drafts,
             stack: Vec::new(),
             keys: Keymap::default(),
-            account: None,
+            accounts: Vec::new(),
+            showing: None,
             db: DbState::Connected,
             publisher: PublisherState::Off("disabled".into()),
             flash: None,
@@ -190,6 +202,20 @@ impl Model {
 
     pub fn selected(&self) -> Option<&Post> {
         self.list(self.focus).selected_post()
+    }
+
+    /// The handle of an account, as shown ("@name"), if it has one.
+    pub fn handle(&self, id: chirp_core::AccountId) -> Option<String> {
+        self.accounts
+            .iter()
+            .find(|a| a.id == id)
+            .and_then(|a| a.username.as_ref())
+            .map(|u| format!("@{u}"))
+    }
+
+    /// Whether rows say whose they are: every account's posts shown, and more than one.
+    pub fn several_shown(&self) -> bool {
+        self.showing.is_none() && self.accounts.len() > 1
     }
 
     /// Side by side from this width on; tabs below it.
@@ -247,7 +273,7 @@ pub enum Msg {
 #[derive(Debug, Clone)]
 pub enum Answer {
     Loaded(Result<Page, String>),
-    Account(Result<Option<AccountStatus>, String>),
+    Account(Result<Vec<AccountStatus>, String>),
     /// A post written from the composer (or duplicated).
     Saved(Result<Post, String>),
     /// An action finished: the message to flash.
@@ -265,10 +291,12 @@ pub enum Cmd {
         pane: Pane,
         after: Option<Cursor>,
         filter: String,
+        account: Option<chirp_core::AccountId>,
     },
     LoadAccount,
-    /// A new post of these parts (one for a single post).
-    Create(Vec<String>),
+    /// A new post of these parts (one for a single post), for each of these accounts (none:
+    /// the default one).
+    Create(Vec<String>, Vec<chirp_core::AccountId>),
     /// Every part of a post replaced.
     Save(PostId, Vec<String>),
     Schedule(PostId, DateTime<Utc>),

@@ -43,10 +43,12 @@ fn reload(m: &mut Model, pane: Pane) -> bool {
         return false;
     }
     let filter = m.filter.clone();
+    let account = m.showing;
     let id = m.request(Cmd::Load {
         pane,
         after: None,
         filter,
+        account,
     });
     m.list_mut(pane).loading = Some(Loading { id, append: false });
     true
@@ -165,9 +167,18 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
     }
 }
 
-fn account_loaded(m: &mut Model, result: Result<Option<AccountStatus>, String>) {
+fn account_loaded(m: &mut Model, result: Result<Vec<AccountStatus>, String>) {
     match result {
-        Ok(a) => m.account = a,
+        Ok(a) => {
+            m.accounts = a;
+            // An account that went away is no longer shown alone.
+            if m.showing
+                .is_some_and(|id| m.accounts.iter().all(|a| a.id != id))
+            {
+                m.showing = None;
+                reset_and_reload(m);
+            }
+        }
         Err(e) => m.flash = Some((e, true)),
     }
 }
@@ -209,9 +220,11 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     if append {
         list.posts.extend(page.posts);
         list.threads.extend(page.threads);
+        list.groups.extend(page.groups);
     } else {
         list.posts = page.posts;
         list.threads = page.threads;
+        list.groups = page.groups;
     }
     list.next = page.next;
     list.loaded_once = true;

@@ -1,6 +1,7 @@
 //! `view`: draws the model. Nothing here changes state or does IO. Post text is always passed
 //! through `text::inert` first, so no control character or escape sequence reaches the terminal.
 
+use chirp_store::accounts::AccountStatus;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -149,14 +150,32 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 fn draw_status(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
-    let account = match &m.account {
-        Some(a) if a.connected => Span::styled(
-            format!(" @{} ", a.username.clone().unwrap_or_default()),
-            theme.fg(Color::Green),
-        ),
-        Some(a) if a.needs_reconnect => Span::styled(" needs reconnect ", theme.fg(Color::Red)),
-        _ => Span::styled(" not connected ", theme.fg(Color::Yellow)),
+    // The account shown, or every account (each in the colour of its state).
+    let shown: Vec<&AccountStatus> = match m.showing {
+        Some(id) => m.accounts.iter().filter(|a| a.id == id).collect(),
+        None => m.accounts.iter().collect(),
     };
+    let mut spans: Vec<Span> = Vec::new();
+    if shown.is_empty() {
+        spans.push(Span::styled(
+            " not connected (chirp account connect) ",
+            theme.fg(Color::Yellow),
+        ));
+    }
+    for a in &shown {
+        let name = a.username.as_ref().map(|u| format!("@{u}"));
+        spans.push(match name {
+            Some(n) if a.connected => Span::styled(format!(" {n} "), theme.fg(Color::Green)),
+            Some(n) if a.needs_reconnect => {
+                Span::styled(format!(" {n} needs reconnect "), theme.fg(Color::Red))
+            }
+            Some(n) => Span::styled(format!(" {n} not connected "), theme.fg(Color::Yellow)),
+            None => Span::styled(
+                " not connected (chirp account connect) ",
+                theme.fg(Color::Yellow),
+            ),
+        });
+    }
     let publisher = match &m.publisher {
         PublisherState::Off(why) => format!("publisher off ({})", inert(why, false)),
         PublisherState::Running { next, x_left, .. } => {
@@ -177,13 +196,7 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
     };
-    let mut spans = vec![
-        account,
-        Span::raw("│ "),
-        Span::raw(publisher),
-        Span::raw(" │ "),
-        db,
-    ];
+    spans.extend([Span::raw("│ "), Span::raw(publisher), Span::raw(" │ "), db]);
     if let Some((msg, err)) = &m.flash {
         spans.push(Span::raw(" │ "));
         spans.push(Span::styled(

@@ -41,6 +41,8 @@ pub struct Composer {
     /// A word for the user that is not an error ("split into 4 parts").
     pub note: Option<String>,
     pub ask: Option<Ask>,
+    /// The accounts a new post goes to; none: the default one.
+    pub to: Vec<chirp_core::AccountId>,
 }
 
 fn area_of(text: &str) -> TextArea<'static> {
@@ -82,6 +84,7 @@ impl Composer {
             error: None,
             note: None,
             ask: None,
+            to: Vec::new(),
         }
     }
 
@@ -137,10 +140,48 @@ impl Composer {
             Ok(()) => {
                 self.saving = Some(m.request(match self.id {
                     Some(id) => Cmd::Save(id, parts),
-                    None => Cmd::Create(parts),
+                    None => Cmd::Create(parts, self.to.clone()),
                 }));
             }
         }
+    }
+
+    /// The default account → each account alone → all of them → the default again.
+    fn choose_account(&mut self, m: &Model) {
+        if self.id.is_some() {
+            self.error =
+                Some("a saved post stays with its account (duplicate it for another)".into());
+            return;
+        }
+        let ids: Vec<chirp_core::AccountId> = m
+            .accounts
+            .iter()
+            .filter(|a| a.username.is_some())
+            .map(|a| a.id)
+            .collect();
+        if ids.len() < 2 {
+            self.error =
+                Some("one account only: connect another with chirp account connect".into());
+            return;
+        }
+        let mut choices: Vec<Vec<chirp_core::AccountId>> = vec![Vec::new()];
+        choices.extend(ids.iter().map(|id| vec![*id]));
+        choices.push(ids);
+        let at = choices.iter().position(|c| *c == self.to).unwrap_or(0);
+        self.to.clone_from(&choices[(at + 1) % choices.len()]);
+    }
+
+    /// "@a (default)", "@b", "@a @b": where a new post goes.
+    fn recipients(&self, m: &Model) -> Option<String> {
+        if self.id.is_some() || m.accounts.iter().filter(|a| a.username.is_some()).count() < 2 {
+            return None;
+        }
+        if self.to.is_empty() {
+            let default = m.accounts.iter().find(|a| a.is_default)?;
+            return Some(format!("{} (default)", m.handle(default.id)?));
+        }
+        let handles: Vec<String> = self.to.iter().filter_map(|id| m.handle(*id)).collect();
+        Some(handles.join(" "))
     }
 
     fn add_part(&mut self) {
@@ -309,6 +350,7 @@ impl Screen for Composer {
             Some(Action::PrevPart) => self.move_to(-1),
             Some(Action::AutoSplit) => self.auto_split(false),
             Some(Action::AutoSplitNumbered) => self.auto_split(true),
+            Some(Action::ChooseAccount) => self.choose_account(m),
             _ => self.edit(key),
         }
         Step::Stay
@@ -329,10 +371,13 @@ impl Screen for Composer {
         };
         let area = popup(full, 76, height);
         f.render_widget(Clear, area);
-        let title = match self.id {
+        let mut title = match self.id {
             Some(id) => format!(" Edit post {id} "),
             None => " New post ".to_string(),
         };
+        if let Some(to) = self.recipients(m) {
+            title.push_str(&format!("→ {} ", inert(&to, false)));
+        }
         let mut block = Block::default().borders(Borders::ALL).title(title);
         if thread {
             block = block.title_bottom(

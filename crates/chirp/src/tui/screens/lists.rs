@@ -35,11 +35,46 @@ fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         Action::PageUp => move_selection(m, -10),
         Action::Top => move_selection(m, -1_000_000),
         Action::Bottom => move_selection(m, 1_000_000),
-        Action::New => return Some(Box::new(Composer::new(None, ""))),
+        Action::New => {
+            let mut c = Composer::new(None, "");
+            // A post written while one account is shown goes to that account.
+            c.to = m.showing.into_iter().collect();
+            return Some(Box::new(c));
+        }
+        Action::SwitchAccount => switch_account(m),
         Action::Filter => return Some(Box::new(Filter(m.filter.clone()))),
         other => return on_post(m, other),
     }
     None
+}
+
+/// Every account's posts → the first account's → the next's … → every account's again.
+fn switch_account(m: &mut Model) {
+    let ids: Vec<chirp_core::AccountId> = m
+        .accounts
+        .iter()
+        .filter(|a| a.username.is_some())
+        .map(|a| a.id)
+        .collect();
+    if ids.len() < 2 && m.showing.is_none() {
+        m.flash = Some((
+            "one account only: connect another with chirp account connect".into(),
+            false,
+        ));
+        return;
+    }
+    m.showing = match m.showing.and_then(|id| ids.iter().position(|x| *x == id)) {
+        None => ids.first().copied(),
+        Some(i) => ids.get(i + 1).copied(),
+    };
+    m.flash = Some((
+        match m.showing.and_then(|id| m.handle(id)) {
+            Some(h) => format!("showing {h}'s posts"),
+            None => "showing every account's posts".into(),
+        },
+        false,
+    ));
+    crate::tui::update::reset_and_reload(m);
 }
 
 fn switch(m: &mut Model, delta: isize) {
@@ -50,6 +85,7 @@ fn switch(m: &mut Model, delta: isize) {
 fn move_selection(m: &mut Model, delta: isize) {
     let pane = m.focus;
     let filter = m.filter.clone();
+    let account = m.showing;
     let list = m.list_mut(pane);
     if list.posts.is_empty() {
         return;
@@ -65,6 +101,7 @@ fn move_selection(m: &mut Model, delta: isize) {
             pane,
             after: Some(after),
             filter,
+            account,
         });
         m.list_mut(pane).loading = Some(Loading { id, append: true });
     }
@@ -177,6 +214,20 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
         Some(label) => format!("{label} {when}"),
         None => when,
     };
+    // One text sent to several accounts: how many of them have it.
+    let when = match p.group_id.and_then(|g| m.list(m.focus).groups.get(&g)) {
+        Some(g) if p.status != Status::Draft => format!("{} {when}", g.label()),
+        _ => when,
+    };
+    // Several accounts shown: whose it is.
+    let when = match m
+        .several_shown()
+        .then(|| m.handle(p.x_account_id))
+        .flatten()
+    {
+        Some(h) => format!("{h} {when}"),
+        None => when,
+    };
     let room = cols.saturating_sub(width(&when) + tag.chars().count() + 2);
     let body = clip(&inert(&p.content, false), room);
     let pad = room.saturating_sub(width(&body));
@@ -269,6 +320,14 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
     }
     if let Some(x) = &p.x_tweet_id {
         head.push(Span::raw(format!("  X id {x}")));
+    }
+    if m.accounts.len() > 1
+        && let Some(h) = m.handle(p.x_account_id)
+    {
+        head.push(Span::raw(format!("  {h}")));
+    }
+    if let Some(g) = p.group_id.and_then(|g| m.list(m.focus).groups.get(&g)) {
+        head.push(Span::raw(format!("  {}", g.label())));
     }
     if let Some(t) = p.unpublished_at {
         head.push(Span::styled(
