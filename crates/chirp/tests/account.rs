@@ -323,3 +323,158 @@ async fn timeout_and_ctrl_c_save_nothing() {
     assert_eq!(env.status_json()["connected"], false);
     assert_eq!(fake.count("POST", "/2/oauth2/token"), 0);
 }
+
+/// One line on stderr, exit 2: the user's input was wrong.
+fn usage_error(o: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_personal_and_a_project_account_each_get_their_posts() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let (ok, stdout, _) = env.connect_in_browser().await;
+    assert!(
+        ok && stdout.contains("connected as @chirp_tester"),
+        "{stdout}"
+    );
+    // The second login at X is another X user.
+    fake.configure(|c| {
+        c.user_id = "2002".into();
+        c.username = "project".into();
+    });
+    let (ok, stdout, stderr) = env.connect_in_browser().await;
+    assert!(ok, "{stdout} {stderr}");
+    assert!(stdout.contains("connected as @project"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "posts go to @chirp_tester unless you say --account @project; to make @project the default: chirp account default @project"
+        ),
+        "{stdout}"
+    );
+    // Connecting it again renews its tokens: still two accounts.
+    let (ok, _, _) = env.connect_in_browser().await;
+    assert!(ok);
+    let out = env.output(&["account", "list", "--json"]);
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<(&str, bool)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["username"].as_str().unwrap(),
+                a["is_default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("chirp_tester", true), ("project", false)]);
+    let text = String::from_utf8_lossy(&env.output(&["account", "list"]).stdout).to_string();
+    assert!(
+        text.contains("* @chirp_tester  connected · 0 waiting"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  @project       connected · 0 waiting"),
+        "{text}"
+    );
+
+    // One announcement for both, a reply for one.
+    let out = env.output(&[
+        "post",
+        "the announcement",
+        "--draft",
+        "-a",
+        "@chirp_tester",
+        "--account",
+        "project",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    assert!(
+        env.output(&["post", "just the project", "--draft", "-a", "@Project"])
+            .status
+            .success()
+    );
+    let listed: serde_json::Value =
+        serde_json::from_slice(&env.output(&["list", "--json"]).stdout).unwrap();
+    let rows: Vec<(&str, &str)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["account"].as_str().unwrap(),
+                p["content"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("project", "just the project"),
+            ("project", "the announcement"),
+            ("chirp_tester", "the announcement"),
+        ]
+    );
+    assert_eq!(listed[1]["group"]["posts"], 2);
+    let text = String::from_utf8_lossy(&env.output(&["list"]).stdout).to_string();
+    assert!(
+        text.contains("@project       [sent to 0 of 2] the announcement"),
+        "{text}"
+    );
+    let mine = env.output(&["list", "--json", "-a", "@chirp_tester"]);
+    let mine: serde_json::Value = serde_json::from_slice(&mine.stdout).unwrap();
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+
+    // A handle that names no account: one line, exit 2, nothing written.
+    let known = "(connected: @chirp_tester, @project; see chirp account list)";
+    for args in [
+        &["post", "lost", "-a", "@nobody"][..],
+        &["list", "-a", "@nobody"],
+        &["count", "-a", "@nobody", "hi"],
+        &["status", "-a", "@nobody"],
+        &["account", "default", "@nobody"],
+    ] {
+        let err = usage_error(&env.output(args));
+        assert_eq!(
+            err,
+            format!("chirp: no connected X account @nobody {known}")
+        );
+    }
+    let listed: serde_json::Value =
+        serde_json::from_slice(&env.output(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+
+    // The default moves; posts without --account follow it.
+    let out = env.output(&["account", "default", "@project"]);
+    assert!(out.status.success(), "{out:?}");
+    env.output(&["post", "to the default", "--draft"]);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&env.output(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["account"], "project");
+    let status =
+        String::from_utf8_lossy(&env.output(&["status", "-a", "@project"]).stdout).to_string();
+    assert!(status.contains("account    @project"), "{status}");
+    let status = String::from_utf8_lossy(&env.output(&["status"]).stdout).to_string();
+    assert!(
+        status.contains("accounts   @chirp_tester, @project (default)"),
+        "{status}"
+    );
+
+    // Disconnecting asks which when several are connected.
+    let err = usage_error(&env.output(&["account", "disconnect"]));
+    assert!(err.contains("several accounts are connected"), "{err}");
+    let out = env.output(&["account", "disconnect", "@chirp_tester"]);
+    assert!(out.status.success(), "{out:?}");
+    let st: serde_json::Value = serde_json::from_slice(
+        &env.output(&["account", "status", "--json", "-a", "chirp_tester"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(st["connected"], false);
+    assert_eq!(env.status_json()["connected"], true, "the default stays");
+}

@@ -274,6 +274,20 @@ impl FakeX {
     }
 
     /// Issues tokens directly, as if the default user had connected: (access, refresh).
+    /// Revokes tokens as X does when the user removes the app (or X loses them): the access
+    /// token stops working and the refresh token is refused.
+    pub fn revoke(&self, tokens: &[&str]) {
+        let mut inner = lock(&self.shared.inner);
+        for t in tokens {
+            if let Some(g) = inner.access.get_mut(*t) {
+                g.revoked = true;
+            }
+            if let Some(g) = inner.refresh.get_mut(*t) {
+                g.spent = true;
+            }
+        }
+    }
+
     pub fn issue_tokens(&self) -> (String, String) {
         let user = lock(&self.shared.cfg).user_id.clone();
         self.issue_tokens_for(&user)

@@ -1104,3 +1104,100 @@ async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated
     assert_eq!(again.unpublished_at, post.unpublished_at);
     assert_eq!(fake.count("DELETE", "/2/tweets/:id"), deletes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_account_is_held_on_its_own_while_the_others_keep_posting() {
+    // X lets each user create two posts per window.
+    let fake = FakeX::start(
+        FakeConfig {
+            posts_per_window: 2,
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = fresh_db().await;
+    let hour = chrono::Duration::hours(1);
+    let (busy, _, _) = chirp_testing::connect_account_as(&t.db, &fake, "2001", "busy", hour).await;
+    let (gone, access, refresh) =
+        chirp_testing::connect_account_as(&t.db, &fake, "3001", "gone", hour).await;
+    let (fine, _, _) = chirp_testing::connect_account_as(&t.db, &fake, "4001", "fine", hour).await;
+    // The user removed chirp from "gone" at X: its tokens no longer work.
+    fake.revoke(&[&access, &refresh]);
+    // One text for two accounts (X's duplicate rule is per account: both go out), then more.
+    let mut c = t.client().await;
+    let both = posts::create_for_accounts(
+        &mut c,
+        Actor("test"),
+        &[busy, fine],
+        &["hello from both".into()],
+        Some(Utc::now()),
+    )
+    .await
+    .unwrap();
+    let busy_more = [
+        schedule(&t, busy, "busy 2", Utc::now()).await,
+        schedule(&t, busy, "busy 3", Utc::now()).await,
+    ];
+    let gone_post = schedule(&t, gone, "never mind", Utc::now()).await;
+    let fine_more = schedule(&t, fine, "fine 2", Utc::now()).await;
+    let mut p = Running::start(
+        &t.db,
+        &fake,
+        Options {
+            concurrency: 1,
+            ..fast_options()
+        },
+        Duration::from_secs(5),
+    );
+    p.until(|e| matches!(e, Event::RateLimited { account, .. } if *account == busy))
+        .await;
+    p.until(|e| matches!(e, Event::Token(Refresh::Refused { account, .. }) if *account == gone))
+        .await;
+    for id in [both[1].id, fine_more] {
+        p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+            .await;
+    }
+    p.stop().await;
+    // Each post reached X under its own account's author, once.
+    let authors: Vec<(String, String)> = fake
+        .posts()
+        .into_iter()
+        .map(|p| (p.user_id, p.text))
+        .collect();
+    for (user, text) in [
+        ("2001", "hello from both"),
+        ("4001", "hello from both"),
+        ("4001", "fine 2"),
+    ] {
+        assert_eq!(
+            authors
+                .iter()
+                .filter(|(u, t)| u == user && t == text)
+                .count(),
+            1,
+            "{user} {text}: {authors:?}"
+        );
+    }
+    assert!(authors.iter().all(|(u, _)| u != "3001"), "{authors:?}");
+    // busy: two posts in its window, the third held (not failed); gone: waiting to reconnect.
+    let c = t.client().await;
+    let mut held = Vec::new();
+    for id in [busy_more[0], busy_more[1]] {
+        held.push(posts::get(&c, id).await.unwrap().status);
+    }
+    assert_eq!(
+        held.iter()
+            .filter(|s| **s == chirp_core::Status::Posted)
+            .count(),
+        1,
+        "{held:?}"
+    );
+    assert!(held.contains(&chirp_core::Status::Scheduled), "{held:?}");
+    let waiting = posts::get(&c, gone_post).await.unwrap();
+    assert_eq!(waiting.status, chirp_core::Status::Scheduled);
+    let st = accounts::status_by_id(&c, gone).await.unwrap();
+    assert!(st.needs_reconnect, "{st:?}");
+    assert!(accounts::status_by_id(&c, fine).await.unwrap().connected);
+}

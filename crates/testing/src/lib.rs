@@ -156,9 +156,20 @@ pub async fn connect_account(
     fake: &chirp_fake_x::FakeX,
     expires_in: chrono::Duration,
 ) -> (i32, String, String) {
+    connect_account_as(db, fake, "1001", "chirp_tester", expires_in).await
+}
+
+/// [`connect_account`] for another X user of the fake X (`user_id`, shown as `username`).
+pub async fn connect_account_as(
+    db: &Db,
+    fake: &chirp_fake_x::FakeX,
+    user_id: &str,
+    username: &str,
+    expires_in: chrono::Duration,
+) -> (i32, String, String) {
     use chirp_net::Secret;
     use chirp_net::secret::Column;
-    let (access, refresh) = fake.issue_tokens();
+    let (access, refresh) = fake.issue_tokens_for(user_id);
     let c = cipher();
     let stored = chirp_store::accounts::StoredTokens {
         access: c
@@ -172,7 +183,7 @@ pub async fn connect_account(
         lifetime_secs: None,
     };
     let mut client = db.client().await.expect("pooled connection");
-    let id = chirp_store::accounts::save_connected(&mut client, "1001", "chirp_tester", &stored)
+    let id = chirp_store::accounts::save_connected(&mut client, user_id, username, &stored)
         .await
         .expect("save account");
     (id, access, refresh)
