@@ -1183,3 +1183,157 @@ fn screen_thread_composer() {
     update(&mut m, key(KeyCode::Char('x')));
     assert!(m.on_top::<Composer>());
 }
+
+fn account(id: i32, name: &str, default: bool) -> AccountStatus {
+    AccountStatus {
+        id,
+        username: Some(name.into()),
+        x_user_id: Some(format!("{id}00")),
+        connected: true,
+        needs_reconnect: false,
+        token_expires_at: None,
+        rate_limited_until: None,
+        posts_waiting: 0,
+        reconnect_reason: None,
+        token_refreshed_at: None,
+        refreshes: 0,
+        refresh_started_at: None,
+        is_default: default,
+    }
+}
+
+/// Two accounts: @me (the default) and @project, which needs reconnecting; a post to both.
+fn two_accounts(width: u16) -> Model {
+    let mut m = empty_model(width);
+    let mut project = account(2, "project", false);
+    project.connected = false;
+    project.needs_reconnect = true;
+    m.accounts = vec![account(1, "me", true), project];
+    let mut mine = post(8, Status::Posted, "the announcement");
+    mine.group_id = Some(8);
+    let mut theirs = post(9, Status::Failed, "the announcement");
+    theirs.x_account_id = 2;
+    theirs.group_id = Some(8);
+    let id = load_id(&mut m, Pane::Posted);
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![theirs, mine],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: [(
+                    8,
+                    chirp_store::posts::Group {
+                        posts: 2,
+                        posted: 1,
+                    },
+                )]
+                .into_iter()
+                .collect(),
+            })),
+        ),
+    );
+    m.focus = Pane::Posted;
+    m
+}
+
+#[test]
+fn the_account_switcher_shows_one_account_or_all() {
+    let mut m = two_accounts(100);
+    let screen = draw(&m, 100, 30).backend().to_string();
+    // Every account's posts: each row says whose it is, and how far its group got.
+    assert!(
+        screen.contains("@project sent to 1 of 2 failed"),
+        "{screen}"
+    );
+    assert!(screen.contains("@me sent to 1 of 2"), "{screen}");
+    assert!(screen.contains("@project needs reconnect"), "{screen}");
+    // a: only @me's posts, from the database (every pane again, filtered).
+    let cmds = update(&mut m, key(KeyCode::Char('a')));
+    assert_eq!(m.showing, Some(1));
+    assert_eq!(m.flash.as_ref().unwrap().0, "showing @me's posts");
+    assert_eq!(cmds.len(), 3, "{cmds:?}");
+    assert!(
+        cmds.iter().all(|c| matches!(
+            c,
+            Cmd::Load {
+                account: Some(1),
+                ..
+            }
+        )),
+        "{cmds:?}"
+    );
+    // A new post while @me is shown goes to @me.
+    update(&mut m, key(KeyCode::Char('n')));
+    typed(&mut m, "only mine");
+    assert_eq!(
+        update(&mut m, ctrl('s')),
+        vec![Cmd::Create(vec!["only mine".into()], vec![1])]
+    );
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, key(KeyCode::Char('y')));
+    // a again: @project; then every account's again.
+    update(&mut m, key(KeyCode::Char('a')));
+    assert_eq!(m.showing, Some(2));
+    let cmds = update(&mut m, key(KeyCode::Char('a')));
+    assert_eq!(m.showing, None);
+    assert!(
+        cmds.iter()
+            .all(|c| matches!(c, Cmd::Load { account: None, .. }))
+    );
+}
+
+#[test]
+fn the_composer_says_where_a_post_goes_and_f2_changes_it() {
+    let mut m = two_accounts(100);
+    update(&mut m, key(KeyCode::Char('n')));
+    let f2 = || Msg::Key(KeyEvent::new(KeyCode::F(2), KeyModifiers::NONE));
+    let title = |m: &Model| {
+        draw(m, 100, 30)
+            .backend()
+            .to_string()
+            .lines()
+            .find(|l| l.contains("New post"))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        title(&m).contains("New post → @me (default)"),
+        "{}",
+        title(&m)
+    );
+    update(&mut m, f2());
+    assert!(title(&m).contains("New post → @me "), "{}", title(&m));
+    update(&mut m, f2());
+    assert!(title(&m).contains("New post → @project "), "{}", title(&m));
+    update(&mut m, f2());
+    assert!(
+        title(&m).contains("New post → @me @project "),
+        "{}",
+        title(&m)
+    );
+    typed(&mut m, "for both");
+    assert_eq!(
+        update(&mut m, ctrl('s')),
+        vec![Cmd::Create(vec!["for both".into()], vec![1, 2])]
+    );
+    // With one account there is nothing to choose.
+    let mut m = populated(100);
+    update(&mut m, key(KeyCode::Char('n')));
+    update(&mut m, f2());
+    assert_eq!(
+        composer(&m).error.as_deref(),
+        Some("one account only: connect another with chirp account connect")
+    );
+}
+
+#[test]
+fn screen_two_accounts() {
+    let m = two_accounts(80);
+    let t = draw(&m, 80, 24);
+    insta::assert_snapshot!("two_accounts", t.backend());
+    assert_eq!(fg_of(&t, "@project needs"), Color::Red);
+    assert_eq!(fg_of(&t, " @me "), Color::Green);
+}
