@@ -1335,5 +1335,5 @@ fn screen_two_accounts() {
     let t = draw(&m, 80, 24);
     insta::assert_snapshot!("two_accounts", t.backend());
     assert_eq!(fg_of(&t, "@project needs"), Color::Red);
-    assert_eq!(fg_of(&t, " @me "), Color::Green);
+    assert_eq!(fg_of(&t, "@me  @project"), Color::Green);
 }
