@@ -2,6 +2,7 @@
 //! stdout; SIGINT/SIGTERM stop claiming, finish what is in flight, and exit (a second signal
 //! exits at once: unfinished posts are reconciled by the next publisher).
 
+use chirp_core::AccountId;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -78,6 +79,7 @@ impl Timing {
 pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
     let opts = timing.options()?;
     let (db, _) = crate::cli::open_db(config).await?;
+    let db = Arc::new(db);
     let cipher = match chirp_credentials::key(&db).await {
         Ok(c) => c,
         Err(e) => {
@@ -91,22 +93,33 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = watch::channel(Stop::No);
     let mut task = tokio::spawn(publisher::run(
-        chirp_store::Target::from(&db),
+        chirp_store::Target::from(&*db),
         network,
         credentials,
         opts,
         tx,
         stop_rx,
     ));
+    let names_db = db.clone();
     let printer = tokio::spawn(async move {
         use std::io::Write as _;
+        // Accounts by handle; read again when an event names one not seen yet.
+        let mut names = std::collections::HashMap::new();
         while let Some(e) = rx.recv().await {
+            if account_of(&e).is_some_and(|a| !names.contains_key(&a)) {
+                names = handles(&names_db).await;
+            }
+            let who = |a: AccountId| {
+                names
+                    .get(&a)
+                    .map_or_else(|| format!("account {a}"), |h| format!("@{h}"))
+            };
             // A closed stdout (a log reader that quit) must not stop the publisher.
             let _ = writeln!(
                 std::io::stdout().lock(),
                 "{} {}",
                 Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-                line(&e)
+                line(&e, &who)
             );
         }
     });
@@ -142,9 +155,35 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One log line for a publisher event. Reasons quote the network's words, so they are made
-/// inert before they reach a terminal.
-pub(super) fn line(e: &Event) -> String {
+/// The account an event is about, when it is about one.
+fn account_of(e: &Event) -> Option<AccountId> {
+    match e {
+        Event::RateLimited { account, .. }
+        | Event::Token(
+            Refresh::Refreshed { account, .. }
+            | Refresh::Refused { account, .. }
+            | Refresh::Failed { account, .. },
+        ) => Some(*account),
+        _ => None,
+    }
+}
+
+/// Every account's handle, by id (none when the database does not answer: ids are shown).
+async fn handles(db: &chirp_store::Db) -> std::collections::HashMap<AccountId, String> {
+    let Ok(c) = db.client().await else {
+        return std::collections::HashMap::new();
+    };
+    chirp_store::accounts::list(&c)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| Some((a.id, a.username?)))
+        .collect()
+}
+
+/// One log line for a publisher event, accounts named by `who`. Reasons quote the network's
+/// words, so they are made inert before they reach a terminal.
+pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
     let safe = |s: &str| inert(s, false);
     match e {
         Event::Started { id } => format!("publisher {id} started"),
@@ -186,7 +225,8 @@ pub(super) fn line(e: &Event) -> String {
         },
         Event::Failed { post, reason } => format!("failed post {post}: {}", safe(reason)),
         Event::RateLimited { account, until } => format!(
-            "account {account} rate limited by X: holding its posts until {}",
+            "{} rate limited by X: holding its posts until {}",
+            who(*account),
             until.format("%H:%M:%S UTC")
         ),
         Event::Crashed { post, reason } => format!("post {post}: {}", safe(reason)),
@@ -213,12 +253,12 @@ pub(super) fn line(e: &Event) -> String {
             format!("idle; next due {}", t.format("%Y-%m-%d %H:%M:%S%.3f UTC"))
         }
         Event::Waiting { next: None } => "idle; nothing scheduled".into(),
-        Event::Token(r) => token_line(r),
+        Event::Token(r) => token_line(r, who),
         Event::Stopped => "publisher stopped".into(),
     }
 }
 
-fn token_line(r: &Refresh) -> String {
+fn token_line(r: &Refresh, who: &dyn Fn(AccountId) -> String) -> String {
     match r {
         Refresh::Refreshed {
             account,
@@ -233,15 +273,50 @@ fn token_line(r: &Refresh) -> String {
             let until = expires_at.map_or_else(String::new, |e| {
                 format!(", valid until {}", e.format("%H:%M:%S UTC"))
             });
-            format!("account {account}: refreshed the X access token ({why}{until})")
+            format!("{}: refreshed the X access token ({why}{until})", who(*account))
         }
         Refresh::Refused { account, reason } => format!(
-            "account {account} needs reconnecting: {}; its posts wait. Run `chirp account connect`",
+            "{} needs reconnecting: {}; its posts wait. Run `chirp account connect`",
+            who(*account),
             inert(reason, false)
         ),
         Refresh::Failed { account, reason } => format!(
-            "account {account}: could not refresh the X access token ({}); trying again",
+            "{}: could not refresh the X access token ({}); trying again",
+            who(*account),
             inert(reason, false)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_name_accounts_by_handle() {
+        let who = |a: AccountId| {
+            if a == 2 {
+                "@project".to_string()
+            } else {
+                format!("account {a}")
+            }
+        };
+        let until = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:15:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        assert_eq!(
+            line(&Event::RateLimited { account: 2, until }, &who),
+            "@project rate limited by X: holding its posts until 10:15:00 UTC"
+        );
+        assert_eq!(
+            line(
+                &Event::Token(Refresh::Refused {
+                    account: 7,
+                    reason: "X refused the refresh token".into()
+                }),
+                &who
+            ),
+            "account 7 needs reconnecting: X refused the refresh token; its posts wait. Run `chirp account connect`"
+        );
     }
 }

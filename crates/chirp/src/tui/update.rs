@@ -282,9 +282,12 @@ fn publisher_event(m: &mut Model, e: Event) {
         (_, Event::Stopped) => m.publisher = PublisherState::Off("stopped".into()),
         // The account line shows the new state (expiry, or why it needs reconnecting).
         (_, Event::Token(r)) => {
-            if let Refresh::Refused { reason, .. } = r {
+            if let Refresh::Refused { reason, account } = r {
+                let who = m
+                    .handle(account)
+                    .unwrap_or_else(|| "the X account".to_string());
                 m.flash = Some((
-                    format!("the X account needs reconnecting: {reason} (chirp account connect)"),
+                    format!("{who} needs reconnecting: {reason} (chirp account connect)"),
                     true,
                 ));
             }
