@@ -426,6 +426,16 @@ async fn a_personal_and_a_project_account_each_get_their_posts() {
         text.contains("@project       [sent to 0 of 2] the announcement"),
         "{text}"
     );
+    let id = listed[1]["id"].as_i64().unwrap().to_string();
+    let shown = String::from_utf8_lossy(&env.output(&["show", &id]).stdout).to_string();
+    assert!(shown.contains("  account    @project"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "  also       post {} to @chirp_tester · draft",
+            listed[2]["id"]
+        )),
+        "{shown}"
+    );
     let mine = env.output(&["list", "--json", "-a", "@chirp_tester"]);
     let mine: serde_json::Value = serde_json::from_slice(&mine.stdout).unwrap();
     assert_eq!(mine.as_array().unwrap().len(), 1);

@@ -574,6 +574,17 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
     })
 }
 
+/// The posts of a group (one text sent to several accounts), oldest first.
+pub async fn group(client: &impl GenericClient, group: PostId) -> Result<Vec<Post>, DbError> {
+    let rows = client
+        .query(
+            &format!("SELECT {COLUMNS} FROM posts WHERE group_id = $1 ORDER BY id"),
+            &[&group],
+        )
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// How far the groups of `posts` got, in one query.
 async fn groups(
     client: &impl GenericClient,

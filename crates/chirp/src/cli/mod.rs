@@ -348,6 +348,22 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                         return Ok(ExitCode::SUCCESS);
                     }
                     print_post(&post, &tz)?;
+                    // Whose it is, and where the rest of its group stands.
+                    let st = accounts::status_by_id(&c, post.x_account_id).await?;
+                    if let Some(h) = st.username {
+                        outln!("  account    @{h}");
+                    }
+                    if let Some(g) = post.group_id {
+                        for other in posts::group(&c, g).await? {
+                            if other.id != post.id {
+                                let h = accounts::status_by_id(&c, other.x_account_id)
+                                    .await?
+                                    .username
+                                    .unwrap_or_default();
+                                outln!("  also       post {} to @{h} · {}", other.id, other.status);
+                            }
+                        }
+                    }
                     if parts.len() > 1 {
                         print_parts(&parts, &tz)?;
                     }

@@ -273,7 +273,10 @@ fn token_line(r: &Refresh, who: &dyn Fn(AccountId) -> String) -> String {
             let until = expires_at.map_or_else(String::new, |e| {
                 format!(", valid until {}", e.format("%H:%M:%S UTC"))
             });
-            format!("{}: refreshed the X access token ({why}{until})", who(*account))
+            format!(
+                "{}: refreshed the X access token ({why}{until})",
+                who(*account)
+            )
         }
         Refresh::Refused { account, reason } => format!(
             "{} needs reconnecting: {}; its posts wait. Run `chirp account connect`",
