@@ -764,7 +764,7 @@ fn rebound_keys_work_and_every_hint_follows() {
     let mut overrides = Overrides::new();
     overrides.insert(
         "lists".into(),
-        [("new".to_string(), KeySpec::One("A".into()))].into(),
+        [("new".to_string(), KeySpec::One("a".into()))].into(),
     );
     overrides.insert(
         "composer".into(),
@@ -776,10 +776,10 @@ fn rebound_keys_work_and_every_hint_follows() {
     assert!(m.stack.is_empty(), "n is no longer bound");
     let screen = draw(&m, 100, 24).backend().to_string();
     assert!(
-        screen.contains("? help · q quit · A new · e edit"),
+        screen.contains("? help · q quit · a new · e edit"),
         "{screen}"
     );
-    update(&mut m, key(KeyCode::Char('A')));
+    update(&mut m, key(KeyCode::Char('a')));
     assert!(m.on_top::<Composer>());
     typed(&mut m, "hi");
     assert!(update(&mut m, ctrl('s')).is_empty(), "Ctrl-S is text now");
@@ -797,9 +797,9 @@ fn rebound_keys_work_and_every_hint_follows() {
     m.keys = Keymap::with_overrides(&overrides).unwrap();
     update(&mut m, key(KeyCode::Char('?')));
     let screen = draw(&m, 100, 30).backend().to_string();
-    assert!(screen.contains("A  new post"), "{screen}");
+    assert!(screen.contains("a  new post"), "{screen}");
     update(&mut m, key(KeyCode::Esc));
-    update(&mut m, key(KeyCode::Char('A')));
+    update(&mut m, key(KeyCode::Char('a')));
     update(
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
@@ -1250,8 +1250,8 @@ fn the_account_switcher_shows_one_account_or_all() {
     );
     assert!(screen.contains("@me sent to 1 of 2"), "{screen}");
     assert!(screen.contains("@project needs reconnect"), "{screen}");
-    // a: only @me's posts, from the database (every pane again, filtered).
-    let cmds = update(&mut m, key(KeyCode::Char('a')));
+    // A: only @me's posts, from the database (every pane again, filtered).
+    let cmds = update(&mut m, key(KeyCode::Char('A')));
     assert_eq!(m.showing, Some(1));
     assert_eq!(m.flash.as_ref().unwrap().0, "showing @me's posts");
     assert_eq!(cmds.len(), 3, "{cmds:?}");
@@ -1274,10 +1274,10 @@ fn the_account_switcher_shows_one_account_or_all() {
     );
     update(&mut m, key(KeyCode::Esc));
     update(&mut m, key(KeyCode::Char('y')));
-    // a again: @project; then every account's again.
-    update(&mut m, key(KeyCode::Char('a')));
+    // A again: @project; then every account's again.
+    update(&mut m, key(KeyCode::Char('A')));
     assert_eq!(m.showing, Some(2));
-    let cmds = update(&mut m, key(KeyCode::Char('a')));
+    let cmds = update(&mut m, key(KeyCode::Char('A')));
     assert_eq!(m.showing, None);
     assert!(
         cmds.iter()

@@ -230,7 +230,7 @@ const DEFAULTS: &[Row] = &[
         C::Lists,
         A::SwitchAccount,
         "switch_account",
-        &["a"],
+        &["A"],
         "show every account's posts, or one's",
         None,
     ),
