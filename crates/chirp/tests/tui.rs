@@ -6,7 +6,7 @@
 
 use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, ReqId};
 use chirp::tui::screens::composer::Ask;
-use chirp::tui::screens::{Composer, Confirm, Prompt};
+use chirp::tui::screens::{AccountPicker, Composer, Confirm, Prompt};
 use chirp::tui::view::view;
 use chirp_core::{Post, Status};
 use chirp_store::accounts::AccountStatus;
@@ -1304,11 +1304,25 @@ fn the_composer_says_where_a_post_goes_and_f2_changes_it() {
         "{}",
         title(&m)
     );
+    // F2: a checklist of the accounts, the default ticked.
     update(&mut m, f2());
-    assert!(title(&m).contains("New post → @me "), "{}", title(&m));
-    update(&mut m, f2());
+    assert!(m.on_top::<AccountPicker>());
+    let screen = draw(&m, 100, 30).backend().to_string();
+    assert!(screen.contains("> [x] @me (default)"), "{screen}");
+    assert!(screen.contains("  [ ] @project"), "{screen}");
+    // Nothing ticked is refused; then @project alone.
+    update(&mut m, key(KeyCode::Char(' ')));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.on_top::<AccountPicker>(), "needs at least one");
+    update(&mut m, key(KeyCode::Char('j')));
+    update(&mut m, key(KeyCode::Char(' ')));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.on_top::<Composer>());
     assert!(title(&m).contains("New post → @project "), "{}", title(&m));
+    // Both: one post each.
     update(&mut m, f2());
+    update(&mut m, key(KeyCode::Char('x')));
+    update(&mut m, key(KeyCode::Enter));
     assert!(
         title(&m).contains("New post → @me @project "),
         "{}",

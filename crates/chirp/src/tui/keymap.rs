@@ -24,15 +24,18 @@ pub enum Context {
     Filter,
     /// A yes/no question before something destructive.
     Confirm,
+    /// Choosing the accounts a new post goes to.
+    Accounts,
 }
 
 impl Context {
-    pub const ALL: [Context; 5] = [
+    pub const ALL: [Context; 6] = [
         Context::Lists,
         Context::Composer,
         Context::Schedule,
         Context::Filter,
         Context::Confirm,
+        Context::Accounts,
     ];
 
     /// The name of its table under `[keys]`.
@@ -43,6 +46,7 @@ impl Context {
             Context::Schedule => "schedule",
             Context::Filter => "filter",
             Context::Confirm => "confirm",
+            Context::Accounts => "accounts",
         }
     }
 }
@@ -84,6 +88,7 @@ pub enum Action {
     AutoSplit,
     AutoSplitNumbered,
     ChooseAccount,
+    Toggle,
     Confirm,
     Cancel,
     Yes,
@@ -352,7 +357,7 @@ const DEFAULTS: &[Row] = &[
         A::ChooseAccount,
         "choose_account",
         &["F2"],
-        "post as: the default, each account, or all of them",
+        "choose the accounts a new post goes to",
         None,
     ),
     row(
@@ -394,6 +399,32 @@ const DEFAULTS: &[Row] = &[
         &["y", "Y"],
         "yes (any other key: no)",
         Some("yes"),
+    ),
+    row(C::Accounts, A::Down, "down", &["j", "Down"], "move", None),
+    row(C::Accounts, A::Up, "up", &["k", "Up"], "move", None),
+    row(
+        C::Accounts,
+        A::Toggle,
+        "toggle",
+        &["Space", "x"],
+        "post to this account, or not",
+        Some("toggle"),
+    ),
+    row(
+        C::Accounts,
+        A::Confirm,
+        "done",
+        &["Enter"],
+        "done",
+        Some("done"),
+    ),
+    row(
+        C::Accounts,
+        A::Cancel,
+        "cancel",
+        &["Esc"],
+        "cancel",
+        Some("cancel"),
     ),
 ];
 

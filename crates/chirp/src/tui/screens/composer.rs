@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui_textarea::{CursorMove, TextArea};
 
-use super::{Help, Screen, Step, hint_line, popup};
+use super::{AccountPicker, Help, Screen, Step, hint_line, popup};
 use crate::present::{inert, width};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model, ReqId};
@@ -146,29 +146,19 @@ impl Composer {
         }
     }
 
-    /// The default account → each account alone → all of them → the default again.
-    fn choose_account(&mut self, m: &Model) {
+    /// The accounts a new post goes to, chosen in a checklist over the composer.
+    fn choose_accounts(&mut self, m: &Model) -> Step {
         if self.id.is_some() {
             self.error =
                 Some("a saved post stays with its account (duplicate it for another)".into());
-            return;
+            return Step::Stay;
         }
-        let ids: Vec<chirp_core::AccountId> = m
-            .accounts
-            .iter()
-            .filter(|a| a.username.is_some())
-            .map(|a| a.id)
-            .collect();
-        if ids.len() < 2 {
+        if m.accounts.iter().filter(|a| a.username.is_some()).count() < 2 {
             self.error =
                 Some("one account only: connect another with chirp account connect".into());
-            return;
+            return Step::Stay;
         }
-        let mut choices: Vec<Vec<chirp_core::AccountId>> = vec![Vec::new()];
-        choices.extend(ids.iter().map(|id| vec![*id]));
-        choices.push(ids);
-        let at = choices.iter().position(|c| *c == self.to).unwrap_or(0);
-        self.to.clone_from(&choices[(at + 1) % choices.len()]);
+        Step::Push(Box::new(AccountPicker::new(m, &self.to)))
     }
 
     /// "@a (default)", "@b", "@a @b": where a new post goes.
@@ -350,7 +340,7 @@ impl Screen for Composer {
             Some(Action::PrevPart) => self.move_to(-1),
             Some(Action::AutoSplit) => self.auto_split(false),
             Some(Action::AutoSplitNumbered) => self.auto_split(true),
-            Some(Action::ChooseAccount) => self.choose_account(m),
+            Some(Action::ChooseAccount) => return self.choose_accounts(m),
             _ => self.edit(key),
         }
         Step::Stay

@@ -3,6 +3,7 @@
 //! key handler says what becomes of its screen with a [`Step`], so a handler cannot lose a
 //! screen by forgetting to put it back.
 
+pub mod accounts;
 pub mod composer;
 pub mod confirm;
 pub mod filter;
@@ -19,6 +20,7 @@ use super::keymap::{Action, Context};
 use super::model::Model;
 use super::view::Theme;
 
+pub use accounts::AccountPicker;
 pub use composer::Composer;
 pub use confirm::Confirm;
 pub use filter::Filter;
