@@ -1,6 +1,7 @@
 //! chirp's pure rules: no IO here (no tokio, no SQL, no HTTP). The store, the networks, the
 //! publisher, the CLI and the TUI all call into these so that a rule is written once.
 
+pub mod media;
 pub mod policy;
 pub mod post;
 pub mod send;
@@ -8,6 +9,7 @@ pub mod status;
 pub mod text;
 pub mod when;
 
+pub use media::{MediaError, MediaKind};
 pub use policy::{Next, RetryPolicy};
 pub use post::{AccountId, Post, PostId, PostPart};
 pub use send::{Quota, SendError};

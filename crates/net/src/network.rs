@@ -45,15 +45,7 @@ pub struct Part<'a> {
     pub media_ids: &'a [String],
 }
 
-/// What kind of media a file is, as networks tell them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MediaKind {
-    /// A still image (JPEG, PNG, WEBP, a one-frame GIF).
-    Image,
-    /// An animated GIF.
-    Gif,
-    Video,
-}
+pub use chirp_core::MediaKind;
 
 /// One file to upload.
 #[derive(Debug, Clone, Copy)]
