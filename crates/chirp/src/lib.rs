@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod config;
 mod error;
+pub mod media;
 mod present;
 pub mod tui;
 

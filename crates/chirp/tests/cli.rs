@@ -611,3 +611,170 @@ async fn a_thread_is_edited_whole_and_a_stopped_one_split_off() {
         (Some("posted"), Some(1))
     );
 }
+
+/// A file of `kind` ("png", "jpg", "gif", "mp4") with `extra` bytes of body after its header.
+fn media_file(dir: &std::path::Path, name: &str, kind: &str, extra: usize) -> std::path::PathBuf {
+    let mut bytes: Vec<u8> = match kind {
+        "png" => b"\x89PNG\r\n\x1a\n".to_vec(),
+        "jpg" => vec![0xFF, 0xD8, 0xFF, 0xE0],
+        "mp4" => b"\0\0\0\x18ftypisom\0\0\x02\0".to_vec(),
+        _ => b"not media at all".to_vec(),
+    };
+    bytes.extend((0..extra).map(|i| (i % 251) as u8));
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+async fn count_media(e: &Env) -> i64 {
+    e.t.client()
+        .await
+        .query_one("SELECT count(*) FROM media", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn media_is_checked_by_content_stored_once_listed_and_exported() {
+    let e = Env::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cat = media_file(dir.path(), "cat.png", "png", 5000);
+    let dog = media_file(dir.path(), "dog.jpg", "jpg", 7000);
+    let clip = media_file(dir.path(), "clip.mp4", "mp4", 9000);
+    let (cat, dog, clip) = (
+        cat.to_str().unwrap(),
+        dog.to_str().unwrap(),
+        clip.to_str().unwrap(),
+    );
+    let out = e.run(&[
+        "post",
+        "two pets",
+        "--draft",
+        "--media",
+        cat,
+        "--alt",
+        "A cat on a keyboard",
+        "--media",
+        dog,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let id = stdout(&out);
+    let v: Value = serde_json::from_slice(&e.run(&["show", &id, "--json"]).stdout).unwrap();
+    let media = v["media"].as_array().unwrap();
+    assert_eq!(media.len(), 2);
+    assert_eq!(media[0]["media_type"], "image/png");
+    assert_eq!(media[0]["alt_text"], "A cat on a keyboard");
+    assert_eq!(media[1]["media_type"], "image/jpeg");
+    assert!(media[1]["alt_text"].is_null());
+    let shown = stdout(&e.run(&["show", &id]));
+    assert!(
+        shown.contains("media      part 1 · image image/png · 5 KB · alt: A cat on a keyboard"),
+        "{shown}"
+    );
+    // The same file again, on part 2 of a thread (with no text): stored once.
+    let out = e.run_stdin(
+        &[
+            "post",
+            "--thread",
+            "-",
+            "--draft",
+            "--media",
+            &format!("2:{cat}"),
+            "--media",
+            &format!("3:{clip}"),
+        ],
+        b"words first\n---\n\n---\nand a clip\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let thread = stdout(&out);
+    assert_eq!(count_media(&e).await, 3, "cat.png is stored once");
+    let v: Value = serde_json::from_slice(&e.run(&["show", &thread, "--json"]).stdout).unwrap();
+    let at: Vec<(i64, &str)> = v["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["position"].as_i64().unwrap(), m["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(at, [(2, "image"), (3, "video")]);
+
+    // Refused, one line, exit 2, nothing written.
+    let fake_png = media_file(dir.path(), "fake.png", "txt", 10);
+    let big = dir.path().join("big.png");
+    std::fs::copy(cat, &big).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(5 * 1024 * 1024 + 1)
+        .unwrap();
+    let big = big.to_str().unwrap();
+    let fake_png = fake_png.to_str().unwrap();
+    let five: Vec<&str> = std::iter::repeat_n(["--media", cat], 5).flatten().collect();
+    let cat_part2 = format!("2:{cat}");
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        (
+            vec!["--media", fake_png],
+            format!("chirp: {fake_png} is not an image (JPEG, PNG, WEBP, GIF) or a video (MP4, MOV) by its content: X would refuse it"),
+        ),
+        (
+            vec!["--media", big],
+            format!("chirp: {big} is 5242881 bytes: X takes at most 5 MB for an image"),
+        ),
+        (
+            five,
+            "chirp: a part takes up to 4 images, or 1 GIF, or 1 video: this one has 5 images".into(),
+        ),
+        (
+            vec!["--media", cat, "--media", clip],
+            "chirp: a part takes up to 4 images, or 1 GIF, or 1 video: images cannot go with a GIF or a video".into(),
+        ),
+        (
+            vec!["--media", &cat_part2],
+            format!("chirp: --media 2:{cat}: there is no part 2 (the post has 1)"),
+        ),
+        (
+            vec!["--alt", "first?", "--media", cat],
+            "chirp: --alt must follow the --media it describes".into(),
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["post", "refused", "--draft"];
+        args.extend(extra);
+        let out = e.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert_eq!(one_line_error(&out), want);
+    }
+    let long_alt = "a".repeat(1001);
+    let out = e.run(&["post", "refused", "--media", cat, "--alt", &long_alt]);
+    assert_eq!(
+        one_line_error(&out),
+        format!("chirp: {cat}: the alt text is 1001 characters: X takes at most 1000")
+    );
+    assert_eq!(e.list().len(), 2, "no post written");
+    assert_eq!(count_media(&e).await, 3, "no file stored");
+
+    // Export writes the files back, byte for byte, privately; never over a file.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = e.run(&["media", "export", &id, out_dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let first = out_dir.path().join(format!("{id}-1-1.png"));
+    assert_eq!(std::fs::read(&first).unwrap(), std::fs::read(cat).unwrap());
+    assert_eq!(
+        std::fs::read(out_dir.path().join(format!("{id}-1-2.jpg"))).unwrap(),
+        std::fs::read(dog).unwrap()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&first).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = e.run(&["media", "export", &id, out_dir.path().to_str().unwrap()]);
+    assert_ne!(again.status.code(), Some(0), "never over a file");
+
+    // Deleting a post frees what no other post uses: the dog goes, the shared cat stays.
+    assert!(e.run(&["delete", &id]).status.success());
+    assert_eq!(count_media(&e).await, 2);
+    assert!(e.run(&["delete", &thread]).status.success());
+    assert_eq!(count_media(&e).await, 0);
+}

@@ -4,6 +4,18 @@
 
 use std::fmt;
 
+/// Where the bytes of a file come from, a piece at a time (rows of a table, a file), so that
+/// nothing ever holds a whole video in memory.
+pub trait Chunks: Send {
+    /// The next piece, in order; None at the end. An error says why it cannot be read.
+    fn next_chunk(&mut self) -> NextChunk<'_>;
+}
+
+/// What [`Chunks::next_chunk`] gives: the next piece, None at the end, or why it cannot be read.
+pub type NextChunk<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, String>> + Send + 'a>,
+>;
+
 /// What kind of media a file is, as X tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -277,7 +289,11 @@ mod tests {
             k(b"\0\0\0\x14ftypqt  \0\0\x02\0"),
             Some(("video/quicktime", MediaKind::Video))
         );
-        assert_eq!(k(b"\0\0\0\x18ftypheic\0\0\0\0"), None, "a HEIC photo is no video");
+        assert_eq!(
+            k(b"\0\0\0\x18ftypheic\0\0\0\0"),
+            None,
+            "a HEIC photo is no video"
+        );
         assert_eq!(k(b"%PDF-1.7"), None);
         assert_eq!(k(b"hello, I am a .png by name only"), None);
         assert_eq!(k(b""), None);

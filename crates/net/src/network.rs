@@ -57,12 +57,7 @@ pub struct Upload<'a> {
     pub alt_text: Option<&'a str>,
 }
 
-/// Where the bytes of a file come from, a piece at a time (rows of a table, a file), so that
-/// no upload holds a whole video in memory.
-pub trait Chunks: Send {
-    /// The next piece, in order; None at the end. An error says why it cannot be read.
-    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Vec<u8>>, String>>;
-}
+pub use chirp_core::media::Chunks;
 
 /// A file the network holds, ready to attach until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]

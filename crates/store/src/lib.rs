@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod cluster;
+pub mod media;
 pub mod notify;
 pub mod posts;
 pub mod publishing;

@@ -140,7 +140,20 @@ pub async fn create_for_accounts(
     parts: &[String],
     at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Post>, DbError> {
-    text::validate_parts(parts)?;
+    create_with_media(client, actor, accounts, parts, &[], at).await
+}
+
+/// [`create_for_accounts`] with attachments: `media[i]` goes on part `i + 1` of every post
+/// made. A part may have media and no text.
+pub async fn create_with_media(
+    client: &mut Object,
+    actor: Actor<'_>,
+    accounts: &[AccountId],
+    parts: &[String],
+    media: &[Vec<crate::media::NewAttachment>],
+    at: Option<DateTime<Utc>>,
+) -> Result<Vec<Post>, DbError> {
+    validate_with_media(parts, media)?;
     let status = if at.is_some() {
         Status::Scheduled
     } else {
@@ -165,6 +178,12 @@ pub async fn create_for_accounts(
             &[&id, &rest],
         )
         .await?;
+        for (i, files) in media.iter().enumerate() {
+            if !files.is_empty() {
+                let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                crate::media::attach(&tx, id, position, files).await?;
+            }
+        }
         ids.push(id);
     }
     if accounts.len() > 1 {
@@ -180,6 +199,30 @@ pub async fn create_for_accounts(
         .await?;
     tx.commit().await?;
     rows.iter().map(from_row).collect()
+}
+
+/// Every part passes X's text rule, where a part with media may have no text.
+fn validate_with_media(
+    parts: &[String],
+    media: &[Vec<crate::media::NewAttachment>],
+) -> Result<(), DbError> {
+    if parts.is_empty() {
+        return Err(text::validate_parts(parts)
+            .err()
+            .map_or_else(|| DbError::Unexpected("no parts".into()), DbError::PartText));
+    }
+    for (i, p) in parts.iter().enumerate() {
+        let has_media = media.get(i).is_some_and(|m| !m.is_empty());
+        if has_media && p.trim().is_empty() {
+            continue;
+        }
+        text::validate(p).map_err(|err| chirp_core::PartError {
+            part: i + 1,
+            of: parts.len(),
+            err,
+        })?;
+    }
+    Ok(())
 }
 
 /// Every part of a post, the first one (the post's own text) included, in order.

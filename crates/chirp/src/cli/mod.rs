@@ -72,6 +72,14 @@ pub enum Command {
         /// (default: the default account, see `chirp account list`).
         #[arg(short, long = "account", value_name = "@HANDLE")]
         accounts: Vec<String>,
+        /// Attach a file (JPEG, PNG, WEBP, GIF, MP4, MOV; checked by content): to the first
+        /// part, or to part N of a thread with `N:PATH`. Repeat it for more (up to 4 images,
+        /// or 1 GIF, or 1 video per part).
+        #[arg(long, value_name = "[N:]PATH")]
+        media: Vec<String>,
+        /// Alt text for the --media just before it (up to 1,000 characters).
+        #[arg(long, value_name = "TEXT")]
+        alt: Vec<String>,
     },
     /// List posts, newest first.
     List {
@@ -157,10 +165,25 @@ pub enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// A post's attached files.
+    Media {
+        #[command(subcommand)]
+        command: MediaCommand,
+    },
     /// chirp's private database: status, start, stop, path.
     Db {
         #[command(subcommand)]
         command: db::DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Write a post's attachments back as files (POST-PART-N.ext, created 0600) into DIR.
+    Export {
+        id: PostId,
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -285,7 +308,11 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             split,
             numbered,
             accounts: handles,
+            media: files,
+            alt: alts,
         } => {
+            // Every file is read and checked before anything is written.
+            let attached = media_args(&files, &alts, std::env::args())?;
             let text = read_text(&text)?;
             let parts = if thread {
                 text::split_thread(&text)
@@ -294,13 +321,23 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             } else {
                 vec![text]
             };
-            text::validate_parts(&parts).map_err(|e| {
-                if parts.len() == 1 {
-                    anyhow::Error::from(e.err)
-                } else {
-                    anyhow::Error::from(e)
+            let per_part = media_per_part(&attached, parts.len())?;
+            // A part with media may have no text.
+            for (i, p) in parts.iter().enumerate() {
+                if per_part[i].is_empty() || !p.trim().is_empty() {
+                    text::validate(p).map_err(|err| {
+                        if parts.len() == 1 {
+                            anyhow::Error::from(err)
+                        } else {
+                            anyhow::Error::from(chirp_core::PartError {
+                                part: i + 1,
+                                of: parts.len(),
+                                err,
+                            })
+                        }
+                    })?;
                 }
-            })?;
+            }
             let at = match (at, draft) {
                 (Some(w), _) => Some(parse_when(&w, &tz)?),
                 (None, true) => None,
@@ -310,8 +347,10 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 Box::pin(async move {
                     let mut c = db.client().await?;
                     let targets = accounts_named(&mut c, &handles).await?;
+                    let media = store_media(&mut c, per_part).await?;
                     let made =
-                        posts::create_for_accounts(&mut c, ACTOR, &targets, &parts, at).await?;
+                        posts::create_with_media(&mut c, ACTOR, &targets, &parts, &media, at)
+                            .await?;
                     // One id per line, one post per account.
                     for post in &made {
                         outln!("{}", post.id);
@@ -341,9 +380,11 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     let c = db.client().await?;
                     let post = posts::get(&c, id).await?;
                     let parts = posts::parts(&c, id).await?;
+                    let files = chirp_store::media::attachments(&c, id).await?;
                     if json {
                         let mut v = serde_json::to_value(&post)?;
                         v["thread"] = serde_json::to_value(&parts)?;
+                        v["media"] = serde_json::to_value(&files)?;
                         outln!("{}", serde_json::to_string_pretty(&v)?);
                         return Ok(ExitCode::SUCCESS);
                     }
@@ -363,6 +404,19 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                                 outln!("  also       post {} to @{h} · {}", other.id, other.status);
                             }
                         }
+                    }
+                    for a in &files {
+                        let alt = a.alt_text.as_deref().map_or_else(
+                            || "no alt text".to_string(),
+                            |t| format!("alt: {}", inert(t, false)),
+                        );
+                        outln!(
+                            "  media      part {} · {} {} · {} · {alt}",
+                            a.position,
+                            a.kind,
+                            a.media_type,
+                            chirp_core::media::size(u64::try_from(a.size_bytes).unwrap_or(0)),
+                        );
                     }
                     if parts.len() > 1 {
                         print_parts(&parts, &tz)?;
@@ -464,6 +518,9 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             scheduler::run(config, &timing).await
         }
         Command::Db { command } => db::run(command, config).await,
+        Command::Media {
+            command: MediaCommand::Export { id, dir },
+        } => with_db(config, move |db| Box::pin(export_media(db, id, dir))).await,
         Command::Account { command } => match command {
             AccountCommand::Connect {
                 no_browser,
@@ -626,6 +683,164 @@ fn count_parts(parts: &[String], json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Each `--media` with the `--alt` that follows it, read from the command line in order
+/// (clap gives the two lists apart). Every file is inspected here, before anything is written.
+fn media_args(
+    files: &[String],
+    alts: &[String],
+    raw: impl Iterator<Item = String>,
+) -> Result<Vec<(usize, crate::media::Inspected, Option<String>)>> {
+    let mut order: Vec<(String, Option<String>)> = Vec::new();
+    let mut raw = raw.skip(1);
+    while let Some(a) = raw.next() {
+        let (flag, value) = match a.split_once('=') {
+            Some((f, v)) if f == "--media" || f == "--alt" => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let value = match flag.as_str() {
+            "--media" | "--alt" => value.or_else(|| raw.next()),
+            "--" => break,
+            _ => continue,
+        };
+        let Some(value) = value else { continue };
+        if flag == "--media" {
+            order.push((value, None));
+        } else {
+            match order.last_mut() {
+                Some((_, alt @ None)) => *alt = Some(value),
+                Some((m, Some(_))) => bail!(UsageError(format!(
+                    "two --alt for --media {m}: give one alt text per file"
+                ))),
+                None => bail!(UsageError(
+                    "--alt must follow the --media it describes".into()
+                )),
+            }
+        }
+    }
+    // What clap read is the truth; the order only pairs them.
+    if order.iter().map(|(m, _)| m).ne(files.iter())
+        || order.iter().filter_map(|(_, a)| a.as_ref()).ne(alts.iter())
+    {
+        bail!(UsageError(
+            "write each --alt right after its --media (--media FILE --alt TEXT)".into()
+        ));
+    }
+    let mut out = Vec::new();
+    for (spec, alt) in order {
+        let (part, path) = crate::media::part_and_path(&spec);
+        if let Some(a) = &alt {
+            chirp_core::media::check_alt(a)
+                .map_err(|e| anyhow!(UsageError(format!("{path}: {e}"))))?;
+        }
+        let f = crate::media::inspect(std::path::Path::new(path))
+            .map_err(|e| anyhow!(UsageError(e)))?;
+        out.push((part, f, alt));
+    }
+    Ok(out)
+}
+
+/// A file for a part, with its alt text.
+type PartFile = (crate::media::Inspected, Option<String>);
+
+/// The files of each part (index 0: part 1), checked to go together on X.
+fn media_per_part(
+    attached: &[(usize, crate::media::Inspected, Option<String>)],
+    parts: usize,
+) -> Result<Vec<Vec<PartFile>>> {
+    let mut per: Vec<Vec<PartFile>> = vec![Vec::new(); parts];
+    for (part, f, alt) in attached {
+        let slot = part
+            .checked_sub(1)
+            .and_then(|i| per.get_mut(i))
+            .ok_or_else(|| {
+                anyhow!(UsageError(format!(
+                    "--media {part}:{}: there is no part {part} (the post has {parts})",
+                    f.path.display()
+                )))
+            })?;
+        slot.push((f.clone(), alt.clone()));
+    }
+    for (i, files) in per.iter().enumerate() {
+        let kinds: Vec<_> = files.iter().map(|(f, _)| f.kind).collect();
+        chirp_core::media::check_part(&kinds).map_err(|e| {
+            anyhow!(UsageError(if parts > 1 {
+                format!("part {}: {e}", i + 1)
+            } else {
+                e.to_string()
+            }))
+        })?;
+    }
+    Ok(per)
+}
+
+/// Stores each part's files (once per content) and returns them as attachments.
+async fn store_media(
+    c: &mut chirp_store::Object,
+    per_part: Vec<Vec<PartFile>>,
+) -> Result<Vec<Vec<chirp_store::media::NewAttachment>>> {
+    let mut out = Vec::with_capacity(per_part.len());
+    for files in per_part {
+        let mut part = Vec::with_capacity(files.len());
+        for (f, alt) in files {
+            let mut chunks = crate::media::FileChunks::open(&f).map_err(|e| anyhow!(e))?;
+            let meta = chirp_store::media::NewMedia {
+                sha256: &f.sha256,
+                media_type: f.media_type,
+                kind: f.kind,
+                size: f.size,
+            };
+            let media_id = chirp_store::media::store(c, &meta, &mut chunks).await?;
+            part.push(chirp_store::media::NewAttachment {
+                media_id,
+                alt_text: alt,
+            });
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// `chirp media export ID DIR`: each attachment streamed from the database into a new file.
+async fn export_media(db: &Db, id: PostId, dir: PathBuf) -> Result<ExitCode> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let c = db.client().await?;
+    posts::get(&c, id).await?;
+    let files = chirp_store::media::attachments(&c, id).await?;
+    if files.is_empty() {
+        outln!("post {id} has no media");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !dir.is_dir() {
+        bail!(UsageError(format!("{} is not a directory", dir.display())));
+    }
+    for a in &files {
+        let path = dir.join(crate::media::export_name(
+            id,
+            a.position,
+            a.ord,
+            &a.media_type,
+        ));
+        // Never over another file; private, as everything the user wrote.
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        let mut reader = chirp_store::media::Reader::new(db, a.media_id);
+        while let Some(chunk) = chirp_core::media::Chunks::next_chunk(&mut reader)
+            .await
+            .map_err(|e| anyhow!("cannot read media {}: {e}", a.media_id))?
+        {
+            out.write_all(&chunk)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        outln!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The accounts `handles` name (`@a`, `b`), in order and once each; none named: the default.

@@ -1,0 +1,197 @@
+//! Media files from the user's disk: what they are (from their content), checked against X's
+//! rules before anything is written, then read a chunk at a time into the database, their hash
+//! checked again on the way (a file that changes meanwhile stores nothing).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chirp_core::media::{self, Chunks, MediaKind, SNIFF_BYTES};
+use chirp_store::media::CHUNK;
+use sha2::{Digest, Sha256};
+
+/// A file checked and ready to store.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    pub path: PathBuf,
+    pub media_type: &'static str,
+    pub kind: MediaKind,
+    pub size: u64,
+    pub sha256: Vec<u8>,
+}
+
+/// Reads `path` once: its type from its first bytes (a GIF's frames tell a still from an
+/// animation), its size against X's limit for that type, its SHA-256. The error is one line
+/// that names the file.
+pub fn inspect(path: &Path) -> Result<Inspected, String> {
+    let name = path.display().to_string();
+    let cannot = |e: std::io::Error| format!("cannot read {name}: {e}");
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let size = file.metadata().map_err(cannot)?.len();
+    if file.metadata().map_err(cannot)?.is_dir() {
+        return Err(format!("{name} is a directory, not a file"));
+    }
+    let mut head = vec![0u8; SNIFF_BYTES];
+    let n = read_full(&mut file, &mut head).map_err(cannot)?;
+    head.truncate(n);
+    let sniffed = media::sniff(&head).ok_or_else(|| {
+        if size == 0 {
+            media::MediaError::Empty { name: name.clone() }.to_string()
+        } else {
+            media::MediaError::UnknownType { name: name.clone() }.to_string()
+        }
+    })?;
+    let mut kind = sniffed.kind;
+    // A GIF is checked against the larger GIF limit first; a still one is then an image.
+    if sniffed.media_type == "image/gif" {
+        media::check_size(&name, MediaKind::Gif, size).map_err(|e| e.to_string())?;
+        let mut all = head.clone();
+        file.read_to_end(&mut all).map_err(cannot)?;
+        let frames = media::gif_frames(&all)
+            .ok_or_else(|| media::MediaError::BadGif { name: name.clone() }.to_string())?;
+        kind = if frames > 1 {
+            MediaKind::Gif
+        } else {
+            MediaKind::Image
+        };
+    }
+    media::check_size(&name, kind, size).map_err(|e| e.to_string())?;
+    let sha256 = hash(path).map_err(cannot)?;
+    Ok(Inspected {
+        path: path.to_path_buf(),
+        media_type: sniffed.media_type,
+        kind,
+        size,
+        sha256,
+    })
+}
+
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut at = 0;
+    while at < buf.len() {
+        match file.read(&mut buf[at..])? {
+            0 => break,
+            n => at += n,
+        }
+    }
+    Ok(at)
+}
+
+fn hash(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = read_full(&mut file, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().to_vec())
+}
+
+/// The file again, a chunk at a time, hashed as it goes: the last chunk is refused if the
+/// content is not what [`inspect`] saw.
+pub struct FileChunks {
+    file: std::fs::File,
+    name: String,
+    hasher: Option<Sha256>,
+    want: Vec<u8>,
+}
+
+impl FileChunks {
+    pub fn open(f: &Inspected) -> Result<FileChunks, String> {
+        let name = f.path.display().to_string();
+        let file = std::fs::File::open(&f.path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        Ok(FileChunks {
+            file,
+            name,
+            hasher: Some(Sha256::new()),
+            want: f.sha256.clone(),
+        })
+    }
+}
+
+impl Chunks for FileChunks {
+    fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
+        Box::pin(async move {
+            let mut buf = vec![0u8; CHUNK];
+            // A chunk is a few MB from a local file: read in place, as any file read is.
+            let n = read_full(&mut self.file, &mut buf)
+                .map_err(|e| format!("cannot read {}: {e}", self.name))?;
+            if n == 0 {
+                let got = self.hasher.take().map(|h| h.finalize().to_vec());
+                if got.as_deref() != Some(self.want.as_slice()) {
+                    return Err(format!(
+                        "{} changed while it was being stored: nothing was saved",
+                        self.name
+                    ));
+                }
+                return Ok(None);
+            }
+            buf.truncate(n);
+            if let Some(h) = self.hasher.as_mut() {
+                h.update(&buf);
+            }
+            Ok(Some(buf))
+        })
+    }
+}
+
+/// `--media [PART:]PATH`: the part (1 when not said) and the path.
+pub fn part_and_path(spec: &str) -> (usize, &str) {
+    match spec.split_once(':') {
+        Some((n, path)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            (n.parse().unwrap_or(1), path)
+        }
+        _ => (1, spec),
+    }
+}
+
+/// The file name an exported attachment gets: `POST-PART-N.ext`.
+pub fn export_name(post: i32, position: i32, ord: i32, media_type: &str) -> String {
+    let ext = match media_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/quicktime" => "mov",
+        _ => "mp4",
+    };
+    format!("{post}-{position}-{ord}.{ext}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_specs_name_their_part() {
+        assert_eq!(part_and_path("cat.png"), (1, "cat.png"));
+        assert_eq!(part_and_path("2:dog.jpg"), (2, "dog.jpg"));
+        assert_eq!(part_and_path("./a:b.png"), (1, "./a:b.png"));
+    }
+
+    #[test]
+    fn the_type_comes_from_the_content_not_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake_png = dir.path().join("photo.png");
+        std::fs::write(&fake_png, b"just words, not a picture").unwrap();
+        let err = inspect(&fake_png).unwrap_err();
+        assert!(err.contains("is not an image"), "{err}");
+        let png = dir.path().join("notes.txt");
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend_from_slice(&[0; 100]);
+        std::fs::write(&png, &bytes).unwrap();
+        let ok = inspect(&png).unwrap();
+        assert_eq!(
+            (ok.media_type, ok.kind, ok.size),
+            ("image/png", MediaKind::Image, 108)
+        );
+        assert!(
+            inspect(&dir.path().join("missing.png"))
+                .unwrap_err()
+                .starts_with("cannot read")
+        );
+    }
+}
