@@ -174,7 +174,7 @@ async fn seed_indexes_triggers_and_constraints_exist() {
 async fn migrate_is_idempotent() {
     let t = chirp_testing::fresh_database(false).await;
     let first = t.db.migrate().await.unwrap();
-    assert_eq!(first.len(), 9, "{first:?}");
+    assert_eq!(first.len(), 10, "{first:?}");
     assert!(first[0].contains("seed_schema"));
     assert!(t.db.migrate().await.unwrap().is_empty());
 }
