@@ -83,6 +83,7 @@ pub fn after_error(
         SendError::Unauthorized(_)
         | SendError::Unknown(_)
         | SendError::NotSent(_)
+        | SendError::MediaGone(_)
         | SendError::Unexpected(_) => {
             let unknown = err.outcome_unknown();
             if attempt >= policy.max_attempts && !unknown {

@@ -37,6 +37,10 @@ pub enum SendError {
     /// The network answered something the adapter cannot read.
     #[error("{0}")]
     Unexpected(String),
+    /// The network no longer holds the media uploaded for the part (expired, or never
+    /// finished): nothing was published; upload again, then send.
+    #[error("{0}")]
+    MediaGone(String),
 }
 
 impl SendError {

@@ -54,6 +54,9 @@ pub struct FakeConfig {
     pub media_processing_checks: u32,
     /// Processing of GIFs and videos ends in `failed` (as for a corrupt file).
     pub fail_media_processing: bool,
+    /// Finalize this many uploads, then answer each with a 503 (the answer is lost: the
+    /// upload exists, the client cannot know).
+    pub lose_finalize_answers: u32,
     /// Posts younger than this are not on the timeline yet (X's timeline lags behind).
     pub timeline_lag: Duration,
     /// Every timeline read answers this status (a timeline X cannot serve).
@@ -80,6 +83,7 @@ impl Default for FakeConfig {
             media_check_after_secs: 1,
             media_processing_checks: 1,
             fail_media_processing: false,
+            lose_finalize_answers: 0,
             timeline_lag: Duration::ZERO,
             timeline_status: None,
             post_latency: Duration::ZERO,
@@ -306,6 +310,13 @@ impl FakeX {
         (a, r.unwrap_or_default())
     }
 
+    /// Lets every upload expire, as X does 24 hours after finalize.
+    pub fn expire_media(&self) {
+        for m in lock(&self.shared.inner).media.values_mut() {
+            m.expires_at = Utc::now() - chrono::Duration::seconds(1);
+        }
+    }
+
     /// Every media upload begun so far.
     pub fn media(&self) -> Vec<FakeMedia> {
         let mut all: Vec<FakeMedia> = lock(&self.shared.inner).media.values().cloned().collect();
@@ -373,7 +384,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/2/tweets", post(create))
         .route("/2/tweets/{id}", delete(remove))
         .route("/2/media/upload/initialize", post(media::initialize))
-        .route("/2/media/upload/{id}/append", post(media::append))
+        // X takes appended chunks of a few MB (axum's default limit is 2 MB).
+        .route(
+            "/2/media/upload/{id}/append",
+            post(media::append).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
         .route("/2/media/upload/{id}/finalize", post(media::finalize))
         .route("/2/media/upload", get(media::status))
         .route("/2/media/metadata", post(media::metadata))

@@ -225,7 +225,17 @@ pub(super) async fn finalize(
                         } else {
                             MediaState::Processing
                         };
-                        axum::Json(media_json(m, cfg.media_check_after_secs)).into_response()
+                        let mut c = lock(&s.cfg);
+                        if c.lose_finalize_answers > 0 {
+                            c.lose_finalize_answers -= 1;
+                            problem(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "Service Unavailable",
+                                "Service Unavailable",
+                            )
+                        } else {
+                            axum::Json(media_json(m, cfg.media_check_after_secs)).into_response()
+                        }
                     }
                 }
                 Some(_) => invalid("The media is not waiting to be finalized."),

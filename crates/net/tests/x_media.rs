@@ -156,7 +156,8 @@ async fn refusals_come_back_in_xs_words() {
         SendError::Refused("X could not process the media: Unsupported video format".into())
     );
 
-    // An id X does not know, or one that never finished: the post is refused.
+    // An id X does not know (expired, or one that never finished): nothing is published,
+    // and the publisher uploads again.
     let ids = vec!["123".to_string()];
     let part = Part {
         text: "with media",
@@ -166,7 +167,9 @@ async fn refusals_come_back_in_xs_words() {
     let e = x.publish(&token, part, soon()).await.unwrap_err();
     assert_eq!(
         e,
-        SendError::Refused("X refused it (400): Your media IDs are invalid.".into())
+        SendError::MediaGone(
+            "X no longer holds its media (400): Your media IDs are invalid.".into()
+        )
     );
     assert!(fake.posts().is_empty());
 

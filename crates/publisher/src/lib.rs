@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use chirp_core::policy::{self, Next};
 use chirp_core::{AccountId, PostId, Quota, SendError, text};
 use chirp_credentials::{AuthError, Credentials, Refresh};
-use chirp_net::{Lookup, Network, Part, RemoteAccount, Secret};
+use chirp_net::{Lookup, Network, Part, RemoteAccount, Secret, Upload};
+use chirp_store::media::Attachment;
 use chirp_store::notify::{self, Heard};
 use chirp_store::publishing::{self as store, Claimed};
 use chirp_store::{Db, DbError};
@@ -87,6 +88,12 @@ pub enum Event {
         part: usize,
         of: usize,
         x_id: String,
+    },
+    /// A file of part `part` was uploaded (the network's id), just before the part is sent.
+    MediaUploaded {
+        post: PostId,
+        part: usize,
+        media: String,
     },
     /// Certainly on the network, but its id is unknown: why.
     PostedWithoutId {
@@ -694,7 +701,11 @@ impl Inner {
         if !p.rest.is_empty() {
             return self.thread_attempt(p).await;
         }
-        if let Err(e) = text::validate(&p.content) {
+        let files = match self.attachments(p).await {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if let Err(e) = validate_part(&p.content, !files.is_empty()) {
             return Record::Failed(format!("not sent: {e}"));
         }
         let mut token = match self.token(p.account).await {
@@ -713,10 +724,15 @@ impl Inner {
                 Err(record) => return record,
             }
         }
+        // Uploaded just before the send (X forgets uploads): a retried upload sends nothing.
+        let media_ids = match self.media_ids(p, &files, 1, &mut token, "").await {
+            Ok(ids) => ids,
+            Err(r) => return r,
+        };
         let part = Part {
             text: &p.content,
             reply_to: None,
-            media_ids: &[],
+            media_ids: &media_ids,
         };
         let sent = match self.send(p, &mut token, part).await {
             Ok(sent) => sent,
@@ -729,7 +745,10 @@ impl Inner {
             Err(SendError::Duplicate(m)) if p.needs_reconcile => {
                 self.posted_after_duplicate(p, &token, &m).await
             }
-            Err(e) => self.after_error(p, &e, ""),
+            Err(e) => {
+                self.forget_uploads_if_gone(p, &e).await;
+                self.after_error(p, &e, "")
+            }
         }
     }
 
@@ -796,8 +815,13 @@ impl Inner {
             // Every id is stored: a crash came between the last part and the end.
             return Record::ThreadPosted(p.first_x_id.clone().unwrap_or_default(), None);
         };
-        for (i, (_, text, _)) in parts.iter().enumerate().skip(first) {
-            if let Err(e) = text::validate(text) {
+        let files = match self.attachments(p).await {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        for (i, (position, text, _)) in parts.iter().enumerate().skip(first) {
+            let has_media = files.iter().any(|f| f.position == *position);
+            if let Err(e) = validate_part(text, has_media) {
                 return Record::Failed(format!("part {}/{n} not sent: {e}", i + 1));
             }
         }
@@ -809,10 +833,18 @@ impl Inner {
         for i in first..n {
             let (position, text, _) = parts[i];
             let reply_to = if i == 0 { None } else { parts[i - 1].2.clone() };
+            let label = format!("part {}/{n}: ", i + 1);
+            let media_ids = match self
+                .media_ids(p, &files, position, &mut token, &label)
+                .await
+            {
+                Ok(ids) => ids,
+                Err(r) => return r,
+            };
             let part = Part {
                 text,
                 reply_to: reply_to.as_deref(),
-                media_ids: &[],
+                media_ids: &media_ids,
             };
             if i == first && p.needs_reconcile {
                 // Part 1 is looked for as it was sent (its text cannot change meanwhile).
@@ -859,7 +891,10 @@ impl Inner {
                         }
                     }
                 }
-                Err(e) => return self.after_error(p, &e, &format!("part {k}/{n}: ")),
+                Err(e) => {
+                    self.forget_uploads_if_gone(p, &e).await;
+                    return self.after_error(p, &e, &format!("part {k}/{n}: "));
+                }
             };
             if let Err(r) = self.store_part(p, position, n, &id).await {
                 return r;
@@ -867,6 +902,120 @@ impl Inner {
             parts[i].2 = Some(id);
         }
         Record::ThreadPosted(parts[0].2.clone().unwrap_or_default(), quota)
+    }
+
+    /// The network no longer holds the uploads remembered for this post: forget them, so the
+    /// next attempt uploads again. (If this write is lost, the next send is refused the same
+    /// way and this runs again.)
+    async fn forget_uploads_if_gone(&self, p: &Claimed, e: &SendError) {
+        if matches!(e, SendError::MediaGone(_))
+            && let Ok(c) = self.db.client().await
+        {
+            let _ = chirp_store::media::forget_uploads(&c, p.id).await;
+        }
+    }
+
+    /// The post's attachments; a database that does not answer puts the post back.
+    async fn attachments(&self, p: &Claimed) -> Result<Vec<Attachment>, Record> {
+        let read = async {
+            let c = self.db.client().await?;
+            chirp_store::media::attachments(&c, p.id).await
+        }
+        .await;
+        read.map_err(|e| Record::Requeue {
+            at: Some(later(self.opts.policy.backoff(p.attempt))),
+            reason: format!("could not read its media: {e}"),
+            unknown: false,
+            uncount: true,
+        })
+    }
+
+    /// The network's ids for the files of part `position`: an upload remembered and still
+    /// valid when the part goes out, else uploaded now (and remembered at once). Uploading
+    /// publishes nothing, so an upload whose answer was lost is simply done again.
+    async fn media_ids(
+        &self,
+        p: &Claimed,
+        files: &[Attachment],
+        position: i32,
+        token: &mut Secret,
+        label: &str,
+    ) -> Result<Vec<String>, Record> {
+        let mut ids = Vec::new();
+        for a in files.iter().filter(|a| a.position == position) {
+            let fresh_enough = Utc::now() + chrono::Duration::minutes(10);
+            if let (Some(id), Some(until)) = (&a.x_media_id, a.x_media_expires_at)
+                && until > fresh_enough
+            {
+                ids.push(id.clone());
+                continue;
+            }
+            let upload = Upload {
+                media_type: &a.media_type,
+                kind: a.kind,
+                total_bytes: u64::try_from(a.size_bytes).unwrap_or(0),
+                alt_text: a.alt_text.as_deref(),
+            };
+            let mut done = self.upload(p, token, upload, a.media_id).await?;
+            if matches!(done, Err(SendError::Unauthorized(_))) {
+                match self.refreshed(p, token).await {
+                    Ok(t) => *token = t,
+                    Err(e) => return Err(self.auth_problem(p, e)),
+                }
+                done = self.upload(p, token, upload, a.media_id).await?;
+            }
+            match done {
+                Ok(u) => {
+                    // Not remembered: the next attempt uploads again, which is harmless.
+                    if let Ok(c) = self.db.client().await {
+                        let _ = chirp_store::media::remember_upload(
+                            &c,
+                            p.id,
+                            a.position,
+                            a.ord,
+                            &u.id,
+                            u.expires_at,
+                        )
+                        .await;
+                    }
+                    self.emit(Event::MediaUploaded {
+                        post: p.id,
+                        part: usize::try_from(position).unwrap_or(0),
+                        media: u.id.clone(),
+                    });
+                    ids.push(u.id);
+                }
+                // An upload that may or may not have reached X made no post: not "unknown".
+                Err(SendError::Unknown(m)) => {
+                    return Err(self.after_error(p, &SendError::NotSent(m), label));
+                }
+                Err(e) => {
+                    let e = match e {
+                        SendError::Refused(m) => {
+                            SendError::Refused(format!("uploading its media: {m}"))
+                        }
+                        other => other,
+                    };
+                    return Err(self.after_error(p, &e, label));
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn upload(
+        &self,
+        p: &Claimed,
+        token: &Secret,
+        upload: Upload<'_>,
+        media: chirp_store::media::MediaId,
+    ) -> Result<Result<chirp_net::Uploaded, SendError>, Record> {
+        let deadline = self.call_until(p.id)?;
+        let mut chunks = chirp_store::media::Reader::new(&self.db, media);
+        Ok(self
+            .network
+            .upload_media(token, upload, &mut chunks, deadline)
+            .await)
     }
 
     /// Stores a part's X id under the lease, before anything else is sent. If the database
@@ -1223,4 +1372,12 @@ impl Inner {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Whether a part may go out: X's text rule, where a part with media may have no text.
+fn validate_part(content: &str, has_media: bool) -> Result<(), text::TextError> {
+    if has_media && content.trim().is_empty() {
+        return Ok(());
+    }
+    text::validate(content).map(|_| ())
 }

@@ -243,6 +243,18 @@ pub async fn remember_upload(
     Ok(())
 }
 
+/// Forgets every upload remembered for a post (the network no longer holds them).
+pub async fn forget_uploads(client: &impl GenericClient, post: PostId) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE part_media SET x_media_id = NULL, x_media_expires_at = NULL
+             WHERE post_id = $1",
+            &[&post],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Reads a stored file a chunk at a time, each from the pool when it is asked for.
 pub struct Reader {
     pool: deadpool_postgres::Pool,

@@ -453,11 +453,20 @@ async fn set_schedule(
     let (post, to) = lock_for(&tx, id, action).await?;
     if to == Some(Status::Scheduled) {
         // The text may have been written by plain SQL, or X's rule may have changed: check
-        // again before it can go out.
-        text::validate(&post.content).map_err(|e| DbError::Refused {
-            id,
-            msg: e.to_string(),
-        })?;
+        // again before it can go out (a first part with media may have no text).
+        let with_media: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM part_media WHERE post_id = $1 AND position = 1)",
+                &[&id],
+            )
+            .await?
+            .get(0);
+        if !(with_media && post.content.trim().is_empty()) {
+            text::validate(&post.content).map_err(|e| DbError::Refused {
+                id,
+                msg: e.to_string(),
+            })?;
+        }
     }
     let status = to.map(Status::as_str);
     // needs_reconcile is kept on purpose: a post whose last send had an unknown outcome is

@@ -209,6 +209,9 @@ pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
             of,
             x_id,
         } => format!("post {post}: part {part}/{of} on X as {x_id}"),
+        Event::MediaUploaded { post, part, media } => {
+            format!("post {post}: uploaded media {media} for part {part}")
+        }
         Event::PostedWithoutId { post, note } => {
             format!("posted post {post}, X id unknown: {}", safe(note))
         }

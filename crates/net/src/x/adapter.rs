@@ -41,6 +41,13 @@ impl From<XError> for SendError {
             XError::Duplicate(m) => {
                 SendError::Duplicate(format!("X refused it as a duplicate: {m}"))
             }
+            // X's words for an upload it no longer holds (expired, or never finished).
+            XError::Refused {
+                status: 400,
+                message,
+            } if message.contains("media IDs are invalid") => {
+                SendError::MediaGone(format!("X no longer holds its media (400): {message}"))
+            }
             XError::Refused { status, message } => {
                 SendError::Refused(format!("X refused it ({status}): {message}"))
             }
