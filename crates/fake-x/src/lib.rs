@@ -693,6 +693,12 @@ async fn timeline(
             };
             let entities = field("entities");
             let referenced = field("referenced_tweets");
+            let attachments = field("attachments");
+            let username = if id == cfg.user_id {
+                cfg.username.clone()
+            } else {
+                format!("user{id}")
+            };
             let lag = chrono::Duration::from_std(cfg.timeline_lag).unwrap_or_default();
             let max = q.max_results.unwrap_or(10);
             let since = q.start_time.as_deref().map(DateTime::parse_from_rfc3339);
@@ -723,8 +729,41 @@ async fn timeline(
                         .skip(skip)
                         .take(max as usize)
                         .map(|p| {
-                            let (text, urls) = rendered(&p.text);
+                            let (mut text, mut urls) = rendered(&p.text);
+                            // X ends a post with media with a t.co link to that media.
+                            let kinds: Vec<&str> = p
+                                .media_ids
+                                .iter()
+                                .filter_map(|m| inner.media.get(m))
+                                .map(|m| m.category.as_str())
+                                .collect();
+                            if let Some(first) = kinds.first() {
+                                let link = format!("https://t.co/media{}", urls.len());
+                                text = format!("{text} {link}").trim_start().to_string();
+                                let what = if *first == "tweet_image" { "photo" } else { "video" };
+                                urls.push(json!({
+                                    "url": link,
+                                    "expanded_url": format!("https://x.com/{username}/status/{}/{what}/1", p.id),
+                                    "display_url": format!("pic.x.com/{}", p.id),
+                                }));
+                            }
                             let mut t = json!({"id": p.id, "text": text});
+                            if attachments && !p.media_ids.is_empty() {
+                                let keys: Vec<String> = p
+                                    .media_ids
+                                    .iter()
+                                    .zip(&kinds)
+                                    .map(|(m, k)| {
+                                        let prefix = match *k {
+                                            "tweet_image" => 3,
+                                            "tweet_gif" => 16,
+                                            _ => 7,
+                                        };
+                                        format!("{prefix}_{m}")
+                                    })
+                                    .collect();
+                                t["attachments"] = json!({"media_keys": keys});
+                            }
                             if entities && !urls.is_empty() {
                                 t["entities"] = json!({"urls": urls});
                             }

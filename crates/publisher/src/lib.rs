@@ -713,10 +713,11 @@ impl Inner {
             Err(e) => return self.auth_problem(p, e),
         };
         if p.needs_reconcile {
+            let earlier = remembered_uploads(&files, 1);
             let sent = Part {
                 text: &p.sent_content,
                 reply_to: None,
-                media_ids: &[],
+                media_ids: &earlier,
             };
             match self.reconcile(p, &mut token, sent).await {
                 Ok(Some(id)) => return Record::Posted(id, None),
@@ -834,23 +835,14 @@ impl Inner {
             let (position, text, _) = parts[i];
             let reply_to = if i == 0 { None } else { parts[i - 1].2.clone() };
             let label = format!("part {}/{n}: ", i + 1);
-            let media_ids = match self
-                .media_ids(p, &files, position, &mut token, &label)
-                .await
-            {
-                Ok(ids) => ids,
-                Err(r) => return r,
-            };
-            let part = Part {
-                text,
-                reply_to: reply_to.as_deref(),
-                media_ids: &media_ids,
-            };
             if i == first && p.needs_reconcile {
-                // Part 1 is looked for as it was sent (its text cannot change meanwhile).
+                // Looked for as it was sent: part 1's text as sent (it cannot change
+                // meanwhile), with the uploads that send carried, before any new upload.
+                let earlier = remembered_uploads(&files, position);
                 let sent = Part {
                     text: if i == 0 { &p.sent_content } else { text },
-                    ..part
+                    reply_to: reply_to.as_deref(),
+                    media_ids: &earlier,
                 };
                 match self.reconcile(p, &mut token, sent).await {
                     Ok(Some(id)) => {
@@ -864,6 +856,19 @@ impl Inner {
                     Err(record) => return record,
                 }
             }
+            // Uploaded just before the send (X forgets uploads): a retried upload sends nothing.
+            let media_ids = match self
+                .media_ids(p, &files, position, &mut token, &label)
+                .await
+            {
+                Ok(ids) => ids,
+                Err(r) => return r,
+            };
+            let part = Part {
+                text,
+                reply_to: reply_to.as_deref(),
+                media_ids: &media_ids,
+            };
             let sent = match self.send(p, &mut token, part).await {
                 Ok(sent) => sent,
                 Err(r) => return r,
@@ -877,7 +882,12 @@ impl Inner {
                 // The earlier send of this part reached the network: find its id, which the
                 // next part needs.
                 Err(SendError::Duplicate(m)) if i == first && p.needs_reconcile => {
-                    match self.look(p, &token, part).await {
+                    // By text and place: the earlier send carried other uploads.
+                    let earlier = Part {
+                        media_ids: &[],
+                        ..part
+                    };
+                    match self.look(p, &token, earlier).await {
                         Ok(Ok(Lookup::Found(id)))
                             if matches!(self.owner_of(&id, p.id).await, Ok(None)) =>
                         {
@@ -1380,4 +1390,19 @@ fn validate_part(content: &str, has_media: bool) -> Result<(), text::TextError> 
         return Ok(());
     }
     text::validate(content).map(|_| ())
+}
+
+/// The uploads remembered for part `position`, when every file of it has one: what an
+/// earlier send of the part carried (else none, and the part is matched by its text alone).
+fn remembered_uploads(files: &[Attachment], position: i32) -> Vec<String> {
+    let of_part: Vec<&Attachment> = files.iter().filter(|a| a.position == position).collect();
+    let ids: Vec<String> = of_part
+        .iter()
+        .filter_map(|a| a.x_media_id.clone())
+        .collect();
+    if ids.len() == of_part.len() {
+        ids
+    } else {
+        Vec::new()
+    }
 }

@@ -361,3 +361,51 @@ async fn failed_processing_fails_the_post_with_xs_words_and_nothing_is_sent() {
     assert!(reason.starts_with("uploading its media: "), "{reason}");
     assert_eq!(fake.count("POST", "/2/tweets"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_on_a_part_with_media_is_found_on_x_not_sent_again() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..FakeConfig::default()
+    })
+    .await;
+    let cat = file("png", 30_000, 8);
+    let dog = file("png", 30_000, 9);
+    let cat_id = stored(&t, &cat, "image/png", MediaKind::Image).await;
+    let dog_id = stored(&t, &dog, "image/png", MediaKind::Image).await;
+    // Part 1 is answered; part 2 (a photo, no text) reaches X and its answer never comes.
+    // Then a single post of a photo alone, the same.
+    fake.inject([Fault::Pass, Fault::HangAfterRecord, Fault::HangAfterRecord]);
+    let mut p = Running::start(&t, &fake);
+    let thread = post(
+        &t,
+        account,
+        &["a thread with a photo", ""],
+        vec![vec![], vec![(cat_id, Some("the cat"))]],
+    )
+    .await;
+    p.until(|e| matches!(e, Event::Reconciled { post, found: Some(_) } if *post == thread))
+        .await;
+    p.posted(thread).await;
+    let single = post(&t, account, &[""], vec![vec![(dog_id, None)]]).await;
+    p.until(|e| matches!(e, Event::Reconciled { post, found: Some(_) } if *post == single))
+        .await;
+    p.posted(single).await;
+    p.stop().await;
+    assert_eq!(fake.count("POST", "/2/tweets"), 3, "no part sent twice");
+    assert_eq!(
+        fake.media().len(),
+        2,
+        "nothing uploaded again to look for it"
+    );
+    let on_x = fake.posts();
+    let ids: Vec<Option<String>> = posts::parts(&t.client().await, thread)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.x_tweet_id)
+        .collect();
+    assert_eq!(ids, [Some(on_x[0].id.clone()), Some(on_x[1].id.clone())]);
+    let got = posts::get(&t.client().await, single).await.unwrap();
+    assert_eq!(got.x_tweet_id, Some(on_x[2].id.clone()));
+}

@@ -66,6 +66,20 @@ impl From<XError> for SendError {
     }
 }
 
+/// Whether `tweet` carries exactly `ours` (in any order); true when either side does not
+/// say (no uploads known, or X gave no attachments field).
+fn same_media(tweet: &super::Tweet, ours: &[String]) -> bool {
+    match tweet.media_ids() {
+        Some(mut theirs) if !ours.is_empty() => {
+            let mut ours = ours.to_vec();
+            theirs.sort();
+            ours.sort();
+            theirs == ours
+        }
+        _ => true,
+    }
+}
+
 impl Network for XNetwork {
     fn name(&self) -> &'static str {
         "X"
@@ -160,8 +174,10 @@ impl Network for XNetwork {
                 .await?;
             let mut found: Vec<String> = tweets
                 .into_iter()
-                // The same text, in the same place: a thread's part replies to the part before.
+                // The same text, in the same place (a thread's part replies to the part
+                // before), with the same uploads when chirp knows which the send carried.
                 .filter(|t| same_post(t, part.text) && t.replies_to() == part.reply_to)
+                .filter(|t| same_media(t, part.media_ids))
                 .map(|t| t.id)
                 .collect();
             Ok(match found.len() {

@@ -217,6 +217,16 @@ pub struct Tweet {
     /// With `tweet.fields=referenced_tweets`: what it replies to (or quotes).
     #[serde(default)]
     pub referenced_tweets: Option<Vec<Referenced>>,
+    /// With `tweet.fields=attachments`: the media it carries.
+    #[serde(default)]
+    pub attachments: Option<Attachments>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct Attachments {
+    /// `3_123…` (photo), `16_…` (animated GIF), `7_…` (video): the type, then the media id.
+    #[serde(default)]
+    pub media_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -227,6 +237,20 @@ pub struct Referenced {
 }
 
 impl Tweet {
+    /// The media ids it carries, when X said (`attachments.media_keys`).
+    pub fn media_ids(&self) -> Option<Vec<String>> {
+        self.attachments.as_ref().map(|a| {
+            a.media_keys
+                .iter()
+                .map(|k| {
+                    k.split_once('_')
+                        .map_or(k.as_str(), |(_, id)| id)
+                        .to_string()
+                })
+                .collect()
+        })
+    }
+
     /// The post this one replies to, if it is a reply.
     pub fn replies_to(&self) -> Option<&str> {
         self.referenced_tweets
@@ -498,7 +522,10 @@ impl XClient {
                 ),
                 ("max_results", "100".to_string()),
                 // What each t.co link stands for: reconciliation compares links, not "a link".
-                ("tweet.fields", "entities,referenced_tweets".to_string()),
+                (
+                    "tweet.fields",
+                    "entities,referenced_tweets,attachments".to_string(),
+                ),
             ];
             if let Some(p) = page.take() {
                 query.push(("pagination_token", p));

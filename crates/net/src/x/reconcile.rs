@@ -25,10 +25,32 @@ pub fn rendered_text(tweet: &Tweet) -> Option<String> {
         .unwrap_or_default();
     for e in entities {
         let target = e.expanded_url.as_deref()?;
+        // X ends the text of a post with media with a link to that media: not the author's.
+        if is_media_link(target) && text.trim_end().ends_with(&e.url) {
+            let cut = text.trim_end().len() - e.url.len();
+            text = text[..cut].trim_end().to_string();
+            continue;
+        }
         text = text.replacen(&e.url, target, 1);
     }
     // A t.co link left over is one X did not explain.
     (!text.contains("https://t.co/")).then_some(text)
+}
+
+/// X's link to a post's own media: `https://x.com/{user}/status/{id}/photo/1` (or `video`).
+fn is_media_link(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://x.com/")
+        .or_else(|| url.strip_prefix("https://twitter.com/"))
+    else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        [_, "status", id, "photo" | "video", n]
+            if id.bytes().all(|b| b.is_ascii_digit()) && n.bytes().all(|b| b.is_ascii_digit())
+    )
 }
 
 /// Whether `tweet` (as X returns it) is the text `ours` (as chirp sent it).
@@ -84,7 +106,25 @@ mod tests {
                     .collect(),
             }),
             referenced_tweets: None,
+            attachments: None,
         }
+    }
+
+    #[test]
+    fn the_link_x_adds_to_a_post_with_media_is_not_the_authors() {
+        let photo = "https://x.com/chirp_tester/status/1860000000000000001/photo/1";
+        let x = tweet("two pets https://t.co/m1", &[("https://t.co/m1", photo)]);
+        assert!(same_post(&x, "two pets"));
+        assert!(!same_post(&x, "two pets https://t.co/m1"));
+        // Media and no text.
+        let video = "https://x.com/chirp_tester/status/1860000000000000002/video/1";
+        assert!(same_post(
+            &tweet("https://t.co/v1", &[("https://t.co/v1", video)]),
+            ""
+        ));
+        // A link the author wrote to someone's photo, in the middle, stays a link.
+        let theirs = tweet("look https://t.co/a1 wow", &[("https://t.co/a1", photo)]);
+        assert!(same_post(&theirs, &format!("look {photo} wow")));
     }
 
     #[test]
