@@ -170,6 +170,7 @@ fn populated(width: u16) -> Model {
         refreshes: 0,
         refresh_started_at: None,
         is_default: true,
+        can_post_media: true,
     }];
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),
@@ -1199,6 +1200,7 @@ fn account(id: i32, name: &str, default: bool) -> AccountStatus {
         refreshes: 0,
         refresh_started_at: None,
         is_default: default,
+        can_post_media: true,
     }
 }
 

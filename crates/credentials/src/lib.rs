@@ -310,6 +310,7 @@ impl Credentials {
             lifetime_secs: t
                 .expires_at
                 .map(|e| (e - Utc::now()).num_seconds().clamp(1, i64::from(i32::MAX)) as i32),
+            scope: t.scope.clone(),
         })
     }
 

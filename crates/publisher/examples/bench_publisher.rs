@@ -96,6 +96,7 @@ async fn connect_for(
         ),
         expires_at: Some(Utc::now() + lifetime),
         lifetime_secs: i32::try_from(lifetime.num_seconds()).ok(),
+        scope: Some(chirp_net::x::oauth::SCOPES.join(" ")),
     };
     let mut client = db.client().await?;
     Ok(accounts::save_connected(&mut client, user, &format!("user{user}"), &stored).await?)

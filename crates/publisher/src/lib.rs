@@ -18,6 +18,7 @@ use chirp_core::policy::{self, Next};
 use chirp_core::{AccountId, PostId, Quota, SendError, text};
 use chirp_credentials::{AuthError, Credentials, Refresh};
 use chirp_net::{Lookup, Network, Part, RemoteAccount, Secret, Upload};
+use chirp_store::accounts::grants_media;
 use chirp_store::media::Attachment;
 use chirp_store::notify::{self, Heard};
 use chirp_store::publishing::{self as store, Claimed};
@@ -925,19 +926,45 @@ impl Inner {
         }
     }
 
-    /// The post's attachments; a database that does not answer puts the post back.
+    /// The post's attachments; a database that does not answer puts the post back. A post
+    /// with media for an account whose tokens cannot upload media (connected before chirp
+    /// asked for `media.write`) waits, saying so, instead of failing at the network.
     async fn attachments(&self, p: &Claimed) -> Result<Vec<Attachment>, Record> {
         let read = async {
             let c = self.db.client().await?;
-            chirp_store::media::attachments(&c, p.id).await
+            let files = chirp_store::media::attachments(&c, p.id).await?;
+            let scope = if files.is_empty() {
+                None
+            } else {
+                chirp_store::accounts::stored(&c, p.account)
+                    .await?
+                    .and_then(|a| a.tokens.scope)
+            };
+            Ok::<_, DbError>((files, scope))
         }
         .await;
-        read.map_err(|e| Record::Requeue {
-            at: Some(later(self.opts.policy.backoff(p.attempt))),
-            reason: format!("could not read its media: {e}"),
+        match read {
+            Ok((files, scope)) if !files.is_empty() && !grants_media(scope.as_deref()) => {
+                Err(Self::reconnect_for_media())
+            }
+            Ok((files, _)) => Ok(files),
+            Err(e) => Err(Record::Requeue {
+                at: Some(later(self.opts.policy.backoff(p.attempt))),
+                reason: format!("could not read its media: {e}"),
+                unknown: false,
+                uncount: true,
+            }),
+        }
+    }
+
+    /// The account must be connected again (granting `media.write`) before this post goes.
+    fn reconnect_for_media() -> Record {
+        Record::Requeue {
+            at: Some(Utc::now() + chrono::Duration::minutes(15)),
+            reason: "reconnect to post media: the account was connected before chirp asked X for media uploads (chirp account connect)".into(),
             unknown: false,
             uncount: true,
-        })
+        }
     }
 
     /// The network's ids for the files of part `position`: an upload remembered and still
@@ -974,6 +1001,19 @@ impl Inner {
                 }
                 done = self.upload(p, token, upload, a.media_id).await?;
             }
+            // A token kept from before the account was connected again (granting media):
+            // the stored one may have what this one lacks.
+            if matches!(&done, Err(SendError::Refused(m)) if m.contains("media.write")) {
+                self.forget_token(p.account);
+                match self.token(p.account).await {
+                    Ok(t) if t.expose() != token.expose() => {
+                        *token = t;
+                        done = self.upload(p, token, upload, a.media_id).await?;
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(self.auth_problem(p, e)),
+                }
+            }
             match done {
                 Ok(u) => {
                     // Not remembered: the next attempt uploads again, which is harmless.
@@ -998,6 +1038,10 @@ impl Inner {
                 // An upload that may or may not have reached X made no post: not "unknown".
                 Err(SendError::Unknown(m)) => {
                     return Err(self.after_error(p, &SendError::NotSent(m), label));
+                }
+                // X says the token cannot upload media (granted before chirp asked).
+                Err(SendError::Refused(m)) if m.contains("media.write") => {
+                    return Err(Self::reconnect_for_media());
                 }
                 Err(e) => {
                     let e = match e {

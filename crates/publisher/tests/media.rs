@@ -409,3 +409,57 @@ async fn an_unknown_outcome_on_a_part_with_media_is_found_on_x_not_sent_again() 
     let got = posts::get(&t.client().await, single).await.unwrap();
     assert_eq!(got.x_tweet_id, Some(on_x[2].id.clone()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_connected_before_media_waits_to_reconnect_instead_of_failing() {
+    let (t, fake, _) = setup(FakeConfig::default()).await;
+    // Connected before chirp asked for media.write.
+    let (old, _, _) = chirp_testing::connect_with_scope(
+        &t.db,
+        &fake,
+        "2002",
+        "old_timer",
+        "tweet.read tweet.write users.read offline.access",
+        chrono::Duration::hours(1),
+    )
+    .await;
+    let st = chirp_store::accounts::status_by_id(&t.client().await, old)
+        .await
+        .unwrap();
+    assert!(st.connected && !st.can_post_media, "{st:?}");
+    let cat = file("png", 20_000, 10);
+    let cat_id = stored(&t, &cat, "image/png", MediaKind::Image).await;
+    let mut p = Running::start(&t, &fake);
+    let with_media = post(&t, old, &["with a photo"], vec![vec![(cat_id, None)]]).await;
+    let plain = post(&t, old, &["words only"], vec![vec![]]).await;
+    p.posted(plain).await;
+    p.until(|e| matches!(e, Event::Retrying { post, .. } if *post == with_media))
+        .await;
+    let waiting = posts::get(&t.client().await, with_media).await.unwrap();
+    assert_eq!(waiting.status, chirp_core::Status::Scheduled);
+    assert!(
+        waiting
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("reconnect to post media")),
+        "{waiting:?}"
+    );
+    assert_eq!(waiting.attempts, 0, "waiting is not a failed attempt");
+    assert!(fake.media().is_empty(), "nothing tried at X");
+    // Connected again with media.write: the post goes out at once.
+    chirp_testing::connect_account_as(
+        &t.db,
+        &fake,
+        "2002",
+        "old_timer",
+        chrono::Duration::hours(1),
+    )
+    .await;
+    let st = chirp_store::accounts::status_by_id(&t.client().await, old)
+        .await
+        .unwrap();
+    assert!(st.can_post_media, "{st:?}");
+    p.posted(with_media).await;
+    p.stop().await;
+    assert_eq!(fake.media().len(), 1);
+}

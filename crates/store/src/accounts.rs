@@ -93,13 +93,21 @@ pub struct AccountStatus {
     pub refreshes: i64,
     /// A refresh started then and has not finished (under way, or interrupted).
     pub refresh_started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its tokens were granted `media.write` (else: "reconnect to post media").
+    pub can_post_media: bool,
+}
+
+/// Whether a stored grant lets chirp upload media (`media.write`). NULL: connected before
+/// chirp kept what X granted, which was before it asked for media.
+pub fn grants_media(scope: Option<&str>) -> bool {
+    scope.is_some_and(|s| s.split_whitespace().any(|x| x == "media.write"))
 }
 
 const STATUS_COLUMNS: &str = "a.id, x_username, x_user_id, is_active, needs_reconnect, \
      token_expires_at, rate_limited_until, \
      (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id \
         AND p.status IN ('scheduled', 'publishing')) AS waiting, \
-     needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at";
+     needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at, scope";
 
 fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
     let id: i32 = r.get(0);
@@ -121,6 +129,7 @@ fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
         token_refreshed_at: r.get(9),
         refreshes: r.get(10),
         refresh_started_at: r.get(11),
+        can_post_media: grants_media(r.get::<_, Option<String>>(12).as_deref()),
     }
 }
 
@@ -206,6 +215,8 @@ pub struct StoredTokens {
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// How long the access token lives, as X said when it issued it.
     pub lifetime_secs: Option<i32>,
+    /// What X granted, when it said (kept across refreshes that do not say).
+    pub scope: Option<String>,
 }
 
 impl std::fmt::Debug for StoredTokens {
@@ -261,7 +272,8 @@ pub async fn save_connected(
     tx.execute(
         "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
                 x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false,
-                token_lifetime_secs = $7, needs_reconnect_reason = NULL, refresh_started_at = NULL
+                token_lifetime_secs = $7, needs_reconnect_reason = NULL, refresh_started_at = NULL,
+                scope = $8
          WHERE id = $1",
         &[
             &id,
@@ -271,7 +283,16 @@ pub async fn save_connected(
             &x_user_id,
             &username,
             &tokens.lifetime_secs,
+            &tokens.scope,
         ],
+    )
+    .await?;
+    // Posts held for this account (waiting to reconnect, or to post media) are due again now;
+    // the change wakes every publisher.
+    tx.execute(
+        "UPDATE posts SET next_attempt_at = NULL
+         WHERE x_account_id = $1 AND status = 'scheduled' AND next_attempt_at IS NOT NULL",
+        &[&id],
     )
     .await?;
     tx.commit().await?;
@@ -313,7 +334,7 @@ impl StoredAccount {
 }
 
 const STORED: &str = "SELECT access_token, refresh_token, token_expires_at, is_active,
-            needs_reconnect, token_lifetime_secs, needs_reconnect_reason, refresh_started_at
+            needs_reconnect, token_lifetime_secs, needs_reconnect_reason, refresh_started_at, scope
      FROM x_accounts WHERE id = $1";
 
 fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
@@ -323,6 +344,7 @@ fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
             refresh: r.get(1),
             expires_at: r.get(2),
             lifetime_secs: r.get(5),
+            scope: r.get(8),
         },
         active: r.get(3),
         needs_reconnect: r.get(4),
@@ -403,7 +425,8 @@ pub async fn save_refreshed(
             "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
                     token_expires_at = $4, needs_reconnect = false, token_lifetime_secs = $5,
                     needs_reconnect_reason = NULL, refresh_started_at = NULL,
-                    token_refreshed_at = now(), refreshes = refreshes + 1
+                    token_refreshed_at = now(), refreshes = refreshes + 1,
+                    scope = coalesce($6, scope)
              WHERE id = $1",
             &[
                 &account,
@@ -411,6 +434,7 @@ pub async fn save_refreshed(
                 &tokens.refresh,
                 &tokens.expires_at,
                 &tokens.lifetime_secs,
+                &tokens.scope,
             ],
         )
         .await?;

@@ -167,9 +167,23 @@ pub async fn connect_account_as(
     username: &str,
     expires_in: chrono::Duration,
 ) -> (i32, String, String) {
+    let scope = chirp_net::x::oauth::SCOPES.join(" ");
+    connect_with_scope(db, fake, user_id, username, &scope, expires_in).await
+}
+
+/// [`connect_account_as`] with tokens granted `scope` (say, without `media.write`, as before
+/// chirp asked for it).
+pub async fn connect_with_scope(
+    db: &Db,
+    fake: &chirp_fake_x::FakeX,
+    user_id: &str,
+    username: &str,
+    scope: &str,
+    expires_in: chrono::Duration,
+) -> (i32, String, String) {
     use chirp_net::Secret;
     use chirp_net::secret::Column;
-    let (access, refresh) = fake.issue_tokens_for(user_id);
+    let (access, refresh) = fake.issue_tokens_with_scope(user_id, scope);
     let c = cipher();
     let stored = chirp_store::accounts::StoredTokens {
         access: c
@@ -181,6 +195,7 @@ pub async fn connect_account_as(
         ),
         expires_at: Some(chrono::Utc::now() + expires_in),
         lifetime_secs: None,
+        scope: Some(scope.to_string()),
     };
     let mut client = db.client().await.expect("pooled connection");
     let id = chirp_store::accounts::save_connected(&mut client, user_id, username, &stored)

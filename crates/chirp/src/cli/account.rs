@@ -157,7 +157,12 @@ pub(super) async fn status(
             );
         }
         Some(s) if s.connected => {
-            outln!("@{} · connected", s.username.unwrap_or_default());
+            outln!("@{} · connected", s.username.clone().unwrap_or_default());
+            if !s.can_post_media {
+                outln!(
+                    "  reconnect to post media: it was connected before chirp asked X for media uploads (chirp account connect)"
+                );
+            }
             if let Some(t) = s.token_expires_at {
                 outln!(
                     "  access token expires {} (refreshed automatically)",
@@ -222,7 +227,9 @@ pub(super) async fn list(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
         .unwrap_or(1);
     for a in &all {
         let handle = format!("@{}", a.username.clone().unwrap_or_default());
-        let state = if a.connected {
+        let state = if a.connected && !a.can_post_media {
+            "connected · reconnect to post media (chirp account connect)".to_string()
+        } else if a.connected {
             "connected".to_string()
         } else if a.needs_reconnect {
             "needs reconnect (chirp account connect)".to_string()

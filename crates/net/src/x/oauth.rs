@@ -31,6 +31,8 @@ pub struct Tokens {
     pub access: Secret,
     pub refresh: Option<Secret>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// What X granted (space-separated), when it said.
+    pub scope: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +202,9 @@ fn tokens(r: TokenResult) -> Result<Tokens, OAuthError> {
                 .expires_in()
                 .and_then(|d| chrono::Duration::from_std(d).ok())
                 .map(|d| Utc::now() + d),
+            scope: t
+                .scopes()
+                .map(|s| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
         }),
         Err(RequestTokenError::ServerResponse(e)) => Err(OAuthError::Refused(
             e.error_description()
