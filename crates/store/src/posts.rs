@@ -201,6 +201,40 @@ pub async fn create_with_media(
     rows.iter().map(from_row).collect()
 }
 
+/// A new draft with the same parts and files (and alt texts) as post `id`, on its account.
+pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+    let tx = begin(client, actor, Some(&format!("a copy of post {id}"))).await?;
+    let new: PostId = tx
+        .query_opt(
+            "INSERT INTO posts (x_account_id, content, status)
+             SELECT x_account_id, content, 'draft' FROM posts WHERE id = $1 RETURNING id",
+            &[&id],
+        )
+        .await?
+        .ok_or(DbError::NotFound(id))?
+        .get(0);
+    tx.execute(
+        "INSERT INTO post_parts (post_id, position, content)
+         SELECT $2, position, content FROM post_parts WHERE post_id = $1",
+        &[&id, &new],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO part_media (post_id, position, ord, media_id, alt_text)
+         SELECT $2, position, ord, media_id, alt_text FROM part_media WHERE post_id = $1",
+        &[&id, &new],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
+            &[&new],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
 /// Every part passes X's text rule, where a part with media may have no text.
 fn validate_with_media(
     parts: &[String],
@@ -295,6 +329,23 @@ pub async fn edit_thread(
             msg: "its first part is on X already, so its text cannot change".into(),
         });
     }
+    let n = i32::try_from(parts.len()).unwrap_or(i32::MAX);
+    let orphaned: Option<i32> = tx
+        .query_one(
+            "SELECT min(position) FROM part_media WHERE post_id = $1 AND position > $2",
+            &[&id, &n],
+        )
+        .await?
+        .get(0);
+    if let Some(part) = orphaned {
+        // Files are never dropped silently with the text around them.
+        return Err(DbError::Refused {
+            id,
+            msg: format!(
+                "part {part} has media attached and the new text has {n} part(s): keep that part, or remove its media first"
+            ),
+        });
+    }
     let old_rest: Vec<String> = tx
         .query(
             "SELECT content FROM post_parts WHERE post_id = $1 ORDER BY position",
@@ -382,6 +433,14 @@ pub async fn split_off(
         "INSERT INTO post_parts (post_id, position, content)
          SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
         &[&new_id, &rest],
+    )
+    .await?;
+    // The unsent parts' files go with them, renumbered from 1 (the sent parts are a prefix).
+    tx.execute(
+        "UPDATE part_media SET post_id = $2, position = position - $3,
+                x_media_id = NULL, x_media_expires_at = NULL
+         WHERE post_id = $1 AND position > $3",
+        &[&id, &new_id, &post.parts_sent],
     )
     .await?;
     tx.execute(

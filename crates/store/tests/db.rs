@@ -177,7 +177,11 @@ async fn migrate_is_idempotent() {
     let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
         .count();
-    assert_eq!(first.len(), files, "every migration applied once: {first:?}");
+    assert_eq!(
+        first.len(),
+        files,
+        "every migration applied once: {first:?}"
+    );
     assert!(first[0].contains("seed_schema"));
     assert!(t.db.migrate().await.unwrap().is_empty());
 }
@@ -798,4 +802,96 @@ async fn several_accounts_a_default_handles_and_one_text_for_each() {
     assert_eq!(page.posts.len(), 1, "one account's posts");
     let g = page.groups[&made[0].id];
     assert_eq!(g.label(), "sent to 0 of 2");
+}
+
+/// A file's bytes, served in one piece.
+struct OnePiece(Option<Vec<u8>>);
+
+impl chirp_core::media::Chunks for OnePiece {
+    fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
+        let piece = self.0.take();
+        Box::pin(async move { Ok(piece) })
+    }
+}
+
+async fn store_png(c: &mut deadpool_postgres::Object, seed: u8) -> i32 {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend([seed; 100]);
+    let sha = [seed; 32];
+    let meta = chirp_store::media::NewMedia {
+        sha256: &sha,
+        media_type: "image/png",
+        kind: chirp_core::MediaKind::Image,
+        size: bytes.len() as u64,
+    };
+    chirp_store::media::store(c, &meta, &mut OnePiece(Some(bytes)))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn files_follow_their_parts_through_edits_copies_and_split_offs() {
+    use chirp_store::media::{self, NewAttachment};
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let account = accounts::default_account(&mut c).await.unwrap();
+    let (cat, dog) = (store_png(&mut c, 1).await, store_png(&mut c, 2).await);
+    let file = |media_id| NewAttachment {
+        media_id,
+        alt_text: Some(format!("file {media_id}")),
+    };
+    let parts: Vec<String> = ["one", "two", ""].iter().map(ToString::to_string).collect();
+    let p = posts::create_with_media(
+        &mut c,
+        ME,
+        &[account],
+        &parts,
+        &[vec![], vec![file(cat)], vec![file(dog)]],
+        None,
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    // Dropping a part that has a file is refused, naming it; nothing changes.
+    let err = posts::edit_thread(&mut c, ME, p.id, &parts[..2])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("part 3 has media attached"),
+        "{err}"
+    );
+    assert_eq!(media::attachments(&c, p.id).await.unwrap().len(), 2);
+    // A copy has the same files (stored once) and alt texts.
+    let copy = posts::duplicate(&mut c, ME, p.id).await.unwrap();
+    let of = |v: Vec<media::Attachment>| -> Vec<(i32, i32, Option<String>)> {
+        v.into_iter()
+            .map(|a| (a.position, a.media_id, a.alt_text))
+            .collect()
+    };
+    assert_eq!(
+        of(media::attachments(&c, copy.id).await.unwrap()),
+        of(media::attachments(&c, p.id).await.unwrap())
+    );
+    // Stopped after part 1: the unsent parts take their files along, renumbered.
+    c.execute(
+        "UPDATE posts SET status = 'failed', x_tweet_id = '1999' WHERE id = $1",
+        &[&p.id],
+    )
+    .await
+    .unwrap();
+    let (_, rest) = posts::split_off(&mut c, ME, p.id).await.unwrap();
+    assert_eq!(
+        of(media::attachments(&c, rest.id).await.unwrap()),
+        [
+            (1, cat, Some(format!("file {cat}"))),
+            (2, dog, Some(format!("file {dog}")))
+        ]
+    );
+    assert!(media::attachments(&c, p.id).await.unwrap().is_empty());
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM media", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2, "files are shared, not copied");
 }

@@ -133,18 +133,9 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
                 .map_err(err),
         ),
         Cmd::Duplicate(id) => Answer::Saved(
-            async {
-                let mut c = db.client().await?;
-                let p = posts::get(&c, id).await?;
-                let parts: Vec<String> = posts::parts(&c, id)
-                    .await?
-                    .into_iter()
-                    .map(|p| p.content)
-                    .collect();
-                posts::create_thread(&mut c, ACTOR, p.x_account_id, &parts, None).await
-            }
-            .await
-            .map_err(err),
+            async { posts::duplicate(&mut db.client().await?, ACTOR, id).await }
+                .await
+                .map_err(err),
         ),
         Cmd::SplitOff(id) => Answer::Saved(
             async { posts::split_off(&mut db.client().await?, ACTOR, id).await }
