@@ -672,6 +672,10 @@ async fn media_is_checked_by_content_stored_once_listed_and_exported() {
         shown.contains("media      part 1 · image image/png · 5 KB · alt: A cat on a keyboard"),
         "{shown}"
     );
+    let listed = stdout(&e.run(&["list"]));
+    assert!(listed.contains("[2 media] two pets"), "{listed}");
+    let v: Value = serde_json::from_slice(&e.run(&["list", "--json"]).stdout).unwrap();
+    assert_eq!(v[0]["media"][0]["alt_text"], "A cat on a keyboard");
     // The same file again, on part 2 of a thread (with no text): stored once.
     let out = e.run_stdin(
         &[

@@ -82,6 +82,7 @@ fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> 
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
                 posts,
                 next,
                 threads: std::collections::HashMap::default(),
@@ -683,6 +684,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
         Msg::Answer(
             old,
             Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
                 posts: vec![post(7, Status::Draft, "not about it")],
                 next: None,
                 threads: std::collections::HashMap::default(),
@@ -697,6 +699,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
         Msg::Answer(
             new,
             Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
                 posts: vec![post(8, Status::Draft, "launch plan")],
                 next: None,
                 threads: std::collections::HashMap::default(),
@@ -890,6 +893,7 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
                 posts: vec![t],
                 next: None,
                 threads: [(9, parts)].into_iter().collect(),
@@ -1067,6 +1071,7 @@ fn with_threads(width: u16) -> Model {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
                 posts: vec![draft, stopped],
                 next: None,
                 threads: [
@@ -1222,6 +1227,7 @@ fn two_accounts(width: u16) -> Model {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
                 posts: vec![theirs, mine],
                 next: None,
                 threads: std::collections::HashMap::default(),
@@ -1352,4 +1358,46 @@ fn screen_two_accounts() {
     insta::assert_snapshot!("two_accounts", t.backend());
     assert_eq!(fg_of(&t, "@project needs"), Color::Red);
     assert_eq!(fg_of(&t, "@me  @project"), Color::Green);
+}
+
+#[test]
+fn posts_with_media_are_marked_and_their_files_listed() {
+    let mut m = empty_model(100);
+    let file = |ord: i32, alt: Option<&str>| chirp_store::media::Attachment {
+        position: 1,
+        ord,
+        media_id: ord,
+        kind: chirp_core::MediaKind::Image,
+        media_type: "image/png".into(),
+        size_bytes: 3 * 1024 * 1024 + 200_000,
+        sha256: "ab".into(),
+        alt_text: alt.map(Into::into),
+        x_media_id: None,
+        x_media_expires_at: None,
+    };
+    let id = load_id(&mut m, Pane::Drafts);
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![post(5, Status::Draft, "two pets")],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
+                media: [(5, vec![file(1, Some("A cat \u{1b}[31mon a keyboard")), file(2, None)])]
+                    .into_iter()
+                    .collect(),
+            })),
+        ),
+    );
+    let t = draw(&m, 100, 30);
+    let screen = t.backend().to_string();
+    assert!(screen.contains("2 media"), "{screen}");
+    assert!(
+        screen.contains("▣ image image/png · 3.2 MB · alt: A cat \\e[31mon a keyboard"),
+        "alt text is shown inert: {screen}"
+    );
+    assert!(screen.contains("▣ image image/png · 3.2 MB · no alt text"), "{screen}");
+    assert_eq!(fg_of(&t, "▣ image"), Color::Magenta);
 }

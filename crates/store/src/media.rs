@@ -181,47 +181,54 @@ pub async fn attachments(
     client: &impl GenericClient,
     post: PostId,
 ) -> Result<Vec<Attachment>, DbError> {
+    Ok(for_posts(client, &[post])
+        .await?
+        .remove(&post)
+        .unwrap_or_default())
+}
+
+/// The attachments of each of `posts` that has any, in one query.
+pub async fn for_posts(
+    client: &impl GenericClient,
+    posts: &[PostId],
+) -> Result<std::collections::HashMap<PostId, Vec<Attachment>>, DbError> {
+    let mut out: std::collections::HashMap<PostId, Vec<Attachment>> =
+        std::collections::HashMap::new();
+    if posts.is_empty() {
+        return Ok(out);
+    }
     let rows = client
         .query(
             "SELECT pm.position, pm.ord, m.id, m.kind, m.media_type, m.size_bytes,
-                    encode(m.sha256, 'hex'), pm.alt_text, pm.x_media_id, pm.x_media_expires_at
+                    encode(m.sha256, 'hex'), pm.alt_text, pm.x_media_id, pm.x_media_expires_at,
+                    pm.post_id
              FROM part_media pm JOIN media m ON m.id = pm.media_id
-             WHERE pm.post_id = $1 ORDER BY pm.position, pm.ord",
-            &[&post],
+             WHERE pm.post_id = ANY($1) ORDER BY pm.post_id, pm.position, pm.ord",
+            &[&posts],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.get(3);
-            Ok(Attachment {
-                position: r.get(0),
-                ord: r.get(1),
-                media_id: r.get(2),
-                kind: MediaKind::parse(&kind)
-                    .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")))?,
-                media_type: r.get(4),
-                size_bytes: r.get(5),
-                sha256: r.get(6),
-                alt_text: r.get(7),
-                x_media_id: r.get(8),
-                x_media_expires_at: r.get(9),
-            })
-        })
-        .collect()
+    for r in &rows {
+        let a = attachment_of(r)?;
+        out.entry(r.get(10)).or_default().push(a);
+    }
+    Ok(out)
 }
 
-/// Which posts among `ids` have media, and how many files each.
-pub async fn counts(
-    client: &impl GenericClient,
-    ids: &[PostId],
-) -> Result<std::collections::HashMap<PostId, i64>, DbError> {
-    let rows = client
-        .query(
-            "SELECT post_id, count(*) FROM part_media WHERE post_id = ANY($1) GROUP BY post_id",
-            &[&ids],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, DbError> {
+    let kind: String = r.get(3);
+    Ok(Attachment {
+        position: r.get(0),
+        ord: r.get(1),
+        media_id: r.get(2),
+        kind: MediaKind::parse(&kind)
+            .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")))?,
+        media_type: r.get(4),
+        size_bytes: r.get(5),
+        sha256: r.get(6),
+        alt_text: r.get(7),
+        x_media_id: r.get(8),
+        x_media_expires_at: r.get(9),
+    })
 }
 
 /// Remembers the upload X holds for an attachment, so a retry reuses it while X does.

@@ -615,6 +615,8 @@ pub struct Page {
     pub threads: std::collections::HashMap<PostId, Vec<PostPart>>,
     /// How far each group on the page got (one text sent to several accounts).
     pub groups: std::collections::HashMap<PostId, Group>,
+    /// The files of the posts on the page that have any.
+    pub media: std::collections::HashMap<PostId, Vec<crate::media::Attachment>>,
 }
 
 /// One text sent to several accounts: how many posts it made, and how many are on X.
@@ -677,11 +679,14 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
         });
     let threads = thread_parts(client, &posts).await?;
     let groups = groups(client, &posts).await?;
+    let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
+    let media = crate::media::for_posts(client, &ids).await?;
     Ok(Page {
         posts,
         next,
         threads,
         groups,
+        media,
     })
 }
 

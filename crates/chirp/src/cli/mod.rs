@@ -890,6 +890,7 @@ async fn list(
         ..ListQuery::default()
     };
     let mut groups = std::collections::HashMap::new();
+    let mut media = std::collections::HashMap::new();
     let mut all = Vec::new();
     let mut threads = std::collections::HashMap::new();
     loop {
@@ -901,6 +902,7 @@ async fn list(
         all.extend(page.posts);
         threads.extend(page.threads);
         groups.extend(page.groups);
+        media.extend(page.media);
         match page.next {
             Some(_) if limit.is_some_and(|l| all.len() as i64 >= l) => break,
             Some(next) => q.after = Some(next),
@@ -928,6 +930,10 @@ async fn list(
                     .and_then(|i| i32::try_from(i).ok());
                 if let Some(g) = group.and_then(|g| groups.get(&g)) {
                     item["group"] = serde_json::to_value(g)?;
+                }
+                let id = item["id"].as_i64().and_then(|i| i32::try_from(i).ok());
+                if let Some(files) = id.and_then(|id| media.get(&id)) {
+                    item["media"] = serde_json::to_value(files)?;
                 }
             }
         }
@@ -984,6 +990,10 @@ async fn list(
             .group_id
             .and_then(|g| groups.get(&g))
             .map_or_else(String::new, |g| format!("[{}] ", g.label()));
+        let group = match media.get(&p.id).map(Vec::len) {
+            Some(n) if n > 0 => format!("{group}[{n} media] "),
+            _ => group,
+        };
         outln!(
             "{:>6}  {:<10}  {:<24}  {}{group}{thread}{}",
             p.id,

@@ -103,6 +103,8 @@ pub struct List {
     pub threads: std::collections::HashMap<chirp_core::PostId, Vec<chirp_core::PostPart>>,
     /// How far the groups among `posts` got (one text sent to several accounts).
     pub groups: std::collections::HashMap<chirp_core::PostId, chirp_store::posts::Group>,
+    /// The files of the posts among `posts` that have any.
+    pub media: std::collections::HashMap<chirp_core::PostId, Vec<chirp_store::media::Attachment>>,
     pub selected: usize,
     /// Where the next page starts; None when everything is loaded.
     pub next: Option<Cursor>,

@@ -221,10 +221,12 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
         list.posts.extend(page.posts);
         list.threads.extend(page.threads);
         list.groups.extend(page.groups);
+        list.media.extend(page.media);
     } else {
         list.posts = page.posts;
         list.threads = page.threads;
         list.groups = page.groups;
+        list.media = page.media;
     }
     list.next = page.next;
     list.loaded_once = true;

@@ -173,6 +173,38 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
     }
 }
 
+/// "▣ image/png 3.2 MB · alt: a cat": the files of one part, in the detail area.
+fn media_lines(
+    m: &Model,
+    post: chirp_core::PostId,
+    position: i32,
+    indent: &str,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let Some(files) = m.list(m.focus).media.get(&post) else {
+        return Vec::new();
+    };
+    files
+        .iter()
+        .filter(|a| a.position == position)
+        .map(|a| {
+            let alt = a.alt_text.as_deref().map_or_else(
+                || "no alt text".to_string(),
+                |t| format!("alt: {}", inert(t, false)),
+            );
+            Line::styled(
+                format!(
+                    "{indent}▣ {} {} · {} · {alt}",
+                    a.kind,
+                    a.media_type,
+                    chirp_core::media::size(u64::try_from(a.size_bytes).unwrap_or(0))
+                ),
+                theme.fg(Color::Magenta),
+            )
+        })
+        .collect()
+}
+
 /// The texts of the selected post's parts (one for a single post).
 fn selected_parts(m: &Model) -> Option<Vec<String>> {
     let p = m.selected()?;
@@ -208,6 +240,11 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
     let when = match p.unpublished_at {
         Some(t) => format!("unpublished {}", relative(t, m.now)),
         None => when,
+    };
+    // Files attached, how many.
+    let when = match m.list(m.focus).media.get(&p.id).map(Vec::len) {
+        Some(n) if n > 0 => format!("{n} media {when}"),
+        _ => when,
     };
     // A thread shows how many parts it has, or how far it got.
     let when = match p.thread_label() {
@@ -371,13 +408,17 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
                         .lines()
                         .map(|l| Line::raw(format!("  {l}"))),
                 );
+                lines.extend(media_lines(m, p.id, part.position, "  ", theme));
             }
         }
-        None => lines.extend(
-            inert(&p.content, true)
-                .lines()
-                .map(|l| Line::raw(l.to_string())),
-        ),
+        None => {
+            lines.extend(
+                inert(&p.content, true)
+                    .lines()
+                    .map(|l| Line::raw(l.to_string())),
+            );
+            lines.extend(media_lines(m, p.id, 1, "", theme));
+        }
     }
     f.render_widget(
         Paragraph::new(Text::from(lines))
