@@ -467,3 +467,92 @@ async fn a_scheduler_killed_mid_thread_resumes_at_the_part_in_flight() {
         "{log}"
     );
 }
+
+/// A PNG-looking file of `len` bytes that differs per `seed`, stored; its id and SHA-256.
+async fn stored_png(t: &TestDb, len: usize, seed: u8) -> (i32, String) {
+    use sha2::Digest;
+    struct All(Option<Vec<u8>>);
+    impl chirp_core::media::Chunks for All {
+        fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
+            let piece = self.0.take();
+            Box::pin(async move { Ok(piece) })
+        }
+    }
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..len).map(|i| (i as u8).wrapping_mul(seed)));
+    let sha = sha2::Sha256::digest(&bytes).to_vec();
+    let meta = chirp_store::media::NewMedia {
+        sha256: &sha,
+        media_type: "image/png",
+        kind: chirp_core::MediaKind::Image,
+        size: bytes.len() as u64,
+    };
+    let id = chirp_store::media::store(&mut t.client().await, &meta, &mut All(Some(bytes)))
+        .await
+        .unwrap();
+    (id, sha.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_killed_mid_upload_and_mid_send_sends_each_part_once_with_its_media() {
+    let (t, fake, account) = setup(FakeConfig {
+        hang_for: Duration::from_mins(1),
+        media_check_after_secs: 0,
+        // The first upload is finalized at X, and its answer never comes.
+        hang_finalize_answers: 1,
+        ..FakeConfig::default()
+    })
+    .await;
+    // Part 1 is answered; X creates part 2 and never answers.
+    fake.inject([Fault::Pass, Fault::HangAfterRecord]);
+    let mut files = Vec::new();
+    for k in 1..=3u8 {
+        files.push(stored_png(&t, 50_000, k + 1).await);
+    }
+    let parts: Vec<String> = (1..=3).map(|k| format!("media crash {k}/3")).collect();
+    let media: Vec<Vec<chirp_store::media::NewAttachment>> = files
+        .iter()
+        .map(|(id, _)| {
+            vec![chirp_store::media::NewAttachment {
+                media_id: *id,
+                alt_text: None,
+            }]
+        })
+        .collect();
+    let id = chirp_store::posts::create_with_media(
+        &mut t.client().await,
+        chirp_store::posts::Actor("test"),
+        &[account],
+        &parts,
+        &media,
+        Some(chrono::Utc::now()),
+    )
+    .await
+    .unwrap()[0]
+        .id;
+    let home = tempfile::tempdir().unwrap();
+    let timing = ["--x-timeout", "3", "--grace", "3"];
+    // Killed while part 1's upload waits for X's answer.
+    let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert_eq!(fake.wait_for_finalized(1, T).await, 1);
+    let mut dead = first.0.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    // Killed again once part 2 is on X with its answer still to come.
+    let mut second = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert_eq!(fake.wait_for_posts(2, T).await, 2);
+    let mut dead = second.0.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    let _third = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert!(chirp_testing::wait_posted(&t.db, id, T).await);
+    let ids = chirp_testing::thread_chain(&fake, "media crash", 3);
+    assert_eq!(fake.count("POST", "/2/tweets"), 3, "no part sent twice");
+    let media = fake.media();
+    for (k, x_id) in ids.iter().enumerate() {
+        let on_x = fake.posts().into_iter().find(|p| &p.id == x_id).unwrap();
+        assert_eq!(on_x.media_ids.len(), 1, "part {}", k + 1);
+        let m = media.iter().find(|m| m.id == on_x.media_ids[0]).unwrap();
+        assert_eq!(m.sha256.as_deref(), Some(&*files[k].1), "part {}", k + 1);
+    }
+}

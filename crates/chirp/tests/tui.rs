@@ -1385,9 +1385,15 @@ fn posts_with_media_are_marked_and_their_files_listed() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
-                media: [(5, vec![file(1, Some("A cat \u{1b}[31mon a keyboard")), file(2, None)])]
-                    .into_iter()
-                    .collect(),
+                media: [(
+                    5,
+                    vec![
+                        file(1, Some("A cat \u{1b}[31mon a keyboard")),
+                        file(2, None),
+                    ],
+                )]
+                .into_iter()
+                .collect(),
             })),
         ),
     );
@@ -1398,6 +1404,9 @@ fn posts_with_media_are_marked_and_their_files_listed() {
         screen.contains("▣ image image/png · 3.2 MB · alt: A cat \\e[31mon a keyboard"),
         "alt text is shown inert: {screen}"
     );
-    assert!(screen.contains("▣ image image/png · 3.2 MB · no alt text"), "{screen}");
+    assert!(
+        screen.contains("▣ image image/png · 3.2 MB · no alt text"),
+        "{screen}"
+    );
     assert_eq!(fg_of(&t, "▣ image"), Color::Magenta);
 }

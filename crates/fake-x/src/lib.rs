@@ -57,6 +57,8 @@ pub struct FakeConfig {
     /// Finalize this many uploads, then answer each with a 503 (the answer is lost: the
     /// upload exists, the client cannot know).
     pub lose_finalize_answers: u32,
+    /// Finalize this many uploads, then hold each answer for `hang_for`.
+    pub hang_finalize_answers: u32,
     /// Posts younger than this are not on the timeline yet (X's timeline lags behind).
     pub timeline_lag: Duration,
     /// Every timeline read answers this status (a timeline X cannot serve).
@@ -84,6 +86,7 @@ impl Default for FakeConfig {
             media_processing_checks: 1,
             fail_media_processing: false,
             lose_finalize_answers: 0,
+            hang_finalize_answers: 0,
             timeline_lag: Duration::ZERO,
             timeline_status: None,
             post_latency: Duration::ZERO,
@@ -179,6 +182,8 @@ struct Shared {
     inner: Mutex<Inner>,
     /// The number of posts created so far, for tests to wait on.
     created: watch::Sender<usize>,
+    /// The number of uploads finalized so far, likewise.
+    finalized: watch::Sender<usize>,
 }
 
 /// A running fake X. Dropping it stops the server.
@@ -211,6 +216,7 @@ impl FakeX {
                 ..Inner::default()
             }),
             created: watch::channel(0).0,
+            finalized: watch::channel(0).0,
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
@@ -325,6 +331,13 @@ impl FakeX {
     }
 
     /// Waits until at least `n` posts exist (or `timeout` passes); returns how many there are.
+    /// Waits until `n` uploads were finalized (or `timeout`); how many were.
+    pub async fn wait_for_finalized(&self, n: usize, timeout: Duration) -> usize {
+        let mut rx = self.shared.finalized.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|c| *c >= n)).await;
+        *rx.borrow()
+    }
+
     pub async fn wait_for_posts(&self, n: usize, timeout: Duration) -> usize {
         let mut rx = self.shared.created.subscribe();
         let _ = tokio::time::timeout(timeout, rx.wait_for(|c| *c >= n)).await;

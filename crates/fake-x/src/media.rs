@@ -198,6 +198,7 @@ pub(super) async fn finalize(
     headers: HeaderMap,
 ) -> Response {
     let cfg = lock(&s.cfg).clone();
+    let mut hang = false;
     let resp = match bearer_with(&s, &headers, Some("media.write")) {
         Err(r) => r,
         Ok(user) => {
@@ -225,7 +226,12 @@ pub(super) async fn finalize(
                         } else {
                             MediaState::Processing
                         };
+                        s.finalized.send_modify(|n| *n += 1);
                         let mut c = lock(&s.cfg);
+                        if c.hang_finalize_answers > 0 {
+                            c.hang_finalize_answers -= 1;
+                            hang = true;
+                        }
                         if c.lose_finalize_answers > 0 {
                             c.lose_finalize_answers -= 1;
                             problem(
@@ -249,6 +255,9 @@ pub(super) async fn finalize(
         "/2/media/upload/:id/finalize",
         resp.status().as_u16(),
     );
+    if hang {
+        tokio::time::sleep(cfg.hang_for).await;
+    }
     resp
 }
 
