@@ -480,7 +480,9 @@ async fn stored_png(t: &TestDb, len: usize, seed: u8) -> (i32, String) {
     }
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.extend((0..len).map(|i| (i as u8).wrapping_mul(seed)));
-    let sha = sha2::Sha256::digest(&bytes).to_vec();
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex = format!("{digest:x}");
+    let sha = digest.to_vec();
     let meta = chirp_store::media::NewMedia {
         sha256: &sha,
         media_type: "image/png",
@@ -490,7 +492,7 @@ async fn stored_png(t: &TestDb, len: usize, seed: u8) -> (i32, String) {
     let id = chirp_store::media::store(&mut t.client().await, &meta, &mut All(Some(bytes)))
         .await
         .unwrap();
-    (id, sha.iter().map(|b| format!("{b:02x}")).collect())
+    (id, hex)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
