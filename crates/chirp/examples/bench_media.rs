@@ -132,7 +132,7 @@ async fn main() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    let posted = fake.wait_for_posts(1, Duration::from_secs(1800)).await;
+    let posted = fake.wait_for_posts(1, Duration::from_mins(30)).await;
     let took = started.elapsed().as_secs_f64();
     // The scheduler finishes what is in flight and exits on SIGTERM.
     Command::new("kill")
