@@ -67,7 +67,11 @@ async fn main() {
         let mut block = b"\0\0\0\x18ftypisom\0\0\x02\0".to_vec();
         block.resize(1024 * 1024, 0);
         for i in 0..mb {
-            for (j, b) in block.iter_mut().enumerate().skip(if i == 0 { 16 } else { 0 }) {
+            for (j, b) in block
+                .iter_mut()
+                .enumerate()
+                .skip(if i == 0 { 16 } else { 0 })
+            {
                 *b = (i as u8).wrapping_add((j % 251) as u8);
             }
             hash.update(&block);
@@ -100,11 +104,15 @@ async fn main() {
 
     println!("a {mb} MB video");
     let started = Instant::now();
-    let mut child = chirp(home, &url, &["post", "", "--draft", "--media", video.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = chirp(
+        home,
+        &url,
+        &["post", "", "--draft", "--media", video.to_str().unwrap()],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -126,11 +134,15 @@ async fn main() {
         .unwrap();
     assert!(st.success());
     let started = Instant::now();
-    let child = chirp(home, &url, &["scheduler", "--x-timeout", "30", "--lease", "120"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let child = chirp(
+        home,
+        &url,
+        &["scheduler", "--x-timeout", "30", "--lease", "120"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
     let pid = child.id();
     let posted = fake.wait_for_posts(1, Duration::from_mins(30)).await;
     let took = started.elapsed().as_secs_f64();
@@ -142,6 +154,12 @@ async fn main() {
     let (_, rss) = wait_rss(child);
     assert_eq!(posted, 1, "the post never went out");
     let got = fake.media();
-    assert_eq!(got[0].sha256.as_deref(), Some(want.as_str()), "bytes differ");
-    println!("  upload (chirp scheduler, {mb} MB to X in 4 MiB chunks): {took:.1} s, peak RSS {rss:.1} MB");
+    assert_eq!(
+        got[0].sha256.as_deref(),
+        Some(want.as_str()),
+        "bytes differ"
+    );
+    println!(
+        "  upload (chirp scheduler, {mb} MB to X in 4 MiB chunks): {took:.1} s, peak RSS {rss:.1} MB"
+    );
 }

@@ -10,7 +10,7 @@ use chirp_store::media::CHUNK;
 use sha2::{Digest, Sha256};
 
 /// A file checked and ready to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspected {
     pub path: PathBuf,
     pub media_type: &'static str,
@@ -138,6 +138,67 @@ impl Chunks for FileChunks {
     }
 }
 
+/// A path as typed: `~/…` under `home`, a relative one under `cwd`.
+pub fn expand(input: &str, cwd: &Path, home: Option<&Path>) -> PathBuf {
+    let input = input.trim();
+    match (input.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            home.join(rest.trim_start_matches('/'))
+        }
+        _ => cwd.join(input),
+    }
+}
+
+/// Tab completion of a path as typed (relative to `cwd`, `~` for `home`): the input extended
+/// as far as every match agrees (a directory gets its `/`), and the names that match when
+/// more than one does. Hidden names only when the typed name starts with a dot.
+pub fn complete(input: &str, cwd: &Path, home: Option<&Path>) -> (String, Vec<String>) {
+    let (dir_typed, name) = match input.rfind('/') {
+        Some(i) => (&input[..=i], &input[i + 1..]),
+        None if input == "~" => ("~/", ""),
+        None => ("", input),
+    };
+    let dir = if dir_typed.is_empty() {
+        cwd.to_path_buf()
+    } else {
+        expand(dir_typed, cwd, home)
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return (input.to_string(), Vec::new());
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().to_string();
+            let hidden = n.starts_with('.') && !name.starts_with('.');
+            (n.starts_with(name) && !hidden).then(|| {
+                if e.path().is_dir() {
+                    format!("{n}/")
+                } else {
+                    n
+                }
+            })
+        })
+        .collect();
+    names.sort();
+    let Some(first) = names.first() else {
+        return (input.to_string(), Vec::new());
+    };
+    let common = names.iter().fold(first.clone(), |acc, n| {
+        acc.chars()
+            .zip(n.chars())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a)
+            .collect()
+    });
+    let completed = format!("{dir_typed}{common}");
+    if names.len() == 1 {
+        (completed, Vec::new())
+    } else {
+        (completed, names)
+    }
+}
+
 /// `--media [PART:]PATH`: the part (1 when not said) and the path.
 pub fn part_and_path(spec: &str) -> (usize, &str) {
     match spec.split_once(':') {
@@ -164,6 +225,38 @@ pub fn export_name(post: i32, position: i32, ord: i32, media_type: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_complete_like_a_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        for f in ["cat.png", "car.jpg", ".hidden.png"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        std::fs::write(home.path().join("dog.gif"), b"x").unwrap();
+        let c = |s: &str| complete(s, dir.path(), Some(home.path()));
+        assert_eq!(
+            c("ca"),
+            (
+                "ca".to_string(),
+                vec!["car.jpg".to_string(), "cat.png".to_string()]
+            )
+        );
+        assert_eq!(c("cat"), ("cat.png".to_string(), vec![]));
+        assert_eq!(c("ph"), ("photos/".to_string(), vec![]));
+        assert_eq!(c("~/d"), ("~/dog.gif".to_string(), vec![]));
+        assert_eq!(c(".h"), (".hidden.png".to_string(), vec![]));
+        assert_eq!(c("zzz"), ("zzz".to_string(), vec![]));
+        assert_eq!(
+            expand("~/dog.gif", dir.path(), Some(home.path())),
+            home.path().join("dog.gif")
+        );
+        assert_eq!(
+            expand("cat.png", dir.path(), None),
+            dir.path().join("cat.png")
+        );
+    }
 
     #[test]
     fn media_specs_name_their_part() {

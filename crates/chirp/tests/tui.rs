@@ -274,6 +274,7 @@ fn compose_save_and_failures_keep_the_text() {
         cmds,
         vec![Cmd::Create(
             vec!["hello q and j are text here".into()],
+            vec![],
             vec![]
         )]
     );
@@ -736,7 +737,7 @@ fn a_crashed_save_stops_saving_and_keeps_the_text() {
     // And the save can be tried again.
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["precious words".into()], vec![])]
+        vec![Cmd::Create(vec!["precious words".into()], vec![], vec![])]
     );
 }
 
@@ -794,7 +795,7 @@ fn rebound_keys_work_and_every_hint_follows() {
     );
     assert_eq!(
         update(&mut m, ctrl('w')),
-        vec![Cmd::Create(vec!["hi".into()], vec![])]
+        vec![Cmd::Create(vec!["hi".into()], vec![], vec![])]
     );
     // The help screens list the new keys: the lists' on ?, the composer's on F1.
     let mut m = populated(100);
@@ -977,7 +978,11 @@ fn the_thread_editor_adds_splits_joins_deletes_and_moves_between_parts() {
     typed(&mut m, "then");
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["first".into(), "then".into()], vec![])]
+        vec![Cmd::Create(
+            vec!["first".into(), "then".into()],
+            vec![],
+            vec![]
+        )]
     );
 }
 
@@ -1118,7 +1123,8 @@ fn editing_a_thread_opens_every_part_and_saves_them_all() {
                 "a thread to finish".into(),
                 "middle".into(),
                 "z".repeat(280)
-            ]
+            ],
+            vec![]
         )]
     );
     // A thread with a part on X is not edited here; its unsent parts can become a new draft.
@@ -1278,7 +1284,7 @@ fn the_account_switcher_shows_one_account_or_all() {
     typed(&mut m, "only mine");
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["only mine".into()], vec![1])]
+        vec![Cmd::Create(vec!["only mine".into()], vec![1], vec![])]
     );
     update(&mut m, key(KeyCode::Esc));
     update(&mut m, key(KeyCode::Char('y')));
@@ -1339,7 +1345,7 @@ fn the_composer_says_where_a_post_goes_and_f2_changes_it() {
     typed(&mut m, "for both");
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["for both".into()], vec![1, 2])]
+        vec![Cmd::Create(vec!["for both".into()], vec![1, 2], vec![])]
     );
     // With one account there is nothing to choose.
     let mut m = populated(100);
@@ -1409,4 +1415,173 @@ fn posts_with_media_are_marked_and_their_files_listed() {
         "{screen}"
     );
     assert_eq!(fg_of(&t, "▣ image"), Color::Magenta);
+}
+
+fn inspected(
+    name: &str,
+    kind: chirp_core::MediaKind,
+    media_type: &'static str,
+) -> chirp::media::Inspected {
+    chirp::media::Inspected {
+        path: std::path::PathBuf::from("/home/me/pics").join(name),
+        media_type,
+        kind,
+        size: 5 * 1024,
+        sha256: vec![7; 32],
+    }
+}
+
+/// The id of the request whose command matches `f`.
+fn request_of(reqs: &[chirp::tui::model::Request], f: impl Fn(&Cmd) -> bool) -> ReqId {
+    reqs.iter().find(|r| f(&r.cmd)).expect("such a request").id
+}
+
+#[test]
+fn files_are_attached_described_removed_and_saved_with_their_part() {
+    use chirp::tui::model::FileRef;
+    use chirp::tui::screens::Input;
+    use chirp_core::MediaKind;
+    let mut m = empty_model(80);
+    update(&mut m, key(KeyCode::Char('n')));
+    // Alt-M: a path prompt; Tab asks for completions, typing goes on meanwhile.
+    update(&mut m, alt(KeyCode::Char('m')));
+    assert!(m.on_top::<Input>());
+    typed(&mut m, "~/pics/ca");
+    let reqs = chirp::tui::update::update(&mut m, key(KeyCode::Tab));
+    let asked = request_of(&reqs, |c| *c == Cmd::Complete("~/pics/ca".into()));
+    update(
+        &mut m,
+        Msg::Answer(
+            asked,
+            Answer::Completed(
+                "~/pics/ca".into(),
+                "~/pics/ca".into(),
+                vec!["car.jpg".into(), "cat.png".into()],
+            ),
+        ),
+    );
+    let screen = draw(&m, 80, 24).backend().to_string();
+    assert!(screen.contains("car.jpg  cat.png"), "{screen}");
+    typed(&mut m, "t.png");
+    // Enter: the file is read (off the key loop) and attached when it checks out.
+    let reqs = chirp::tui::update::update(&mut m, key(KeyCode::Enter));
+    let home = dirs::home_dir().unwrap();
+    let reading = request_of(&reqs, |c| *c == Cmd::Inspect(home.join("pics/cat.png")));
+    assert!(m.on_top::<Composer>());
+    let cat = inspected("cat.png", MediaKind::Image, "image/png");
+    update(
+        &mut m,
+        Msg::Answer(reading, Answer::Inspected(Ok(cat.clone()))),
+    );
+    assert_eq!(composer(&m).files[0].len(), 1);
+    let screen = draw(&m, 80, 24).backend().to_string();
+    assert!(
+        screen.contains("▶ image image/png 5 KB · cat.png · no alt text"),
+        "{screen}"
+    );
+    // Alt-T: its alt text.
+    update(&mut m, alt(KeyCode::Char('t')));
+    typed(&mut m, "A cat on a keyboard");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(composer(&m).files[0][0].alt(), Some("A cat on a keyboard"));
+    // A video does not go with an image: refused, said, nothing attached.
+    update(&mut m, alt(KeyCode::Char('m')));
+    typed(&mut m, "clip.mp4");
+    let reqs = chirp::tui::update::update(&mut m, key(KeyCode::Enter));
+    let reading = request_of(&reqs, |c| matches!(c, Cmd::Inspect(_)));
+    let clip = inspected("clip.mp4", MediaKind::Video, "video/mp4");
+    update(&mut m, Msg::Answer(reading, Answer::Inspected(Ok(clip))));
+    assert_eq!(composer(&m).files[0].len(), 1);
+    assert!(
+        composer(&m)
+            .error
+            .as_deref()
+            .unwrap()
+            .ends_with("images cannot go with a GIF or a video"),
+        "{:?}",
+        composer(&m).error
+    );
+    // A file that is not media: X's rule, said.
+    update(&mut m, alt(KeyCode::Char('m')));
+    typed(&mut m, "notes.txt");
+    let reqs = chirp::tui::update::update(&mut m, key(KeyCode::Enter));
+    let reading = request_of(&reqs, |c| matches!(c, Cmd::Inspect(_)));
+    update(
+        &mut m,
+        Msg::Answer(
+            reading,
+            Answer::Inspected(Err("notes.txt is not an image".into())),
+        ),
+    );
+    assert_eq!(
+        composer(&m).error.as_deref(),
+        Some("notes.txt is not an image")
+    );
+    // A part of a photo alone, no text: saved with its file.
+    assert_eq!(
+        update(&mut m, ctrl('s')),
+        vec![Cmd::Create(
+            vec![String::new()],
+            vec![],
+            vec![vec![FileRef::New {
+                file: cat,
+                alt: Some("A cat on a keyboard".into())
+            }]]
+        )]
+    );
+}
+
+#[test]
+fn an_existing_posts_files_can_be_removed_and_the_rest_kept() {
+    use chirp::tui::model::FileRef;
+    let mut m = empty_model(80);
+    let file = |ord: i32| chirp_store::media::Attachment {
+        position: 1,
+        ord,
+        media_id: 10 + ord,
+        kind: chirp_core::MediaKind::Image,
+        media_type: "image/jpeg".into(),
+        size_bytes: 2048,
+        sha256: "cd".into(),
+        alt_text: Some(format!("photo {ord}")),
+        x_media_id: None,
+        x_media_expires_at: None,
+    };
+    let id = load_id(&mut m, Pane::Drafts);
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![post(6, Status::Draft, "two photos")],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
+                media: [(6, vec![file(1), file(2)])].into_iter().collect(),
+            })),
+        ),
+    );
+    update(&mut m, key(KeyCode::Char('e')));
+    assert_eq!(composer(&m).files[0].len(), 2);
+    assert!(!composer(&m).modified());
+    let t = draw(&m, 80, 24);
+    insta::assert_snapshot!("composer_with_files", t.backend());
+    // Alt-F selects the second, Alt-R removes it.
+    update(&mut m, alt(KeyCode::Char('f')));
+    update(&mut m, alt(KeyCode::Char('r')));
+    assert!(composer(&m).modified());
+    assert_eq!(
+        update(&mut m, ctrl('s')),
+        vec![Cmd::Save(
+            6,
+            vec!["two photos".into()],
+            vec![vec![FileRef::Stored {
+                media_id: 11,
+                kind: chirp_core::MediaKind::Image,
+                media_type: "image/jpeg".into(),
+                size: 2048,
+                alt: Some("photo 1".into()),
+            }]]
+        )]
+    );
 }

@@ -169,6 +169,51 @@ pub async fn attach(
     Ok(())
 }
 
+/// Replaces every attachment of a post with `media` (`media[i]` on part `i + 1`). The new
+/// rows go in before the old ones go, so a file kept is never taken for unused meanwhile.
+pub async fn replace(
+    tx: &Transaction<'_>,
+    post: PostId,
+    media: &[Vec<NewAttachment>],
+) -> Result<(), DbError> {
+    const ASIDE: i32 = 1_000_000;
+    for (i, files) in media.iter().enumerate() {
+        let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
+        let mut kinds = Vec::new();
+        for a in files {
+            if let Some(alt) = &a.alt_text {
+                media::check_alt(alt).map_err(|e| refused(post, position, &e))?;
+            }
+            let kind: String = tx
+                .query_one("SELECT kind FROM media WHERE id = $1", &[&a.media_id])
+                .await?
+                .get(0);
+            kinds.extend(MediaKind::parse(&kind));
+        }
+        media::check_part(&kinds).map_err(|e| refused(post, position, &e))?;
+        for (k, a) in files.iter().enumerate() {
+            let ord = ASIDE + i32::try_from(k + 1).unwrap_or(0);
+            tx.execute(
+                "INSERT INTO part_media (post_id, position, ord, media_id, alt_text)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&post, &position, &ord, &a.media_id, &a.alt_text],
+            )
+            .await?;
+        }
+    }
+    tx.execute(
+        "DELETE FROM part_media WHERE post_id = $1 AND ord < $2",
+        &[&post, &ASIDE],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE part_media SET ord = ord - $2 WHERE post_id = $1",
+        &[&post, &ASIDE],
+    )
+    .await?;
+    Ok(())
+}
+
 fn refused(post: PostId, position: i32, e: &media::MediaError) -> DbError {
     DbError::Refused {
         id: post,

@@ -320,7 +320,29 @@ pub async fn edit_thread(
     id: PostId,
     parts: &[String],
 ) -> Result<Post, DbError> {
-    text::validate_parts(parts)?;
+    edit_parts(client, actor, id, parts, None).await
+}
+
+/// [`edit_thread`] that also replaces every file of the post: `media[i]` on part `i + 1`
+/// (files kept are referred to again, new ones were stored before).
+pub async fn edit_with_media(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    parts: &[String],
+    media: &[Vec<crate::media::NewAttachment>],
+) -> Result<Post, DbError> {
+    edit_parts(client, actor, id, parts, Some(media)).await
+}
+
+async fn edit_parts(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    parts: &[String],
+    media: Option<&[Vec<crate::media::NewAttachment>]>,
+) -> Result<Post, DbError> {
+    validate_with_media(parts, media.unwrap_or_default())?;
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
     if post.x_tweet_id.is_some() {
@@ -328,6 +350,9 @@ pub async fn edit_thread(
             id,
             msg: "its first part is on X already, so its text cannot change".into(),
         });
+    }
+    if let Some(media) = media {
+        crate::media::replace(&tx, id, media).await?;
     }
     let n = i32::try_from(parts.len()).unwrap_or(i32::MAX);
     let orphaned: Option<i32> = tx

@@ -14,7 +14,8 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::model::{Answer, Cmd, Msg, ReqId, Request};
+use super::model::{Answer, Cmd, FileRef, Msg, ReqId, Request};
+use chirp_store::media::NewAttachment;
 
 const ACTOR: Actor<'static> = Actor("tui");
 
@@ -70,7 +71,9 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Load { pane, .. } => format!("loading {}", pane.title()),
         Cmd::LoadAccount => "loading the account".into(),
         Cmd::Create(..) => "saving the new post".into(),
-        Cmd::Save(id, _) => format!("saving post {id}"),
+        Cmd::Save(id, ..) => format!("saving post {id}"),
+        Cmd::Inspect(path) => format!("reading {}", path.display()),
+        Cmd::Complete(_) => "completing the path".into(),
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
         Cmd::Delete(id) => format!("deleting post {id}"),
@@ -111,7 +114,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .await
             .map_err(err),
         ),
-        Cmd::Create(parts, to) => Answer::Saved(
+        Cmd::Create(parts, to, files) => Answer::Saved(
             async {
                 let mut c = db.client().await?;
                 let to = if to.is_empty() {
@@ -119,7 +122,9 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
                 } else {
                     to
                 };
-                let made = posts::create_for_accounts(&mut c, ACTOR, &to, &parts, None).await?;
+                let media = store_files(&mut c, files).await?;
+                let made =
+                    posts::create_with_media(&mut c, ACTOR, &to, &parts, &media, None).await?;
                 made.into_iter()
                     .next()
                     .ok_or_else(|| DbError::Unexpected("no post was made".into()))
@@ -127,10 +132,32 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .await
             .map_err(err),
         ),
-        Cmd::Save(id, parts) => Answer::Saved(
-            async { posts::edit_thread(&mut db.client().await?, ACTOR, id, &parts).await }
+        Cmd::Complete(asked) => {
+            let a = asked.clone();
+            let (input, names) = tokio::task::spawn_blocking(move || {
+                crate::media::complete(
+                    &a,
+                    &std::env::current_dir().unwrap_or_default(),
+                    dirs::home_dir().as_deref(),
+                )
+            })
+            .await
+            .unwrap_or_else(|_| (asked.clone(), Vec::new()));
+            Answer::Completed(asked, input, names)
+        }
+        Cmd::Inspect(path) => Answer::Inspected(
+            tokio::task::spawn_blocking(move || crate::media::inspect(&path))
                 .await
-                .map_err(err),
+                .unwrap_or_else(|e| Err(format!("reading the file failed: {e}"))),
+        ),
+        Cmd::Save(id, parts, files) => Answer::Saved(
+            async {
+                let mut c = db.client().await?;
+                let media = store_files(&mut c, files).await?;
+                posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await
+            }
+            .await
+            .map_err(err),
         ),
         Cmd::Duplicate(id) => Answer::Saved(
             async { posts::duplicate(&mut db.client().await?, ACTOR, id).await }
@@ -163,6 +190,42 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
         // The runtime hands the terminal to the editor itself; it never comes here.
         Cmd::OpenEditor(_) => Answer::Crashed("the external editor cannot run here".into()),
     }
+}
+
+/// Each part's files as attachments: those stored already as they are, new ones stored now
+/// (read a chunk at a time, their hash checked again).
+async fn store_files(
+    c: &mut chirp_store::Object,
+    files: Vec<Vec<FileRef>>,
+) -> Result<Vec<Vec<NewAttachment>>, DbError> {
+    let mut out = Vec::with_capacity(files.len());
+    for part in files {
+        let mut refs = Vec::with_capacity(part.len());
+        for f in part {
+            refs.push(match f {
+                FileRef::Stored { media_id, alt, .. } => NewAttachment {
+                    media_id,
+                    alt_text: alt,
+                },
+                FileRef::New { file, alt } => {
+                    let mut chunks =
+                        crate::media::FileChunks::open(&file).map_err(DbError::Unexpected)?;
+                    let meta = chirp_store::media::NewMedia {
+                        sha256: &file.sha256,
+                        media_type: file.media_type,
+                        kind: file.kind,
+                        size: file.size,
+                    };
+                    NewAttachment {
+                        media_id: chirp_store::media::store(c, &meta, &mut chunks).await?,
+                        alt_text: alt,
+                    }
+                }
+            });
+        }
+        out.push(refs);
+    }
+    Ok(out)
 }
 
 /// Deletes every part of post `id` on X; the line for the status bar.

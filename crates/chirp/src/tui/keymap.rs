@@ -26,16 +26,19 @@ pub enum Context {
     Confirm,
     /// Choosing the accounts a new post goes to.
     Accounts,
+    /// A one-line prompt over the composer: a file to attach, or its alt text.
+    Input,
 }
 
 impl Context {
-    pub const ALL: [Context; 6] = [
+    pub const ALL: [Context; 7] = [
         Context::Lists,
         Context::Composer,
         Context::Schedule,
         Context::Filter,
         Context::Confirm,
         Context::Accounts,
+        Context::Input,
     ];
 
     /// The name of its table under `[keys]`.
@@ -47,6 +50,7 @@ impl Context {
             Context::Filter => "filter",
             Context::Confirm => "confirm",
             Context::Accounts => "accounts",
+            Context::Input => "input",
         }
     }
 }
@@ -88,6 +92,11 @@ pub enum Action {
     AutoSplit,
     AutoSplitNumbered,
     ChooseAccount,
+    Attach,
+    AltText,
+    RemoveFile,
+    NextFile,
+    Complete,
     Toggle,
     Confirm,
     Cancel,
@@ -361,6 +370,38 @@ const DEFAULTS: &[Row] = &[
         None,
     ),
     row(
+        C::Composer,
+        A::Attach,
+        "attach",
+        &["A-m"],
+        "attach a file to this part (image, GIF, video)",
+        None,
+    ),
+    row(
+        C::Composer,
+        A::AltText,
+        "alt_text",
+        &["A-t"],
+        "alt text of the selected file",
+        None,
+    ),
+    row(
+        C::Composer,
+        A::RemoveFile,
+        "remove_file",
+        &["A-r"],
+        "remove the selected file",
+        None,
+    ),
+    row(
+        C::Composer,
+        A::NextFile,
+        "next_file",
+        &["A-f"],
+        "select the part's next file",
+        None,
+    ),
+    row(
         C::Schedule,
         A::Confirm,
         "confirm",
@@ -420,6 +461,30 @@ const DEFAULTS: &[Row] = &[
     ),
     row(
         C::Accounts,
+        A::Cancel,
+        "cancel",
+        &["Esc"],
+        "cancel",
+        Some("cancel"),
+    ),
+    row(
+        C::Input,
+        A::Confirm,
+        "confirm",
+        &["Enter"],
+        "done",
+        Some("done"),
+    ),
+    row(
+        C::Input,
+        A::Complete,
+        "complete",
+        &["Tab"],
+        "complete the path",
+        Some("complete"),
+    ),
+    row(
+        C::Input,
         A::Cancel,
         "cancel",
         &["Esc"],

@@ -282,6 +282,10 @@ pub enum Answer {
     Done(Result<String, String>),
     /// `$EDITOR` finished: the new text, or why not.
     Edited(Result<String, String>),
+    /// A file to attach was read and checked, or why it cannot be attached.
+    Inspected(Result<crate::media::Inspected, String>),
+    /// A path completed: (what was asked, the input completed, the names that match).
+    Completed(String, String, Vec<String>),
     /// The task answering it panicked or was cancelled: what to tell the user.
     Crashed(String),
 }
@@ -297,10 +301,14 @@ pub enum Cmd {
     },
     LoadAccount,
     /// A new post of these parts (one for a single post), for each of these accounts (none:
-    /// the default one).
-    Create(Vec<String>, Vec<chirp_core::AccountId>),
-    /// Every part of a post replaced.
-    Save(PostId, Vec<String>),
+    /// the default one), with each part's files (none at all: an empty list).
+    Create(Vec<String>, Vec<chirp_core::AccountId>, Vec<Vec<FileRef>>),
+    /// Every part of a post replaced, and its files (an empty list: none).
+    Save(PostId, Vec<String>, Vec<Vec<FileRef>>),
+    /// Read and check a file from disk (type from its content, size, hash) to attach it.
+    Inspect(std::path::PathBuf),
+    /// Complete a path as typed (from the current directory, `~` for home).
+    Complete(String),
     Schedule(PostId, DateTime<Utc>),
     Unschedule(PostId),
     Delete(PostId),
@@ -311,6 +319,62 @@ pub enum Cmd {
     /// A stopped thread's unsent parts become a new draft.
     SplitOff(PostId),
     OpenEditor(String),
+}
+
+/// A file on a part in the composer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRef {
+    /// Stored already (an attachment of the post being edited).
+    Stored {
+        media_id: i32,
+        kind: chirp_core::MediaKind,
+        media_type: String,
+        size: u64,
+        alt: Option<String>,
+    },
+    /// Read from disk and checked; stored when the post is saved.
+    New {
+        file: crate::media::Inspected,
+        alt: Option<String>,
+    },
+}
+
+impl FileRef {
+    pub fn kind(&self) -> chirp_core::MediaKind {
+        match self {
+            FileRef::Stored { kind, .. } => *kind,
+            FileRef::New { file, .. } => file.kind,
+        }
+    }
+
+    pub fn alt(&self) -> Option<&str> {
+        match self {
+            FileRef::Stored { alt, .. } | FileRef::New { alt, .. } => alt.as_deref(),
+        }
+    }
+
+    pub fn set_alt(&mut self, text: Option<String>) {
+        match self {
+            FileRef::Stored { alt, .. } | FileRef::New { alt, .. } => *alt = text,
+        }
+    }
+
+    /// "image/png 3.2 MB · cat.png"
+    pub fn label(&self) -> String {
+        match self {
+            FileRef::Stored {
+                media_type, size, ..
+            } => format!("{media_type} {}", chirp_core::media::size(*size)),
+            FileRef::New { file, .. } => format!(
+                "{} {} · {}",
+                file.media_type,
+                chirp_core::media::size(file.size),
+                file.path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().to_string())
+            ),
+        }
+    }
 }
 
 /// A command with the id its answer will carry.

@@ -13,7 +13,7 @@ use super::keymap::Context;
 use super::model::{
     Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, PublisherState, ReqId, Request,
 };
-use super::screens::{Composer, Step, lists};
+use super::screens::{Composer, Input, Step, lists};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
@@ -163,6 +163,25 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
                 }
             }
         }
+        Answer::Inspected(result) => {
+            if let Some(c) = m.screen_mut::<Composer>()
+                && c.inspecting == Some(id)
+            {
+                c.inspecting = None;
+                c.note = None;
+                match result {
+                    Ok(file) => c.add_file(file),
+                    Err(e) => c.error = Some(e),
+                }
+            }
+        }
+        Answer::Completed(asked, input, names) => {
+            if let Some(i) = m.screen_mut::<Input>()
+                && i.completing == Some(id)
+            {
+                i.completed(&asked, input, names);
+            }
+        }
         Answer::Crashed(why) => crashed(m, id, why),
     }
 }
@@ -192,6 +211,14 @@ fn crashed(m: &mut Model, id: ReqId, why: String) {
     }
     if m.account_loading == Some(id) {
         m.account_loading = None;
+    }
+    if let Some(c) = m.screen_mut::<Composer>()
+        && c.inspecting == Some(id)
+    {
+        c.inspecting = None;
+        c.note = None;
+        c.error = Some(why);
+        return;
     }
     if let Some(c) = m.screen_mut::<Composer>()
         && c.saving == Some(id)

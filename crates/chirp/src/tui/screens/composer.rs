@@ -13,10 +13,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui_textarea::{CursorMove, TextArea};
 
-use super::{AccountPicker, Help, Screen, Step, hint_line, popup};
+use super::{AccountPicker, Help, Input, Screen, Step, hint_line, popup};
 use crate::present::{inert, width};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, Model, ReqId};
+use crate::tui::model::{Cmd, FileRef, Model, ReqId};
 use crate::tui::view::Theme;
 
 /// A question the composer waits on: the next key answers it (y: yes, any other: no).
@@ -43,6 +43,13 @@ pub struct Composer {
     pub ask: Option<Ask>,
     /// The accounts a new post goes to; none: the default one.
     pub to: Vec<chirp_core::AccountId>,
+    /// Each part's files (one list per part, kept in step with `parts`), and the one of the
+    /// current part that the file keys act on.
+    pub files: Vec<Vec<FileRef>>,
+    pub file: usize,
+    original_files: Vec<Vec<FileRef>>,
+    /// A file being read to be attached, if any.
+    pub inspecting: Option<ReqId>,
 }
 
 fn area_of(text: &str) -> TextArea<'static> {
@@ -75,6 +82,7 @@ impl Composer {
         } else {
             parts
         };
+        let n = parts.len();
         Composer {
             id,
             current: parts.len() - 1,
@@ -85,6 +93,10 @@ impl Composer {
             note: None,
             ask: None,
             to: Vec::new(),
+            files: vec![Vec::new(); n],
+            file: 0,
+            original_files: vec![Vec::new(); n],
+            inspecting: None,
         }
     }
 
@@ -99,13 +111,53 @@ impl Composer {
         self.parts().join("\n---\n")
     }
 
+    /// The post's files as stored (an existing post's attachments), part by part.
+    pub fn with_files(mut self, mut files: Vec<Vec<FileRef>>) -> Composer {
+        files.resize(self.parts.len(), Vec::new());
+        self.original_files.clone_from(&files);
+        self.files = files;
+        self
+    }
+
     pub fn modified(&self) -> bool {
-        self.parts() != self.original
+        self.parts() != self.original || self.files != self.original_files
     }
 
     /// Whether there is anything worth keeping.
     pub fn has_text(&self) -> bool {
         self.parts().iter().any(|p| !p.trim().is_empty())
+            || self.files.iter().any(|f| !f.is_empty())
+    }
+
+    /// A file read and checked: attached to the current part, if it goes with its others.
+    pub fn add_file(&mut self, file: crate::media::Inspected) {
+        let mut kinds: Vec<_> = self.files[self.current].iter().map(FileRef::kind).collect();
+        kinds.push(file.kind);
+        if let Err(e) = chirp_core::media::check_part(&kinds) {
+            self.error = Some(e.to_string());
+            return;
+        }
+        self.files[self.current].push(FileRef::New { file, alt: None });
+        self.file = self.files[self.current].len() - 1;
+        self.note = Some("attached: Alt-T gives it alt text".into());
+    }
+
+    /// The file the file keys act on, if the current part has any.
+    pub fn selected_file(&mut self) -> Option<&mut FileRef> {
+        let i = self.file;
+        self.files[self.current].get_mut(i)
+    }
+
+    /// Files kept in step with a new set of parts: each part keeps its own; files of parts
+    /// that are gone move to the last part (never dropped without asking).
+    fn fit_files(&mut self) {
+        let n = self.parts.len();
+        if self.files.len() > n {
+            let extra: Vec<FileRef> = self.files.drain(n..).flatten().collect();
+            self.files[n - 1].extend(extra);
+        }
+        self.files.resize(n, Vec::new());
+        self.file = 0;
     }
 
     /// The text came back from `$EDITOR`: its `---` lines separate parts, and it replaces
@@ -122,6 +174,7 @@ impl Composer {
         };
         self.parts = parts.iter().map(|p| area_of(p)).collect();
         self.current = self.current.min(self.parts.len() - 1);
+        self.fit_files();
     }
 
     fn save(&mut self, m: &mut Model) {
@@ -130,7 +183,33 @@ impl Composer {
         }
         let parts = self.parts();
         self.error = None;
-        match text::validate_parts(&parts) {
+        let files = if self.files.iter().all(Vec::is_empty) {
+            Vec::new()
+        } else {
+            self.files.clone()
+        };
+        // A part with files may have no text; files must go together on X.
+        for (i, f) in self.files.iter().enumerate() {
+            let kinds: Vec<_> = f.iter().map(FileRef::kind).collect();
+            if let Err(e) = chirp_core::media::check_part(&kinds) {
+                self.current = i;
+                self.error = Some(format!("part {} of {}: {e}", i + 1, parts.len()));
+                return;
+            }
+        }
+        let checked: Vec<String> = parts
+            .iter()
+            .zip(&self.files)
+            .map(|(p, f)| {
+                if f.is_empty() || !p.trim().is_empty() {
+                    p.clone()
+                } else {
+                    // Nothing to check: a part of files alone.
+                    "·".to_string()
+                }
+            })
+            .collect();
+        match text::validate_parts(&checked) {
             // Refused before touching the database, naming the part; the text stays.
             Err(e) if parts.len() == 1 => self.error = Some(e.err.to_string()),
             Err(e) => {
@@ -139,8 +218,8 @@ impl Composer {
             }
             Ok(()) => {
                 self.saving = Some(m.request(match self.id {
-                    Some(id) => Cmd::Save(id, parts),
-                    None => Cmd::Create(parts, self.to.clone()),
+                    Some(id) => Cmd::Save(id, parts, files),
+                    None => Cmd::Create(parts, self.to.clone(), files),
                 }));
             }
         }
@@ -177,6 +256,8 @@ impl Composer {
     fn add_part(&mut self) {
         self.current += 1;
         self.parts.insert(self.current, area_of(""));
+        self.files.insert(self.current, Vec::new());
+        self.file = 0;
     }
 
     /// The current part becomes two at the cursor; the cursor starts the second.
@@ -196,7 +277,10 @@ impl Composer {
         let before = before.join("\n").trim_end().to_string();
         let after = after.join("\n").trim_start().to_string();
         self.parts[self.current] = area_of(&before);
+        // The files stay with the first half.
+        self.files.insert(self.current + 1, Vec::new());
         self.current += 1;
+        self.file = 0;
         let mut second = area_of(&after);
         second.move_cursor(CursorMove::Top);
         second.move_cursor(CursorMove::Head);
@@ -211,6 +295,8 @@ impl Composer {
             return;
         }
         let next = text_of(&self.parts.remove(self.current + 1));
+        let next_files = self.files.remove(self.current + 1);
+        self.files[self.current].extend(next_files);
         let here = text_of(&self.parts[self.current]);
         let glue = if here.trim().is_empty() || next.trim().is_empty() {
             ""
@@ -231,15 +317,19 @@ impl Composer {
 
     fn delete_part(&mut self) {
         self.parts.remove(self.current);
+        self.files.remove(self.current);
         if self.parts.is_empty() {
             self.parts.push(area_of(""));
+            self.files.push(Vec::new());
         }
         self.current = self.current.min(self.parts.len() - 1);
+        self.file = 0;
     }
 
     fn move_to(&mut self, delta: isize) {
         let last = self.parts.len() as isize - 1;
         self.current = (self.current as isize + delta).clamp(0, last) as usize;
+        self.file = 0;
     }
 
     fn auto_split(&mut self, numbered: bool) {
@@ -332,7 +422,10 @@ impl Screen for Composer {
             Some(Action::DeletePart) if self.parts.len() == 1 => {
                 self.error = Some("a post has at least one part".into());
             }
-            Some(Action::DeletePart) if text_of(&self.parts[self.current]).trim().is_empty() => {
+            Some(Action::DeletePart)
+                if text_of(&self.parts[self.current]).trim().is_empty()
+                    && self.files[self.current].is_empty() =>
+            {
                 self.delete_part();
             }
             Some(Action::DeletePart) => self.ask = Some(Ask::DeletePart),
@@ -341,6 +434,30 @@ impl Screen for Composer {
             Some(Action::AutoSplit) => self.auto_split(false),
             Some(Action::AutoSplitNumbered) => self.auto_split(true),
             Some(Action::ChooseAccount) => return self.choose_accounts(m),
+            Some(Action::Attach) if self.inspecting.is_some() => {
+                self.error = Some("a file is still being read".into());
+            }
+            Some(Action::Attach) => return Step::Push(Box::new(Input::attach())),
+            Some(Action::AltText) => match self.selected_file() {
+                Some(f) => {
+                    let alt = f.alt().unwrap_or_default().to_string();
+                    return Step::Push(Box::new(Input::alt(alt)));
+                }
+                None => self.error = Some("this part has no file (Alt-M attaches one)".into()),
+            },
+            Some(Action::RemoveFile) => {
+                let i = self.file;
+                if i < self.files[self.current].len() {
+                    self.files[self.current].remove(i);
+                    self.file = i.saturating_sub(1);
+                } else {
+                    self.error = Some("this part has no file".into());
+                }
+            }
+            Some(Action::NextFile) => {
+                let n = self.files[self.current].len();
+                self.file = if n == 0 { 0 } else { (self.file + 1) % n };
+            }
             _ => self.edit(key),
         }
         Step::Stay
@@ -393,7 +510,11 @@ impl Screen for Composer {
         if thread {
             self.draw_parts(f, edit, theme);
         } else {
-            f.render_widget(&self.parts[0], edit);
+            let n = u16::try_from(self.files[0].len()).unwrap_or(4);
+            let [text_area, files_area] =
+                Layout::vertical([Constraint::Min(1), Constraint::Length(n)]).areas(edit);
+            f.render_widget(&self.parts[0], text_area);
+            f.render_widget(Paragraph::new(self.file_lines(0, theme)), files_area);
         }
         f.render_widget(Paragraph::new(self.message(theme)), msg);
         f.render_widget(
@@ -434,12 +555,14 @@ impl Composer {
             .enumerate()
             .map(|(i, t)| {
                 let r = rows(&text_of(t), area.width);
+                let files = u16::try_from(self.files[i].len()).unwrap_or(4);
                 // The part being edited has a spare line to grow into.
-                1 + if i == self.current {
-                    (r + 1).max(3)
-                } else {
-                    r.min(OTHER_ROWS)
-                }
+                1 + files
+                    + if i == self.current {
+                        (r + 1).max(3)
+                    } else {
+                        r.min(OTHER_ROWS)
+                    }
             })
             .collect();
         // Which parts fit around the current one: grow the window both ways.
@@ -467,9 +590,15 @@ impl Composer {
             let h = h.min(area.y + area.height - y);
             let rect = Rect::new(area.x, y, area.width, h);
             y += h;
-            let [head, body] =
-                Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rect);
+            let n_files = u16::try_from(self.files[i].len()).unwrap_or(4);
+            let [head, body, files] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(0),
+                Constraint::Length(n_files),
+            ])
+            .areas(rect);
             f.render_widget(Paragraph::new(self.rule(i, head.width, theme)), head);
+            f.render_widget(Paragraph::new(self.file_lines(i, theme)), files);
             if i == self.current {
                 f.render_widget(&self.parts[i], body);
             } else {
@@ -482,6 +611,30 @@ impl Composer {
                 );
             }
         }
+    }
+
+    /// "▣ image/png 3.2 MB · cat.png · alt: …" for each file of part `i`; the one the file
+    /// keys act on marked when the part is the current one.
+    fn file_lines(&self, i: usize, theme: &Theme) -> Vec<Line<'static>> {
+        self.files[i]
+            .iter()
+            .enumerate()
+            .map(|(k, f)| {
+                let mark = if i == self.current && k == self.file {
+                    "▶"
+                } else {
+                    "▣"
+                };
+                let alt = f.alt().map_or_else(
+                    || "no alt text".to_string(),
+                    |a| format!("alt: {}", inert(a, false)),
+                );
+                Line::styled(
+                    format!("{mark} {} {} · {alt}", f.kind(), inert(&f.label(), false)),
+                    theme.fg(Color::Magenta),
+                )
+            })
+            .collect()
     }
 
     /// "── 2/5 ─────── 42/280": a part's rule, the current one bold.

@@ -123,7 +123,12 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         Action::Edit if editable && sent > 0 => {
             refuse("edited: part of it is on X (press t to make its unsent parts a new draft)")
         }
-        Action::Edit if editable => Some(Box::new(Composer::thread(Some(id), parts))),
+        Action::Edit if editable => {
+            let files = selected_files(m, parts.len());
+            Some(Box::new(
+                Composer::thread(Some(id), parts).with_files(files),
+            ))
+        }
         Action::Edit => refuse("edited (press y to duplicate it as a new draft)"),
         Action::Schedule if editable => {
             if let Err(e) = text::validate_parts(&parts) {
@@ -203,6 +208,27 @@ fn media_lines(
             )
         })
         .collect()
+}
+
+/// The selected post's files, part by part, as the composer holds them.
+fn selected_files(m: &Model, parts: usize) -> Vec<Vec<crate::tui::model::FileRef>> {
+    let mut files = vec![Vec::new(); parts];
+    let Some(p) = m.selected() else {
+        return files;
+    };
+    for a in m.list(m.focus).media.get(&p.id).into_iter().flatten() {
+        let i = usize::try_from(a.position - 1)
+            .unwrap_or(0)
+            .min(parts.saturating_sub(1));
+        files[i].push(crate::tui::model::FileRef::Stored {
+            media_id: a.media_id,
+            kind: a.kind,
+            media_type: a.media_type.clone(),
+            size: u64::try_from(a.size_bytes).unwrap_or(0),
+            alt: a.alt_text.clone(),
+        });
+    }
+    files
 }
 
 /// The texts of the selected post's parts (one for a single post).

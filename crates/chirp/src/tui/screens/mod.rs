@@ -8,6 +8,7 @@ pub mod composer;
 pub mod confirm;
 pub mod filter;
 pub mod help;
+pub mod input;
 pub mod lists;
 pub mod schedule;
 
@@ -25,6 +26,7 @@ pub use composer::Composer;
 pub use confirm::Confirm;
 pub use filter::Filter;
 pub use help::Help;
+pub use input::Input;
 pub use schedule::Prompt;
 
 /// What becomes of the screen that handled a key.
