@@ -272,3 +272,75 @@ async fn the_external_editor_turns_a_post_into_a_thread_with_dashes() {
     assert_eq!(parts, ["first, typed here", "second, from the editor"]);
     tmux.keys(&["q"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attach_three_photos_to_a_thread_part_schedule_it_and_see_them_on_x() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    let home = tempfile::tempdir().unwrap();
+    let pics = home.path().join("pics");
+    std::fs::create_dir(&pics).unwrap();
+    let mut hashes = Vec::new();
+    for (i, name) in ["one.png", "two.png", "three.png"].iter().enumerate() {
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend(std::iter::repeat_n(i as u8 + 1, 2000));
+        std::fs::write(pics.join(name), &bytes).unwrap();
+        use sha2::Digest;
+        hashes.push(format!("{:x}", sha2::Sha256::digest(&bytes)));
+    }
+    let tmux = launch(&t, &fake, home.path(), "media");
+    tmux.wait_for("no drafts");
+    tmux.wait_for("@chirp_tester");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New post");
+    tmux.keys(&["-l", "photos below"]);
+    tmux.keys(&["C-t"]);
+    tmux.wait_for("─ 2/2 ");
+    tmux.keys(&["-l", "three photos"]);
+    for (i, name) in ["one.png", "two.png", "three.png"].iter().enumerate() {
+        tmux.keys(&["M-m"]);
+        tmux.wait_for("Attach a file");
+        // Tab completes the directory from ~.
+        tmux.keys(&["-l", "~/pi"]);
+        tmux.keys(&["Tab"]);
+        tmux.wait_for("path: ~/pics/");
+        tmux.keys(&["-l", name]);
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(&format!("· {name} ·"));
+        if i == 0 {
+            tmux.keys(&["M-t"]);
+            tmux.wait_for("Alt text");
+            tmux.keys(&["-l", "the first photo"]);
+            tmux.keys(&["Enter"]);
+            tmux.wait_for("alt: the first photo");
+        }
+    }
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved post");
+    tmux.wait_for("3 media");
+    tmux.keys(&["s"]);
+    tmux.wait_for("Schedule post");
+    tmux.keys(&["-l", "in 2s"]);
+    tmux.wait_for("(in 2s)");
+    tmux.keys(&["Enter"]);
+    assert_eq!(fake.wait_for_posts(2, Duration::from_secs(30)).await, 2);
+    let on_x = fake.posts();
+    let part2 = on_x.iter().find(|p| p.text == "three photos").unwrap();
+    assert_eq!(part2.reply_to.as_deref(), Some(&*on_x[0].id));
+    let media = fake.media();
+    let sent: Vec<_> = part2
+        .media_ids
+        .iter()
+        .map(|id| media.iter().find(|m| &m.id == id).unwrap())
+        .collect();
+    assert_eq!(
+        sent.iter()
+            .map(|m| m.sha256.clone().unwrap())
+            .collect::<Vec<_>>(),
+        hashes
+    );
+    assert_eq!(sent[0].alt_text.as_deref(), Some("the first photo"));
+    assert_eq!(fake.count("POST", "/2/tweets"), 2, "each part once");
+    tmux.keys(&["q"]);
+}
