@@ -65,6 +65,21 @@ impl Default for PublisherConfig {
 pub struct UiConfig {
     /// IANA zone name; None means the machine's zone (`TZ`, then the system's).
     pub timezone: Option<String>,
+    /// Image previews in the detail area: `auto` (kitty or iTerm2 graphics when the
+    /// environment says the terminal is one, half blocks otherwise and inside tmux or screen),
+    /// `query` (ask the terminal, which also finds sixel; a terminal that answers late may
+    /// lose a keystroke to the question), `halfblocks`, or `off`.
+    pub preview: Preview,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preview {
+    #[default]
+    Auto,
+    Query,
+    Halfblocks,
+    Off,
 }
 
 /// The default config file location.

@@ -1585,3 +1585,84 @@ fn an_existing_posts_files_can_be_removed_and_the_rest_kept() {
         )]
     );
 }
+
+#[test]
+fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
+    let mut m = empty_model(100);
+    m.picker = Some(ratatui_image::picker::Picker::halfblocks());
+    let file = chirp_store::media::Attachment {
+        position: 1,
+        ord: 1,
+        media_id: 42,
+        kind: chirp_core::MediaKind::Image,
+        media_type: "image/png".into(),
+        size_bytes: 4096,
+        sha256: "ef".into(),
+        alt_text: Some("a red square".into()),
+        x_media_id: None,
+        x_media_expires_at: None,
+    };
+    let id = load_id(&mut m, Pane::Drafts);
+    let cmds = update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![post(5, Status::Draft, "look at this")],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
+                media: [(5, vec![file])].into_iter().collect(),
+            })),
+        ),
+    );
+    // Selected: its image is read once, off the key loop.
+    assert_eq!(cmds, vec![Cmd::LoadPreview(42)]);
+    assert!(update(&mut m, Msg::Tick(now())).is_empty(), "asked once");
+    let loading = draw(&m, 100, 30).backend().to_string();
+    assert!(loading.contains("loading the preview…"), "{loading}");
+    let red = image::RgbImage::from_pixel(400, 400, image::Rgb([255, 0, 0]));
+    let req = chirp::tui::update::update(&mut m, Msg::Tick(now()));
+    assert!(req.is_empty());
+    update(
+        &mut m,
+        Msg::Answer(
+            999,
+            Answer::Preview(42, Ok(image::DynamicImage::ImageRgb8(red))),
+        ),
+    );
+    let t = draw(&m, 100, 30);
+    let screen = t.backend().to_string();
+    assert!(
+        !screen.contains('\u{1b}'),
+        "no escape reaches the screen as text"
+    );
+    let reds = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.fg == Color::Rgb(255, 0, 0) || c.bg == Color::Rgb(255, 0, 0))
+        .count();
+    assert!(
+        reds > 10,
+        "the square is drawn in its colour ({reds} cells)"
+    );
+    // Previews off: nothing is read.
+    let mut m = empty_model(100);
+    let id = load_id(&mut m, Pane::Drafts);
+    let cmds = update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                posts: vec![post(5, Status::Draft, "look at this")],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
+                media: std::collections::HashMap::default(),
+            })),
+        ),
+    );
+    assert!(cmds.is_empty());
+}

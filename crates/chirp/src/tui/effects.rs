@@ -74,6 +74,7 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Save(id, ..) => format!("saving post {id}"),
         Cmd::Inspect(path) => format!("reading {}", path.display()),
         Cmd::Complete(_) => "completing the path".into(),
+        Cmd::LoadPreview(_) => "loading the preview".into(),
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
         Cmd::Delete(id) => format!("deleting post {id}"),
@@ -145,6 +146,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .unwrap_or_else(|_| (asked.clone(), Vec::new()));
             Answer::Completed(asked, input, names)
         }
+        Cmd::LoadPreview(media) => Answer::Preview(media, preview(&db, media).await),
         Cmd::Inspect(path) => Answer::Inspected(
             tokio::task::spawn_blocking(move || crate::media::inspect(&path))
                 .await
@@ -226,6 +228,27 @@ async fn store_files(
         out.push(refs);
     }
     Ok(out)
+}
+
+/// A stored image (or a GIF's first frame), decoded off the key loop and scaled down to what
+/// a terminal can show.
+async fn preview(db: &Db, media: i32) -> Result<image::DynamicImage, String> {
+    let mut reader = chirp_store::media::Reader::new(db, media);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = chirp_core::media::Chunks::next_chunk(&mut reader).await? {
+        bytes.extend_from_slice(&chunk);
+        // Images are at most 15 MB; anything larger is not one to preview.
+        if bytes.len() > 16 * 1024 * 1024 {
+            return Err("too large to preview".into());
+        }
+    }
+    tokio::task::spawn_blocking(move || {
+        image::load_from_memory(&bytes)
+            .map(|img| img.thumbnail(1024, 1024))
+            .map_err(|e| format!("cannot show this image: {e}"))
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Deletes every part of post `id` on X; the line for the status bar.

@@ -112,6 +112,48 @@ fn chosen_editor(var: impl Fn(&str) -> Option<String>) -> String {
         .unwrap_or_else(|| "vi".into())
 }
 
+/// How images are drawn. `auto` never reads the terminal's input (a question whose answer
+/// comes late, over SSH or through tmux, would take the user's keystrokes): it goes by what
+/// the environment says the terminal is. `query` asks, before chirp takes the terminal.
+fn picker(
+    mode: crate::config::Preview,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<ratatui_image::picker::Picker> {
+    use crate::config::Preview;
+    use ratatui_image::picker::{Picker, ProtocolType};
+    match mode {
+        Preview::Off => None,
+        Preview::Halfblocks => Some(Picker::halfblocks()),
+        Preview::Query => Some(Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks())),
+        Preview::Auto => {
+            let mut p = Picker::halfblocks();
+            p.set_protocol_type(graphics_from_env(&env).unwrap_or(ProtocolType::Halfblocks));
+            Some(p)
+        }
+    }
+}
+
+/// The graphics protocol the environment says the terminal speaks, outside multiplexers
+/// (which pass graphics through only when configured to).
+fn graphics_from_env(
+    env: &impl Fn(&str) -> Option<String>,
+) -> Option<ratatui_image::picker::ProtocolType> {
+    use ratatui_image::picker::ProtocolType;
+    let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+    if set("TMUX") || set("STY") || env("TERM").is_some_and(|t| t.starts_with("screen")) {
+        return None;
+    }
+    let term = env("TERM").unwrap_or_default();
+    let program = env("TERM_PROGRAM").unwrap_or_default();
+    if set("KITTY_WINDOW_ID") || term == "xterm-kitty" || program == "ghostty" {
+        Some(ProtocolType::Kitty)
+    } else if program == "iTerm.app" || program == "WezTerm" {
+        Some(ProtocolType::Iterm2)
+    } else {
+        None
+    }
+}
+
 /// `$VISUAL`/`$EDITOR` as a program and its arguments, read with shell quoting rules
 /// (`"/opt/My Editor/bin/ed" -n` is one program and one argument).
 fn editor_command(editor: &str) -> Result<(String, Vec<String>), String> {
@@ -187,6 +229,8 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     } else {
         model.publisher = PublisherState::Off("publisher.enabled = false".into());
     }
+
+    model.picker = picker(config.ui.preview, |k| std::env::var(k).ok());
 
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -460,6 +504,42 @@ mod tests {
                 .unwrap_err()
                 .contains("cannot read $EDITOR")
         );
+    }
+
+    #[test]
+    fn graphics_are_chosen_from_the_environment_never_inside_tmux() {
+        use ratatui_image::picker::ProtocolType;
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_string())
+            }
+        };
+        assert_eq!(
+            graphics_from_env(&env(&[("KITTY_WINDOW_ID", "3")])),
+            Some(ProtocolType::Kitty)
+        );
+        assert_eq!(
+            graphics_from_env(&env(&[("TERM_PROGRAM", "iTerm.app")])),
+            Some(ProtocolType::Iterm2)
+        );
+        assert_eq!(
+            graphics_from_env(&env(&[
+                ("KITTY_WINDOW_ID", "3"),
+                ("TMUX", "/tmp/tmux-0/default,1,0")
+            ])),
+            None,
+            "a kitty variable seen through tmux is no promise"
+        );
+        assert_eq!(graphics_from_env(&env(&[("TERM", "xterm-256color")])), None);
+        assert!(picker(crate::config::Preview::Off, env(&[])).is_none());
+        let p = picker(
+            crate::config::Preview::Auto,
+            env(&[("TERM", "xterm-kitty")]),
+        )
+        .unwrap();
+        assert_eq!(p.protocol_type(), ProtocolType::Kitty);
     }
 
     #[test]

@@ -164,6 +164,10 @@ pub struct Model {
     pub quit: bool,
     /// The account load in flight, if any.
     pub account_loading: Option<ReqId>,
+    /// How images are drawn (None: no previews).
+    pub picker: Option<ratatui_image::picker::Picker>,
+    /// Image previews by stored file, as far as they are loaded.
+    pub previews: std::collections::HashMap<i32, Preview>,
     /// Requests made while handling the current message, for the effects runner.
     pub(crate) out: Vec<Request>,
     next_req: ReqId,
@@ -189,6 +193,8 @@ impl Model {
             width: 80,
             quit: false,
             account_loading: None,
+            picker: None,
+            previews: std::collections::HashMap::new(),
             out: Vec::new(),
             next_req: 1,
         }
@@ -286,6 +292,8 @@ pub enum Answer {
     Inspected(Result<crate::media::Inspected, String>),
     /// A path completed: (what was asked, the input completed, the names that match).
     Completed(String, String, Vec<String>),
+    /// A stored image decoded for its preview (scaled down), or why it cannot be shown.
+    Preview(i32, Result<image::DynamicImage, String>),
     /// The task answering it panicked or was cancelled: what to tell the user.
     Crashed(String),
 }
@@ -309,6 +317,8 @@ pub enum Cmd {
     Inspect(std::path::PathBuf),
     /// Complete a path as typed (from the current directory, `~` for home).
     Complete(String),
+    /// Read and decode a stored image for its preview.
+    LoadPreview(i32),
     Schedule(PostId, DateTime<Utc>),
     Unschedule(PostId),
     Delete(PostId),
@@ -319,6 +329,14 @@ pub enum Cmd {
     /// A stopped thread's unsent parts become a new draft.
     SplitOff(PostId),
     OpenEditor(String),
+}
+
+/// An image preview: being read, ready to draw (its protocol keeps the encoding for the area
+/// it was last drawn in, hence the cell: drawing is the only thing that changes it), or why not.
+pub enum Preview {
+    Loading,
+    Ready(Box<std::cell::RefCell<ratatui_image::protocol::StatefulProtocol>>),
+    Failed(String),
 }
 
 /// A file on a part in the composer.

@@ -11,14 +11,44 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::Context;
 use super::model::{
-    Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, PublisherState, ReqId, Request,
+    Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
 };
 use super::screens::{Composer, Input, Step, lists};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
     handle(m, msg);
+    want_preview(m);
     std::mem::take(&mut m.out)
+}
+
+/// The selected post's first image (or GIF) is loaded for its preview, once.
+fn want_preview(m: &mut Model) {
+    if m.picker.is_none() {
+        return;
+    }
+    let Some(p) = m.selected() else {
+        return;
+    };
+    let first = m
+        .list(m.focus)
+        .media
+        .get(&p.id)
+        .and_then(|files| {
+            files
+                .iter()
+                .find(|a| a.kind != chirp_core::MediaKind::Video)
+        })
+        .map(|a| a.media_id);
+    let Some(media) = first.filter(|id| !m.previews.contains_key(id)) else {
+        return;
+    };
+    // A few at most: decoded images are large.
+    if m.previews.len() >= 8 {
+        m.previews.retain(|_, p| matches!(p, Preview::Loading));
+    }
+    m.previews.insert(media, Preview::Loading);
+    m.request(Cmd::LoadPreview(media));
 }
 
 /// Loads the first page of every pane (and coalesces: a pane already loading reloads once
@@ -181,6 +211,16 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
             {
                 i.completed(&asked, input, names);
             }
+        }
+        Answer::Preview(media, result) => {
+            let shown = match (result, &m.picker) {
+                (Ok(img), Some(picker)) => Preview::Ready(Box::new(std::cell::RefCell::new(
+                    picker.new_resize_protocol(img),
+                ))),
+                (Ok(_), None) => return,
+                (Err(e), _) => Preview::Failed(e),
+            };
+            m.previews.insert(media, shown);
         }
         Answer::Crashed(why) => crashed(m, id, why),
     }

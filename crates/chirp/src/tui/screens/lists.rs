@@ -3,7 +3,7 @@
 
 use chirp_core::{Post, Status, text, when};
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Borders, List as ListWidget, ListItem, ListState, Paragraph, Wrap};
@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, List as ListWidget, ListItem, ListState, 
 use super::{Composer, Confirm, Filter, Help, Prompt, Screen, Step};
 use crate::present::{clip, inert, width};
 use crate::tui::keymap::Action;
-use crate::tui::model::{Cmd, Loading, Model, Pane};
+use crate::tui::model::{Cmd, Loading, Model, Pane, Preview};
 use crate::tui::view::{Theme, relative};
 
 /// A key on the lists, as its action: `Step::Push` opens a popup over them.
@@ -446,10 +446,63 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
             lines.extend(media_lines(m, p.id, 1, "", theme));
         }
     }
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    // The first image on the right, when there is one and room for it.
+    let text_area = match preview_of(m, p.id) {
+        Some(preview) if inner.width >= 50 && inner.height >= 3 => {
+            let [text_area, image_area] =
+                Layout::horizontal([Constraint::Min(30), Constraint::Length(inner.width * 2 / 5)])
+                    .areas(inner);
+            draw_preview(f, image_area, preview, theme);
+            text_area
+        }
+        _ => inner,
+    };
     f.render_widget(
-        Paragraph::new(Text::from(lines))
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
+        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }),
+        text_area,
     );
+}
+
+/// The preview of a post's first image (or GIF), if it has one and previews are on.
+fn preview_of(m: &Model, post: chirp_core::PostId) -> Option<&Preview> {
+    m.picker.as_ref()?;
+    let media = m
+        .list(m.focus)
+        .media
+        .get(&post)?
+        .iter()
+        .find(|a| a.kind != chirp_core::MediaKind::Video)?;
+    m.previews.get(&media.media_id)
+}
+
+/// An image through the terminal's graphics protocol (or half blocks): never raw bytes.
+fn draw_preview(f: &mut Frame, area: Rect, preview: &Preview, theme: &Theme) {
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .border_style(theme.fg(Color::DarkGray));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    match preview {
+        Preview::Ready(protocol) => {
+            if let Ok(mut p) = protocol.try_borrow_mut() {
+                f.render_stateful_widget(
+                    ratatui_image::StatefulImage::<ratatui_image::protocol::StatefulProtocol>::default(),
+                    inner,
+                    &mut *p,
+                );
+            }
+        }
+        Preview::Loading => f.render_widget(
+            Paragraph::new("loading the preview…").style(theme.fg(Color::DarkGray)),
+            inner,
+        ),
+        Preview::Failed(why) => f.render_widget(
+            Paragraph::new(inert(why, false))
+                .style(theme.fg(Color::DarkGray))
+                .wrap(Wrap { trim: true }),
+            inner,
+        ),
+    }
 }
