@@ -59,6 +59,8 @@ pub struct FakeConfig {
     pub lose_finalize_answers: u32,
     /// Finalize this many uploads, then hold each answer for `hang_for`.
     pub hang_finalize_answers: u32,
+    /// How long each appended chunk takes (a slow uplink).
+    pub append_latency: Duration,
     /// Posts younger than this are not on the timeline yet (X's timeline lags behind).
     pub timeline_lag: Duration,
     /// Every timeline read answers this status (a timeline X cannot serve).
@@ -87,6 +89,7 @@ impl Default for FakeConfig {
             fail_media_processing: false,
             lose_finalize_answers: 0,
             hang_finalize_answers: 0,
+            append_latency: Duration::ZERO,
             timeline_lag: Duration::ZERO,
             timeline_status: None,
             post_latency: Duration::ZERO,

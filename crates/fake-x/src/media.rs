@@ -119,6 +119,8 @@ pub(super) async fn append(
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Response {
+    let latency = lock(&s.cfg).append_latency;
+    tokio::time::sleep(latency).await;
     let resp = match bearer_with(&s, &headers, Some("media.write")) {
         Err(r) => r,
         Ok(user) => {

@@ -63,6 +63,9 @@ impl Default for Options {
     }
 }
 
+/// How long X may take to process an uploaded GIF or video before the attempt gives up.
+const UPLOAD_PROCESSING: Duration = Duration::from_mins(10);
+
 /// What the publisher did, one line each (the scheduler prints them, the TUI shows them).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -1064,7 +1067,18 @@ impl Inner {
         upload: Upload<'_>,
         media: chirp_store::media::MediaId,
     ) -> Result<Result<chirp_net::Uploaded, SendError>, Record> {
-        let deadline = self.call_until(p.id)?;
+        // Only while the post is ours; then as long as the upload's requests take. An upload
+        // publishes nothing, so it may outlast the lease: the send after it may not
+        // (`send_until`), and a publisher that lost the post never sends it. A large video on
+        // a slow link would never finish within one lease.
+        self.call_until(p.id)?;
+        let requests = upload
+            .total_bytes
+            .div_ceil(chirp_store::media::CHUNK as u64)
+            + 4;
+        let deadline = Instant::now()
+            + self.opts.request_timeout * u32::try_from(requests).unwrap_or(u32::MAX)
+            + UPLOAD_PROCESSING;
         let mut chunks = chirp_store::media::Reader::new(&self.db, media);
         Ok(self
             .network

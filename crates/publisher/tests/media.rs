@@ -463,3 +463,56 @@ async fn an_account_connected_before_media_waits_to_reconnect_instead_of_failing
     p.stop().await;
     assert_eq!(fake.media().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_longer_than_the_lease_finishes_and_the_post_goes_out_once() {
+    // Each 4 MiB chunk takes 800 ms: three take longer than a lease's deadline for a call.
+    let (t, fake, account) = setup(FakeConfig {
+        append_latency: Duration::from_millis(800),
+        ..FakeConfig::default()
+    })
+    .await;
+    let video = file("mp4", 2 * CHUNK + 1000, 11);
+    let video_id = stored(&t, &video, "video/mp4", MediaKind::Video).await;
+    let opts = Options {
+        lease: Duration::from_secs(3),
+        grace: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(1),
+        safety_poll: Duration::from_hours(1),
+        ..Options::default()
+    };
+    let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), Duration::from_secs(1)));
+    let credentials = chirp_testing::credentials(&fake, Duration::from_secs(1));
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
+    let task = tokio::spawn(publisher::run(
+        t.db.pg.clone(),
+        network,
+        credentials,
+        opts,
+        tx,
+        stop_rx,
+    ));
+    let id = post(
+        &t,
+        account,
+        &["a slow upload"],
+        vec![vec![(video_id, None)]],
+    )
+    .await;
+    let done = tokio::time::timeout(T, async {
+        while let Some(e) = events.recv().await {
+            if matches!(e, Event::Posted { post, .. } if post == id) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    stop.send(publisher::Stop::Finish).unwrap();
+    task.await.unwrap();
+    assert_eq!(done, Ok(true), "posted");
+    assert_eq!(fake.count("POST", "/2/tweets"), 1);
+    let v = &fake.media()[0];
+    assert_eq!(v.sha256.as_deref(), Some(&*hex(&video)));
+}
