@@ -234,10 +234,7 @@ fn the_next_page_loads_as_the_selection_nears_the_end() {
         .rev()
         .map(|i| post(i + 100, Status::Draft, "x"))
         .collect();
-    let cursor = Cursor {
-        id: 101,
-        scheduled_at: None,
-    };
+    let cursor = Cursor { id: 101, at: None };
     loaded(&mut m, Pane::Drafts, posts, Some(cursor));
     let mut cmds = vec![];
     for _ in 0..45 {

@@ -597,13 +597,17 @@ pub enum Order {
     Newest,
     /// Soonest due first (scheduled_at, then id); posts without a time come first.
     Soonest,
+    /// Latest out first: posted ones by when they were posted, failed ones by when they
+    /// failed (their last change), then id.
+    Latest,
 }
 
-/// Where the next page starts: the last row of the previous page.
+/// Where the next page starts: the last row of the previous page, with the time it is
+/// ordered by (its due time for [`Order::Soonest`], when it went out for [`Order::Latest`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub id: PostId,
-    pub scheduled_at: Option<DateTime<Utc>>,
+    pub at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -671,14 +675,16 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
         )
     });
     let after_id = q.after.map(|c| c.id);
-    let after_at = q
-        .after
-        .map(|c| c.scheduled_at.unwrap_or(DateTime::<Utc>::MIN_UTC));
+    let after_at = q.after.map(|c| c.at.unwrap_or(DateTime::<Utc>::MIN_UTC));
     let (keyset, order) = match q.order {
         Order::Newest => ("($2::int IS NULL OR id < $2)", "id DESC"),
         Order::Soonest => (
             "($2::int IS NULL OR (coalesce(scheduled_at, '-infinity'), id) > ($6::timestamptz, $2))",
             "coalesce(scheduled_at, '-infinity'), id",
+        ),
+        Order::Latest => (
+            "($2::int IS NULL OR (coalesce(posted_at, updated_at), id) < ($6::timestamptz, $2))",
+            "coalesce(posted_at, updated_at) DESC, id DESC",
         ),
     };
     let sql = format!(
@@ -690,7 +696,7 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
     );
     let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
         vec![&statuses, &after_id, &q.limit, &pattern, &q.account];
-    if q.order == Order::Soonest {
+    if matches!(q.order, Order::Soonest | Order::Latest) {
         params.push(&after_at);
     }
     let rows = client.query(&sql, &params).await?;
@@ -700,7 +706,10 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
         .flatten()
         .map(|p| Cursor {
             id: p.id,
-            scheduled_at: p.scheduled_at,
+            at: match q.order {
+                Order::Latest => Some(p.posted_at.unwrap_or(p.updated_at)),
+                _ => p.scheduled_at,
+            },
         });
     let threads = thread_parts(client, &posts).await?;
     let groups = groups(client, &posts).await?;

@@ -895,3 +895,53 @@ async fn files_follow_their_parts_through_edits_copies_and_split_offs() {
         .get(0);
     assert_eq!(n, 2, "files are shared, not copied");
 }
+
+#[tokio::test]
+async fn posted_pages_list_what_went_out_last_first_each_once() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let acct = accounts::default_account(&mut c).await.unwrap();
+    // Posted at times that do not follow the ids (sent in another order than written), and
+    // failed ones, which count from when they failed.
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, posted_at, x_tweet_id)
+         SELECT $1, 'sent ' || g, 'posted', now() - ((g * 37) % 101) * interval '1 minute',
+                (1000 + g)::text
+         FROM generate_series(1, 90) g",
+        &[&acct],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO posts (x_account_id, content, status, error_message)
+         SELECT $1, 'failed ' || g, 'failed', 'X refused it' FROM generate_series(1, 10) g",
+        &[&acct],
+    )
+    .await
+    .unwrap();
+    let mut q = ListQuery {
+        statuses: vec![Status::Posted, Status::Failed],
+        order: Order::Latest,
+        limit: 13,
+        ..ListQuery::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = posts::list(&c, &q).await.unwrap();
+        seen.extend(
+            page.posts
+                .iter()
+                .map(|p| (p.posted_at.unwrap_or(p.updated_at), p.id)),
+        );
+        match page.next {
+            Some(n) => q.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 100, "each once");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "latest first");
+    // The failed ones just now are first; the posted ones by when they went out.
+    assert!(seen[..10].iter().all(|(_, id)| *id > 90));
+}

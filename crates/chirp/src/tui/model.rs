@@ -62,10 +62,11 @@ impl Pane {
     ) -> ListQuery {
         ListQuery {
             statuses: self.statuses(),
-            order: if self == Pane::Scheduled {
-                Order::Soonest
-            } else {
-                Order::Newest
+            // Scheduled: soonest first; Posted: what went out (or failed) last first.
+            order: match self {
+                Pane::Drafts => Order::Newest,
+                Pane::Scheduled => Order::Soonest,
+                Pane::Posted => Order::Latest,
             },
             after,
             limit: PAGE,
