@@ -333,6 +333,15 @@ pub struct PartError {
 /// Whether X would accept every part of a thread (a single post is a thread of one); the
 /// error names the first part it would refuse.
 pub fn validate_parts(parts: &[String]) -> Result<(), PartError> {
+    validate_parts_with(parts, |_| false)
+}
+
+/// [`validate_parts`] where part `i` (from 0) carries media when `has_media(i)`: such a part
+/// may have no text (X posts media alone).
+pub fn validate_parts_with(
+    parts: &[String],
+    has_media: impl Fn(usize) -> bool,
+) -> Result<(), PartError> {
     if parts.is_empty() {
         return Err(PartError {
             part: 1,
@@ -341,13 +350,21 @@ pub fn validate_parts(parts: &[String]) -> Result<(), PartError> {
         });
     }
     for (i, p) in parts.iter().enumerate() {
-        validate(p).map_err(|err| PartError {
+        validate_part(p, has_media(i)).map_err(|err| PartError {
             part: i + 1,
             of: parts.len(),
             err,
         })?;
     }
     Ok(())
+}
+
+/// Whether X would accept one part: its text, which may be empty when it carries media.
+pub fn validate_part(text: &str, has_media: bool) -> Result<(), TextError> {
+    if has_media && text.chars().all(invisible) {
+        return Ok(());
+    }
+    validate(text).map(|_| ())
 }
 
 /// Whether X would accept `text`; the error says what to change.
@@ -438,6 +455,20 @@ mod tests {
         ] {
             assert_eq!(count(text).weighted, weighted, "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_part_with_media_may_have_no_text_and_only_such_a_part() {
+        let v = |s: &[&str]| s.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert!(validate_part("", true).is_ok());
+        assert_eq!(validate_part(" ", false), Err(TextError::Empty));
+        assert!(
+            validate_part(&"x".repeat(281), true).is_err(),
+            "media does not lift the limit"
+        );
+        let parts = v(&["words", "", "more"]);
+        assert!(validate_parts_with(&parts, |i| i == 1).is_ok());
+        assert_eq!(validate_parts_with(&parts, |_| false).unwrap_err().part, 2);
     }
 
     #[test]

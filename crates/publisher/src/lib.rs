@@ -709,7 +709,7 @@ impl Inner {
             Ok(f) => f,
             Err(r) => return r,
         };
-        if let Err(e) = validate_part(&p.content, !files.is_empty()) {
+        if let Err(e) = text::validate_part(&p.content, !files.is_empty()) {
             return Record::Failed(format!("not sent: {e}"));
         }
         let mut token = match self.token(p.account).await {
@@ -826,7 +826,7 @@ impl Inner {
         };
         for (i, (position, text, _)) in parts.iter().enumerate().skip(first) {
             let has_media = files.iter().any(|f| f.position == *position);
-            if let Err(e) = validate_part(text, has_media) {
+            if let Err(e) = text::validate_part(text, has_media) {
                 return Record::Failed(format!("part {}/{n} not sent: {e}", i + 1));
             }
         }
@@ -1440,14 +1440,6 @@ impl Inner {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Whether a part may go out: X's text rule, where a part with media may have no text.
-fn validate_part(content: &str, has_media: bool) -> Result<(), text::TextError> {
-    if has_media && content.trim().is_empty() {
-        return Ok(());
-    }
-    text::validate(content).map(|_| ())
 }
 
 /// The uploads remembered for part `position`, when every file of it has one: what an

@@ -153,7 +153,7 @@ pub async fn create_with_media(
     media: &[Vec<crate::media::NewAttachment>],
     at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Post>, DbError> {
-    validate_with_media(parts, media)?;
+    text::validate_parts_with(parts, |i| media.get(i).is_some_and(|m| !m.is_empty()))?;
     let status = if at.is_some() {
         Status::Scheduled
     } else {
@@ -233,30 +233,6 @@ pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Res
         .await?;
     tx.commit().await?;
     from_row(&row)
-}
-
-/// Every part passes X's text rule, where a part with media may have no text.
-fn validate_with_media(
-    parts: &[String],
-    media: &[Vec<crate::media::NewAttachment>],
-) -> Result<(), DbError> {
-    if parts.is_empty() {
-        return Err(text::validate_parts(parts)
-            .err()
-            .map_or_else(|| DbError::Unexpected("no parts".into()), DbError::PartText));
-    }
-    for (i, p) in parts.iter().enumerate() {
-        let has_media = media.get(i).is_some_and(|m| !m.is_empty());
-        if has_media && p.trim().is_empty() {
-            continue;
-        }
-        text::validate(p).map_err(|err| chirp_core::PartError {
-            part: i + 1,
-            of: parts.len(),
-            err,
-        })?;
-    }
-    Ok(())
 }
 
 /// Every part of a post, the first one (the post's own text) included, in order.
@@ -342,7 +318,8 @@ async fn edit_parts(
     parts: &[String],
     media: Option<&[Vec<crate::media::NewAttachment>]>,
 ) -> Result<Post, DbError> {
-    validate_with_media(parts, media.unwrap_or_default())?;
+    let files = media.unwrap_or_default();
+    text::validate_parts_with(parts, |i| files.get(i).is_some_and(|m| !m.is_empty()))?;
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
     if post.x_tweet_id.is_some() {
@@ -545,12 +522,10 @@ async fn set_schedule(
             )
             .await?
             .get(0);
-        if !(with_media && post.content.trim().is_empty()) {
-            text::validate(&post.content).map_err(|e| DbError::Refused {
-                id,
-                msg: e.to_string(),
-            })?;
-        }
+        text::validate_part(&post.content, with_media).map_err(|e| DbError::Refused {
+            id,
+            msg: e.to_string(),
+        })?;
     }
     let status = to.map(Status::as_str);
     // needs_reconcile is kept on purpose: a post whose last send had an unknown outcome is

@@ -323,21 +323,13 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             };
             let per_part = media_per_part(&attached, parts.len())?;
             // A part with media may have no text.
-            for (i, p) in parts.iter().enumerate() {
-                if per_part[i].is_empty() || !p.trim().is_empty() {
-                    text::validate(p).map_err(|err| {
-                        if parts.len() == 1 {
-                            anyhow::Error::from(err)
-                        } else {
-                            anyhow::Error::from(chirp_core::PartError {
-                                part: i + 1,
-                                of: parts.len(),
-                                err,
-                            })
-                        }
-                    })?;
+            text::validate_parts_with(&parts, |i| !per_part[i].is_empty()).map_err(|e| {
+                if parts.len() == 1 {
+                    anyhow::Error::from(e.err)
+                } else {
+                    anyhow::Error::from(e)
                 }
-            }
+            })?;
             let at = match (at, draft) {
                 (Some(w), _) => Some(parse_when(&w, &tz)?),
                 (None, true) => None,

@@ -197,19 +197,7 @@ impl Composer {
                 return;
             }
         }
-        let checked: Vec<String> = parts
-            .iter()
-            .zip(&self.files)
-            .map(|(p, f)| {
-                if f.is_empty() || !p.trim().is_empty() {
-                    p.clone()
-                } else {
-                    // Nothing to check: a part of files alone.
-                    "·".to_string()
-                }
-            })
-            .collect();
-        match text::validate_parts(&checked) {
+        match text::validate_parts_with(&parts, |i| !self.files[i].is_empty()) {
             // Refused before touching the database, naming the part; the text stays.
             Err(e) if parts.len() == 1 => self.error = Some(e.err.to_string()),
             Err(e) => {
