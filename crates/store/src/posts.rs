@@ -66,6 +66,18 @@ async fn set_detail(tx: &Transaction<'_>, detail: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Parts 2.. of post `id`, in order (the first part is the post's own text).
+async fn insert_rest(tx: &Transaction<'_>, id: PostId, rest: &[String]) -> Result<(), DbError> {
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    tx.execute(
+        "INSERT INTO post_parts (post_id, position, content)
+         SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
+        &[&id, &rest],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Locks the post and checks that `action` is allowed; returns the post and its new status.
 async fn lock_for(
     tx: &Transaction<'_>,
@@ -171,13 +183,7 @@ pub async fn create_with_media(
             )
             .await?
             .get(0);
-        let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
-        tx.execute(
-            "INSERT INTO post_parts (post_id, position, content)
-             SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
-            &[&id, &rest],
-        )
-        .await?;
+        insert_rest(&tx, id, &parts[1..]).await?;
         for (i, files) in media.iter().enumerate() {
             if !files.is_empty() {
                 let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
@@ -361,12 +367,7 @@ async fn edit_parts(
     if old_rest != rest {
         tx.execute("DELETE FROM post_parts WHERE post_id = $1", &[&id])
             .await?;
-        tx.execute(
-            "INSERT INTO post_parts (post_id, position, content)
-             SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
-            &[&id, &rest],
-        )
-        .await?;
+        insert_rest(&tx, id, &parts[1..]).await?;
         let was = if old_rest.is_empty() {
             "parts after the first were: none".to_string()
         } else {
@@ -430,13 +431,7 @@ pub async fn split_off(
         )
         .await?
         .get(0);
-    let rest: Vec<&str> = unsent[1..].iter().map(String::as_str).collect();
-    tx.execute(
-        "INSERT INTO post_parts (post_id, position, content)
-         SELECT $1, 1 + ord, c FROM unnest($2::text[]) WITH ORDINALITY AS u(c, ord)",
-        &[&new_id, &rest],
-    )
-    .await?;
+    insert_rest(&tx, new_id, &unsent[1..]).await?;
     // The unsent parts' files go with them, renumbered from 1 (the sent parts are a prefix).
     tx.execute(
         "UPDATE part_media SET post_id = $2, position = position - $3,
