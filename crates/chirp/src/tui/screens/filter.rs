@@ -1,9 +1,9 @@
 //! The `/` filter: typed in the hint line, applied on Enter to every pane.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
-use super::{Screen, Step, hint_line};
+use super::{Screen, Step, edit_line, hint_line, paste_line};
 use crate::present::inert;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::Model;
@@ -36,20 +36,12 @@ impl Screen for Filter {
             }
             _ => {}
         }
-        match key.code {
-            KeyCode::Backspace => {
-                self.0.pop();
-            }
-            KeyCode::Char(ch) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.0.push(ch);
-            }
-            _ => {}
-        }
+        edit_line(&mut self.0, &key);
         Step::Stay
     }
 
     fn on_paste(&mut self, text: &str) {
-        self.0.push_str(&text.replace(['\n', '\r'], " "));
+        paste_line(&mut self.0, text);
     }
 
     fn draw(&self, _m: &Model, _f: &mut Frame, _theme: &Theme) {

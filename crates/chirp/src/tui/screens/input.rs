@@ -1,13 +1,13 @@
 //! One-line prompts over the composer: the path of a file to attach (Tab completes it,
 //! relative to the current directory, `~` for home) and a file's alt text.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::style::Color;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Composer, Screen, Step, hint_line, popup};
+use super::{Composer, Screen, Step, edit_line, hint_line, paste_line, popup};
 use crate::present::inert;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model, ReqId};
@@ -105,27 +105,18 @@ impl Screen for Input {
             Some(Action::Complete) if self.purpose == Purpose::Attach => {
                 self.completing = Some(m.request(Cmd::Complete(self.input.clone())));
             }
-            _ => match key.code {
-                KeyCode::Backspace => {
-                    self.input.pop();
-                    self.error = None;
-                }
-                KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.input.clear();
-                }
-                KeyCode::Char(ch) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.input.push(ch);
+            _ => {
+                if edit_line(&mut self.input, &key) {
                     self.error = None;
                     self.candidates.clear();
                 }
-                _ => {}
-            },
+            }
         }
         Step::Stay
     }
 
     fn on_paste(&mut self, text: &str) {
-        self.input.push_str(&text.replace(['\n', '\r'], " "));
+        paste_line(&mut self.input, text);
         self.error = None;
     }
 

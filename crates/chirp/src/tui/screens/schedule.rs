@@ -1,13 +1,13 @@
 //! The `s` prompt: a time in plain words, with the absolute time it means shown as you type.
 
 use chirp_core::{PostId, parse_when, when};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::style::Color;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Screen, Step, hint_line, popup};
+use super::{Screen, Step, edit_line, hint_line, paste_line, popup};
 use crate::present::inert;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model};
@@ -46,23 +46,17 @@ impl Screen for Prompt {
                 }
                 Err(e) => self.error = Some(e.to_string()),
             },
-            _ => match key.code {
-                KeyCode::Backspace => {
-                    self.input.pop();
+            _ => {
+                if edit_line(&mut self.input, &key) {
                     self.error = None;
                 }
-                KeyCode::Char(ch) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    self.input.push(ch);
-                    self.error = None;
-                }
-                _ => {}
-            },
+            }
         }
         Step::Stay
     }
 
     fn on_paste(&mut self, text: &str) {
-        self.input.push_str(&text.replace(['\n', '\r'], " "));
+        paste_line(&mut self.input, text);
         self.error = None;
     }
 
