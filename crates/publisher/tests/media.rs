@@ -115,19 +115,28 @@ struct Running {
 
 impl Running {
     fn start(t: &TestDb, fake: &FakeX) -> Running {
-        let opts = Options {
-            lease: Duration::from_secs(10),
-            safety_poll: Duration::from_hours(1),
-            request_timeout: Duration::from_secs(5),
-            policy: RetryPolicy {
-                max_attempts: 3,
-                base: chrono::Duration::milliseconds(50),
-                cap: chrono::Duration::seconds(1),
+        Running::start_with(
+            t,
+            fake,
+            Options {
+                lease: Duration::from_secs(10),
+                safety_poll: Duration::from_hours(1),
+                request_timeout: Duration::from_secs(5),
+                policy: RetryPolicy {
+                    max_attempts: 3,
+                    base: chrono::Duration::milliseconds(50),
+                    cap: chrono::Duration::seconds(1),
+                },
+                ..Options::default()
             },
-            ..Options::default()
-        };
-        let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), Duration::from_secs(5)));
-        let credentials = chirp_testing::credentials(fake, Duration::from_secs(5));
+        )
+    }
+
+    /// A publisher with `opts`, talking to `fake` with its request timeout.
+    fn start_with(t: &TestDb, fake: &FakeX, opts: Options) -> Running {
+        let x_timeout = opts.request_timeout;
+        let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
+        let credentials = chirp_testing::credentials(fake, x_timeout);
         let (tx, events) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(publisher::Stop::No);
         let task = tokio::spawn(publisher::run(
@@ -474,25 +483,17 @@ async fn an_upload_longer_than_the_lease_finishes_and_the_post_goes_out_once() {
     .await;
     let video = file("mp4", 2 * CHUNK + 1000, 11);
     let video_id = stored(&t, &video, "video/mp4", MediaKind::Video).await;
-    let opts = Options {
-        lease: Duration::from_secs(3),
-        grace: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(1),
-        safety_poll: Duration::from_hours(1),
-        ..Options::default()
-    };
-    let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), Duration::from_secs(1)));
-    let credentials = chirp_testing::credentials(&fake, Duration::from_secs(1));
-    let (tx, mut events) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
-    let task = tokio::spawn(publisher::run(
-        t.db.pg.clone(),
-        network,
-        credentials,
-        opts,
-        tx,
-        stop_rx,
-    ));
+    let mut p = Running::start_with(
+        &t,
+        &fake,
+        Options {
+            lease: Duration::from_secs(3),
+            grace: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(1),
+            safety_poll: Duration::from_hours(1),
+            ..Options::default()
+        },
+    );
     let id = post(
         &t,
         account,
@@ -500,18 +501,8 @@ async fn an_upload_longer_than_the_lease_finishes_and_the_post_goes_out_once() {
         vec![vec![(video_id, None)]],
     )
     .await;
-    let done = tokio::time::timeout(T, async {
-        while let Some(e) = events.recv().await {
-            if matches!(e, Event::Posted { post, .. } if post == id) {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    stop.send(publisher::Stop::Finish).unwrap();
-    task.await.unwrap();
-    assert_eq!(done, Ok(true), "posted");
+    p.posted(id).await;
+    p.stop().await;
     assert_eq!(fake.count("POST", "/2/tweets"), 1);
     let v = &fake.media()[0];
     assert_eq!(v.sha256.as_deref(), Some(&*hex(&video)));
