@@ -53,6 +53,26 @@ pub(crate) fn clip(s: &str, cols: usize) -> String {
     out
 }
 
+/// "alt: a cat on a keyboard" (inert), or "no alt text".
+pub(crate) fn alt_label(alt: Option<&str>) -> String {
+    alt.map_or_else(
+        || "no alt text".to_string(),
+        |t| format!("alt: {}", inert(t, false)),
+    )
+}
+
+/// "image image/png · 3.2 MB · alt: a cat": a stored file, as the lists' detail area and
+/// `chirp show` describe it.
+pub(crate) fn attachment(a: &chirp_store::media::Attachment) -> String {
+    format!(
+        "{} {} · {} · {}",
+        a.kind,
+        a.media_type,
+        chirp_core::media::size(u64::try_from(a.size_bytes).unwrap_or(0)),
+        alt_label(a.alt_text.as_deref())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -398,16 +398,10 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                         }
                     }
                     for a in &files {
-                        let alt = a.alt_text.as_deref().map_or_else(
-                            || "no alt text".to_string(),
-                            |t| format!("alt: {}", inert(t, false)),
-                        );
                         outln!(
-                            "  media      part {} · {} {} · {} · {alt}",
+                            "  media      part {} · {}",
                             a.position,
-                            a.kind,
-                            a.media_type,
-                            chirp_core::media::size(u64::try_from(a.size_bytes).unwrap_or(0)),
+                            crate::present::attachment(a)
                         );
                     }
                     if parts.len() > 1 {

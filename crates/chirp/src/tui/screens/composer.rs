@@ -613,10 +613,7 @@ impl Composer {
                 } else {
                     "▣"
                 };
-                let alt = f.alt().map_or_else(
-                    || "no alt text".to_string(),
-                    |a| format!("alt: {}", inert(a, false)),
-                );
+                let alt = crate::present::alt_label(f.alt());
                 Line::styled(
                     format!("{mark} {} {} · {alt}", f.kind(), inert(&f.label(), false)),
                     theme.fg(Color::Magenta),

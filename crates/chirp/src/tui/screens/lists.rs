@@ -193,17 +193,8 @@ fn media_lines(
         .iter()
         .filter(|a| a.position == position)
         .map(|a| {
-            let alt = a.alt_text.as_deref().map_or_else(
-                || "no alt text".to_string(),
-                |t| format!("alt: {}", inert(t, false)),
-            );
             Line::styled(
-                format!(
-                    "{indent}▣ {} {} · {} · {alt}",
-                    a.kind,
-                    a.media_type,
-                    chirp_core::media::size(u64::try_from(a.size_bytes).unwrap_or(0))
-                ),
+                format!("{indent}▣ {}", crate::present::attachment(a)),
                 theme.fg(Color::Magenta),
             )
         })
