@@ -558,3 +558,67 @@ async fn a_scheduler_killed_mid_upload_and_mid_send_sends_each_part_once_with_it
         assert_eq!(m.sha256.as_deref(), Some(&*files[k].1), "part {}", k + 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_killed_while_posting_one_text_to_two_accounts_sends_each_once() {
+    let (t, fake, me) = setup(FakeConfig {
+        hang_for: Duration::from_secs(30),
+        ..FakeConfig::default()
+    })
+    .await;
+    let (project, _, _) = chirp_testing::connect_account_as(
+        &t.db,
+        &fake,
+        "2002",
+        "project",
+        chrono::Duration::hours(1),
+    )
+    .await;
+    // 40 texts, each to both accounts: 80 posts in 40 groups.
+    let mut c = t.client().await;
+    for k in 1..=40 {
+        chirp_store::posts::create_for_accounts(
+            &mut c,
+            chirp_store::posts::Actor("test"),
+            &[me, project],
+            &[format!("both #{k}")],
+            Some(chrono::Utc::now()),
+        )
+        .await
+        .unwrap();
+    }
+    // One post is created at X and its answer never comes; the scheduler dies meanwhile.
+    fake.inject([Fault::Pass, Fault::Pass, Fault::HangAfterRecord]);
+    let home = tempfile::tempdir().unwrap();
+    let mut first = Reap(Some(scheduler(&t, &fake, home.path())));
+    assert!(fake.wait_for_posts(20, T).await >= 20);
+    let mut killed = first.0.take().unwrap();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let _second = Reap(Some(scheduler(&t, &fake, home.path())));
+    let n = chirp_testing::wait_for_count(
+        &t.db,
+        "SELECT count(*) FROM posts WHERE status = 'posted'",
+        80,
+        T,
+    )
+    .await;
+    assert_eq!(n, 80);
+    // Each text once per account, under that account's author: never twice, never missing.
+    let sent: Vec<(String, String)> = fake
+        .posts()
+        .into_iter()
+        .map(|p| (p.user_id, p.text))
+        .collect();
+    let unique: HashSet<&(String, String)> = sent.iter().collect();
+    assert_eq!(sent.len(), 80, "a post reached X twice");
+    assert_eq!(unique.len(), 80);
+    for k in 1..=40 {
+        for user in ["1001", "2002"] {
+            assert!(
+                unique.contains(&(user.to_string(), format!("both #{k}"))),
+                "{user} both #{k}"
+            );
+        }
+    }
+}
