@@ -470,29 +470,9 @@ async fn a_scheduler_killed_mid_thread_resumes_at_the_part_in_flight() {
 
 /// A PNG-looking file of `len` bytes that differs per `seed`, stored; its id and SHA-256.
 async fn stored_png(t: &TestDb, len: usize, seed: u8) -> (i32, String) {
-    use sha2::Digest;
-    struct All(Option<Vec<u8>>);
-    impl chirp_core::media::Chunks for All {
-        fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
-            let piece = self.0.take();
-            Box::pin(async move { Ok(piece) })
-        }
-    }
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.extend((0..len).map(|i| (i as u8).wrapping_mul(seed)));
-    let digest = sha2::Sha256::digest(&bytes);
-    let hex = format!("{digest:x}");
-    let sha = digest.to_vec();
-    let meta = chirp_store::media::NewMedia {
-        sha256: &sha,
-        media_type: "image/png",
-        kind: chirp_core::MediaKind::Image,
-        size: bytes.len() as u64,
-    };
-    let id = chirp_store::media::store(&mut t.client().await, &meta, &mut All(Some(bytes)))
-        .await
-        .unwrap();
-    (id, hex)
+    chirp_testing::store_media(&t.db, &bytes, "image/png", chirp_core::MediaKind::Image).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,11 +8,10 @@
 use std::time::Duration;
 
 use chirp_core::MediaKind;
-use chirp_core::media::{Chunks, NextChunk};
 use chirp_fake_x::{FakeConfig, FakeX, Fault, MediaState};
 use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, RetryPolicy};
-use chirp_store::media::{CHUNK, NewAttachment, NewMedia};
+use chirp_store::media::{CHUNK, NewAttachment};
 use chirp_store::posts::{self, Actor};
 use chirp_testing::{TestDb, fresh_db};
 use chrono::Utc;
@@ -20,26 +19,6 @@ use sha2::Digest;
 use tokio::sync::{mpsc, watch};
 
 const T: Duration = Duration::from_secs(30);
-
-/// Bytes served a stored chunk at a time.
-struct Bytes {
-    data: Vec<u8>,
-    at: usize,
-}
-
-impl Chunks for Bytes {
-    fn next_chunk(&mut self) -> NextChunk<'_> {
-        Box::pin(async move {
-            if self.at >= self.data.len() {
-                return Ok(None);
-            }
-            let end = (self.at + CHUNK).min(self.data.len());
-            let piece = self.data[self.at..end].to_vec();
-            self.at = end;
-            Ok(Some(piece))
-        })
-    }
-}
 
 /// A file: a header of its type, then `len` bytes of a pattern that differs per `seed`.
 fn file(kind: &str, len: usize, seed: u8) -> Vec<u8> {
@@ -57,20 +36,9 @@ fn hex(data: &[u8]) -> String {
 }
 
 async fn stored(t: &TestDb, data: &[u8], media_type: &str, kind: MediaKind) -> i32 {
-    let sha = sha2::Sha256::digest(data).to_vec();
-    let meta = NewMedia {
-        sha256: &sha,
-        media_type,
-        kind,
-        size: data.len() as u64,
-    };
-    let mut chunks = Bytes {
-        data: data.to_vec(),
-        at: 0,
-    };
-    chirp_store::media::store(&mut t.client().await, &meta, &mut chunks)
+    chirp_testing::store_media(&t.db, data, media_type, kind)
         .await
-        .unwrap()
+        .0
 }
 
 /// A post of `parts`, each with its files (id, alt text), due now.

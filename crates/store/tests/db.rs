@@ -804,29 +804,12 @@ async fn several_accounts_a_default_handles_and_one_text_for_each() {
     assert_eq!(g.label(), "sent to 0 of 2");
 }
 
-/// A file's bytes, served in one piece.
-struct OnePiece(Option<Vec<u8>>);
-
-impl chirp_core::media::Chunks for OnePiece {
-    fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
-        let piece = self.0.take();
-        Box::pin(async move { Ok(piece) })
-    }
-}
-
-async fn store_png(c: &mut deadpool_postgres::Object, seed: u8) -> i32 {
+async fn store_png(t: &chirp_testing::TestDb, seed: u8) -> i32 {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.extend([seed; 100]);
-    let sha = [seed; 32];
-    let meta = chirp_store::media::NewMedia {
-        sha256: &sha,
-        media_type: "image/png",
-        kind: chirp_core::MediaKind::Image,
-        size: bytes.len() as u64,
-    };
-    chirp_store::media::store(c, &meta, &mut OnePiece(Some(bytes)))
+    chirp_testing::store_media(&t.db, &bytes, "image/png", chirp_core::MediaKind::Image)
         .await
-        .unwrap()
+        .0
 }
 
 #[tokio::test]
@@ -835,7 +818,7 @@ async fn files_follow_their_parts_through_edits_copies_and_split_offs() {
     let t = fresh_db().await;
     let mut c = t.client().await;
     let account = accounts::default_account(&mut c).await.unwrap();
-    let (cat, dog) = (store_png(&mut c, 1).await, store_png(&mut c, 2).await);
+    let (cat, dog) = (store_png(&t, 1).await, store_png(&t, 2).await);
     let file = |media_id| NewAttachment {
         media_id,
         alt_text: Some(format!("file {media_id}")),

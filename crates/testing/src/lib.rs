@@ -246,3 +246,51 @@ pub async fn wait_posted(db: &Db, id: i32, timeout: std::time::Duration) -> bool
     let sql = format!("SELECT count(*) FROM posts WHERE id = {id} AND status = 'posted'");
     wait_for_count(db, &sql, 1, timeout).await == 1
 }
+
+/// Bytes served a stored chunk's worth at a time.
+struct Pieces {
+    data: Vec<u8>,
+    at: usize,
+}
+
+impl chirp_core::media::Chunks for Pieces {
+    fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
+        Box::pin(async move {
+            if self.at >= self.data.len() {
+                return Ok(None);
+            }
+            let end = (self.at + chirp_store::media::CHUNK).min(self.data.len());
+            let piece = self.data[self.at..end].to_vec();
+            self.at = end;
+            Ok(Some(piece))
+        })
+    }
+}
+
+/// Stores `data` as a media file (as `chirp post --media` would, once per content); its id
+/// and the hex SHA-256 the fake X should receive.
+pub async fn store_media(
+    db: &Db,
+    data: &[u8],
+    media_type: &str,
+    kind: chirp_core::MediaKind,
+) -> (i32, String) {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(data);
+    let sha = digest.to_vec();
+    let meta = chirp_store::media::NewMedia {
+        sha256: &sha,
+        media_type,
+        kind,
+        size: data.len() as u64,
+    };
+    let mut pieces = Pieces {
+        data: data.to_vec(),
+        at: 0,
+    };
+    let mut c = db.client().await.expect("pooled connection");
+    let id = chirp_store::media::store(&mut c, &meta, &mut pieces)
+        .await
+        .expect("store media");
+    (id, format!("{digest:x}"))
+}
