@@ -933,6 +933,10 @@ impl Inner {
     /// with media for an account whose tokens cannot upload media (connected before chirp
     /// asked for `media.write`) waits, saying so, instead of failing at the network.
     async fn attachments(&self, p: &Claimed) -> Result<Vec<Attachment>, Record> {
+        // Most posts have none: no query for them on the publishing path.
+        if !p.has_media {
+            return Ok(Vec::new());
+        }
         let read = async {
             let c = self.db.client().await?;
             let files = chirp_store::media::attachments(&c, p.id).await?;

@@ -30,6 +30,8 @@ pub struct Claimed {
     /// part's X id if it is on X already (a thread resumed part-way).
     pub rest: Vec<ThreadPart>,
     pub first_x_id: Option<String>,
+    /// Whether any part has files (to upload before it is sent).
+    pub has_media: bool,
 }
 
 /// A part after the first of a claimed thread.
@@ -77,7 +79,8 @@ pub async fn claim(
              RETURNING p.id, p.x_account_id, a.x_user_id, p.content, p.attempts,
                        p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content,
                        p.x_tweet_id,
-                       EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = p.id) AS thread",
+                       EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = p.id) AS thread,
+                       EXISTS (SELECT 1 FROM part_media pm WHERE pm.post_id = p.id) AS media",
             &[&me, &limit, &(lease_ms as f64), &app],
         )
         .await?;
@@ -118,6 +121,7 @@ pub async fn claim(
             sent_content: r.get(8),
             first_x_id: r.get(9),
             rest: rest.remove(&r.get::<_, PostId>(0)).unwrap_or_default(),
+            has_media: r.get(11),
         })
         .collect())
 }
