@@ -269,9 +269,11 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
             match cmd {
                 // The editor takes the terminal: the input task stops reading it meanwhile.
                 Cmd::OpenEditor(text) => {
+                    // Gone, not just asked to go: its reader must not take the editor's keys.
                     input.abort();
+                    let _ = (&mut input).await;
                     let result = edit_externally(&text).await;
-                    if let Err(e) = term.clear() {
+                    if let Err(e) = redraw_all(&mut term) {
                         gone = Some(e);
                         break 'events;
                     }
@@ -346,6 +348,14 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         Some(e) => Err(anyhow::Error::new(e).context("the terminal went away")),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Clears the screen and has the next draw paint every cell. Not `Terminal::clear`: it asks
+/// the terminal where its cursor is, and an answer that comes late (over SSH, or read by the
+/// input task that is starting again) made chirp take the terminal for gone.
+fn redraw_all<W: std::io::Write>(term: &mut Terminal<CrosstermBackend<W>>) -> std::io::Result<()> {
+    let size = term.size()?;
+    term.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
 }
 
 /// A line on stderr that is dropped, not a panic, when the terminal is gone.
