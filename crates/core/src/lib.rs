@@ -5,6 +5,7 @@ pub mod media;
 pub mod policy;
 pub mod post;
 pub mod send;
+pub mod slots;
 pub mod status;
 pub mod text;
 pub mod when;
