@@ -782,3 +782,184 @@ async fn media_is_checked_by_content_stored_once_listed_and_exported() {
     assert!(e.run(&["delete", &thread]).status.success());
     assert_eq!(count_media(&e).await, 0);
 }
+
+/// An account @`name` as `chirp account connect` leaves it (the tokens do not matter here).
+async fn add_account(e: &Env, x_user_id: &str, name: &str) {
+    let c = e.t.client().await;
+    c.batch_execute(
+        "INSERT INTO users (name) SELECT 'local' WHERE NOT EXISTS (SELECT 1 FROM users)",
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username)
+         SELECT min(id), '', $1, $2 FROM users",
+        &[&x_user_id, &name],
+    )
+    .await
+    .unwrap();
+}
+
+fn json_out(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn locals(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["local"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn weekly_slots_fill_in_order_show_what_fills_them_and_keep_local_time_across_dst() {
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    add_account(&e, "43", "bob").await;
+    let out = e.run(&[
+        "queue",
+        "set",
+        "@alice",
+        "mon-fri 09:00,12:30,17:00; sat 10:00",
+        "--tz",
+        "Europe/Berlin",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).starts_with(
+            "@alice: mon-fri 09:00,12:30,17:00; sat 10:00 (Europe/Berlin), 16 slots a week"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // Berlin moves to summer time on Sun 2027-03-28: the slots stay at their local times.
+    let next = json_out(&e.run(&[
+        "queue",
+        "next",
+        "--account",
+        "@alice",
+        "--from",
+        "2027-03-27",
+        "--count",
+        "5",
+        "--json",
+    ]));
+    assert_eq!(
+        locals(&next),
+        [
+            "Sat 2027-03-27 10:00 CET",
+            "Mon 2027-03-29 09:00 CEST",
+            "Mon 2027-03-29 12:30 CEST",
+            "Mon 2027-03-29 17:00 CEST",
+            "Tue 2027-03-30 09:00 CEST",
+        ]
+    );
+    assert_eq!(next[0]["at"], "2027-03-27T09:00:00Z");
+    assert_eq!(next[1]["at"], "2027-03-29T07:00:00Z");
+
+    // Three posts added to the queue take the three next free slots, in order.
+    let free = json_out(&e.run(&["queue", "next", "-a", "@alice", "--count", "3", "--json"]));
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let out = e.run(&[
+            "post",
+            &format!("queued {i}"),
+            "--at",
+            "next",
+            "-a",
+            "@alice",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("queued for @alice: "),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ids.push(stdout(&out).parse::<i64>().unwrap());
+    }
+    let mut listed = e.list();
+    listed.sort_by_key(|p| p["id"].as_i64());
+    for (p, slot) in listed.iter().zip(free.as_array().unwrap()) {
+        assert_eq!(p["scheduled_at"], slot["at"], "{p}");
+        assert_eq!(p["queued"], true);
+    }
+    // A draft joins the queue with `schedule --at next`, after the others.
+    let draft = stdout(&e.run(&["post", "a draft first", "--draft", "-a", "@alice"]));
+    assert!(
+        e.run(&["schedule", &draft, "--at", "next"])
+            .status
+            .success()
+    );
+    // `queue show` lists the slots and what fills them, then the free ones.
+    let shown = json_out(&e.run(&["queue", "show", "--json"]));
+    assert_eq!(shown.as_array().unwrap().len(), 1, "only @alice has slots");
+    let slots = shown[0]["next"].as_array().unwrap();
+    let filled: Vec<i64> = slots
+        .iter()
+        .filter_map(|s| s["post"]["id"].as_i64())
+        .collect();
+    assert_eq!(filled[..3], ids[..]);
+    assert_eq!(filled[3], draft.parse::<i64>().unwrap());
+    assert!(slots[4]["post"].is_null(), "{}", slots[4]);
+    let text = stdout(&e.run(&["queue", "show", "-a", "@alice"]));
+    assert!(text.contains(&format!("#{} queued 0", ids[0])), "{text}");
+    assert!(text.contains("· free"), "{text}");
+
+    // Unscheduling one frees its slot; compact moves the later ones up.
+    assert!(e.run(&["unschedule", &ids[0].to_string()]).status.success());
+    let out = e.run(&["queue", "compact", "-a", "@alice"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("@alice: 3 queued, 3 moved"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = e.list();
+    let at = |id: i64| after.iter().find(|p| p["id"] == id).unwrap()["scheduled_at"].clone();
+    assert_eq!(at(ids[1]), free[0]["at"]);
+
+    // Mistakes are one line and exit 2, and write nothing.
+    let before = e.list().len();
+    for (args, want) in [
+        (
+            vec!["queue", "set", "@alice", "mon-fry 09:00"],
+            "`mon-fry` is not a day",
+        ),
+        (
+            vec!["queue", "set", "@alice", "mon 9:00", "--tz", "Mars/Base"],
+            "`Mars/Base` is not a time zone",
+        ),
+        (
+            vec!["queue", "set", "@carol", "mon 09:00"],
+            "no connected X account @carol",
+        ),
+        (
+            vec!["post", "x", "--at", "next", "-a", "@bob"],
+            "@bob has no queue slots: set them with `chirp queue set @bob",
+        ),
+        (
+            vec!["queue", "next", "-a", "@bob"],
+            "@bob has no queue slots",
+        ),
+    ] {
+        let out = e.run(&args);
+        let err = one_line_error(&out);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(e.list().len(), before, "nothing half-written");
+}

@@ -507,7 +507,7 @@ async fn a_scheduler_killed_mid_upload_and_mid_send_sends_each_part_once_with_it
         &[account],
         &parts,
         &media,
-        Some(chrono::Utc::now()),
+        chirp_store::posts::Schedule::At(chrono::Utc::now()),
     )
     .await
     .unwrap()[0]

@@ -35,6 +35,7 @@ fn post(id: i32, status: Status, content: &str) -> Post {
         parts_sent: i32::from(status == Status::Posted),
         unpublished_at: None,
         group_id: None,
+        queued: false,
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
         attempts: 1,
         outcome_unknown: false,

@@ -35,6 +35,8 @@ pub struct Post {
     pub unpublished_at: Option<DateTime<Utc>>,
     /// One text posted to several accounts: the posts share this group (the first one's id).
     pub group_id: Option<PostId>,
+    /// It waits in one of its account's queue slots (`--at next`), not at a time of its own.
+    pub queued: bool,
 }
 
 impl Post {

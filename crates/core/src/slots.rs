@@ -9,6 +9,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::when::parse_time;
+
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Posting times for each day of the week (Monday first), sorted, without repeats.
@@ -178,29 +180,6 @@ fn day_index(w: &str) -> Option<usize> {
     // "mo", "mon", "monday"; "t" alone would be two days.
     full.iter()
         .position(|f| f.starts_with(w) && (w.len() >= 3 || w == &f[..2]))
-}
-
-/// `09:00`, `9:00`, `17:30`, `9am`, `5:30pm`, `12pm`.
-fn parse_time(w: &str) -> Option<NaiveTime> {
-    let (body, pm) = match w.strip_suffix("am") {
-        Some(b) => (b, Some(false)),
-        None => match w.strip_suffix("pm") {
-            Some(b) => (b, Some(true)),
-            None => (w, None),
-        },
-    };
-    let (h, m) = match body.split_once(':') {
-        Some((h, m)) if m.len() == 2 => (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?),
-        None if pm.is_some() => (body.parse::<u32>().ok()?, 0),
-        _ => return None,
-    };
-    let h = match pm {
-        None => h,
-        Some(_) if !(1..=12).contains(&h) => return None,
-        Some(false) => h % 12,
-        Some(true) => h % 12 + 12,
-    };
-    NaiveTime::from_hms_opt(h, m, 0)
 }
 
 impl fmt::Display for WeeklySlots {

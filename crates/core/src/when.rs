@@ -42,6 +42,21 @@ pub fn parse_when(input: &str, now: DateTime<Utc>, tz: &Tz) -> Result<DateTime<U
     Ok(at)
 }
 
+/// The start of a span, as `--from` takes it: anything [`parse_when`] reads (past times too),
+/// or a bare date for its first minute in `tz`.
+pub fn parse_from(input: &str, now: DateTime<Utc>, tz: &Tz) -> Result<DateTime<Utc>, WhenError> {
+    match parse_date(input.trim()) {
+        Some(date) => {
+            let midnight = date.and_time(NaiveTime::MIN);
+            // A day that starts in a skipped hour starts when its clocks do.
+            (0..=180)
+                .find_map(|m| localize(midnight + Duration::minutes(m), tz).ok())
+                .ok_or_else(|| WhenError::Unparseable(input.trim().to_string()))
+        }
+        None => parse_any(input, now, tz),
+    }
+}
+
 fn parse_any(input: &str, now: DateTime<Utc>, tz: &Tz) -> Result<DateTime<Utc>, WhenError> {
     let raw = input.trim();
     let unparseable = || WhenError::Unparseable(raw.to_string());
@@ -200,7 +215,7 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
 }
 
 /// `9am`, `9:30pm`, `17:30`, `17:30:15`, `noon`, `midnight`.
-fn parse_time(s: &str) -> Option<NaiveTime> {
+pub(crate) fn parse_time(s: &str) -> Option<NaiveTime> {
     match s {
         "noon" => return NaiveTime::from_hms_opt(12, 0, 0),
         "midnight" => return NaiveTime::from_hms_opt(0, 0, 0),

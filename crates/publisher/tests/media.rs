@@ -67,7 +67,7 @@ async fn post(
         &[account],
         &parts,
         &media,
-        Some(Utc::now()),
+        posts::Schedule::At(Utc::now()),
     )
     .await
     .unwrap()[0]
@@ -283,7 +283,7 @@ async fn an_upload_is_reused_while_x_holds_it_and_redone_when_x_forgot_it() {
             media_id: cat_id,
             alt_text: None,
         }]],
-        None,
+        posts::Schedule::Draft,
     )
     .await
     .unwrap()[0]

@@ -7,6 +7,7 @@ pub mod media;
 pub mod notify;
 pub mod posts;
 pub mod publishing;
+pub mod queue;
 mod sys;
 pub mod tls;
 
@@ -57,6 +58,11 @@ pub enum DbError {
     /// A handle that names no connected account (the user's input: exit 2).
     #[error("no connected X account @{handle}{}", known_accounts(.known))]
     UnknownAccount { handle: String, known: Vec<String> },
+    /// Adding to the queue of an account that has no slots (the user's input: exit 2).
+    #[error(
+        "@{0} has no queue slots: set them with `chirp queue set @{0} \"mon-fri 09:00,17:00\"`"
+    )]
+    NoQueue(String),
     #[error("database TLS: {0}")]
     Tls(String),
     #[error("database error: {}", one_line(.0))]

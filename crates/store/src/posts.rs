@@ -15,7 +15,7 @@ pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, post
      x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
      1 + (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
      (x_tweet_id IS NOT NULL)::int + (SELECT count(pp.x_tweet_id)::int FROM post_parts pp \
-        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id";
+        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id, queued";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -37,6 +37,7 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
         parts_sent: r.get("parts_sent"),
         unpublished_at: r.get("unpublished_at"),
         group_id: r.get("group_id"),
+        queued: r.get("queued"),
     })
 }
 
@@ -100,6 +101,22 @@ async fn lock_for(
     Ok((post, to))
 }
 
+/// When a new post goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Not yet: a draft.
+    Draft,
+    At(DateTime<Utc>),
+    /// The next free slot of its account's queue.
+    Queue,
+}
+
+impl From<Option<DateTime<Utc>>> for Schedule {
+    fn from(at: Option<DateTime<Utc>>) -> Schedule {
+        at.map_or(Schedule::Draft, Schedule::At)
+    }
+}
+
 /// A new post: a draft when `at` is None, else scheduled for `at`.
 pub async fn create(
     client: &mut Object,
@@ -152,24 +169,24 @@ pub async fn create_for_accounts(
     parts: &[String],
     at: Option<DateTime<Utc>>,
 ) -> Result<Vec<Post>, DbError> {
-    create_with_media(client, actor, accounts, parts, &[], at).await
+    create_with_media(client, actor, accounts, parts, &[], at.into()).await
 }
 
 /// [`create_for_accounts`] with attachments: `media[i]` goes on part `i + 1` of every post
-/// made. A part may have media and no text.
+/// made. A part may have media and no text. Queued, each post takes its own account's next
+/// free slot.
 pub async fn create_with_media(
     client: &mut Object,
     actor: Actor<'_>,
     accounts: &[AccountId],
     parts: &[String],
     media: &[Vec<crate::media::NewAttachment>],
-    at: Option<DateTime<Utc>>,
+    when: Schedule,
 ) -> Result<Vec<Post>, DbError> {
     text::validate_parts_with(parts, |i| media.get(i).is_some_and(|m| !m.is_empty()))?;
-    let status = if at.is_some() {
-        Status::Scheduled
-    } else {
-        Status::Draft
+    let (status, at) = match when {
+        Schedule::At(at) => (Status::Scheduled, Some(at)),
+        Schedule::Draft | Schedule::Queue => (Status::Draft, None),
     };
     let tx = begin(client, actor, None).await?;
     let mut ids: Vec<PostId> = Vec::with_capacity(accounts.len());
@@ -189,6 +206,9 @@ pub async fn create_with_media(
                 let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
                 crate::media::attach(&tx, id, position, files).await?;
             }
+        }
+        if when == Schedule::Queue {
+            crate::queue::take_slot(&tx, id, *account).await?;
         }
         ids.push(id);
     }
@@ -484,6 +504,22 @@ pub async fn schedule(
     set_schedule(client, actor, id, Action::Schedule, Some(at)).await
 }
 
+/// Schedules (or moves) a post into its account's next free queue slot.
+pub async fn enqueue(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+    let tx = begin(client, actor, Some("added to the queue")).await?;
+    let (post, _) = lock_for(&tx, id, Action::Schedule).await?;
+    check_first_part(&tx, &post).await?;
+    crate::queue::take_slot(&tx, id, post.x_account_id).await?;
+    let row = tx
+        .query_one(
+            &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    tx.commit().await?;
+    from_row(&row)
+}
+
 /// Takes a scheduled or failed post back to a draft.
 pub async fn unschedule(
     client: &mut Object,
@@ -498,6 +534,22 @@ pub async fn retry(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<
     set_schedule(client, actor, id, Action::Retry, Some(Utc::now())).await
 }
 
+/// The text may have been written by plain SQL, or X's rule may have changed: check again
+/// before a post can go out (a first part with media may have no text).
+async fn check_first_part(tx: &Transaction<'_>, post: &Post) -> Result<(), DbError> {
+    let with_media: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM part_media WHERE post_id = $1 AND position = 1)",
+            &[&post.id],
+        )
+        .await?
+        .get(0);
+    text::validate_part(&post.content, with_media).map_err(|e| DbError::Refused {
+        id: post.id,
+        msg: e.to_string(),
+    })
+}
+
 async fn set_schedule(
     client: &mut Object,
     actor: Actor<'_>,
@@ -508,19 +560,7 @@ async fn set_schedule(
     let tx = begin(client, actor, None).await?;
     let (post, to) = lock_for(&tx, id, action).await?;
     if to == Some(Status::Scheduled) {
-        // The text may have been written by plain SQL, or X's rule may have changed: check
-        // again before it can go out (a first part with media may have no text).
-        let with_media: bool = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM part_media WHERE post_id = $1 AND position = 1)",
-                &[&id],
-            )
-            .await?
-            .get(0);
-        text::validate_part(&post.content, with_media).map_err(|e| DbError::Refused {
-            id,
-            msg: e.to_string(),
-        })?;
+        check_first_part(&tx, &post).await?;
     }
     let status = to.map(Status::as_str);
     // needs_reconcile is kept on purpose: a post whose last send had an unknown outcome is
@@ -529,7 +569,7 @@ async fn set_schedule(
         .query_one(
             &format!(
                 "UPDATE posts SET status = $2, scheduled_at = $3, attempts = 0,
-                        next_attempt_at = NULL, error_message = NULL
+                        next_attempt_at = NULL, error_message = NULL, queued = false
                  WHERE id = $1 RETURNING {COLUMNS}"
             ),
             &[&id, &status, &at],

@@ -830,7 +830,7 @@ async fn files_follow_their_parts_through_edits_copies_and_split_offs() {
         &[account],
         &parts,
         &[vec![], vec![file(cat)], vec![file(dog)]],
-        None,
+        posts::Schedule::Draft,
     )
     .await
     .unwrap()

@@ -21,6 +21,7 @@ macro_rules! outln {
 
 mod account;
 mod db;
+mod queue;
 mod scheduler;
 
 use crate::config::{Config, ConfigError};
@@ -53,7 +54,8 @@ pub enum Command {
     Post {
         /// The text; `-` reads it from stdin.
         text: String,
-        /// When to publish: `in 2h`, `tomorrow 9am`, `fri 17:30`, `2026-12-01 14:00`, RFC 3339.
+        /// When to publish: `in 2h`, `tomorrow 9am`, `fri 17:30`, `2026-12-01 14:00`, RFC 3339,
+        /// or `next`: the account's next free queue slot (see `chirp queue`).
         #[arg(long, value_name = "WHEN", conflicts_with = "draft")]
         at: Option<String>,
         /// Keep it as a draft.
@@ -116,6 +118,8 @@ pub enum Command {
     /// Schedule a draft (or move a scheduled post) to WHEN.
     Schedule {
         id: PostId,
+        /// `in 2h`, `tomorrow 9am`, `fri 17:30`, `2026-12-01 14:00`, RFC 3339, or `next` (the
+        /// account's next free queue slot).
         #[arg(long, value_name = "WHEN")]
         at: String,
     },
@@ -159,6 +163,11 @@ pub enum Command {
         /// before it is checked on X (at least --x-timeout, which is the default).
         #[arg(long, value_name = "SECS")]
         grace: Option<u64>,
+    },
+    /// Each account's weekly posting slots, and the posts waiting in them.
+    Queue {
+        #[command(subcommand)]
+        command: queue::QueueCommand,
     },
     /// Connect, inspect or disconnect the X account.
     Account {
@@ -239,7 +248,7 @@ pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
         // A handle that names no account.
         || matches!(
             e.downcast_ref::<chirp_store::DbError>(),
-            Some(chirp_store::DbError::UnknownAccount { .. })
+            Some(chirp_store::DbError::UnknownAccount { .. } | chirp_store::DbError::NoQueue(_))
         )
 }
 
@@ -330,10 +339,11 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     anyhow::Error::from(e)
                 }
             })?;
-            let at = match (at, draft) {
-                (Some(w), _) => Some(parse_when(&w, &tz)?),
-                (None, true) => None,
-                (None, false) => Some(Utc::now()),
+            let when = match (at, draft) {
+                (Some(w), _) if queue::is_next(&w) => posts::Schedule::Queue,
+                (Some(w), _) => posts::Schedule::At(parse_when(&w, &tz)?),
+                (None, true) => posts::Schedule::Draft,
+                (None, false) => posts::Schedule::At(Utc::now()),
             };
             with_db(config, |db| {
                 Box::pin(async move {
@@ -341,13 +351,17 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     let targets = accounts_named(&mut c, &handles).await?;
                     let media = store_media(&mut c, per_part).await?;
                     let made =
-                        posts::create_with_media(&mut c, ACTOR, &targets, &parts, &media, at)
+                        posts::create_with_media(&mut c, ACTOR, &targets, &parts, &media, when)
                             .await?;
                     // One id per line, one post per account.
                     for post in &made {
                         outln!("{}", post.id);
                     }
-                    if let Some(at) = made.first().and_then(|p| p.scheduled_at) {
+                    if when == posts::Schedule::Queue {
+                        for post in &made {
+                            queue::say_queued(&c, post).await?;
+                        }
+                    } else if let Some(at) = made.first().and_then(|p| p.scheduled_at) {
                         eprintln!("scheduled for {}", when::show(at, &tz));
                     }
                     Ok(ExitCode::SUCCESS)
@@ -421,6 +435,17 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                             detail.unwrap_or_default()
                         );
                     }
+                    Ok(ExitCode::SUCCESS)
+                })
+            })
+            .await
+        }
+        Command::Schedule { id, at } if queue::is_next(&at) => {
+            with_db(config, move |db| {
+                Box::pin(async move {
+                    let mut c = db.client().await?;
+                    let post = posts::enqueue(&mut c, ACTOR, id).await?;
+                    queue::say_queued(&c, &post).await?;
                     Ok(ExitCode::SUCCESS)
                 })
             })
@@ -504,6 +529,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             scheduler::run(config, &timing).await
         }
         Command::Db { command } => db::run(command, config).await,
+        Command::Queue { command } => queue::run(command, config).await,
         Command::Media {
             command: MediaCommand::Export { id, dir },
         } => with_db(config, move |db| Box::pin(export_media(db, id, dir))).await,

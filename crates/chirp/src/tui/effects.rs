@@ -124,8 +124,15 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
                     to
                 };
                 let media = store_files(&mut c, files).await?;
-                let made =
-                    posts::create_with_media(&mut c, ACTOR, &to, &parts, &media, None).await?;
+                let made = posts::create_with_media(
+                    &mut c,
+                    ACTOR,
+                    &to,
+                    &parts,
+                    &media,
+                    posts::Schedule::Draft,
+                )
+                .await?;
                 made.into_iter()
                     .next()
                     .ok_or_else(|| DbError::Unexpected("no post was made".into()))
