@@ -211,15 +211,19 @@ pub fn part_and_path(spec: &str) -> (usize, &str) {
 
 /// The file name an exported attachment gets: `POST-PART-N.ext`.
 pub fn export_name(post: i32, position: i32, ord: i32, media_type: &str) -> String {
-    let ext = match media_type {
+    format!("{post}-{position}-{ord}.{}", extension(media_type))
+}
+
+/// The file name extension a stored media type is written back with.
+pub fn extension(media_type: &str) -> &'static str {
+    match media_type {
         "image/jpeg" => "jpg",
         "image/png" => "png",
         "image/webp" => "webp",
         "image/gif" => "gif",
         "video/quicktime" => "mov",
         _ => "mp4",
-    };
-    format!("{post}-{position}-{ord}.{ext}")
+    }
 }
 
 #[cfg(test)]

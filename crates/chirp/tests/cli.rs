@@ -963,3 +963,275 @@ async fn weekly_slots_fill_in_order_show_what_fills_them_and_keep_local_time_acr
     }
     assert_eq!(e.list().len(), before, "nothing half-written");
 }
+
+/// An export with what tells one database from another taken out: ids, creation times,
+/// where files were written; groups as the position of their first post; posts in order of
+/// account and text.
+fn comparable(export: &Value) -> Value {
+    let mut posts: Vec<Value> = export["posts"].as_array().unwrap().clone();
+    let index: Vec<Value> = posts.iter().map(|p| p["id"].clone()).collect();
+    for p in &mut posts {
+        let group = p["group"].clone();
+        let o = p.as_object_mut().unwrap();
+        o.remove("id");
+        o.remove("created_at");
+        o.insert(
+            "group".into(),
+            match index.iter().position(|id| *id == group) {
+                Some(i) => Value::from(i),
+                None => Value::Null,
+            },
+        );
+        for part in o["parts"].as_array_mut().unwrap() {
+            for m in part["media"].as_array_mut().unwrap() {
+                m.as_object_mut().unwrap().remove("file");
+            }
+        }
+    }
+    // Group positions refer to the original order; compare them before sorting.
+    let groups: Vec<(String, Value)> = posts
+        .iter()
+        .map(|p| {
+            (
+                format!("{}{}", p["account"], p["parts"][0]["text"]),
+                p["group"].clone(),
+            )
+        })
+        .collect();
+    posts.sort_by_key(|p| format!("{}{}", p["account"], p["parts"][0]["text"]));
+    serde_json::json!({ "queues": export["queues"], "posts": posts, "grouped": groups.iter().filter(|(_, g)| !g.is_null()).count() })
+}
+
+#[tokio::test]
+async fn an_export_imported_into_an_empty_database_restores_the_same_posts_parts_and_files() {
+    let a = Env::new().await;
+    add_account(&a, "42", "alice").await;
+    add_account(&a, "43", "bob").await;
+    let dir = a.home.path();
+    assert!(
+        a.run(&[
+            "queue",
+            "set",
+            "@alice",
+            "daily 09:00,18:00",
+            "--tz",
+            "Europe/Berlin"
+        ])
+        .status
+        .success()
+    );
+    let pic = media_file(dir, "pic.png", "png", 3000);
+    let pic = pic.to_str().unwrap();
+    // A thread with a picture on its second part, scheduled; a queued post; one text to two
+    // accounts; and history: a posted thread and a failed post.
+    let out = a.run_stdin(
+        &[
+            "post",
+            "-",
+            "--thread",
+            "--at",
+            "in 3h",
+            "-a",
+            "@alice",
+            "--media",
+            &format!("2:{pic}"),
+            "--alt",
+            "the picture",
+        ],
+        b"one of two\n---\ntwo of two",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        a.run(&["post", "in the queue", "--at", "next", "-a", "@alice"])
+            .status
+            .success()
+    );
+    assert!(
+        a.run(&["post", "to both", "--draft", "-a", "@alice", "-a", "@bob"])
+            .status
+            .success()
+    );
+    let out = a.run_stdin(
+        &["post", "-", "--thread", "-a", "@bob", "--at", "in 1h"],
+        b"went out\n---\nall of it",
+    );
+    let posted = stdout(&out);
+    assert!(
+        a.run(&["post", "refused by X", "--at", "in 2h", "-a", "@bob"])
+            .status
+            .success()
+    );
+    let c = a.t.client().await;
+    c.execute(
+        "UPDATE posts SET status = 'posted', x_tweet_id = '1860000000000000001', posted_at = now()
+         WHERE id = $1",
+        &[&posted.parse::<i32>().unwrap()],
+    )
+    .await
+    .unwrap();
+    c.execute(
+        "UPDATE post_parts SET x_tweet_id = '1860000000000000002', posted_at = now()
+         WHERE post_id = $1",
+        &[&posted.parse::<i32>().unwrap()],
+    )
+    .await
+    .unwrap();
+    c.batch_execute(
+        "UPDATE posts SET status = 'failed', error_message = 'X refused it: duplicate content'
+         WHERE content = 'refused by X'",
+    )
+    .await
+    .unwrap();
+
+    let media_dir = dir.join("files");
+    std::fs::create_dir(&media_dir).unwrap();
+    let out = a.run(&["export", "--with-media", media_dir.to_str().unwrap()]);
+    let first = json_out(&out);
+    assert_eq!(first["posts"].as_array().unwrap().len(), 6);
+    let backup = dir.join("backup.json");
+    std::fs::write(&backup, &out.stdout).unwrap();
+    // Exported files are private, like everything the user wrote.
+    let written: Vec<_> = std::fs::read_dir(&media_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&written[0]).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // A fresh database with the same accounts (ids differ), and nothing else.
+    let b = Env::new().await;
+    add_account(&b, "43", "bob").await;
+    add_account(&b, "42", "alice").await;
+    let dry = b.run(&["import", backup.to_str().unwrap(), "--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        stdout(&dry).contains("6 post(s) would be imported"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(b.list().is_empty(), "a dry run writes nothing");
+    let out = b.run(&["import", backup.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let second = json_out(&b.run(&["export"]));
+    assert_eq!(comparable(&second), comparable(&first));
+    // The picture came back byte for byte.
+    let restored = b.t.client().await;
+    let sha: String = restored
+        .query_one("SELECT encode(sha256, 'hex') FROM media", &[])
+        .await
+        .unwrap()
+        .get(0);
+    use sha2::Digest;
+    assert_eq!(
+        sha,
+        format!("{:x}", sha2::Sha256::digest(std::fs::read(pic).unwrap()))
+    );
+    // Importing it again would post everything twice: refused, nothing written.
+    let again = b.run(&["import", backup.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already in chirp as post"));
+    assert_eq!(b.list().len(), 6);
+}
+
+#[tokio::test]
+async fn a_csv_goes_into_the_queue_and_one_bad_row_refuses_the_whole_file() {
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    assert!(
+        e.run(&[
+            "queue",
+            "set",
+            "@alice",
+            "mon-fri 09:00,12:30,17:00",
+            "--tz",
+            "America/New_York"
+        ])
+        .status
+        .success()
+    );
+    let dir = e.home.path();
+    media_file(dir, "cat.png", "png", 500);
+    let mut csv = String::from("text,scheduled_at,account,part2,media,alt\n");
+    for i in 1..=20 {
+        csv.push_str(&format!(
+            "\"Tip {i}: keep it short, \"\"quoted\"\" too\",,alice,,,\n"
+        ));
+    }
+    csv.push_str("\"A thread\",,@alice,\"its second part\",cat.png,a cat\n");
+    // One bad row among them: too long, an unknown account, a time that cannot be read.
+    let long = "x".repeat(281);
+    let bad = format!("{csv}{long},someday,carol,,missing.png,\n");
+    let file = dir.join("posts.csv");
+    std::fs::write(&file, &bad).unwrap();
+    let out = e.run(&["import", file.to_str().unwrap(), "--to-queue"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("row 23, account: no connected X account @carol")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("row 23, text: ") && l.contains("281/280")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("row 23, media: cannot read")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("nothing was imported: 3 problem(s)"),
+        "{err}"
+    );
+    assert!(e.list().is_empty(), "one bad row writes nothing");
+    // Without it, every post takes the next free slot in order, the thread with its file.
+    let free = json_out(&e.run(&["queue", "next", "-a", "@alice", "--count", "21", "--json"]));
+    std::fs::write(&file, &csv).unwrap();
+    let out = e.run(&["import", file.to_str().unwrap(), "--to-queue"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut posts = e.list();
+    posts.sort_by_key(|p| p["id"].as_i64());
+    assert_eq!(posts.len(), 21);
+    for (p, slot) in posts.iter().zip(free.as_array().unwrap()) {
+        assert_eq!(p["scheduled_at"], slot["at"], "{p}");
+    }
+    assert_eq!(posts[0]["content"], "Tip 1: keep it short, \"quoted\" too");
+    let thread = &posts[20];
+    assert_eq!(thread["parts"], 2);
+    let shown = stdout(&e.run(&["show", &thread["id"].to_string()]));
+    // `media` is the first part's files (`media2` the second's).
+    assert!(
+        shown.contains("media      part 1 · image image/png"),
+        "{shown}"
+    );
+    assert!(shown.contains("a cat"), "{shown}");
+}

@@ -17,7 +17,7 @@ pub type NextChunk<'a> = std::pin::Pin<
 >;
 
 /// What kind of media a file is, as X tells them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     /// A still image (JPEG, PNG, WEBP, a one-frame GIF).

@@ -10,6 +10,7 @@ pub mod publishing;
 pub mod queue;
 mod sys;
 pub mod tls;
+pub mod transfer;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;

@@ -109,6 +109,18 @@ pub enum Schedule {
     At(DateTime<Utc>),
     /// The next free slot of its account's queue.
     Queue,
+    /// This slot of its account's queue (a queued post restored from an export).
+    Slot(DateTime<Utc>),
+}
+
+impl Schedule {
+    /// The time it names, if it names one.
+    pub fn at(self) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::At(at) | Schedule::Slot(at) => Some(at),
+            Schedule::Draft | Schedule::Queue => None,
+        }
+    }
 }
 
 impl From<Option<DateTime<Utc>>> for Schedule {
@@ -185,7 +197,7 @@ pub async fn create_with_media(
 ) -> Result<Vec<Post>, DbError> {
     text::validate_parts_with(parts, |i| media.get(i).is_some_and(|m| !m.is_empty()))?;
     let (status, at) = match when {
-        Schedule::At(at) => (Status::Scheduled, Some(at)),
+        Schedule::At(at) | Schedule::Slot(at) => (Status::Scheduled, Some(at)),
         Schedule::Draft | Schedule::Queue => (Status::Draft, None),
     };
     let tx = begin(client, actor, None).await?;
@@ -207,9 +219,7 @@ pub async fn create_with_media(
                 crate::media::attach(&tx, id, position, files).await?;
             }
         }
-        if when == Schedule::Queue {
-            crate::queue::take_slot(&tx, id, *account).await?;
-        }
+        crate::queue::place(&tx, id, *account, when).await?;
         ids.push(id);
     }
     if accounts.len() > 1 {

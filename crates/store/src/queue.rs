@@ -180,6 +180,27 @@ pub(crate) async fn take_slot(
     Ok(at)
 }
 
+/// Puts new post `id` where `when` says, if that is in the queue: its next free slot, or the
+/// slot named (which the unique index refuses if another post waits there).
+pub(crate) async fn place(
+    tx: &Transaction<'_>,
+    id: PostId,
+    account: AccountId,
+    when: posts::Schedule,
+) -> Result<(), DbError> {
+    match when {
+        posts::Schedule::Queue => {
+            take_slot(tx, id, account).await?;
+        }
+        posts::Schedule::Slot(_) => {
+            tx.execute("UPDATE posts SET queued = true WHERE id = $1", &[&id])
+                .await?;
+        }
+        posts::Schedule::Draft | posts::Schedule::At(_) => {}
+    }
+    Ok(())
+}
+
 /// The next `count` slots of `account` from `from` on, each with the post waiting in it.
 pub async fn upcoming(
     client: &impl GenericClient,

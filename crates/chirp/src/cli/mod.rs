@@ -23,6 +23,7 @@ mod account;
 mod db;
 mod queue;
 mod scheduler;
+mod transfer;
 
 use crate::config::{Config, ConfigError};
 use crate::present::{clip, inert};
@@ -163,6 +164,40 @@ pub enum Command {
         /// before it is checked on X (at least --x-timeout, which is the default).
         #[arg(long, value_name = "SECS")]
         grace: Option<u64>,
+    },
+    /// Write posts out: JSON (lossless: parts, files, schedule, status, X ids, queues) or
+    /// CSV (one row per post, for spreadsheets), on stdout.
+    Export {
+        #[arg(long, value_enum, default_value = "json")]
+        format: transfer::Format,
+        /// Only posts in this status.
+        #[arg(long, value_name = "S")]
+        status: Option<Status>,
+        /// Only this account's posts (`@handle`).
+        #[arg(short, long, value_name = "@HANDLE")]
+        account: Option<String>,
+        /// Also write each attached file (once, named by its SHA-256) into DIR.
+        #[arg(long, value_name = "DIR")]
+        with_media: Option<PathBuf>,
+    },
+    /// Read posts from a JSON export or a CSV (text, scheduled_at, account, part2…, media…,
+    /// alt…). Every row is checked first; one bad row writes nothing.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Default: from the file name, else from its first character.
+        #[arg(long, value_enum)]
+        format: Option<transfer::Format>,
+        /// Check everything and say what would be imported, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Put every post still to send into its account's queue (times in the file are
+        /// not used).
+        #[arg(long)]
+        to_queue: bool,
+        /// Import every post as this account's (`@handle`).
+        #[arg(short, long, value_name = "@HANDLE")]
+        account: Option<String>,
     },
     /// Each account's weekly posting slots, and the posts waiting in them.
     Queue {
@@ -530,6 +565,33 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
         }
         Command::Db { command } => db::run(command, config).await,
         Command::Queue { command } => queue::run(command, config).await,
+        Command::Export {
+            format,
+            status,
+            account,
+            with_media,
+        } => {
+            with_db(config, move |db| {
+                Box::pin(transfer::export(db, format, status, account, with_media))
+            })
+            .await
+        }
+        Command::Import {
+            file,
+            format,
+            dry_run,
+            to_queue,
+            account,
+        } => {
+            let args = transfer::ImportArgs {
+                file,
+                format,
+                dry_run,
+                to_queue,
+                account,
+            };
+            with_db(config, move |db| Box::pin(transfer::import(db, args, tz))).await
+        }
         Command::Media {
             command: MediaCommand::Export { id, dir },
         } => with_db(config, move |db| Box::pin(export_media(db, id, dir))).await,
@@ -816,8 +878,6 @@ async fn store_media(
 
 /// `chirp media export ID DIR`: each attachment streamed from the database into a new file.
 async fn export_media(db: &Db, id: PostId, dir: PathBuf) -> Result<ExitCode> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt;
     let c = db.client().await?;
     posts::get(&c, id).await?;
     let files = chirp_store::media::attachments(&c, id).await?;
@@ -835,24 +895,43 @@ async fn export_media(db: &Db, id: PostId, dir: PathBuf) -> Result<ExitCode> {
             a.ord,
             &a.media_type,
         ));
-        // Never over another file; private, as everything the user wrote.
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        let mut reader = chirp_store::media::Reader::new(db, a.media_id);
-        while let Some(chunk) = chirp_core::media::Chunks::next_chunk(&mut reader)
-            .await
-            .map_err(|e| anyhow!("cannot read media {}: {e}", a.media_id))?
-        {
-            out.write_all(&chunk)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-        }
+        write_media_file(db, a.media_id, &path, None).await?;
         outln!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Streams a stored file into a new file at `path` (0600, never over another file). With
+/// `named_by_content` a file of the same size already at `path` is taken to be this one
+/// (exports name files by their SHA-256), and left alone.
+pub(crate) async fn write_media_file(
+    db: &Db,
+    media: chirp_store::media::MediaId,
+    path: &std::path::Path,
+    named_by_content: Option<i64>,
+) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(size) = named_by_content
+        && std::fs::metadata(path).is_ok_and(|m| i64::try_from(m.len()).ok() == Some(size))
+    {
+        return Ok(());
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut reader = chirp_store::media::Reader::new(db, media);
+    while let Some(chunk) = chirp_core::media::Chunks::next_chunk(&mut reader)
+        .await
+        .map_err(|e| anyhow!("cannot read media {media}: {e}"))?
+    {
+        out.write_all(&chunk)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// The accounts `handles` name (`@a`, `b`), in order and once each; none named: the default.

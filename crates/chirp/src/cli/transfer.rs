@@ -1,0 +1,881 @@
+//! `chirp export` and `chirp import`: JSON is the lossless backup (parts, files, schedule,
+//! status, X ids, queues), CSV a row per post for spreadsheets. An import checks every row
+//! before it writes anything, and then writes all of them in one transaction.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow, bail};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::{ACTOR, UsageError};
+use crate::media::{Inspected, extension, inspect};
+use chirp_core::media::MediaKind;
+use chirp_core::{AccountId, PostId, Status, text, when};
+use chirp_store::media::NewAttachment;
+use chirp_store::posts::Schedule;
+use chirp_store::transfer::{self, Filter, NewPart, NewPost};
+use chirp_store::{Db, accounts, queue};
+
+/// The JSON export, format 1.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Backup {
+    pub(super) chirp_export: u32,
+    pub(super) exported_at: DateTime<Utc>,
+    #[serde(default)]
+    pub(super) queues: Vec<QueueOut>,
+    pub(super) posts: Vec<PostOut>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct QueueOut {
+    pub(super) account: String,
+    pub(super) slots: String,
+    pub(super) timezone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct PostOut {
+    pub(super) id: PostId,
+    pub(super) account: Option<String>,
+    pub(super) status: String,
+    pub(super) scheduled_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub(super) queued: bool,
+    pub(super) posted_at: Option<DateTime<Utc>>,
+    pub(super) x_tweet_id: Option<String>,
+    pub(super) error_message: Option<String>,
+    pub(super) unpublished_at: Option<DateTime<Utc>>,
+    pub(super) group: Option<PostId>,
+    pub(super) created_at: Option<DateTime<Utc>>,
+    pub(super) parts: Vec<PartOut>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct PartOut {
+    pub(super) position: i32,
+    pub(super) text: String,
+    pub(super) x_tweet_id: Option<String>,
+    pub(super) posted_at: Option<DateTime<Utc>>,
+    pub(super) x_deleted_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub(super) media: Vec<MediaOut>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct MediaOut {
+    pub(super) kind: MediaKind,
+    pub(super) media_type: String,
+    pub(super) size_bytes: i64,
+    pub sha256: String,
+    pub(super) alt_text: Option<String>,
+    /// Where `--with-media` wrote the file (relative paths are read from the export's
+    /// directory on import).
+    pub(super) file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+pub(super) async fn export(
+    db: &Db,
+    format: Format,
+    status: Option<Status>,
+    account: Option<String>,
+    with_media: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let c = db.client().await?;
+    let account = match account {
+        Some(h) => Some(accounts::find(&c, &h).await?),
+        None => None,
+    };
+    if let Some(dir) = &with_media
+        && !dir.is_dir()
+    {
+        bail!(UsageError(format!(
+            "--with-media {}: not a directory (make it first)",
+            dir.display()
+        )));
+    }
+    let posts = transfer::export(&c, &Filter { status, account }).await?;
+    let mut files: HashMap<String, String> = HashMap::new();
+    if let Some(dir) = &with_media {
+        for a in posts.iter().flat_map(|p| &p.media) {
+            if files.contains_key(&a.sha256) {
+                continue;
+            }
+            let path = dir.join(format!("{}.{}", a.sha256, extension(&a.media_type)));
+            super::write_media_file(db, a.media_id, &path, Some(a.size_bytes)).await?;
+            files.insert(a.sha256.clone(), path.display().to_string());
+        }
+    }
+    let out: Vec<PostOut> = posts.iter().map(|p| post_out(p, &files)).collect();
+    match format {
+        Format::Json => {
+            let mut queues = Vec::new();
+            for q in queue::all(&c).await? {
+                if account.is_some_and(|a| a != q.account) {
+                    continue;
+                }
+                let st = accounts::status_by_id(&c, q.account).await?;
+                queues.push(QueueOut {
+                    account: st.username.unwrap_or_default(),
+                    slots: q.slots.to_string(),
+                    timezone: q.tz.name().to_string(),
+                });
+            }
+            let backup = Backup {
+                chirp_export: 1,
+                exported_at: Utc::now(),
+                queues,
+                posts: out,
+            };
+            outln!("{}", serde_json::to_string_pretty(&backup)?);
+        }
+        Format::Csv => write_csv(&out)?,
+    }
+    eprintln!("exported {} post(s)", posts.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn post_out(p: &transfer::Exported, files: &HashMap<String, String>) -> PostOut {
+    let parts = p
+        .parts
+        .iter()
+        .map(|part| PartOut {
+            position: part.position,
+            text: part.content.clone(),
+            x_tweet_id: part.x_tweet_id.clone(),
+            posted_at: part.posted_at,
+            x_deleted_at: part.x_deleted_at,
+            media: p
+                .media
+                .iter()
+                .filter(|a| a.position == part.position)
+                .map(|a| MediaOut {
+                    kind: a.kind,
+                    media_type: a.media_type.clone(),
+                    size_bytes: a.size_bytes,
+                    sha256: a.sha256.clone(),
+                    alt_text: a.alt_text.clone(),
+                    file: files.get(&a.sha256).cloned(),
+                })
+                .collect(),
+        })
+        .collect();
+    PostOut {
+        id: p.post.id,
+        account: p.handle.clone(),
+        status: p.post.status.to_string(),
+        scheduled_at: p.post.scheduled_at,
+        queued: p.post.queued,
+        posted_at: p.post.posted_at,
+        x_tweet_id: p.post.x_tweet_id.clone(),
+        error_message: p.post.error_message.clone(),
+        unpublished_at: p.post.unpublished_at,
+        group: p.post.group_id,
+        created_at: Some(p.post.created_at),
+        parts,
+    }
+}
+
+/// One row per post: the first part in `text`, the others in `part2`, `part3`…; each part's
+/// files (`|` between them) in `media`, `media2`…, their alt texts in `alt`, `alt2`….
+fn write_csv(posts: &[PostOut]) -> Result<()> {
+    let most = posts
+        .iter()
+        .map(|p| p.parts.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut header: Vec<String> = [
+        "id",
+        "account",
+        "status",
+        "scheduled_at",
+        "queued",
+        "posted_at",
+        "x_tweet_id",
+        "error_message",
+        "parts",
+        "text",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend((2..=most).map(|n| format!("part{n}")));
+    header.push("media".into());
+    header.extend((2..=most).map(|n| format!("media{n}")));
+    header.push("alt".into());
+    header.extend((2..=most).map(|n| format!("alt{n}")));
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record(&header)?;
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    for p in posts {
+        let mut row = vec![
+            p.id.to_string(),
+            p.account.clone().unwrap_or_default(),
+            p.status.clone(),
+            time(p.scheduled_at),
+            p.queued.to_string(),
+            time(p.posted_at),
+            p.x_tweet_id.clone().unwrap_or_default(),
+            p.error_message.clone().unwrap_or_default(),
+            p.parts.len().to_string(),
+        ];
+        let cell =
+            |i: usize, f: &dyn Fn(&PartOut) -> String| p.parts.get(i).map(f).unwrap_or_default();
+        row.extend((0..most).map(|i| cell(i, &|part| part.text.clone())));
+        row.extend((0..most).map(|i| {
+            cell(i, &|part| {
+                part.media
+                    .iter()
+                    .map(|m| m.file.clone().unwrap_or_else(|| m.sha256.clone()))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+        }));
+        row.extend((0..most).map(|i| {
+            cell(i, &|part| {
+                part.media
+                    .iter()
+                    .map(|m| m.alt_text.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+        }));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// A post read from a file, before it is checked.
+#[derive(Debug, Clone)]
+struct Row {
+    /// "row 3" (CSV, numbered as a spreadsheet does, the header being row 1) or "post 3".
+    label: String,
+    account: Option<String>,
+    status: Status,
+    /// A CSV row's status that is not draft or scheduled.
+    refused_status: Option<String>,
+    when: RowWhen,
+    parts: Vec<RowPart>,
+    error_message: Option<String>,
+    unpublished_at: Option<DateTime<Utc>>,
+    group: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum RowWhen {
+    Draft,
+    Queue,
+    /// A queue slot it held (JSON): kept if still ahead, else the next free one.
+    Slot(DateTime<Utc>),
+    At(DateTime<Utc>),
+    /// Words to read like `--at` (CSV).
+    Words(String),
+}
+
+#[derive(Debug, Clone, Default)]
+struct RowPart {
+    text: String,
+    x_tweet_id: Option<String>,
+    posted_at: Option<DateTime<Utc>>,
+    x_deleted_at: Option<DateTime<Utc>>,
+    media: Vec<RowMedia>,
+}
+
+#[derive(Debug, Clone)]
+struct RowMedia {
+    file: Option<PathBuf>,
+    sha256: Option<String>,
+    alt: Option<String>,
+}
+
+/// What an import will write: the checked post and the files it still has to store.
+struct Checked {
+    row: Row,
+    account: AccountId,
+    when: Schedule,
+    files: Vec<Vec<(FileSource, Option<String>)>>,
+}
+
+enum FileSource {
+    Stored(chirp_store::media::MediaId),
+    New(Inspected),
+}
+
+pub(super) struct ImportArgs {
+    pub(super) file: PathBuf,
+    pub(super) format: Option<Format>,
+    pub(super) dry_run: bool,
+    pub(super) to_queue: bool,
+    pub(super) account: Option<String>,
+}
+
+pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode> {
+    let bytes = std::fs::read(&args.file).map_err(|e| {
+        anyhow!(UsageError(format!(
+            "cannot read {}: {e}",
+            args.file.display()
+        )))
+    })?;
+    let base = args
+        .file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let format = args
+        .format
+        .unwrap_or_else(|| guess_format(&args.file, &bytes));
+    let (rows, queues) = match format {
+        Format::Json => read_json(&bytes, &args.file, &base)?,
+        Format::Csv => (read_csv(&bytes, &args.file, &base)?, Vec::new()),
+    };
+    let mut c = db.client().await?;
+    let override_account = match &args.account {
+        Some(h) => Some(accounts::find(&c, h).await?),
+        None => None,
+    };
+    let default = accounts::default_account(&mut c).await?;
+    let rules = Rules {
+        override_account,
+        default,
+        to_queue: args.to_queue,
+        now: Utc::now(),
+        tz: &tz,
+        brought: queues.iter().map(|q| q.account.to_lowercase()).collect(),
+    };
+    let mut problems = Vec::new();
+    let mut checked = Vec::new();
+    for row in rows {
+        match check(&c, row, &rules).await? {
+            Ok(ok) => checked.push(ok),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{}: {p}", args.file.display());
+        }
+        bail!(UsageError(format!(
+            "nothing was imported: {} problem(s) in {}",
+            problems.len(),
+            args.file.display()
+        )));
+    }
+    if args.dry_run {
+        for ch in &checked {
+            let what = describe(&c, ch, &tz).await?;
+            outln!("would import {}: {what}", ch.row.label);
+        }
+        outln!(
+            "{} post(s) would be imported (dry run: nothing was written)",
+            checked.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut new = Vec::with_capacity(checked.len());
+    for ch in checked {
+        let mut parts = Vec::with_capacity(ch.row.parts.len());
+        for (part, files) in ch.row.parts.into_iter().zip(ch.files) {
+            let mut media = Vec::new();
+            for (source, alt) in files {
+                let media_id = match source {
+                    FileSource::Stored(id) => id,
+                    FileSource::New(f) => store_file(&mut c, &f).await?,
+                };
+                media.push(NewAttachment {
+                    media_id,
+                    alt_text: alt,
+                });
+            }
+            parts.push(NewPart {
+                text: part.text,
+                x_tweet_id: part.x_tweet_id,
+                posted_at: part.posted_at,
+                x_deleted_at: part.x_deleted_at,
+                media,
+            });
+        }
+        new.push(NewPost {
+            account: ch.account,
+            status: ch.row.status,
+            when: ch.when,
+            parts,
+            error_message: ch.row.error_message,
+            unpublished_at: ch.row.unpublished_at,
+            group: ch.row.group,
+        });
+    }
+    // Queues first: posts going into one take its slots.
+    for q in queues {
+        restore_queue(&c, &q).await?;
+    }
+    let ids = transfer::import(&mut c, ACTOR, &new).await?;
+    for id in &ids {
+        outln!("{id}");
+    }
+    eprintln!("imported {} post(s)", ids.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A queue in a backup is set again for an account that has none here.
+async fn restore_queue(c: &chirp_store::Object, q: &QueueOut) -> Result<()> {
+    let Ok(id) = accounts::find(c, &q.account).await else {
+        return Ok(());
+    };
+    if queue::get(c, id).await?.is_some() {
+        return Ok(());
+    }
+    let (Ok(slots), Ok(tz)) = (q.slots.parse(), q.timezone.parse::<Tz>()) else {
+        return Ok(());
+    };
+    queue::set(c, id, &slots, tz).await?;
+    eprintln!("queue of @{} set: {} ({})", q.account, q.slots, q.timezone);
+    Ok(())
+}
+
+async fn store_file(
+    c: &mut chirp_store::Object,
+    f: &Inspected,
+) -> Result<chirp_store::media::MediaId> {
+    let mut chunks = crate::media::FileChunks::open(f).map_err(|e| anyhow!(e))?;
+    let meta = chirp_store::media::NewMedia {
+        sha256: &f.sha256,
+        media_type: f.media_type,
+        kind: f.kind,
+        size: f.size,
+    };
+    Ok(chirp_store::media::store(c, &meta, &mut chunks).await?)
+}
+
+/// "@alice · scheduled Fri 2026-11-27 17:00 CET · 2 parts · 1 file · Hello…"
+async fn describe(c: &chirp_store::Object, ch: &Checked, tz: &Tz) -> Result<String> {
+    let handle = accounts::status_by_id(c, ch.account)
+        .await?
+        .username
+        .map_or_else(|| "(no account connected)".into(), |h| format!("@{h}"));
+    let when = match (ch.row.status, ch.when) {
+        (Status::Draft | Status::Scheduled, Schedule::At(at)) => {
+            format!("scheduled {}", when::show(at, tz))
+        }
+        (Status::Draft | Status::Scheduled, Schedule::Slot(at)) => {
+            format!("queued {}", when::show(at, tz))
+        }
+        (Status::Draft | Status::Scheduled, Schedule::Queue) => "into the queue".into(),
+        (Status::Draft | Status::Scheduled, Schedule::Draft) => "draft".into(),
+        (s, _) => s.to_string(),
+    };
+    let files: usize = ch.files.iter().map(Vec::len).sum();
+    let mut bits = vec![handle, when];
+    if ch.row.parts.len() > 1 {
+        bits.push(format!("{} parts", ch.row.parts.len()));
+    }
+    if files > 0 {
+        bits.push(format!("{files} file(s)"));
+    }
+    let first = ch.row.parts.first().map_or("", |p| p.text.as_str());
+    bits.push(crate::present::clip(first, 50));
+    Ok(bits.join(" · "))
+}
+
+fn guess_format(path: &Path, bytes: &[u8]) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("csv") => Format::Csv,
+        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+        _ if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => Format::Json,
+        _ => Format::Csv,
+    }
+}
+
+fn read_json(bytes: &[u8], path: &Path, base: &Path) -> Result<(Vec<Row>, Vec<QueueOut>)> {
+    let backup: Backup = serde_json::from_slice(bytes).map_err(|e| {
+        anyhow!(UsageError(format!(
+            "{} is not a chirp JSON export: {e}",
+            path.display()
+        )))
+    })?;
+    if backup.chirp_export != 1 {
+        bail!(UsageError(format!(
+            "{} is a chirp export of format {}; this chirp reads format 1",
+            path.display(),
+            backup.chirp_export
+        )));
+    }
+    let mut rows = Vec::with_capacity(backup.posts.len());
+    for (i, p) in backup.posts.into_iter().enumerate() {
+        let label = format!("post {} (id {})", i + 1, p.id);
+        let status: Status = p.status.parse().map_err(|e| {
+            anyhow!(UsageError(format!(
+                "{}: {label}, status: {e}",
+                path.display()
+            )))
+        })?;
+        // A post caught mid-send may be on X: it comes back failed, to be checked first.
+        let (status, error_message) = if status == Status::Publishing {
+            (
+                Status::Failed,
+                Some(
+                    "it was being sent when exported: look for it on X before `chirp retry`".into(),
+                ),
+            )
+        } else {
+            (status, p.error_message)
+        };
+        // Posted and failed posts keep their time too, as history.
+        let when = match (status, p.scheduled_at) {
+            (Status::Scheduled, Some(at)) if p.queued => RowWhen::Slot(at),
+            (_, Some(at)) => RowWhen::At(at),
+            (_, None) => RowWhen::Draft,
+        };
+        let parts = p
+            .parts
+            .into_iter()
+            .map(|part| RowPart {
+                text: part.text,
+                x_tweet_id: part.x_tweet_id,
+                posted_at: part.posted_at,
+                x_deleted_at: part.x_deleted_at,
+                media: part
+                    .media
+                    .into_iter()
+                    .map(|m| RowMedia {
+                        file: m.file.map(|f| resolve(base, &f)),
+                        sha256: Some(m.sha256),
+                        alt: m.alt_text,
+                    })
+                    .collect(),
+            })
+            .collect();
+        rows.push(Row {
+            label,
+            account: p.account,
+            status,
+            refused_status: None,
+            when,
+            parts,
+            error_message,
+            unpublished_at: p.unpublished_at,
+            group: p.group.map(i64::from),
+        });
+    }
+    Ok((rows, backup.queues))
+}
+
+/// A path from a file: relative ones are read from the file's directory when they are there.
+fn resolve(base: &Path, file: &str) -> PathBuf {
+    let p = PathBuf::from(file);
+    if p.is_relative() && base.join(&p).exists() {
+        base.join(p)
+    } else {
+        p
+    }
+}
+
+fn read_csv(bytes: &[u8], path: &Path, base: &Path) -> Result<Vec<Row>> {
+    let bad = |e: csv::Error| {
+        anyhow!(UsageError(format!(
+            "{}: not readable as CSV: {e}",
+            path.display()
+        )))
+    };
+    let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(bad)?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let Some(text_col) = col("text") else {
+        bail!(UsageError(format!(
+            "{}: no `text` column: the first line names the columns (text, scheduled_at, account, part2…, media…)",
+            path.display()
+        )));
+    };
+    let mut rows = Vec::new();
+    for (i, record) in r.records().enumerate() {
+        let record = record.map_err(bad)?;
+        let cell = |name: &str| {
+            col(name)
+                .and_then(|c| record.get(c))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        let label = format!("row {}", i + 2);
+        // Only posts still to send come from a CSV; another status is refused by name.
+        let refused_status = cell("status").filter(|s| s != "draft" && s != "scheduled");
+        let mut texts = vec![record.get(text_col).unwrap_or("").to_string()];
+        let mut n = 2;
+        while let Some(c) = col(&format!("part{n}")) {
+            texts.push(record.get(c).unwrap_or("").to_string());
+            n += 1;
+        }
+        // Trailing empty part columns are no parts (other rows have more).
+        while texts.len() > 1 && texts.last().is_some_and(|t| t.trim().is_empty()) {
+            texts.pop();
+        }
+        let parts = texts
+            .into_iter()
+            .enumerate()
+            .map(|(k, text)| {
+                let suffix = if k == 0 {
+                    String::new()
+                } else {
+                    (k + 1).to_string()
+                };
+                let files = cell(&format!("media{suffix}")).unwrap_or_default();
+                let alts = cell(&format!("alt{suffix}")).unwrap_or_default();
+                let alts: Vec<&str> = alts.split('|').collect();
+                let media = files
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .enumerate()
+                    .map(|(j, f)| RowMedia {
+                        file: Some(resolve(base, f)),
+                        sha256: None,
+                        alt: alts
+                            .get(j)
+                            .map(|a| a.trim().to_string())
+                            .filter(|a| !a.is_empty()),
+                    })
+                    .collect();
+                RowPart {
+                    text: text::normalize_newlines(&text),
+                    media,
+                    ..RowPart::default()
+                }
+            })
+            .collect();
+        let when = match cell("scheduled_at") {
+            None => RowWhen::Draft,
+            Some(w) if super::queue::is_next(&w) => RowWhen::Queue,
+            Some(w) => RowWhen::Words(w),
+        };
+        rows.push(Row {
+            label,
+            account: cell("account"),
+            status: Status::Scheduled,
+            refused_status,
+            when,
+            parts,
+            error_message: None,
+            unpublished_at: None,
+            group: None,
+        });
+    }
+    Ok(rows)
+}
+
+/// Checks one row; the problems, each "post 3, parts[2].text: …", or what to write.
+/// What every row is checked against.
+struct Rules<'a> {
+    override_account: Option<AccountId>,
+    default: AccountId,
+    to_queue: bool,
+    now: DateTime<Utc>,
+    tz: &'a Tz,
+    /// Accounts (lowercase handles) whose queue the file brings.
+    brought: Vec<String>,
+}
+
+async fn check(
+    c: &chirp_store::Object,
+    row: Row,
+    rules: &Rules<'_>,
+) -> Result<Result<Checked, Vec<String>>> {
+    let Rules {
+        override_account,
+        default,
+        to_queue,
+        now,
+        tz,
+        ..
+    } = *rules;
+    let mut problems = Vec::new();
+    let label = row.label.clone();
+    let csv = label.starts_with("row");
+    let account = match (override_account, &row.account) {
+        (Some(a), _) => Some(a),
+        (None, None) => Some(default),
+        (None, Some(h)) => match accounts::find(c, h).await {
+            Ok(a) => Some(a),
+            Err(e @ chirp_store::DbError::UnknownAccount { .. }) => {
+                problems.push(format!("{label}, account: {e}"));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    if let Some(s) = &row.refused_status {
+        problems.push(format!(
+            "{label}, status: `{s}`: only drafts and posts to schedule come from CSV (a JSON export restores the others)"
+        ));
+    }
+    if row.parts.is_empty() {
+        problems.push(format!("{label}, parts: the post has no parts"));
+    }
+    let to_send = matches!(row.status, Status::Draft | Status::Scheduled);
+    let when = if !to_send {
+        match row.when {
+            RowWhen::At(at) | RowWhen::Slot(at) => Schedule::At(at),
+            _ => Schedule::Draft,
+        }
+    } else if to_queue {
+        Schedule::Queue
+    } else {
+        match &row.when {
+            RowWhen::Draft => Schedule::Draft,
+            RowWhen::Queue => Schedule::Queue,
+            RowWhen::At(at) if *at < now => {
+                problems.push(format!(
+                    "{label}, scheduled_at: {} is in the past (import with --to-queue, or change it)",
+                    when::show(*at, tz)
+                ));
+                Schedule::Draft
+            }
+            RowWhen::At(at) => Schedule::At(*at),
+            RowWhen::Slot(at) if *at < now => Schedule::Queue,
+            RowWhen::Slot(at) => Schedule::Slot(*at),
+            RowWhen::Words(w) => match chirp_core::parse_when(w, now, tz) {
+                Ok(at) => Schedule::At(at),
+                Err(e) => {
+                    problems.push(format!("{label}, scheduled_at: {e}"));
+                    Schedule::Draft
+                }
+            },
+        }
+    };
+    if when == Schedule::Queue
+        && let Some(a) = account
+        && queue::get(c, a).await?.is_none()
+    {
+        let handle = accounts::status_by_id(c, a)
+            .await?
+            .username
+            .unwrap_or_default();
+        if !rules.brought.contains(&handle.to_lowercase()) {
+            problems.push(format!(
+                "{label}, scheduled_at: {}",
+                chirp_store::DbError::NoQueue(handle)
+            ));
+        }
+    }
+    let mut files = Vec::with_capacity(row.parts.len());
+    for (i, part) in row.parts.iter().enumerate() {
+        let column = if csv {
+            if i == 0 {
+                "text".to_string()
+            } else {
+                format!("part{}", i + 1)
+            }
+        } else {
+            format!("parts[{}]", i + 1)
+        };
+        let media_col = if csv {
+            if i == 0 {
+                "media".to_string()
+            } else {
+                format!("media{}", i + 1)
+            }
+        } else {
+            format!("parts[{}].media", i + 1)
+        };
+        // Text already on X is history: it is kept as X took it.
+        if to_send && let Err(e) = text::validate_part(&part.text, !part.media.is_empty()) {
+            problems.push(format!("{label}, {column}: {e}"));
+        }
+        let mut part_files = Vec::new();
+        let mut kinds = Vec::new();
+        for m in &part.media {
+            if m.alt.as_ref().is_some_and(|a| a.chars().count() > 1000) {
+                problems.push(format!(
+                    "{label}, {media_col}: alt text is over 1,000 characters"
+                ));
+            }
+            let stored = match &m.sha256 {
+                Some(h) => transfer::media_by_hash(c, h).await?,
+                None => None,
+            };
+            match (stored, &m.file) {
+                (Some(id), _) => {
+                    let kind = kinds_of_stored(c, id).await?;
+                    kinds.push(kind);
+                    part_files.push((FileSource::Stored(id), m.alt.clone()));
+                }
+                (None, Some(path)) => match inspect(path) {
+                    Ok(f) if m.sha256.as_ref().is_some_and(|h| *h != hex(&f.sha256)) => {
+                        problems.push(format!(
+                            "{label}, {media_col}: {} is not the file that was exported (its content differs)",
+                            path.display()
+                        ));
+                    }
+                    Ok(f) => {
+                        kinds.push(f.kind);
+                        part_files.push((FileSource::New(f), m.alt.clone()));
+                    }
+                    Err(e) => problems.push(format!("{label}, {media_col}: {e}")),
+                },
+                (None, None) => problems.push(format!(
+                    "{label}, {media_col}: a file exported without its content: export again with --with-media DIR"
+                )),
+            }
+        }
+        if let Err(e) = chirp_core::media::check_part(&kinds) {
+            problems.push(format!("{label}, {media_col}: {e}"));
+        }
+        files.push(part_files);
+    }
+    // An import run twice would post everything twice: a post already here is refused.
+    if let Some(a) = account
+        && let Some(first) = row.parts.first()
+    {
+        let x_ids: Vec<String> = row
+            .parts
+            .iter()
+            .filter_map(|p| p.x_tweet_id.clone())
+            .collect();
+        let at = when.at();
+        if let Some(id) =
+            transfer::already_here(c, a, to_send.then_some(first.text.as_str()), at, &x_ids).await?
+        {
+            problems.push(format!(
+                "{label}: already in chirp as post {id} (was this file imported before?)"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let account = account.ok_or_else(|| anyhow!("an account was checked"))?;
+    Ok(Ok(Checked {
+        row,
+        account,
+        when,
+        files,
+    }))
+}
+
+async fn kinds_of_stored(
+    c: &chirp_store::Object,
+    id: chirp_store::media::MediaId,
+) -> Result<MediaKind> {
+    Ok(transfer::media_kind(c, id).await?)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
