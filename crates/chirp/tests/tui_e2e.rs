@@ -14,6 +14,8 @@ fn chirp_bin() -> std::path::PathBuf {
 
 struct Tmux {
     socket: String,
+    /// Where the shell that runs chirp writes its exit status.
+    exit_file: std::path::PathBuf,
 }
 
 impl Tmux {
@@ -42,15 +44,21 @@ impl Tmux {
     /// Waits until the screen shows `text`. A terminal has no "drawn" event to wait on, so
     /// this reads the screen again until it appears or the deadline passes.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// Waits until the screen is as `ok` wants it (`what` says how, for a failure).
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let s = self.screen();
-            if s.contains(text) {
+            if ok(&s) {
                 return s;
             }
             assert!(
                 Instant::now() < deadline,
-                "{text:?} never appeared; screen:\n{s}"
+                "{what} never appeared; screen:\n{s}\nprocesses:\n{}",
+                self.processes()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -58,24 +66,40 @@ impl Tmux {
 }
 
 impl Tmux {
-    /// Waits until chirp has left its pane (kept on screen by `remain-on-exit`); its exit status.
+    /// The pane's processes and their threads, with where each waits (for a failure).
+    fn processes(&self) -> String {
+        let pid = self.run(&["display", "-p", "-t", "e2e", "#{pane_pid}"]);
+        Command::new("ps")
+            .args([
+                "-L",
+                "-o",
+                "pid,lwp,stat,wchan:32,cmd",
+                "--ppid",
+                pid.trim(),
+                "-p",
+                pid.trim(),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    }
+
+    /// Waits until chirp has ended; its exit status, as the shell that ran it saw it. Not
+    /// from the screen, nor from tmux: a pane's last output and its end may reach tmux in
+    /// either order, or late.
     fn wait_for_exit(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let dead = self.run(&[
-                "display",
-                "-p",
-                "-t",
-                "e2e",
-                "#{pane_dead} #{pane_dead_status}",
-            ]);
-            if let Some(status) = dead.trim().strip_prefix("1 ") {
-                return status.to_string();
+            if let Ok(status) = std::fs::read_to_string(&self.exit_file)
+                && status.ends_with('\n')
+            {
+                return status.trim().to_string();
             }
             assert!(
                 Instant::now() < deadline,
-                "chirp did not quit; screen:\n{}",
-                self.screen()
+                "chirp did not quit; screen:\n{}\nprocesses:\n{}",
+                self.screen(),
+                self.processes()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -122,11 +146,19 @@ fn launch_with(
     );
     let tmux = Tmux {
         socket: format!("chirp-{name}-{}", std::process::id()),
+        exit_file: home.join("exit-status"),
     };
     // A pane whose chirp ended stays on screen with its last words, so that a failing test
-    // shows why chirp left instead of an empty screen.
+    // shows why chirp left instead of an empty screen; the shell keeps its exit status.
     let conf = home.join("tmux.conf");
     std::fs::write(&conf, "set -g remain-on-exit on\n").unwrap();
+    let script = home.join("run.sh");
+    std::fs::write(
+        &script,
+        format!("{cmd}\necho $? > {}\n", tmux.exit_file.display()),
+    )
+    .unwrap();
+    let cmd = format!("sh {}", script.display());
     tmux.run(&[
         "-f",
         conf.to_str().unwrap(),
@@ -199,8 +231,9 @@ async fn type_save_schedule_and_watch_it_go_out() {
     assert_eq!(fake.wait_for_posts(1, Duration::from_secs(30)).await, 1);
     assert_eq!(fake.posts()[0].text, "Hello from tmux 👋");
     tmux.keys(&["Tab", "Tab"]);
-    let screen = tmux.wait_for("✓ Hello from tmux");
-    assert!(screen.contains("X id"), "{screen}");
+    // The row, then its detail (drawn once the row is selected).
+    tmux.wait_for("✓ Hello from tmux");
+    tmux.wait_for("X id");
 
     // q quits and gives the terminal back.
     tmux.keys(&["q"]);
@@ -228,8 +261,9 @@ async fn write_a_three_part_thread_schedule_it_and_see_it_go_out_as_a_chain() {
     tmux.wait_for("part 3/3");
     tmux.keys(&["-l", "tmux thread 3/3"]);
     // Each part has its own counter.
-    let screen = tmux.wait_for("─ 3/3 ");
-    assert_eq!(screen.matches("15/280").count(), 3, "{screen}");
+    tmux.wait_until("three counters at 15/280", |s| {
+        s.matches("15/280").count() == 3
+    });
     tmux.keys(&["C-s"]);
     tmux.wait_for("saved post");
     tmux.wait_for("thread of 3");
@@ -253,13 +287,9 @@ async fn write_a_three_part_thread_schedule_it_and_see_it_go_out_as_a_chain() {
     tmux.wait_for("post 1 unpublished");
     assert!(fake.posts().iter().all(|p| p.deleted), "{:?}", fake.posts());
     // The post stays, shown as unpublished, each part as deleted.
-    let screen = tmux.wait_for("⊘ tmux thread 1/3");
-    let today = chrono::Utc::now().format("unpublished %a").to_string();
-    assert!(screen.contains(&today), "{screen}");
-    assert!(
-        screen.contains(&format!("part 3/3 · deleted on X (was {})", ids[2])),
-        "{screen}"
-    );
+    tmux.wait_for("⊘ tmux thread 1/3");
+    tmux.wait_for(&chrono::Utc::now().format("unpublished %a").to_string());
+    tmux.wait_for(&format!("part 3/3 · deleted on X (was {})", ids[2]));
     tmux.keys(&["q"]);
 }
 
