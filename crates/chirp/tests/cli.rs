@@ -1235,3 +1235,94 @@ async fn a_csv_goes_into_the_queue_and_one_bad_row_refuses_the_whole_file() {
     );
     assert!(shown.contains("a cat"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_post_saved_as_a_template_makes_new_posts_with_its_placeholders_filled() {
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    let pic = media_file(e.home.path(), "shot.png", "png", 700);
+    let out = e.run_stdin(
+        &["post", "-", "--thread", "--draft", "--media", &format!("2:{}", pic.display()), "--alt", "a screenshot"],
+        b"Release {release} is out this {weekday} ({date})!\n---\nNotes: {url} {{not a placeholder}}",
+    );
+    let source = stdout(&out);
+    let saved = e.run(&["template", "save", &source, "release"]);
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    assert_eq!(
+        stdout(&saved),
+        "saved template release (2 part(s), 1 file(s))"
+    );
+    // The same name again is refused unless replaced.
+    let again = e.run(&["template", "save", &source, "release"]);
+    assert!(one_line_error(&again).contains("a template named `release` exists"));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        e.run(&["template", "save", &source, "release", "--replace"])
+            .status
+            .success()
+    );
+    let shown = stdout(&e.run(&["template", "show", "release"]));
+    assert!(
+        shown.contains("placeholders: {release}, {weekday}, {date}, {url}"),
+        "{shown}"
+    );
+    // The template outlives the post it came from, files included.
+    assert!(e.run(&["delete", &source]).status.success());
+
+    // Missing values are all named; nothing is written.
+    let before = e.list().len();
+    let missing = e.run(&[
+        "post",
+        "--template",
+        "release",
+        "--var",
+        "release=v2.1",
+        "--draft",
+    ]);
+    let err = one_line_error(&missing);
+    assert!(err.contains("no value for {url}"), "{err}");
+    assert_eq!(missing.status.code(), Some(2));
+    let unknown = e.run(&["post", "--template", "nope", "--draft"]);
+    assert!(one_line_error(&unknown).contains("no template named `nope` (there are: release)"));
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(e.list().len(), before, "nothing half-written");
+
+    // {date} and {weekday} are the day it is scheduled for (Mon 2027-01-04 here).
+    let out = e.run(&[
+        "post",
+        "--template",
+        "release",
+        "--var",
+        "release=v2.1",
+        "--var",
+        "url=https://example.com/notes",
+        "--at",
+        "2027-01-04 10:00",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = stdout(&out);
+    assert_eq!(
+        part_texts(&e, &id),
+        [
+            "Release v2.1 is out this Monday (2027-01-04)!",
+            "Notes: https://example.com/notes {not a placeholder}"
+        ]
+    );
+    let v: Value = serde_json::from_slice(&e.run(&["show", &id, "--json"]).stdout).unwrap();
+    assert_eq!(v["media"][0]["position"], 2);
+    assert_eq!(v["media"][0]["alt_text"], "a screenshot");
+    let listed = json_out(&e.run(&["template", "list", "--json"]));
+    assert_eq!(listed[0]["name"], "release");
+    assert_eq!(listed[0]["files"], 1);
+    assert!(e.run(&["template", "delete", "release"]).status.success());
+    // The new post keeps its file after the template is gone.
+    assert_eq!(count_media(&e).await, 1);
+}

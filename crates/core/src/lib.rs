@@ -7,6 +7,7 @@ pub mod post;
 pub mod send;
 pub mod slots;
 pub mod status;
+pub mod template;
 pub mod text;
 pub mod when;
 

@@ -9,6 +9,7 @@ pub mod posts;
 pub mod publishing;
 pub mod queue;
 mod sys;
+pub mod templates;
 pub mod tls;
 pub mod transfer;
 
@@ -64,12 +65,28 @@ pub enum DbError {
         "@{0} has no queue slots: set them with `chirp queue set @{0} \"mon-fri 09:00,17:00\"`"
     )]
     NoQueue(String),
+    /// A template name that names none (the user's input: exit 2).
+    #[error("no template named `{name}`{}", known_templates(.known))]
+    UnknownTemplate { name: String, known: Vec<String> },
+    #[error("a template named `{0}` exists: pick another name, or --replace it")]
+    TemplateExists(String),
+    #[error("`{0}` cannot be a template name: give 1 to 100 characters")]
+    BadTemplateName(String),
     #[error("database TLS: {0}")]
     Tls(String),
     #[error("database error: {}", one_line(.0))]
     Query(#[from] tokio_postgres::Error),
     #[error("database unavailable: {0}")]
     Pool(String),
+}
+
+/// " (there are: a, b)" or how to make one.
+fn known_templates(known: &[String]) -> String {
+    if known.is_empty() {
+        "; there are none yet: `chirp template save POST_ID NAME` makes one".to_string()
+    } else {
+        format!(" (there are: {})", known.join(", "))
+    }
 }
 
 /// "; connected: @a, @b" or how to connect one.

@@ -117,11 +117,12 @@ async fn find(client: &impl GenericClient, sha256: &[u8]) -> Result<Option<Media
         .map(|r| r.get(0)))
 }
 
-/// Drops files stored more than a day ago that no part uses.
+/// Drops files stored more than a day ago that no part or template uses.
 async fn sweep(tx: &Transaction<'_>) -> Result<(), DbError> {
     tx.execute(
         "DELETE FROM media m WHERE created_at < now() - interval '1 day'
-           AND NOT EXISTS (SELECT 1 FROM part_media pm WHERE pm.media_id = m.id)",
+           AND NOT EXISTS (SELECT 1 FROM part_media pm WHERE pm.media_id = m.id)
+           AND NOT EXISTS (SELECT 1 FROM template_media tm WHERE tm.media_id = m.id)",
         &[],
     )
     .await?;

@@ -23,6 +23,7 @@ mod account;
 mod db;
 mod queue;
 mod scheduler;
+mod template;
 mod transfer;
 
 use crate::config::{Config, ConfigError};
@@ -54,7 +55,15 @@ pub enum Command {
     /// Create a post: scheduled with --at, a draft with --draft, else due now.
     Post {
         /// The text; `-` reads it from stdin.
-        text: String,
+        #[arg(required_unless_present = "template")]
+        text: Option<String>,
+        /// Make it from a saved template (see `chirp template`), its placeholders filled.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["text", "thread", "split", "media"])]
+        template: Option<String>,
+        /// A value for a template's `{KEY}` (`{date}` and `{weekday}` are chirp's: the day
+        /// the post is scheduled for, else today).
+        #[arg(long = "var", value_name = "KEY=VALUE", requires = "template")]
+        vars: Vec<String>,
         /// When to publish: `in 2h`, `tomorrow 9am`, `fri 17:30`, `2026-12-01 14:00`, RFC 3339,
         /// or `next`: the account's next free queue slot (see `chirp queue`).
         #[arg(long, value_name = "WHEN", conflicts_with = "draft")]
@@ -199,6 +208,11 @@ pub enum Command {
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
     },
+    /// Posts kept under a name to make new ones from (`chirp post --template NAME`).
+    Template {
+        #[command(subcommand)]
+        command: template::TemplateCommand,
+    },
     /// Each account's weekly posting slots, and the posts waiting in them.
     Queue {
         #[command(subcommand)]
@@ -279,11 +293,18 @@ pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
         // Text X would refuse, given on the command line or stdin: the user's input.
         || e.downcast_ref::<chirp_core::TextError>().is_some()
         || e.downcast_ref::<chirp_core::PartError>().is_some()
+        || e.downcast_ref::<chirp_core::template::TemplateError>().is_some()
         || account::connect_error_is_usage(e)
         // A handle that names no account.
         || matches!(
             e.downcast_ref::<chirp_store::DbError>(),
-            Some(chirp_store::DbError::UnknownAccount { .. } | chirp_store::DbError::NoQueue(_))
+            Some(
+                chirp_store::DbError::UnknownAccount { .. }
+                    | chirp_store::DbError::NoQueue(_)
+                    | chirp_store::DbError::UnknownTemplate { .. }
+                    | chirp_store::DbError::TemplateExists(_)
+                    | chirp_store::DbError::BadTemplateName(_)
+            )
         )
 }
 
@@ -345,6 +366,21 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Post {
+            template: Some(name),
+            vars,
+            at,
+            draft,
+            accounts: handles,
+            ..
+        } => {
+            let when = post_when(at, draft, &tz)?;
+            let vars = template::parse_vars(&vars)?;
+            with_db(config, move |db| {
+                Box::pin(template::post(db, name, vars, handles, when, tz))
+            })
+            .await
+        }
+        Command::Post {
             text,
             at,
             draft,
@@ -354,10 +390,11 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             accounts: handles,
             media: files,
             alt: alts,
+            ..
         } => {
             // Every file is read and checked before anything is written.
             let attached = media_args(&files, &alts, std::env::args())?;
-            let text = read_text(&text)?;
+            let text = read_text(text.as_deref().unwrap_or("-"))?;
             let parts = if thread {
                 text::split_thread(&text)
             } else if split {
@@ -374,12 +411,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     anyhow::Error::from(e)
                 }
             })?;
-            let when = match (at, draft) {
-                (Some(w), _) if queue::is_next(&w) => posts::Schedule::Queue,
-                (Some(w), _) => posts::Schedule::At(parse_when(&w, &tz)?),
-                (None, true) => posts::Schedule::Draft,
-                (None, false) => posts::Schedule::At(Utc::now()),
-            };
+            let when = post_when(at, draft, &tz)?;
             with_db(config, |db| {
                 Box::pin(async move {
                     let mut c = db.client().await?;
@@ -565,6 +597,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
         }
         Command::Db { command } => db::run(command, config).await,
         Command::Queue { command } => queue::run(command, config).await,
+        Command::Template { command } => template::run(command, config).await,
         Command::Export {
             format,
             status,
@@ -673,6 +706,16 @@ where
         })
     })
     .await
+}
+
+/// When `chirp post` sends: `--at` (a time, or `next` for the queue), a draft, else now.
+fn post_when(at: Option<String>, draft: bool, tz: &Tz) -> Result<posts::Schedule> {
+    Ok(match (at, draft) {
+        (Some(w), _) if queue::is_next(&w) => posts::Schedule::Queue,
+        (Some(w), _) => posts::Schedule::At(parse_when(&w, tz)?),
+        (None, true) => posts::Schedule::Draft,
+        (None, false) => posts::Schedule::At(Utc::now()),
+    })
 }
 
 fn parse_when(input: &str, tz: &Tz) -> Result<chrono::DateTime<Utc>> {
