@@ -173,6 +173,7 @@ fn populated(width: u16) -> Model {
         refresh_started_at: None,
         is_default: true,
         can_post_media: true,
+        next_slot: None,
     }];
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),
@@ -366,6 +367,31 @@ fn scheduling_in_plain_words() {
         )]
     );
     assert!(m.stack.is_empty());
+}
+
+#[test]
+fn next_in_the_schedule_prompt_adds_to_the_queue_and_shows_the_slot_it_will_take() {
+    let mut m = populated(80);
+    // The account has slots; the next free one is Fri 2026-11-27 17:00 UTC.
+    m.accounts[0].next_slot = Some(Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap());
+    update(&mut m, key(KeyCode::Char('s')));
+    typed(&mut m, "next");
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Cmd::Enqueue(7)]);
+    assert!(m.stack.is_empty());
+    // Without slots, the prompt says how to set them.
+    m.accounts[0].next_slot = None;
+    update(&mut m, key(KeyCode::Char('s')));
+    typed(&mut m, "next");
+    let t = draw(&m, 80, 24);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(text.contains("@chirp_tester has no queue slots"), "{text}");
 }
 
 #[test]
@@ -1210,6 +1236,7 @@ fn account(id: i32, name: &str, default: bool) -> AccountStatus {
         refresh_started_at: None,
         is_default: default,
         can_post_media: true,
+        next_slot: None,
     }
 }
 

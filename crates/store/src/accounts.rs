@@ -95,6 +95,8 @@ pub struct AccountStatus {
     pub refresh_started_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Its tokens were granted `media.write` (else: "reconnect to post media").
     pub can_post_media: bool,
+    /// The queue slot a post added now would take (None: no queue slots).
+    pub next_slot: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Whether a stored grant lets chirp upload media (`media.write`). NULL: connected before
@@ -130,7 +132,25 @@ fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
         refreshes: r.get(10),
         refresh_started_at: r.get(11),
         can_post_media: grants_media(r.get::<_, Option<String>>(12).as_deref()),
+        next_slot: None,
     }
+}
+
+/// Fills in each account's next free queue slot.
+async fn with_next_slots(
+    client: &impl GenericClient,
+    mut all: Vec<AccountStatus>,
+) -> Result<Vec<AccountStatus>, DbError> {
+    let now = chrono::Utc::now();
+    for q in crate::queue::all(client).await? {
+        if let Some(a) = all.iter_mut().find(|a| a.id == q.account) {
+            a.next_slot = crate::queue::free(client, q.account, now, 1)
+                .await?
+                .first()
+                .copied();
+        }
+    }
+    Ok(all)
 }
 
 /// The default account's state, if there is any account at all.
@@ -150,7 +170,10 @@ pub async fn status_by_id(client: &impl GenericClient, id: i32) -> Result<Accoun
             &[&id],
         )
         .await?;
-    Ok(status_of(&r, default))
+    let one = with_next_slots(client, vec![status_of(&r, default)]).await?;
+    one.into_iter()
+        .next()
+        .ok_or_else(|| DbError::Unexpected(format!("account {id} vanished")))
 }
 
 /// Every X account chirp's user has connected (connected now or not), oldest first; the
@@ -167,7 +190,7 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, DbE
             &[],
         )
         .await?;
-    Ok(rows.iter().map(|r| status_of(r, default)).collect())
+    with_next_slots(client, rows.iter().map(|r| status_of(r, default)).collect()).await
 }
 
 /// The account a handle names (`@name` or `name`, any case), among chirp's user's accounts.

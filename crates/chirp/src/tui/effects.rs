@@ -76,6 +76,7 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Complete(_) => "completing the path".into(),
         Cmd::LoadPreview(_) => "loading the preview".into(),
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
+        Cmd::Enqueue(id) => format!("adding post {id} to the queue"),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
         Cmd::Delete(id) => format!("deleting post {id}"),
         Cmd::Duplicate(id) => format!("duplicating post {id}"),
@@ -183,6 +184,21 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
         Cmd::Schedule(id, at) => done(
             async { posts::schedule(&mut db.client().await?, ACTOR, id, at).await }.await,
             format!("post {id} scheduled for {}", when::show(at, &tz)),
+        ),
+        Cmd::Enqueue(id) => Answer::Done(
+            async {
+                let mut c = db.client().await?;
+                let p = posts::enqueue(&mut c, ACTOR, id).await?;
+                let tz = chirp_store::queue::get(&c, p.x_account_id)
+                    .await?
+                    .map_or(tz, |q| q.tz);
+                Ok::<_, DbError>(match p.scheduled_at {
+                    Some(at) => format!("post {id} queued for {}", when::show(at, &tz)),
+                    None => format!("post {id} queued"),
+                })
+            }
+            .await
+            .map_err(err),
         ),
         Cmd::Unschedule(id) => done(
             async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,

@@ -321,6 +321,8 @@ pub enum Cmd {
     /// Read and decode a stored image for its preview.
     LoadPreview(i32),
     Schedule(PostId, DateTime<Utc>),
+    /// Into its account's next free queue slot.
+    Enqueue(PostId),
     Unschedule(PostId),
     Delete(PostId),
     Duplicate(PostId),

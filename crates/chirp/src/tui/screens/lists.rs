@@ -109,9 +109,15 @@ fn move_selection(m: &mut Model, delta: isize) {
 
 /// Keys that act on the selected post.
 fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
-    let (id, status, sent, unpublished) = {
+    let (id, account, status, sent, unpublished) = {
         let p = m.selected()?;
-        (p.id, p.status, p.parts_sent, p.unpublished_at.is_some())
+        (
+            p.id,
+            p.x_account_id,
+            p.status,
+            p.parts_sent,
+            p.unpublished_at.is_some(),
+        )
     };
     let parts = selected_parts(m)?;
     let mut refuse = |what: &str| {
@@ -140,7 +146,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
                 m.flash = Some((format!("cannot schedule: {e}"), true));
                 return None;
             }
-            Some(Box::new(Prompt::new(id)))
+            Some(Box::new(Prompt::new(id, account)))
         }
         Action::Schedule => refuse("scheduled"),
         Action::Unschedule if matches!(status, Status::Scheduled | Status::Failed) => {

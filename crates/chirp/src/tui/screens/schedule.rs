@@ -1,6 +1,6 @@
 //! The `s` prompt: a time in plain words, with the absolute time it means shown as you type.
 
-use chirp_core::{PostId, parse_when, when};
+use chirp_core::{AccountId, PostId, parse_when, when};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::style::Color;
@@ -17,17 +17,49 @@ use crate::tui::view::{Theme, relative};
 #[derive(Debug, Clone)]
 pub struct Prompt {
     pub id: PostId,
+    /// Whose post it is: `next` means this account's next free queue slot.
+    pub account: AccountId,
     pub input: String,
     pub error: Option<String>,
 }
 
 impl Prompt {
-    pub fn new(id: PostId) -> Prompt {
+    pub fn new(id: PostId, account: AccountId) -> Prompt {
         Prompt {
             id,
+            account,
             input: String::new(),
             error: None,
         }
+    }
+
+    /// `next` (or `queue`): the queue rather than a time.
+    fn queued(&self) -> bool {
+        matches!(self.input.trim().to_lowercase().as_str(), "next" | "queue")
+    }
+}
+
+/// "→ @me's next free slot: Fri 2026-11-27 17:00 CET (in 3h)", or how to get slots.
+fn next_slot_line(m: &Model, account: AccountId, theme: &Theme) -> Line<'static> {
+    let handle = m.handle(account).unwrap_or_else(|| "this account".into());
+    match m
+        .accounts
+        .iter()
+        .find(|a| a.id == account)
+        .and_then(|a| a.next_slot)
+    {
+        Some(at) => Line::styled(
+            format!(
+                "→ queue slot of {handle}: {} ({})",
+                when::show(at, &m.tz),
+                relative(at, m.now)
+            ),
+            theme.fg(Color::Green),
+        ),
+        None => Line::styled(
+            format!("{handle} has no queue slots: chirp queue set {handle} \"mon-fri 09:00\""),
+            theme.fg(Color::Red),
+        ),
     }
 }
 
@@ -39,6 +71,10 @@ impl Screen for Prompt {
     fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {
         match action {
             Some(Action::Cancel) => return Step::Pop,
+            Some(Action::Confirm) if self.queued() => {
+                m.request(Cmd::Enqueue(self.id));
+                return Step::Pop;
+            }
             Some(Action::Confirm) => match parse_when(&self.input, m.now, &m.tz) {
                 Ok(at) => {
                     m.request(Cmd::Schedule(self.id, at));
@@ -68,9 +104,11 @@ impl Screen for Prompt {
             .title(format!(" Schedule post {} ", self.id));
         let understood = if self.input.trim().is_empty() {
             Line::styled(
-                "e.g. tomorrow 9am · in 2h · fri 17:30 · 2026-12-01 14:00",
+                "e.g. tomorrow 9am · in 2h · fri 17:30 · 2026-12-01 14:00 · next (queue)",
                 theme.fg(Color::DarkGray),
             )
+        } else if self.queued() {
+            next_slot_line(m, self.account, theme)
         } else {
             match parse_when(&self.input, m.now, &m.tz) {
                 Ok(at) => Line::styled(
