@@ -389,7 +389,7 @@ fn next_in_the_schedule_prompt_adds_to_the_queue_and_shows_the_slot_it_will_take
         .buffer()
         .content()
         .iter()
-        .map(|c| c.symbol())
+        .map(ratatui::buffer::Cell::symbol)
         .collect();
     assert!(text.contains("@chirp_tester has no queue slots"), "{text}");
 }
