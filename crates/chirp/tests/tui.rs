@@ -4,9 +4,9 @@
 // Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, ReqId};
+use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, QueueOf, ReqId};
 use chirp::tui::screens::composer::Ask;
-use chirp::tui::screens::{AccountPicker, Composer, Confirm, Prompt};
+use chirp::tui::screens::{AccountPicker, Composer, Confirm, Prompt, QueueView};
 use chirp::tui::view::view;
 use chirp_core::{Post, Status};
 use chirp_store::accounts::AccountStatus;
@@ -392,6 +392,53 @@ fn next_in_the_schedule_prompt_adds_to_the_queue_and_shows_the_slot_it_will_take
         .map(ratatui::buffer::Cell::symbol)
         .collect();
     assert!(text.contains("@chirp_tester has no queue slots"), "{text}");
+}
+
+#[test]
+fn the_queue_view_shows_each_accounts_slots_filled_and_free_and_a_adds_to_the_queue() {
+    let mut m = populated(80);
+    // `a` puts the selected draft into its account's queue.
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('a'))),
+        vec![Cmd::Enqueue(7)]
+    );
+    let cmds = update(&mut m, key(KeyCode::Char('Q')));
+    assert_eq!(cmds, vec![Cmd::LoadQueue(7)]);
+    let id = m
+        .screen::<QueueView>()
+        .and_then(|v| v.loading)
+        .expect("a load in flight");
+    let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Queue(Ok(vec![QueueOf {
+                handle: "@chirp_tester".into(),
+                spec: "mon-fri 09:00,17:00".into(),
+                tz: berlin,
+                slots: vec![
+                    (at(26, 16), Some((12, "Tip 1: keep it short".into()))),
+                    (at(27, 8), None),
+                    (at(27, 16), Some((13, "Tip 2: one idea per post".into()))),
+                    (at(30, 8), None),
+                ],
+            }])),
+        ),
+    );
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+    // A change in the database reads it again; what is shown stays meanwhile.
+    assert_eq!(
+        update(&mut m, Msg::Changed)
+            .iter()
+            .filter(|c| **c == Cmd::LoadQueue(7))
+            .count(),
+        1
+    );
+    assert!(m.screen::<QueueView>().unwrap().queues.len() == 1);
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.stack.is_empty());
 }
 
 #[test]
@@ -793,7 +840,7 @@ fn rebound_keys_work_and_every_hint_follows() {
     let mut overrides = Overrides::new();
     overrides.insert(
         "lists".into(),
-        [("new".to_string(), KeySpec::One("a".into()))].into(),
+        [("new".to_string(), KeySpec::One("w".into()))].into(),
     );
     overrides.insert(
         "composer".into(),
@@ -805,10 +852,10 @@ fn rebound_keys_work_and_every_hint_follows() {
     assert!(m.stack.is_empty(), "n is no longer bound");
     let screen = draw(&m, 100, 24).backend().to_string();
     assert!(
-        screen.contains("? help · q quit · a new · e edit"),
+        screen.contains("? help · q quit · w new · e edit"),
         "{screen}"
     );
-    update(&mut m, key(KeyCode::Char('a')));
+    update(&mut m, key(KeyCode::Char('w')));
     assert!(m.on_top::<Composer>());
     typed(&mut m, "hi");
     assert!(update(&mut m, ctrl('s')).is_empty(), "Ctrl-S is text now");
@@ -826,9 +873,9 @@ fn rebound_keys_work_and_every_hint_follows() {
     m.keys = Keymap::with_overrides(&overrides).unwrap();
     update(&mut m, key(KeyCode::Char('?')));
     let screen = draw(&m, 100, 30).backend().to_string();
-    assert!(screen.contains("a  new post"), "{screen}");
+    assert!(screen.contains("w  new post"), "{screen}");
     update(&mut m, key(KeyCode::Esc));
-    update(&mut m, key(KeyCode::Char('a')));
+    update(&mut m, key(KeyCode::Char('w')));
     update(
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),

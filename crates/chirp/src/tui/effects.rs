@@ -77,6 +77,7 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::LoadPreview(_) => "loading the preview".into(),
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
         Cmd::Enqueue(id) => format!("adding post {id} to the queue"),
+        Cmd::LoadQueue(_) => "reading the queue".into(),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
         Cmd::Delete(id) => format!("deleting post {id}"),
         Cmd::Duplicate(id) => format!("duplicating post {id}"),
@@ -200,6 +201,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .await
             .map_err(err),
         ),
+        Cmd::LoadQueue(days) => Answer::Queue(load_queue(&db, days).await.map_err(err)),
         Cmd::Unschedule(id) => done(
             async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
             format!("post {id} is a draft again"),
@@ -354,6 +356,34 @@ pub(super) async fn save_unsaved(
             }
         }
     }
+}
+
+/// Each account's slots for the next `days` days and what waits in them.
+async fn load_queue(db: &Db, days: u32) -> Result<Vec<crate::tui::model::QueueOf>, DbError> {
+    let c = db.client().await?;
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::days(i64::from(days));
+    let mut out = Vec::new();
+    for q in chirp_store::queue::all(&c).await? {
+        let handle = accounts::status_by_id(&c, q.account)
+            .await?
+            .username
+            .map_or_else(|| q.account.to_string(), |h| format!("@{h}"));
+        let count = q.slots.per_week() * (days as usize / 7 + 1);
+        let slots = chirp_store::queue::upcoming(&c, q.account, now, count)
+            .await?
+            .into_iter()
+            .filter(|s| s.at < until)
+            .map(|s| (s.at, s.post.map(|p| (p.id, p.content))))
+            .collect();
+        out.push(crate::tui::model::QueueOf {
+            handle,
+            spec: q.slots.to_string(),
+            tz: q.tz,
+            slots,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -28,10 +28,12 @@ pub enum Context {
     Accounts,
     /// A one-line prompt over the composer: a file to attach, or its alt text.
     Input,
+    /// Each account's queue slots for the next days.
+    Queue,
 }
 
 impl Context {
-    pub const ALL: [Context; 7] = [
+    pub const ALL: [Context; 8] = [
         Context::Lists,
         Context::Composer,
         Context::Schedule,
@@ -39,6 +41,7 @@ impl Context {
         Context::Confirm,
         Context::Accounts,
         Context::Input,
+        Context::Queue,
     ];
 
     /// The name of its table under `[keys]`.
@@ -51,6 +54,7 @@ impl Context {
             Context::Confirm => "confirm",
             Context::Accounts => "accounts",
             Context::Input => "input",
+            Context::Queue => "queue",
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum Action {
     Unpublish,
     SplitOff,
     SwitchAccount,
+    AddToQueue,
+    ShowQueue,
     Filter,
     Save,
     Close,
@@ -246,6 +252,22 @@ const DEFAULTS: &[Row] = &[
         "switch_account",
         &["A"],
         "show every account's posts, or one's",
+        None,
+    ),
+    row(
+        C::Lists,
+        A::AddToQueue,
+        "add_to_queue",
+        &["a"],
+        "add to the queue (next free slot)",
+        None,
+    ),
+    row(
+        C::Lists,
+        A::ShowQueue,
+        "show_queue",
+        &["Q"],
+        "the queue: slots of the next days",
         None,
     ),
     row(
@@ -490,6 +512,16 @@ const DEFAULTS: &[Row] = &[
         &["Esc"],
         "cancel",
         Some("cancel"),
+    ),
+    row(C::Queue, A::Down, "down", &["j", "Down"], "scroll", None),
+    row(C::Queue, A::Up, "up", &["k", "Up"], "scroll", None),
+    row(
+        C::Queue,
+        A::Cancel,
+        "close",
+        &["Esc", "q", "Q"],
+        "close",
+        Some("close"),
     ),
 ];
 

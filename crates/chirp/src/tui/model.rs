@@ -295,9 +295,24 @@ pub enum Answer {
     Completed(String, String, Vec<String>),
     /// A stored image decoded for its preview (scaled down), or why it cannot be shown.
     Preview(i32, Result<image::DynamicImage, String>),
+    /// Each account's queue for the next days.
+    Queue(Result<Vec<QueueOf>, String>),
     /// The task answering it panicked or was cancelled: what to tell the user.
     Crashed(String),
 }
+
+/// One account's queue as the queue view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueOf {
+    pub handle: String,
+    pub spec: String,
+    pub tz: chrono_tz::Tz,
+    /// Each slot, with the post waiting in it.
+    pub slots: Vec<(DateTime<Utc>, Option<Waiting>)>,
+}
+
+/// A post waiting in a slot: its id and text.
+pub type Waiting = (PostId, String);
 
 /// IO for the effects runner to carry out.
 #[derive(Debug, Clone, PartialEq)]
@@ -323,6 +338,8 @@ pub enum Cmd {
     Schedule(PostId, DateTime<Utc>),
     /// Into its account's next free queue slot.
     Enqueue(PostId),
+    /// Every account's queue for the next `days` days.
+    LoadQueue(u32),
     Unschedule(PostId),
     Delete(PostId),
     Duplicate(PostId),

@@ -13,7 +13,7 @@ use super::keymap::Context;
 use super::model::{
     Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
 };
-use super::screens::{Composer, Input, Step, lists};
+use super::screens::{Composer, Input, QueueView, Step, lists};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
@@ -125,6 +125,13 @@ fn handle(m: &mut Model, msg: Msg) {
             if any {
                 load_account(m);
             }
+            // An open queue view follows too (once: a load in flight covers the burst).
+            if m.screen::<QueueView>().is_some_and(|v| v.loading.is_none()) {
+                let id = m.request(Cmd::LoadQueue(crate::tui::screens::queue::DAYS));
+                if let Some(v) = m.screen_mut::<QueueView>() {
+                    v.loading = Some(id);
+                }
+            }
         }
         Msg::Publisher(e) => publisher_event(m, e),
         Msg::Answer(id, answer) => answered(m, id, answer),
@@ -221,6 +228,11 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
                 (Err(e), _) => Preview::Failed(e),
             };
             m.previews.insert(media, shown);
+        }
+        Answer::Queue(result) => {
+            if let Some(v) = m.screen_mut::<QueueView>() {
+                v.answered(id, result);
+            }
         }
         Answer::Crashed(why) => crashed(m, id, why),
     }

@@ -42,6 +42,7 @@ fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             return Some(Box::new(c));
         }
         Action::SwitchAccount => switch_account(m),
+        Action::ShowQueue => return Some(Box::new(super::queue::QueueView::open(m))),
         Action::Filter => return Some(Box::new(Filter(m.filter.clone()))),
         other => return on_post(m, other),
     }
@@ -149,6 +150,15 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             Some(Box::new(Prompt::new(id, account)))
         }
         Action::Schedule => refuse("scheduled"),
+        Action::AddToQueue if editable => {
+            if let Err(e) = text::validate_parts(&parts) {
+                m.flash = Some((format!("cannot queue: {e}"), true));
+                return None;
+            }
+            m.request(Cmd::Enqueue(id));
+            None
+        }
+        Action::AddToQueue => refuse("queued"),
         Action::Unschedule if matches!(status, Status::Scheduled | Status::Failed) => {
             m.request(Cmd::Unschedule(id));
             None

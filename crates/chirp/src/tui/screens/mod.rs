@@ -10,6 +10,7 @@ pub mod filter;
 pub mod help;
 pub mod input;
 pub mod lists;
+pub mod queue;
 pub mod schedule;
 
 use std::any::Any;
@@ -27,6 +28,7 @@ pub use confirm::Confirm;
 pub use filter::Filter;
 pub use help::Help;
 pub use input::Input;
+pub use queue::QueueView;
 pub use schedule::Prompt;
 
 /// What becomes of the screen that handled a key.

@@ -1,0 +1,157 @@
+//! The queue view (`Q`): each account's slots for the next days, filled and free.
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::style::{Color, Modifier};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::{Screen, Step, hint_line, popup};
+use crate::present::clip;
+use crate::tui::keymap::{Action, Context};
+use crate::tui::model::{Cmd, Model, QueueOf, ReqId};
+use crate::tui::view::Theme;
+
+/// How many days ahead the view looks.
+pub const DAYS: u32 = 7;
+
+pub struct QueueView {
+    /// The request being answered; None once it is.
+    pub loading: Option<ReqId>,
+    pub queues: Vec<QueueOf>,
+    pub error: Option<String>,
+    pub scroll: usize,
+}
+
+impl QueueView {
+    /// Opens it and asks for the queues.
+    pub fn open(m: &mut Model) -> QueueView {
+        QueueView {
+            loading: Some(m.request(Cmd::LoadQueue(DAYS))),
+            queues: Vec::new(),
+            error: None,
+            scroll: 0,
+        }
+    }
+
+    /// The answer to `id`, if it is the one awaited.
+    pub fn answered(&mut self, id: ReqId, result: Result<Vec<QueueOf>, String>) {
+        if self.loading != Some(id) {
+            return;
+        }
+        self.loading = None;
+        match result {
+            Ok(q) => self.queues = q,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    fn lines(&self, m: &Model, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+        let dim = theme.fg(Color::DarkGray);
+        if let Some(e) = &self.error {
+            return vec![Line::styled(
+                format!("cannot read the queue: {e}"),
+                theme.fg(Color::Red),
+            )];
+        }
+        // A reload keeps what is shown until it is answered.
+        if self.loading.is_some() && self.queues.is_empty() {
+            return vec![Line::styled("reading the queue…", dim)];
+        }
+        if self.queues.is_empty() {
+            let h = m
+                .accounts
+                .iter()
+                .find(|a| a.is_default)
+                .and_then(|a| m.handle(a.id))
+                .unwrap_or_else(|| "@you".into());
+            return vec![
+                Line::raw("No account has queue slots yet. Set some from a shell:"),
+                Line::styled(
+                    format!("  chirp queue set {h} \"mon-fri 09:00,17:00\""),
+                    dim,
+                ),
+                Line::raw(
+                    "then `a` on a post (or `next` at the `s` prompt) takes the next free one.",
+                ),
+            ];
+        }
+        let mut out = Vec::new();
+        for q in &self.queues {
+            let free = q.slots.iter().filter(|(_, p)| p.is_none()).count();
+            out.push(Line::from(vec![
+                Span::styled(
+                    q.handle.clone(),
+                    theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(
+                    format!(
+                        " · {} ({}) · {free} free of {}",
+                        q.spec,
+                        q.tz.name(),
+                        q.slots.len()
+                    ),
+                    dim,
+                ),
+            ]));
+            let mut day = None;
+            for (at, post) in &q.slots {
+                let local = at.with_timezone(&q.tz);
+                let this_day = local.date_naive();
+                let label = if day == Some(this_day) {
+                    " ".repeat(9)
+                } else {
+                    day = Some(this_day);
+                    local.format("%a %m-%d").to_string()
+                };
+                let time = local.format("%H:%M").to_string();
+                let what = match post {
+                    Some((id, text)) => {
+                        Span::raw(format!("#{id} {}", clip(text, width.saturating_sub(24))))
+                    }
+                    None => Span::styled("· free", theme.fg(Color::Green)),
+                };
+                out.push(Line::from(vec![
+                    Span::styled(format!("  {label}  {time}  "), dim),
+                    what,
+                ]));
+            }
+            out.push(Line::raw(""));
+        }
+        out
+    }
+}
+
+impl Screen for QueueView {
+    fn context(&self) -> Option<Context> {
+        Some(Context::Queue)
+    }
+
+    fn on_key(&mut self, _m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {
+        match action {
+            Some(Action::Cancel) => return Step::Pop,
+            Some(Action::Down) => self.scroll += 1,
+            Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
+            _ => {}
+        }
+        Step::Stay
+    }
+
+    fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
+        let area = popup(f.area(), 76, f.area().height.saturating_sub(2));
+        f.render_widget(Clear, area);
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .title(format!(" Queue · next {DAYS} days "))
+            .title_bottom(Line::styled(
+                format!(" {} ", hint_line(m, Context::Queue)),
+                theme.fg(Color::DarkGray),
+            ));
+        let inner = block.inner(area);
+        let lines = self.lines(m, theme, usize::from(inner.width));
+        // Never past the last screenful.
+        let most = lines.len().saturating_sub(usize::from(inner.height));
+        let scroll = u16::try_from(self.scroll.min(most)).unwrap_or(u16::MAX);
+        f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
+    }
+}
