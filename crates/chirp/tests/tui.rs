@@ -442,6 +442,41 @@ fn the_queue_view_shows_each_accounts_slots_filled_and_free_and_a_adds_to_the_qu
 }
 
 #[test]
+fn the_composer_saves_into_the_queue_and_shows_the_slot_it_will_take() {
+    let mut m = composing("into the queue");
+    // No slots: refused in the composer, saying how to set them; the text stays.
+    assert!(update(&mut m, alt(KeyCode::Char('q'))).is_empty());
+    let c = m.screen::<Composer>().unwrap();
+    assert_eq!(
+        c.error.as_deref(),
+        Some(
+            "@chirp_tester has no queue slots: chirp queue set @chirp_tester \"mon-fri 09:00,17:00\""
+        )
+    );
+    m.accounts[0].next_slot = Some(Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap());
+    let text = draw(&m, 80, 24).backend().to_string();
+    assert!(text.contains("Alt-q queue → Fri 27 17:00"), "{text}");
+    assert_eq!(
+        update(&mut m, alt(KeyCode::Char('q'))),
+        vec![Cmd::SaveQueued {
+            id: None,
+            parts: vec!["into the queue".into()],
+            to: vec![],
+            files: vec![],
+        }]
+    );
+    // The answer says which slot it took.
+    let mut queued = post(9, Status::Scheduled, "into the queue");
+    queued.queued = true;
+    queued.scheduled_at = Some(Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap());
+    save_answer(&mut m, Ok(queued));
+    assert_eq!(
+        m.flash.as_ref().map(|(s, _)| s.as_str()),
+        Some("post 9 queued for Fri 2026-11-27 17:00 UTC")
+    );
+}
+
+#[test]
 fn destructive_actions_ask_and_rules_are_enforced() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('d')));

@@ -72,6 +72,7 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::LoadAccount => "loading the account".into(),
         Cmd::Create(..) => "saving the new post".into(),
         Cmd::Save(id, ..) => format!("saving post {id}"),
+        Cmd::SaveQueued { .. } => "saving the post into the queue".into(),
         Cmd::Inspect(path) => format!("reading {}", path.display()),
         Cmd::Complete(_) => "completing the path".into(),
         Cmd::LoadPreview(_) => "loading the preview".into(),
@@ -166,6 +167,44 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
                 let mut c = db.client().await?;
                 let media = store_files(&mut c, files).await?;
                 posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await
+            }
+            .await
+            .map_err(err),
+        ),
+        Cmd::SaveQueued {
+            id,
+            parts,
+            to,
+            files,
+        } => Answer::Saved(
+            async {
+                let mut c = db.client().await?;
+                let media = store_files(&mut c, files).await?;
+                match id {
+                    Some(id) => {
+                        posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await?;
+                        posts::enqueue(&mut c, ACTOR, id).await
+                    }
+                    None => {
+                        let to = if to.is_empty() {
+                            vec![accounts::default_account(&mut c).await?]
+                        } else {
+                            to
+                        };
+                        posts::create_with_media(
+                            &mut c,
+                            ACTOR,
+                            &to,
+                            &parts,
+                            &media,
+                            posts::Schedule::Queue,
+                        )
+                        .await?
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| DbError::Unexpected("no post was made".into()))
+                    }
+                }
             }
             .await
             .map_err(err),

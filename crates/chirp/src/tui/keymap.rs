@@ -84,6 +84,7 @@ pub enum Action {
     SplitOff,
     SwitchAccount,
     AddToQueue,
+    SaveToQueue,
     ShowQueue,
     Filter,
     Save,
@@ -302,6 +303,14 @@ const DEFAULTS: &[Row] = &[
         &["C-s"],
         "save and close",
         Some("save"),
+    ),
+    row(
+        C::Composer,
+        A::SaveToQueue,
+        "save_to_queue",
+        &["A-q"],
+        "save into the queue (next free slot)",
+        None,
     ),
     row(
         C::Composer,

@@ -329,6 +329,13 @@ pub enum Cmd {
     Create(Vec<String>, Vec<chirp_core::AccountId>, Vec<Vec<FileRef>>),
     /// Every part of a post replaced, and its files (an empty list: none).
     Save(PostId, Vec<String>, Vec<Vec<FileRef>>),
+    /// [`Cmd::Create`] (no id) or [`Cmd::Save`], then into the next free queue slot.
+    SaveQueued {
+        id: Option<PostId>,
+        parts: Vec<String>,
+        to: Vec<chirp_core::AccountId>,
+        files: Vec<Vec<FileRef>>,
+    },
     /// Read and check a file from disk (type from its content, size, hash) to attach it.
     Inspect(std::path::PathBuf),
     /// Complete a path as typed (from the current directory, `~` for home).

@@ -2,7 +2,7 @@
 //! awaits; the IO it needs goes out as [`Request`]s for the effects runner, each answered by
 //! exactly one [`Msg::Answer`] with the same id.
 
-use chirp_core::{Post, Quota};
+use chirp_core::{Post, Quota, when};
 use chirp_credentials::Refresh;
 use chirp_publisher::Event;
 use chirp_store::accounts::AccountStatus;
@@ -337,7 +337,11 @@ fn saved(m: &mut Model, id: ReqId, result: Result<Post, String>) {
             if let Some(i) = from_composer {
                 m.stack.remove(i);
             }
-            m.flash = Some((format!("saved post {}", post.id), false));
+            let said = match post.scheduled_at.filter(|_| post.queued) {
+                Some(at) => format!("post {} queued for {}", post.id, when::show(at, &m.tz)),
+                None => format!("saved post {}", post.id),
+            };
+            m.flash = Some((said, false));
             m.select_after_load = Some(post.id);
             m.focus = Pane::of(post.status);
             for p in Pane::ALL {

@@ -52,6 +52,14 @@ pub struct Composer {
     pub inspecting: Option<ReqId>,
 }
 
+/// The queue slot a post of `account` added now would take.
+fn next_slot(m: &Model, account: chirp_core::AccountId) -> Option<chrono::DateTime<chrono::Utc>> {
+    m.accounts
+        .iter()
+        .find(|a| a.id == account)
+        .and_then(|a| a.next_slot)
+}
+
 fn area_of(text: &str) -> TextArea<'static> {
     let lines: Vec<String> = if text.is_empty() {
         vec![String::new()]
@@ -178,8 +186,53 @@ impl Composer {
     }
 
     fn save(&mut self, m: &mut Model) {
-        if self.saving.is_some() {
+        if let Some((parts, files)) = self.checked() {
+            self.saving = Some(m.request(match self.id {
+                Some(id) => Cmd::Save(id, parts, files),
+                None => Cmd::Create(parts, self.to.clone(), files),
+            }));
+        }
+    }
+
+    /// Saves it into the next free queue slot of its account (each account's, for a new
+    /// post to several); refused here when one has no slots.
+    fn save_to_queue(&mut self, m: &mut Model) {
+        let targets = self.targets(m);
+        if let Some(a) = targets.iter().find(|a| next_slot(m, **a).is_none()) {
+            let h = m.handle(*a).unwrap_or_else(|| "this account".into());
+            self.error = Some(format!(
+                "{h} has no queue slots: chirp queue set {h} \"mon-fri 09:00,17:00\""
+            ));
             return;
+        }
+        if let Some((parts, files)) = self.checked() {
+            self.saving = Some(m.request(Cmd::SaveQueued {
+                id: self.id,
+                parts,
+                to: self.to.clone(),
+                files,
+            }));
+        }
+    }
+
+    /// The accounts it goes to: those chosen (for a post being edited, its own), else the
+    /// default one.
+    fn targets(&self, m: &Model) -> Vec<chirp_core::AccountId> {
+        if self.to.is_empty() {
+            m.accounts
+                .iter()
+                .filter(|a| a.is_default)
+                .map(|a| a.id)
+                .collect()
+        } else {
+            self.to.clone()
+        }
+    }
+
+    /// The parts and files, if they may be saved (else the error says why, naming the part).
+    fn checked(&mut self) -> Option<(Vec<String>, Vec<Vec<FileRef>>)> {
+        if self.saving.is_some() {
+            return None;
         }
         let parts = self.parts();
         self.error = None;
@@ -194,7 +247,7 @@ impl Composer {
             if let Err(e) = chirp_core::media::check_part(&kinds) {
                 self.current = i;
                 self.error = Some(format!("part {} of {}: {e}", i + 1, parts.len()));
-                return;
+                return None;
             }
         }
         match text::validate_parts_with(&parts, |i| !self.files[i].is_empty()) {
@@ -204,13 +257,9 @@ impl Composer {
                 self.current = e.part - 1;
                 self.error = Some(e.to_string());
             }
-            Ok(()) => {
-                self.saving = Some(m.request(match self.id {
-                    Some(id) => Cmd::Save(id, parts, files),
-                    None => Cmd::Create(parts, self.to.clone(), files),
-                }));
-            }
+            Ok(()) => return Some((parts, files)),
         }
+        None
     }
 
     /// The accounts a new post goes to, chosen in a checklist over the composer.
@@ -395,6 +444,7 @@ impl Screen for Composer {
         match action {
             Some(Action::Help) => return Step::Push(Box::new(Help(Context::Composer))),
             Some(Action::Save) => self.save(m),
+            Some(Action::SaveToQueue) => self.save_to_queue(m),
             Some(Action::ExternalEditor) => {
                 m.request(Cmd::OpenEditor(self.text()));
             }
@@ -486,6 +536,17 @@ impl Screen for Composer {
         } else {
             block = block
                 .title_bottom(Line::from(counter(&text_of(&self.parts[0]), theme)).right_aligned());
+        }
+        // Where "save into the queue" would put it.
+        if let Some(at) = self.targets(m).first().and_then(|a| next_slot(m, *a)) {
+            block = block.title_bottom(Line::styled(
+                format!(
+                    " {} queue → {} ",
+                    m.keys.key_of(Context::Composer, Action::SaveToQueue),
+                    at.with_timezone(&m.tz).format("%a %d %H:%M")
+                ),
+                theme.fg(Color::DarkGray),
+            ));
         }
         let inner = block.inner(area);
         f.render_widget(block, area);

@@ -132,9 +132,10 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         }
         Action::Edit if editable => {
             let files = selected_files(m, parts.len());
-            Some(Box::new(
-                Composer::thread(Some(id), parts).with_files(files),
-            ))
+            let mut c = Composer::thread(Some(id), parts).with_files(files);
+            // Its own account: where "save into the queue" looks for a slot.
+            c.to = vec![account];
+            Some(Box::new(c))
         }
         Action::Edit => refuse("edited (press y to duplicate it as a new draft)"),
         Action::Schedule if editable => {
