@@ -6,11 +6,13 @@
 
 use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, QueueOf, ReqId};
 use chirp::tui::screens::composer::Ask;
-use chirp::tui::screens::{AccountPicker, Composer, Confirm, Prompt, QueueView};
+use chirp::tui::screens::{AccountPicker, Composer, Confirm, Prompt, QueueView, TemplatePicker};
 use chirp::tui::view::view;
 use chirp_core::{Post, Status};
 use chirp_store::accounts::AccountStatus;
+use chirp_store::media::Attachment;
 use chirp_store::posts::{Cursor, Page};
+use chirp_store::templates::Summary;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -474,6 +476,88 @@ fn the_composer_saves_into_the_queue_and_shows_the_slot_it_will_take() {
         m.flash.as_ref().map(|(s, _)| s.as_str()),
         Some("post 9 queued for Fri 2026-11-27 17:00 UTC")
     );
+}
+
+#[test]
+fn a_template_picked_in_the_tui_opens_as_a_new_post_with_what_chirp_knows_filled_in() {
+    let mut m = populated(80);
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('T'))),
+        vec![Cmd::LoadTemplates]
+    );
+    let id = m
+        .screen::<TemplatePicker>()
+        .and_then(|p| p.loading)
+        .unwrap();
+    let summary = |name: &str, parts: i64, files: i64, first: &str| Summary {
+        name: name.into(),
+        parts,
+        files,
+        first: first.into(),
+        updated_at: now(),
+    };
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Templates(Ok(vec![
+                summary("daily-tip", 1, 0, "Tip for {weekday}: {tip}"),
+                summary("release", 2, 1, "Release {version} is out ({date})"),
+            ])),
+        ),
+    );
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+    update(&mut m, key(KeyCode::Char('j')));
+    assert_eq!(
+        update(&mut m, key(KeyCode::Enter)),
+        vec![Cmd::LoadTemplate("release".into())]
+    );
+    let id = m
+        .screen::<TemplatePicker>()
+        .and_then(|p| p.opening.clone())
+        .unwrap()
+        .0;
+    let file = Attachment {
+        position: 2,
+        ord: 1,
+        media_id: 31,
+        kind: chirp_core::MediaKind::Image,
+        media_type: "image/png".into(),
+        size_bytes: 2048,
+        sha256: "ab".into(),
+        alt_text: Some("the new screen".into()),
+        x_media_id: None,
+        x_media_expires_at: None,
+    };
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Template(Ok((
+                vec![
+                    "Release {version} is out ({date}, a {weekday})".into(),
+                    "Notes: {url}".into(),
+                ],
+                vec![file],
+            ))),
+        ),
+    );
+    // The picker gave way to the composer: {date} and {weekday} are today's (Thu 2026-11-26).
+    assert!(m.on_top::<Composer>());
+    assert_eq!(m.stack.len(), 1);
+    let c = m.screen::<Composer>().unwrap();
+    assert_eq!(
+        c.parts(),
+        [
+            "Release {version} is out (2026-11-26, a Thursday)",
+            "Notes: {url}"
+        ]
+    );
+    assert_eq!(
+        c.note.as_deref(),
+        Some("from template release: fill in {version}, {url}")
+    );
+    assert_eq!(c.files[1].len(), 1, "its file goes with it");
 }
 
 #[test]

@@ -85,6 +85,33 @@ pub fn fill(text: &str, vars: &BTreeMap<String, String>) -> Result<String, Templ
     Ok(out)
 }
 
+/// `text` with the placeholders `vars` has values for filled, the others left as written
+/// (for an editor, where the user fills in the rest).
+pub fn fill_known(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let Ok(pieces) = pieces(text) else {
+        return text.to_string();
+    };
+    let mut out = String::with_capacity(text.len());
+    for p in pieces {
+        match p {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Brace(c) => {
+                out.push(c);
+                out.push(c);
+            }
+            Piece::Name(n) => match vars.get(n) {
+                Some(v) => out.push_str(v),
+                None => {
+                    out.push('{');
+                    out.push_str(n);
+                    out.push('}');
+                }
+            },
+        }
+    }
+    out
+}
+
 /// [`fill`] for every part: the unknown placeholders of all parts in one error.
 pub fn fill_parts(
     parts: &[String],
@@ -141,6 +168,15 @@ mod tests {
             "{literal} and } alone"
         );
         assert_eq!(fill("a {b", &BTreeMap::new()), Err(TemplateError::Unclosed));
+    }
+
+    #[test]
+    fn filling_what_is_known_leaves_the_rest_for_the_user() {
+        assert_eq!(
+            fill_known("{weekday}: {what} {{x}}", &vars(&[("weekday", "Friday")])),
+            "Friday: {what} {{x}}"
+        );
+        assert_eq!(fill_known("a {b", &BTreeMap::new()), "a {b");
     }
 
     #[test]

@@ -191,3 +191,40 @@ pub async fn delete(client: &impl GenericClient, name: &str) -> Result<(), DbErr
     }
     Ok(())
 }
+
+/// Template `name`'s files, as a post's attachments are listed (part, order, kind, size, alt).
+pub async fn files(
+    client: &impl GenericClient,
+    name: &str,
+) -> Result<Vec<crate::media::Attachment>, DbError> {
+    let rows = client
+        .query(
+            "SELECT tm.position, tm.ord, m.id, m.kind, m.media_type, m.size_bytes,
+                    encode(m.sha256, 'hex'), tm.alt_text
+             FROM post_templates t
+             JOIN template_media tm ON tm.template_id = t.id
+             JOIN media m ON m.id = tm.media_id
+             WHERE t.user_id = (SELECT min(id) FROM users) AND t.name = $1
+             ORDER BY tm.position, tm.ord",
+            &[&name.trim()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.get(3);
+            Ok(crate::media::Attachment {
+                position: r.get(0),
+                ord: r.get(1),
+                media_id: r.get(2),
+                kind: chirp_core::MediaKind::parse(&kind)
+                    .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")))?,
+                media_type: r.get(4),
+                size_bytes: r.get(5),
+                sha256: r.get(6),
+                alt_text: r.get(7),
+                x_media_id: None,
+                x_media_expires_at: None,
+            })
+        })
+        .collect()
+}

@@ -79,6 +79,7 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
         Cmd::Enqueue(id) => format!("adding post {id} to the queue"),
         Cmd::LoadQueue(_) => "reading the queue".into(),
+        Cmd::LoadTemplates | Cmd::LoadTemplate(_) => "reading templates".into(),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
         Cmd::Delete(id) => format!("deleting post {id}"),
         Cmd::Duplicate(id) => format!("duplicating post {id}"),
@@ -236,6 +237,21 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
                     Some(at) => format!("post {id} queued for {}", when::show(at, &tz)),
                     None => format!("post {id} queued"),
                 })
+            }
+            .await
+            .map_err(err),
+        ),
+        Cmd::LoadTemplates => Answer::Templates(
+            async { chirp_store::templates::list(&db.client().await?).await }
+                .await
+                .map_err(err),
+        ),
+        Cmd::LoadTemplate(name) => Answer::Template(
+            async {
+                let c = db.client().await?;
+                let t = chirp_store::templates::get(&c, &name).await?;
+                let files = chirp_store::templates::files(&c, &name).await?;
+                Ok::<_, DbError>((t.parts, files))
             }
             .await
             .map_err(err),

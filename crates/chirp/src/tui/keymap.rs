@@ -30,10 +30,12 @@ pub enum Context {
     Input,
     /// Each account's queue slots for the next days.
     Queue,
+    /// Choosing a template to start a post from.
+    Templates,
 }
 
 impl Context {
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 9] = [
         Context::Lists,
         Context::Composer,
         Context::Schedule,
@@ -42,6 +44,7 @@ impl Context {
         Context::Accounts,
         Context::Input,
         Context::Queue,
+        Context::Templates,
     ];
 
     /// The name of its table under `[keys]`.
@@ -55,6 +58,7 @@ impl Context {
             Context::Accounts => "accounts",
             Context::Input => "input",
             Context::Queue => "queue",
+            Context::Templates => "templates",
         }
     }
 }
@@ -85,6 +89,7 @@ pub enum Action {
     SwitchAccount,
     AddToQueue,
     SaveToQueue,
+    FromTemplate,
     ShowQueue,
     Filter,
     Save,
@@ -261,6 +266,14 @@ const DEFAULTS: &[Row] = &[
         "add_to_queue",
         &["a"],
         "add to the queue (next free slot)",
+        None,
+    ),
+    row(
+        C::Lists,
+        A::FromTemplate,
+        "from_template",
+        &["T"],
+        "new post from a template",
         None,
     ),
     row(
@@ -531,6 +544,24 @@ const DEFAULTS: &[Row] = &[
         &["Esc", "q", "Q"],
         "close",
         Some("close"),
+    ),
+    row(C::Templates, A::Down, "down", &["j", "Down"], "move", None),
+    row(C::Templates, A::Up, "up", &["k", "Up"], "move", None),
+    row(
+        C::Templates,
+        A::Confirm,
+        "open",
+        &["Enter"],
+        "a new post from it",
+        Some("new post"),
+    ),
+    row(
+        C::Templates,
+        A::Cancel,
+        "cancel",
+        &["Esc"],
+        "cancel",
+        Some("cancel"),
     ),
 ];
 

@@ -297,6 +297,10 @@ pub enum Answer {
     Preview(i32, Result<image::DynamicImage, String>),
     /// Each account's queue for the next days.
     Queue(Result<Vec<QueueOf>, String>),
+    /// The templates there are.
+    Templates(Result<Vec<chirp_store::templates::Summary>, String>),
+    /// A template's parts and files.
+    Template(Result<(Vec<String>, Vec<chirp_store::media::Attachment>), String>),
     /// The task answering it panicked or was cancelled: what to tell the user.
     Crashed(String),
 }
@@ -347,6 +351,8 @@ pub enum Cmd {
     Enqueue(PostId),
     /// Every account's queue for the next `days` days.
     LoadQueue(u32),
+    LoadTemplates,
+    LoadTemplate(String),
     Unschedule(PostId),
     Delete(PostId),
     Duplicate(PostId),

@@ -13,7 +13,7 @@ use super::keymap::Context;
 use super::model::{
     Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
 };
-use super::screens::{Composer, Input, QueueView, Step, lists};
+use super::screens::{Composer, Input, QueueView, Step, TemplatePicker, lists};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
@@ -234,7 +234,47 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
                 v.answered(id, result);
             }
         }
+        Answer::Templates(result) => {
+            if let Some(p) = m.screen_mut::<TemplatePicker>() {
+                p.listed(id, result);
+            }
+        }
+        Answer::Template(result) => template_read(m, id, result),
         Answer::Crashed(why) => crashed(m, id, why),
+    }
+}
+
+/// A template read to start a post: the picker gives way to a composer holding it.
+fn template_read(
+    m: &mut Model,
+    id: ReqId,
+    result: Result<(Vec<String>, Vec<chirp_store::media::Attachment>), String>,
+) {
+    let Some(name) = m
+        .screen::<TemplatePicker>()
+        .and_then(|p| p.opening.clone())
+        .filter(|(r, _)| *r == id)
+        .map(|(_, n)| n)
+    else {
+        return;
+    };
+    match result {
+        Ok((parts, files)) => {
+            let c = crate::tui::screens::templates::composer_from(m, &name, &parts, files);
+            if let Some(i) = m.stack.iter().rposition(|s| {
+                (s.as_ref() as &dyn std::any::Any)
+                    .downcast_ref::<TemplatePicker>()
+                    .is_some()
+            }) {
+                m.stack[i] = Box::new(c);
+            }
+        }
+        Err(e) => {
+            if let Some(p) = m.screen_mut::<TemplatePicker>() {
+                p.opening = None;
+                p.error = Some(e);
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod input;
 pub mod lists;
 pub mod queue;
 pub mod schedule;
+pub mod templates;
 
 use std::any::Any;
 
@@ -30,6 +31,7 @@ pub use help::Help;
 pub use input::Input;
 pub use queue::QueueView;
 pub use schedule::Prompt;
+pub use templates::TemplatePicker;
 
 /// What becomes of the screen that handled a key.
 pub enum Step {
