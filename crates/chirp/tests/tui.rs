@@ -405,7 +405,7 @@ fn the_queue_view_shows_each_accounts_slots_filled_and_free_and_a_adds_to_the_qu
         vec![Cmd::Enqueue(7)]
     );
     let cmds = update(&mut m, key(KeyCode::Char('Q')));
-    assert_eq!(cmds, vec![Cmd::LoadQueue(7)]);
+    assert_eq!(cmds, vec![Cmd::LoadQueue(0)]);
     let id = m
         .screen::<QueueView>()
         .and_then(|v| v.loading)
@@ -434,11 +434,21 @@ fn the_queue_view_shows_each_accounts_slots_filled_and_free_and_a_adds_to_the_qu
     assert_eq!(
         update(&mut m, Msg::Changed)
             .iter()
-            .filter(|c| **c == Cmd::LoadQueue(7))
+            .filter(|c| **c == Cmd::LoadQueue(0))
             .count(),
         1
     );
     assert!(m.screen::<QueueView>().unwrap().queues.len() == 1);
+    // l and h page through the weeks; never before this one.
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('l'))),
+        vec![Cmd::LoadQueue(1)]
+    );
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('h'))),
+        vec![Cmd::LoadQueue(0)]
+    );
+    assert!(update(&mut m, key(KeyCode::Char('h'))).is_empty());
     update(&mut m, key(KeyCode::Esc));
     assert!(m.stack.is_empty());
 }

@@ -256,7 +256,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .await
             .map_err(err),
         ),
-        Cmd::LoadQueue(days) => Answer::Queue(load_queue(&db, days).await.map_err(err)),
+        Cmd::LoadQueue(week) => Answer::Queue(load_queue(&db, week).await.map_err(err)),
         Cmd::Unschedule(id) => done(
             async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
             format!("post {id} is a draft again"),
@@ -413,19 +413,19 @@ pub(super) async fn save_unsaved(
     }
 }
 
-/// Each account's slots for the next `days` days and what waits in them.
-async fn load_queue(db: &Db, days: u32) -> Result<Vec<crate::tui::model::QueueOf>, DbError> {
+/// Each account's slots for week `week` (0: the 7 days from now, 1: the 7 after…) and what
+/// waits in them.
+async fn load_queue(db: &Db, week: u32) -> Result<Vec<crate::tui::model::QueueOf>, DbError> {
     let c = db.client().await?;
-    let now = chrono::Utc::now();
-    let until = now + chrono::Duration::days(i64::from(days));
+    let from = chrono::Utc::now() + chrono::Duration::weeks(i64::from(week));
+    let until = from + chrono::Duration::weeks(1);
     let mut out = Vec::new();
     for q in chirp_store::queue::all(&c).await? {
         let handle = accounts::status_by_id(&c, q.account)
             .await?
             .username
             .map_or_else(|| q.account.to_string(), |h| format!("@{h}"));
-        let count = q.slots.per_week() * (days as usize / 7 + 1);
-        let slots = chirp_store::queue::upcoming(&c, q.account, now, count)
+        let slots = chirp_store::queue::upcoming(&c, q.account, from, q.slots.per_week() + 1)
             .await?
             .into_iter()
             .filter(|s| s.at < until)

@@ -535,6 +535,22 @@ const DEFAULTS: &[Row] = &[
         "cancel",
         Some("cancel"),
     ),
+    row(
+        C::Queue,
+        A::NextPane,
+        "next_week",
+        &["l", "Right", "Tab"],
+        "the week after",
+        Some("next week"),
+    ),
+    row(
+        C::Queue,
+        A::PrevPane,
+        "prev_week",
+        &["h", "Left", "S-Tab"],
+        "the week before",
+        Some("week before"),
+    ),
     row(C::Queue, A::Down, "down", &["j", "Down"], "scroll", None),
     row(C::Queue, A::Up, "up", &["k", "Up"], "scroll", None),
     row(

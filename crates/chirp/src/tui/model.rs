@@ -349,7 +349,7 @@ pub enum Cmd {
     Schedule(PostId, DateTime<Utc>),
     /// Into its account's next free queue slot.
     Enqueue(PostId),
-    /// Every account's queue for the next `days` days.
+    /// Every account's queue for a week: this one (0, from now), the next (1)….
     LoadQueue(u32),
     LoadTemplates,
     LoadTemplate(String),

@@ -126,8 +126,12 @@ fn handle(m: &mut Model, msg: Msg) {
                 load_account(m);
             }
             // An open queue view follows too (once: a load in flight covers the burst).
-            if m.screen::<QueueView>().is_some_and(|v| v.loading.is_none()) {
-                let id = m.request(Cmd::LoadQueue(crate::tui::screens::queue::DAYS));
+            if let Some(week) = m
+                .screen::<QueueView>()
+                .filter(|v| v.loading.is_none())
+                .map(|v| v.week)
+            {
+                let id = m.request(Cmd::LoadQueue(week));
                 if let Some(v) = m.screen_mut::<QueueView>() {
                     v.loading = Some(id);
                 }

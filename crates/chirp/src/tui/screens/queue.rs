@@ -12,10 +12,9 @@ use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model, QueueOf, ReqId};
 use crate::tui::view::Theme;
 
-/// How many days ahead the view looks.
-pub const DAYS: u32 = 7;
-
 pub struct QueueView {
+    /// The week shown: 0 the 7 days from now, 1 the 7 after, ….
+    pub week: u32,
     /// The request being answered; None once it is.
     pub loading: Option<ReqId>,
     pub queues: Vec<QueueOf>,
@@ -27,11 +26,19 @@ impl QueueView {
     /// Opens it and asks for the queues.
     pub fn open(m: &mut Model) -> QueueView {
         QueueView {
-            loading: Some(m.request(Cmd::LoadQueue(DAYS))),
+            week: 0,
+            loading: Some(m.request(Cmd::LoadQueue(0))),
             queues: Vec::new(),
             error: None,
             scroll: 0,
         }
+    }
+
+    /// Reads week `week` (what is shown stays until it comes).
+    pub fn show_week(&mut self, m: &mut Model, week: u32) {
+        self.week = week;
+        self.scroll = 0;
+        self.loading = Some(m.request(Cmd::LoadQueue(week)));
     }
 
     /// The answer to `id`, if it is the one awaited.
@@ -127,9 +134,11 @@ impl Screen for QueueView {
         Some(Context::Queue)
     }
 
-    fn on_key(&mut self, _m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {
+    fn on_key(&mut self, m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {
         match action {
             Some(Action::Cancel) => return Step::Pop,
+            Some(Action::NextPane) => self.show_week(m, self.week + 1),
+            Some(Action::PrevPane) if self.week > 0 => self.show_week(m, self.week - 1),
             Some(Action::Down) => self.scroll += 1,
             Some(Action::Up) => self.scroll = self.scroll.saturating_sub(1),
             _ => {}
@@ -142,7 +151,11 @@ impl Screen for QueueView {
         f.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
-            .title(format!(" Queue · next {DAYS} days "))
+            .title(match self.week {
+                0 => " Queue · the next 7 days ".to_string(),
+                1 => " Queue · the 7 days after ".to_string(),
+                w => format!(" Queue · {} to {} days ahead ", w * 7, w * 7 + 7),
+            })
             .title_bottom(Line::styled(
                 format!(" {} ", hint_line(m, Context::Queue)),
                 theme.fg(Color::DarkGray),
