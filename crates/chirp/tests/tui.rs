@@ -467,7 +467,7 @@ fn the_composer_saves_into_the_queue_and_shows_the_slot_it_will_take() {
     );
     m.accounts[0].next_slot = Some(Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap());
     let text = draw(&m, 80, 24).backend().to_string();
-    assert!(text.contains("Alt-q queue → Fri 27 17:00"), "{text}");
+    assert!(text.contains("Alt-q queue → Fri 27 Nov 17:00"), "{text}");
     assert_eq!(
         update(&mut m, alt(KeyCode::Char('q'))),
         vec![Cmd::SaveQueued {

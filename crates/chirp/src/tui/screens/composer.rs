@@ -543,7 +543,7 @@ impl Screen for Composer {
                 format!(
                     " {} queue → {} ",
                     m.keys.key_of(Context::Composer, Action::SaveToQueue),
-                    at.with_timezone(&m.tz).format("%a %d %H:%M")
+                    at.with_timezone(&m.tz).format("%a %d %b %H:%M")
                 ),
                 theme.fg(Color::DarkGray),
             ));
