@@ -1089,18 +1089,35 @@ async fn an_export_imported_into_an_empty_database_restores_the_same_posts_parts
 
     let media_dir = dir.join("files");
     std::fs::create_dir(&media_dir).unwrap();
-    let out = a.run(&["export", "--with-media", media_dir.to_str().unwrap()]);
-    let first = json_out(&out);
-    assert_eq!(first["posts"].as_array().unwrap().len(), 6);
     let backup = dir.join("backup.json");
-    std::fs::write(&backup, &out.stdout).unwrap();
+    let out = a.run(&[
+        "export",
+        "--with-media",
+        media_dir.to_str().unwrap(),
+        "-o",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first: Value = serde_json::from_slice(&std::fs::read(&backup).unwrap()).unwrap();
+    assert_eq!(first["posts"].as_array().unwrap().len(), 6);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let over = a.run(&["export", "-o", backup.to_str().unwrap()]);
+    assert!(one_line_error(&over).contains("exists: chirp never writes over a file"));
+    assert_eq!(over.status.code(), Some(2));
     // Exported files are private, like everything the user wrote.
     let written: Vec<_> = std::fs::read_dir(&media_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(written.len(), 1);
-    use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&written[0]).unwrap().permissions().mode() & 0o777,
         0o600

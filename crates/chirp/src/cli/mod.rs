@@ -188,6 +188,9 @@ pub enum Command {
         /// Also write each attached file (once, named by its SHA-256) into DIR.
         #[arg(long, value_name = "DIR")]
         with_media: Option<PathBuf>,
+        /// Write it to a new file (created 0600, never over another) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Read posts from a JSON export or a CSV (text, scheduled_at, account, part2…, media…,
     /// alt…). Every row is checked first; one bad row writes nothing.
@@ -603,9 +606,12 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             status,
             account,
             with_media,
+            output,
         } => {
             with_db(config, move |db| {
-                Box::pin(transfer::export(db, format, status, account, with_media))
+                Box::pin(transfer::export(
+                    db, format, status, account, with_media, output,
+                ))
             })
             .await
         }

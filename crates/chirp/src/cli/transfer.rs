@@ -89,12 +89,19 @@ pub(super) async fn export(
     status: Option<Status>,
     account: Option<String>,
     with_media: Option<PathBuf>,
+    output: Option<PathBuf>,
 ) -> Result<ExitCode> {
     let c = db.client().await?;
     let account = match account {
         Some(h) => Some(accounts::find(&c, &h).await?),
         None => None,
     };
+    if let Some(path) = output.as_deref().filter(|p| p.exists()) {
+        bail!(UsageError(format!(
+            "{} exists: chirp never writes over a file (pick another name)",
+            path.display()
+        )));
+    }
     if let Some(dir) = &with_media
         && !dir.is_dir()
     {
@@ -136,9 +143,11 @@ pub(super) async fn export(
                 queues,
                 posts: out,
             };
-            outln!("{}", serde_json::to_string_pretty(&backup)?);
+            let mut text = serde_json::to_vec_pretty(&backup)?;
+            text.push(b'\n');
+            write_out(output.as_deref(), &text)?;
         }
-        Format::Csv => write_csv(&out)?,
+        Format::Csv => write_out(output.as_deref(), &csv_of(&out)?)?,
     }
     eprintln!("exported {} post(s)", posts.len());
     Ok(ExitCode::SUCCESS)
@@ -187,7 +196,25 @@ fn post_out(p: &transfer::Exported, files: &HashMap<String, String>) -> PostOut 
 
 /// One row per post: the first part in `text`, the others in `part2`, `part3`…; each part's
 /// files (`|` between them) in `media`, `media2`…, their alt texts in `alt`, `alt2`….
-fn write_csv(posts: &[PostOut]) -> Result<()> {
+/// The export on stdout, or in a new private file (0600, never over another one: it holds
+/// everything the user wrote).
+fn write_out(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    match output {
+        None => std::io::stdout().lock().write_all(bytes)?,
+        Some(path) => std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| anyhow!(UsageError(format!("cannot write {}: {e}", path.display()))))?,
+    }
+    Ok(())
+}
+
+fn csv_of(posts: &[PostOut]) -> Result<Vec<u8>> {
     let most = posts
         .iter()
         .map(|p| p.parts.len())
@@ -213,7 +240,7 @@ fn write_csv(posts: &[PostOut]) -> Result<()> {
     header.extend((2..=most).map(|n| format!("media{n}")));
     header.push("alt".into());
     header.extend((2..=most).map(|n| format!("alt{n}")));
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     for p in posts {
@@ -251,8 +278,7 @@ fn write_csv(posts: &[PostOut]) -> Result<()> {
         }));
         w.write_record(&row)?;
     }
-    w.flush()?;
-    Ok(())
+    w.into_inner().map_err(|e| anyhow!("cannot write CSV: {e}"))
 }
 
 /// A post read from a file, before it is checked.
