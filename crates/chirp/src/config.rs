@@ -24,7 +24,7 @@ pub struct Config {
     pub x: XConfig,
     pub publisher: PublisherConfig,
     pub ui: UiConfig,
-    /// Key bindings that replace the defaults: `[keys.lists] new = "a"`.
+    /// Key bindings that replace the defaults: `[keys.lists] new = "w"`.
     pub keys: Overrides,
     /// Where the file was read from, if any (for messages).
     #[serde(skip)]
@@ -289,7 +289,7 @@ mod tests {
 
     #[test]
     fn keys_are_checked_with_the_file() {
-        let c = parse("[keys.lists]\nnew = \"a\"\n").unwrap();
+        let c = parse("[keys.lists]\nnew = \"w\"\n").unwrap();
         assert!(c.keymap().is_ok());
         let e = parse("[keys.lists]\nnew = \"d\"\n").unwrap_err();
         assert_eq!(

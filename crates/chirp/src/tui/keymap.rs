@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! [keys.lists]
-//! new = "a"                  # one key
+//! new = "w"                  # one key
 //! delete = ["x", "Delete"]   # or several
 //! ```
 
@@ -992,10 +992,10 @@ mod tests {
             let f: F = toml::from_str(toml).map_err(|e| e.to_string())?;
             Keymap::with_overrides(&f.keys)
         };
-        let km = parse("[keys.lists]\nnew = \"a\"\ndelete = [\"x\", \"Delete\"]\n").unwrap();
+        let km = parse("[keys.lists]\nnew = \"w\"\ndelete = [\"x\", \"Delete\"]\n").unwrap();
         let none = KeyModifiers::NONE;
         assert_eq!(
-            km.action(Context::Lists, &key(KeyCode::Char('a'), none)),
+            km.action(Context::Lists, &key(KeyCode::Char('w'), none)),
             Some(Action::New)
         );
         assert_eq!(
@@ -1006,7 +1006,7 @@ mod tests {
             km.action(Context::Lists, &key(KeyCode::Delete, none)),
             Some(Action::Delete)
         );
-        assert!(km.hints(Context::Lists).contains(&("a".to_string(), "new")));
+        assert!(km.hints(Context::Lists).contains(&("w".to_string(), "new")));
 
         assert_eq!(
             parse("[keys.lists]\nnew = \"Ctrl+Q\"\n").unwrap_err(),
