@@ -53,6 +53,44 @@ pub(crate) fn clip(s: &str, cols: usize) -> String {
     out
 }
 
+/// Cuts `s` to `cols` columns between words, ending in `…` when cut (a first word longer
+/// than the line is cut inside it, as nothing else would show).
+pub(crate) fn clip_words(s: &str, cols: usize) -> String {
+    if width(s) <= cols {
+        return s.to_string();
+    }
+    let room = cols.saturating_sub(1);
+    let mut out = String::new();
+    for word in s.split_inclusive(' ') {
+        if width(&out) + width(word.trim_end()) > room {
+            break;
+        }
+        out.push_str(word);
+    }
+    let out = out.trim_end();
+    if out.is_empty() {
+        return clip(s, cols);
+    }
+    format!("{out}…")
+}
+
+/// Key hints that fit in `cols` columns: as many of `items` as fit, in order, then `last`
+/// (the help key), which is always shown.
+pub(crate) fn fit_hints(items: &[String], last: &str, cols: usize) -> String {
+    let mut shown: Vec<&str> = Vec::new();
+    let mut used = width(last);
+    for item in items {
+        let add = width(item) + 3;
+        if used + add > cols {
+            break;
+        }
+        used += add;
+        shown.push(item);
+    }
+    shown.push(last);
+    shown.join(" · ")
+}
+
 /// "alt: a cat on a keyboard" (inert), or "no alt text".
 pub(crate) fn alt_label(alt: Option<&str>) -> String {
     alt.map_or_else(
@@ -76,6 +114,25 @@ pub(crate) fn attachment(a: &chirp_store::media::Attachment) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_text_is_cut_between_words_and_hints_keep_help_last() {
+        assert_eq!(
+            clip_words("post 1 scheduled for Fri 2026-11-27 17:00", 24),
+            "post 1 scheduled for…"
+        );
+        assert_eq!(clip_words("short", 24), "short");
+        assert_eq!(clip_words("unbreakable-long-word", 8), "unbreak…");
+        let items: Vec<String> = ["q quit", "n new", "e edit", "s schedule"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            fit_hints(&items, "? help", 80),
+            "q quit · n new · e edit · s schedule · ? help"
+        );
+        assert_eq!(fit_hints(&items, "? help", 24), "q quit · n new · ? help");
+        assert_eq!(fit_hints(&items, "? help", 3), "? help");
+    }
 
     #[test]
     fn clip_counts_columns() {

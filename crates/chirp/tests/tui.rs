@@ -571,6 +571,47 @@ fn a_template_picked_in_the_tui_opens_as_a_new_post_with_what_chirp_knows_filled
 }
 
 #[test]
+fn at_80_columns_a_message_takes_the_hint_line_and_is_never_cut_inside_a_word() {
+    let line = |m: &Model, row: u16| -> String {
+        let t = draw(m, 80, 24);
+        let buf = t.backend().buffer();
+        (0..80)
+            .map(|x| buf[(x, row)].symbol().to_string())
+            .collect::<String>()
+    };
+    let mut m = populated(80);
+    // Short: beside the status, the hints stay, ending with the help key.
+    m.flash = Some(("post 7 deleted".into(), false));
+    assert!(
+        line(&m, 22).trim_end().ends_with("│ post 7 deleted"),
+        "{}",
+        line(&m, 22)
+    );
+    assert!(
+        line(&m, 23).trim_end().ends_with("· ? help"),
+        "{}",
+        line(&m, 23)
+    );
+    // Too long for the status bar: the hints give way to it, whole.
+    let msg = "post 7 scheduled for Fri 2026-11-27 17:00 UTC";
+    m.flash = Some((msg.into(), false));
+    assert_eq!(line(&m, 23).trim(), msg);
+    assert!(!line(&m, 22).contains("post 7"), "{}", line(&m, 22));
+    // Longer than the line: cut between words.
+    m.flash = Some((
+        "X refused it: You are not allowed to create a Tweet with duplicate content, so nothing was posted".into(),
+        true,
+    ));
+    assert_eq!(
+        line(&m, 23).trim(),
+        "X refused it: You are not allowed to create a Tweet with duplicate content, so…"
+    );
+    // The message is drawn in its colour (red for an error).
+    let t = draw(&m, 80, 24);
+    assert_eq!(t.backend().buffer()[(2, 23)].fg, Color::Red);
+}
+
+#[test]
 fn destructive_actions_ask_and_rules_are_enforced() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('d')));
@@ -980,10 +1021,7 @@ fn rebound_keys_work_and_every_hint_follows() {
     update(&mut m, key(KeyCode::Char('n')));
     assert!(m.stack.is_empty(), "n is no longer bound");
     let screen = draw(&m, 100, 24).backend().to_string();
-    assert!(
-        screen.contains("? help · q quit · w new · e edit"),
-        "{screen}"
-    );
+    assert!(screen.contains(" q quit · w new · e edit"), "{screen}");
     update(&mut m, key(KeyCode::Char('w')));
     assert!(m.on_top::<Composer>());
     typed(&mut m, "hi");

@@ -11,8 +11,8 @@ use ratatui::widgets::{Paragraph, Tabs};
 
 use super::keymap::Context;
 use super::model::{DbState, Model, Pane, PublisherState};
-use super::screens::{hint_line as keymap_hints, lists};
-use crate::present::inert;
+use super::screens::lists;
+use crate::present::{clip_words, fit_hints, inert, width};
 use chirp_core::text;
 
 /// Styles, or none at all under NO_COLOR.
@@ -99,23 +99,44 @@ pub fn view(m: &Model, f: &mut Frame) {
         lists::draw_list(m, f, m.focus, list, &theme, false);
     }
     lists::draw_detail(m, f, detail, &theme);
-    draw_status(m, f, status, &theme);
-    f.render_widget(
-        Paragraph::new(hint_line(m)).style(theme.fg(Color::DarkGray)),
-        hints,
-    );
+    let cols = usize::from(hints.width).saturating_sub(1);
+    match draw_status(m, f, status, &theme) {
+        // A message that does not fit beside the status takes the hints' line: messages come
+        // before hints, and are cut between words, never inside one.
+        Some((msg, err)) => f.render_widget(
+            Paragraph::new(format!(" {}", clip_words(&inert(msg, false), cols))).style(if err {
+                theme.fg(Color::Red)
+            } else {
+                theme.fg(Color::Cyan)
+            }),
+            hints,
+        ),
+        None => f.render_widget(
+            Paragraph::new(hint_line(m, cols)).style(theme.fg(Color::DarkGray)),
+            hints,
+        ),
+    }
     // Popups in stack order, the top one last.
     for screen in &m.stack {
         screen.draw(m, f, &theme);
     }
 }
 
-fn hint_line(m: &Model) -> String {
+/// The hints' line for `cols` columns: a popup's own, or the lists' keys that fit with the
+/// help key last.
+fn hint_line(m: &Model, cols: usize) -> String {
     if let Some(h) = m.stack.last().and_then(|s| s.hint(m)) {
-        return h;
+        return clip_words(&h, cols + 1);
     }
     if m.filter.is_empty() {
-        format!(" {}", keymap_hints(m, Context::Lists))
+        let all = m.keys.hints(Context::Lists);
+        let help = m.keys.key_of(Context::Lists, super::keymap::Action::Help);
+        let items: Vec<String> = all
+            .iter()
+            .filter(|(_, h)| *h != "help")
+            .map(|(k, h)| format!("{k} {h}"))
+            .collect();
+        format!(" {}", fit_hints(&items, &format!("{help} help"), cols))
     } else {
         let key = |a| m.keys.key_of(Context::Lists, a);
         use super::keymap::Action;
@@ -149,7 +170,13 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn draw_status(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
+/// The status bar. Returns the message to show, when it did not fit beside the status.
+fn draw_status<'m>(
+    m: &'m Model,
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+) -> Option<(&'m str, bool)> {
     // The account shown, or every account (each in the colour of its state).
     let shown: Vec<&AccountStatus> = match m.showing {
         Some(id) => m.accounts.iter().filter(|a| a.id == id).collect(),
@@ -197,16 +224,23 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         ),
     };
     spans.extend([Span::raw("│ "), Span::raw(publisher), Span::raw(" │ "), db]);
+    let mut elsewhere = None;
     if let Some((msg, err)) = &m.flash {
-        spans.push(Span::raw(" │ "));
-        spans.push(Span::styled(
-            inert(msg, false),
-            if *err {
-                theme.fg(Color::Red)
-            } else {
-                theme.fg(Color::Cyan)
-            },
-        ));
+        let shown = inert(msg, false);
+        let used: usize = spans.iter().map(|s| width(&s.content)).sum();
+        if used + 3 + width(&shown) <= usize::from(area.width) {
+            spans.push(Span::raw(" │ "));
+            spans.push(Span::styled(
+                shown,
+                if *err {
+                    theme.fg(Color::Red)
+                } else {
+                    theme.fg(Color::Cyan)
+                },
+            ));
+        } else {
+            elsewhere = Some((msg.as_str(), *err));
+        }
     }
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(if m.color {
@@ -216,4 +250,5 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         }),
         area,
     );
+    elsewhere
 }
