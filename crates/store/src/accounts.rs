@@ -176,6 +176,17 @@ pub async fn status_by_id(client: &impl GenericClient, id: i32) -> Result<Accoun
         .ok_or_else(|| DbError::Unexpected(format!("account {id} vanished")))
 }
 
+/// An account's X handle (without `@`), if it has one (the local placeholder has none).
+pub async fn handle(client: &impl GenericClient, id: i32) -> Result<Option<String>, DbError> {
+    Ok(client
+        .query_opt(
+            "SELECT nullif(x_username, '') FROM x_accounts WHERE id = $1",
+            &[&id],
+        )
+        .await?
+        .and_then(|r| r.get(0)))
+}
+
 /// Every X account chirp's user has connected (connected now or not), oldest first; the
 /// local placeholder, which is no X account yet, is left out.
 pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, DbError> {

@@ -70,6 +70,14 @@ pub async fn get(
         .transpose()
 }
 
+/// `account`'s queue; [`DbError::NoQueue`] (saying how to set one) when it has no slots.
+pub async fn require(client: &impl GenericClient, account: AccountId) -> Result<Queue, DbError> {
+    match get(client, account).await? {
+        Some(q) => Ok(q),
+        None => Err(no_queue(client, account).await),
+    }
+}
+
 /// Every account's queue, by account id.
 pub async fn all(client: &impl GenericClient) -> Result<Vec<Queue>, DbError> {
     let rows = client
@@ -106,18 +114,7 @@ async fn lock(tx: &Transaction<'_>, account: AccountId) -> Result<Queue, DbError
         .await?;
     match row {
         Some(r) => queue_of(account, r.get(0), r.get(1)),
-        None => {
-            let handle: Option<String> = tx
-                .query_opt(
-                    "SELECT x_username FROM x_accounts WHERE id = $1",
-                    &[&account],
-                )
-                .await?
-                .map(|r| r.get(0));
-            Err(DbError::NoQueue(
-                handle.unwrap_or_else(|| account.to_string()),
-            ))
-        }
+        None => Err(no_queue(tx, account).await),
     }
 }
 
@@ -240,25 +237,16 @@ pub async fn free(
     from: DateTime<Utc>,
     count: usize,
 ) -> Result<Vec<DateTime<Utc>>, DbError> {
-    let tx_free = get(client, account).await?;
-    let Some(queue) = tx_free else {
-        return Err(no_queue(client, account).await);
-    };
+    let queue = require(client, account).await?;
     let taken = taken(client, account, from, &[]).await?;
     Ok(first_free(&queue, from, &taken, count))
 }
 
+/// "@h has no queue slots", naming the account by its handle.
 async fn no_queue(client: &impl GenericClient, account: AccountId) -> DbError {
-    match client
-        .query_opt(
-            "SELECT x_username FROM x_accounts WHERE id = $1",
-            &[&account],
-        )
-        .await
-    {
-        Ok(Some(r)) => DbError::NoQueue(r.get(0)),
-        Ok(None) => DbError::NoQueue(account.to_string()),
-        Err(e) => e.into(),
+    match crate::accounts::handle(client, account).await {
+        Ok(h) => DbError::NoQueue(h.unwrap_or_else(|| account.to_string())),
+        Err(e) => e,
     }
 }
 

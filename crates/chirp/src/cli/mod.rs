@@ -473,9 +473,8 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     if let Some(g) = post.group_id {
                         for other in posts::group(&c, g).await? {
                             if other.id != post.id {
-                                let h = accounts::status_by_id(&c, other.x_account_id)
+                                let h = accounts::handle(&c, other.x_account_id)
                                     .await?
-                                    .username
                                     .unwrap_or_default();
                                 outln!("  also       post {} to @{h} · {}", other.id, other.status);
                             }

@@ -134,9 +134,8 @@ async fn account_of(c: &mut chirp_store::Object, handle: Option<String>) -> Resu
 }
 
 async fn handle_of(c: &chirp_store::Object, id: AccountId) -> Result<String> {
-    Ok(accounts::status_by_id(c, id)
+    Ok(accounts::handle(c, id)
         .await?
-        .username
         .unwrap_or_else(|| id.to_string()))
 }
 
@@ -176,11 +175,7 @@ async fn show(db: &Db, account: Option<String>, days: u32, json: bool) -> Result
     let mut c = db.client().await?;
     let queues: Vec<Queue> = match account {
         Some(h) => {
-            let id = accounts::find(&c, &h).await?;
-            match queue::get(&c, id).await? {
-                Some(q) => vec![q],
-                None => return Err(chirp_store::DbError::NoQueue(handle_of(&c, id).await?).into()),
-            }
+            vec![queue::require(&c, accounts::find(&c, &h).await?).await?]
         }
         None => queue::all(&c).await?,
     };
@@ -243,9 +238,7 @@ async fn next(
 ) -> Result<ExitCode> {
     let mut c = db.client().await?;
     let id = account_of(&mut c, account).await?;
-    let Some(q) = queue::get(&c, id).await? else {
-        return Err(chirp_store::DbError::NoQueue(handle_of(&c, id).await?).into());
-    };
+    let q = queue::require(&c, id).await?;
     // A bare date is read in the account's zone: its slots are.
     let from = match from {
         Some(f) => when::parse_from(&f, Utc::now(), &q.tz)

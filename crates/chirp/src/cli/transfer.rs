@@ -130,9 +130,8 @@ pub(super) async fn export(
                 if account.is_some_and(|a| a != q.account) {
                     continue;
                 }
-                let st = accounts::status_by_id(&c, q.account).await?;
                 queues.push(QueueOut {
-                    account: st.username.unwrap_or_default(),
+                    account: accounts::handle(&c, q.account).await?.unwrap_or_default(),
                     slots: q.slots.to_string(),
                     timezone: q.tz.name().to_string(),
                 });
@@ -484,9 +483,8 @@ async fn store_file(
 
 /// "@alice · scheduled Fri 2026-11-27 17:00 CET · 2 parts · 1 file · Hello…"
 async fn describe(c: &chirp_store::Object, ch: &Checked, tz: &Tz) -> Result<String> {
-    let handle = accounts::status_by_id(c, ch.account)
+    let handle = accounts::handle(c, ch.account)
         .await?
-        .username
         .map_or_else(|| "(no account connected)".into(), |h| format!("@{h}"));
     let when = match (ch.row.status, ch.when) {
         (Status::Draft | Status::Scheduled, Schedule::At(at)) => {
@@ -785,10 +783,7 @@ async fn check(
         && let Some(a) = account
         && queue::get(c, a).await?.is_none()
     {
-        let handle = accounts::status_by_id(c, a)
-            .await?
-            .username
-            .unwrap_or_default();
+        let handle = accounts::handle(c, a).await?.unwrap_or_default();
         if !rules.brought.contains(&handle.to_lowercase()) {
             problems.push(format!(
                 "{label}, scheduled_at: {}",
@@ -834,7 +829,7 @@ async fn check(
             };
             match (stored, &m.file) {
                 (Some(id), _) => {
-                    let kind = kinds_of_stored(c, id).await?;
+                    let kind = transfer::media_kind(c, id).await?;
                     kinds.push(kind);
                     part_files.push((FileSource::Stored(id), m.alt.clone()));
                 }
@@ -889,13 +884,6 @@ async fn check(
         when,
         files,
     }))
-}
-
-async fn kinds_of_stored(
-    c: &chirp_store::Object,
-    id: chirp_store::media::MediaId,
-) -> Result<MediaKind> {
-    Ok(transfer::media_kind(c, id).await?)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -421,9 +421,8 @@ async fn load_queue(db: &Db, week: u32) -> Result<Vec<crate::tui::model::QueueOf
     let until = from + chrono::Duration::weeks(1);
     let mut out = Vec::new();
     for q in chirp_store::queue::all(&c).await? {
-        let handle = accounts::status_by_id(&c, q.account)
+        let handle = accounts::handle(&c, q.account)
             .await?
-            .username
             .map_or_else(|| q.account.to_string(), |h| format!("@{h}"));
         let slots = chirp_store::queue::upcoming(&c, q.account, from, q.slots.per_week() + 1)
             .await?
