@@ -198,17 +198,22 @@ pub(crate) async fn place(
     Ok(())
 }
 
-/// The next `count` slots of `account` from `from` on, each with the post waiting in it.
+/// The slots of `account` from `from` until (not including) `until`, each with the post
+/// waiting in it.
 pub async fn upcoming(
     client: &impl GenericClient,
     account: AccountId,
     from: DateTime<Utc>,
-    count: usize,
+    until: DateTime<Utc>,
 ) -> Result<Vec<Slot>, DbError> {
     let Some(queue) = get(client, account).await? else {
         return Ok(Vec::new());
     };
-    let times: Vec<DateTime<Utc>> = queue.slots.from(from, queue.tz).take(count).collect();
+    let times: Vec<DateTime<Utc>> = queue
+        .slots
+        .from(from, queue.tz)
+        .take_while(|at| *at < until)
+        .collect();
     let rows = client
         .query(
             &format!(

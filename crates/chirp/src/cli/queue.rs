@@ -33,8 +33,8 @@ pub enum QueueCommand {
     Show {
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
-        /// How many days ahead.
-        #[arg(long, default_value_t = 7, value_name = "N")]
+        /// How many days ahead (1 to 366).
+        #[arg(long, default_value_t = 7, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
         /// One JSON array, one object per account (times in RFC 3339 UTC).
         #[arg(long)]
@@ -184,13 +184,7 @@ async fn show(db: &Db, account: Option<String>, days: u32, json: bool) -> Result
     let mut out = Vec::new();
     for q in &queues {
         let name = handle_of(&c, q.account).await?;
-        let per_week = q.slots.per_week().max(1);
-        let count = per_week * (days as usize / 7 + 1);
-        let slots: Vec<_> = queue::upcoming(&c, q.account, now, count)
-            .await?
-            .into_iter()
-            .filter(|s| s.at < until)
-            .collect();
+        let slots = queue::upcoming(&c, q.account, now, until).await?;
         if json {
             out.push(json!({
                 "account": name,

@@ -424,10 +424,9 @@ async fn load_queue(db: &Db, week: u32) -> Result<Vec<crate::tui::model::QueueOf
         let handle = accounts::handle(&c, q.account)
             .await?
             .map_or_else(|| q.account.to_string(), |h| format!("@{h}"));
-        let slots = chirp_store::queue::upcoming(&c, q.account, from, q.slots.per_week() + 1)
+        let slots = chirp_store::queue::upcoming(&c, q.account, from, until)
             .await?
             .into_iter()
-            .filter(|s| s.at < until)
             .map(|s| (s.at, s.post.map(|p| (p.id, p.content))))
             .collect();
         out.push(crate::tui::model::QueueOf {
