@@ -260,7 +260,9 @@ pub async fn for_posts(
     Ok(out)
 }
 
-fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, DbError> {
+/// An attachment from a row of: position, ord, media id, kind, media type, size, hex SHA-256,
+/// alt text, X media id, its expiry.
+pub(crate) fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, DbError> {
     let kind: String = r.get(3);
     Ok(Attachment {
         position: r.get(0),

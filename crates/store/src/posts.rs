@@ -273,27 +273,40 @@ pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Res
 
 /// Every part of a post, the first one (the post's own text) included, in order.
 pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPart>, DbError> {
+    Ok(parts_of(client, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
+}
+
+/// [`parts`] of each of `ids`, in one query.
+pub async fn parts_of(
+    client: &impl GenericClient,
+    ids: &[PostId],
+) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, DbError> {
     let rows = client
         .query(
-            "SELECT 1 AS position, content, x_tweet_id, posted_at, x_deleted_at
-             FROM posts WHERE id = $1
+            "SELECT id, 1 AS position, content, x_tweet_id, posted_at, x_deleted_at
+             FROM posts WHERE id = ANY($1)
              UNION ALL
-             SELECT position, content, x_tweet_id, posted_at, x_deleted_at
-             FROM post_parts WHERE post_id = $1
-             ORDER BY position",
-            &[&id],
+             SELECT post_id, position, content, x_tweet_id, posted_at, x_deleted_at
+             FROM post_parts WHERE post_id = ANY($1)
+             ORDER BY 1, 2",
+            &[&ids],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| PostPart {
-            position: r.get(0),
-            content: r.get(1),
-            x_tweet_id: r.get(2),
-            posted_at: r.get(3),
-            x_deleted_at: r.get(4),
-        })
-        .collect())
+    let mut out: std::collections::HashMap<PostId, Vec<PostPart>> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        out.entry(r.get(0)).or_default().push(PostPart {
+            position: r.get(1),
+            content: r.get(2),
+            x_tweet_id: r.get(3),
+            posted_at: r.get(4),
+            x_deleted_at: r.get(5),
+        });
+    }
+    Ok(out)
 }
 
 /// Replaces the text of a draft, scheduled or failed post.

@@ -200,7 +200,7 @@ pub async fn files(
     let rows = client
         .query(
             "SELECT tm.position, tm.ord, m.id, m.kind, m.media_type, m.size_bytes,
-                    encode(m.sha256, 'hex'), tm.alt_text
+                    encode(m.sha256, 'hex'), tm.alt_text, NULL::varchar, NULL::timestamptz
              FROM post_templates t
              JOIN template_media tm ON tm.template_id = t.id
              JOIN media m ON m.id = tm.media_id
@@ -209,22 +209,5 @@ pub async fn files(
             &[&name.trim()],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.get(3);
-            Ok(crate::media::Attachment {
-                position: r.get(0),
-                ord: r.get(1),
-                media_id: r.get(2),
-                kind: chirp_core::MediaKind::parse(&kind)
-                    .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")))?,
-                media_type: r.get(4),
-                size_bytes: r.get(5),
-                sha256: r.get(6),
-                alt_text: r.get(7),
-                x_media_id: None,
-                x_media_expires_at: None,
-            })
-        })
-        .collect()
+    rows.iter().map(crate::media::attachment_of).collect()
 }

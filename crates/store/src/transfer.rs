@@ -46,27 +46,7 @@ pub async fn export(
         )
         .await?;
     let ids: Vec<PostId> = rows.iter().map(|r| r.get("id")).collect();
-    let mut parts: HashMap<PostId, Vec<PostPart>> = HashMap::new();
-    for r in client
-        .query(
-            "SELECT id, 1 AS position, content, x_tweet_id, posted_at, x_deleted_at
-             FROM posts WHERE id = ANY($1)
-             UNION ALL
-             SELECT post_id, position, content, x_tweet_id, posted_at, x_deleted_at
-             FROM post_parts WHERE post_id = ANY($1)
-             ORDER BY 1, 2",
-            &[&ids],
-        )
-        .await?
-    {
-        parts.entry(r.get(0)).or_default().push(PostPart {
-            position: r.get(1),
-            content: r.get(2),
-            x_tweet_id: r.get(3),
-            posted_at: r.get(4),
-            x_deleted_at: r.get(5),
-        });
-    }
+    let mut parts = posts::parts_of(client, &ids).await?;
     let mut media = crate::media::for_posts(client, &ids).await?;
     rows.iter()
         .map(|r| {
