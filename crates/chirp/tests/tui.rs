@@ -47,6 +47,29 @@ fn post(id: i32, status: Status, content: &str) -> Post {
     }
 }
 
+/// An image attached to part `position` of a post, as the store lists it.
+fn image(
+    position: i32,
+    ord: i32,
+    media_id: i32,
+    media_type: &str,
+    size_bytes: i64,
+    alt: Option<&str>,
+) -> Attachment {
+    Attachment {
+        position,
+        ord,
+        media_id,
+        kind: chirp_core::MediaKind::Image,
+        media_type: media_type.into(),
+        size_bytes,
+        sha256: "ab".into(),
+        alt_text: alt.map(Into::into),
+        x_media_id: None,
+        x_media_expires_at: None,
+    }
+}
+
 fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
@@ -527,18 +550,7 @@ fn a_template_picked_in_the_tui_opens_as_a_new_post_with_what_chirp_knows_filled
         .and_then(|p| p.opening.clone())
         .unwrap()
         .0;
-    let file = Attachment {
-        position: 2,
-        ord: 1,
-        media_id: 31,
-        kind: chirp_core::MediaKind::Image,
-        media_type: "image/png".into(),
-        size_bytes: 2048,
-        sha256: "ab".into(),
-        alt_text: Some("the new screen".into()),
-        x_media_id: None,
-        x_media_expires_at: None,
-    };
+    let file = image(2, 1, 31, "image/png", 2048, Some("the new screen"));
     update(
         &mut m,
         Msg::Answer(
@@ -1608,17 +1620,8 @@ fn screen_two_accounts() {
 #[test]
 fn posts_with_media_are_marked_and_their_files_listed() {
     let mut m = empty_model(100);
-    let file = |ord: i32, alt: Option<&str>| chirp_store::media::Attachment {
-        position: 1,
-        ord,
-        media_id: ord,
-        kind: chirp_core::MediaKind::Image,
-        media_type: "image/png".into(),
-        size_bytes: 3 * 1024 * 1024 + 200_000,
-        sha256: "ab".into(),
-        alt_text: alt.map(Into::into),
-        x_media_id: None,
-        x_media_expires_at: None,
+    let file = |ord: i32, alt: Option<&str>| {
+        image(1, ord, ord, "image/png", 3 * 1024 * 1024 + 200_000, alt)
     };
     let id = load_id(&mut m, Pane::Drafts);
     update(
@@ -1774,17 +1777,15 @@ fn files_are_attached_described_removed_and_saved_with_their_part() {
 fn an_existing_posts_files_can_be_removed_and_the_rest_kept() {
     use chirp::tui::model::FileRef;
     let mut m = empty_model(80);
-    let file = |ord: i32| chirp_store::media::Attachment {
-        position: 1,
-        ord,
-        media_id: 10 + ord,
-        kind: chirp_core::MediaKind::Image,
-        media_type: "image/jpeg".into(),
-        size_bytes: 2048,
-        sha256: "cd".into(),
-        alt_text: Some(format!("photo {ord}")),
-        x_media_id: None,
-        x_media_expires_at: None,
+    let file = |ord: i32| {
+        image(
+            1,
+            ord,
+            10 + ord,
+            "image/jpeg",
+            2048,
+            Some(&format!("photo {ord}")),
+        )
     };
     let id = load_id(&mut m, Pane::Drafts);
     update(
@@ -1829,18 +1830,7 @@ fn an_existing_posts_files_can_be_removed_and_the_rest_kept() {
 fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
     let mut m = empty_model(100);
     m.picker = Some(ratatui_image::picker::Picker::halfblocks());
-    let file = chirp_store::media::Attachment {
-        position: 1,
-        ord: 1,
-        media_id: 42,
-        kind: chirp_core::MediaKind::Image,
-        media_type: "image/png".into(),
-        size_bytes: 4096,
-        sha256: "ef".into(),
-        alt_text: Some("a red square".into()),
-        x_media_id: None,
-        x_media_expires_at: None,
-    };
+    let file = image(1, 1, 42, "image/png", 4096, Some("a red square"));
     let id = load_id(&mut m, Pane::Drafts);
     let cmds = update(
         &mut m,
