@@ -120,29 +120,9 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .map_err(err),
         ),
         Cmd::Create(parts, to, files) => Answer::Saved(
-            async {
-                let mut c = db.client().await?;
-                let to = if to.is_empty() {
-                    vec![accounts::default_account(&mut c).await?]
-                } else {
-                    to
-                };
-                let media = store_files(&mut c, files).await?;
-                let made = posts::create_with_media(
-                    &mut c,
-                    ACTOR,
-                    &to,
-                    &parts,
-                    &media,
-                    posts::Schedule::Draft,
-                )
-                .await?;
-                made.into_iter()
-                    .next()
-                    .ok_or_else(|| DbError::Unexpected("no post was made".into()))
-            }
-            .await
-            .map_err(err),
+            create(&db, parts, to, files, posts::Schedule::Draft)
+                .await
+                .map_err(err),
         ),
         Cmd::Complete(asked) => {
             let a = asked.clone();
@@ -173,39 +153,26 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .map_err(err),
         ),
         Cmd::SaveQueued {
-            id,
+            id: None,
             parts,
             to,
             files,
         } => Answer::Saved(
+            create(&db, parts, to, files, posts::Schedule::Queue)
+                .await
+                .map_err(err),
+        ),
+        Cmd::SaveQueued {
+            id: Some(id),
+            parts,
+            files,
+            ..
+        } => Answer::Saved(
             async {
                 let mut c = db.client().await?;
                 let media = store_files(&mut c, files).await?;
-                match id {
-                    Some(id) => {
-                        posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await?;
-                        posts::enqueue(&mut c, ACTOR, id).await
-                    }
-                    None => {
-                        let to = if to.is_empty() {
-                            vec![accounts::default_account(&mut c).await?]
-                        } else {
-                            to
-                        };
-                        posts::create_with_media(
-                            &mut c,
-                            ACTOR,
-                            &to,
-                            &parts,
-                            &media,
-                            posts::Schedule::Queue,
-                        )
-                        .await?
-                        .into_iter()
-                        .next()
-                        .ok_or_else(|| DbError::Unexpected("no post was made".into()))
-                    }
-                }
+                posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await?;
+                posts::enqueue(&mut c, ACTOR, id).await
             }
             .await
             .map_err(err),
@@ -411,6 +378,29 @@ pub(super) async fn save_unsaved(
             }
         }
     }
+}
+
+/// A new post of `parts` with its files, for each of `to` (none: the default account),
+/// going out `when`; the first one made.
+async fn create(
+    db: &Db,
+    parts: Vec<String>,
+    to: Vec<chirp_core::AccountId>,
+    files: Vec<Vec<FileRef>>,
+    when: posts::Schedule,
+) -> Result<chirp_core::Post, DbError> {
+    let mut c = db.client().await?;
+    let to = if to.is_empty() {
+        vec![accounts::default_account(&mut c).await?]
+    } else {
+        to
+    };
+    let media = store_files(&mut c, files).await?;
+    posts::create_with_media(&mut c, ACTOR, &to, &parts, &media, when)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DbError::Unexpected("no post was made".into()))
 }
 
 /// Each account's slots for week `week` (0: the 7 days from now, 1: the 7 after…) and what
