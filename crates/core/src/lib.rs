@@ -2,8 +2,10 @@
 //! publisher, the CLI and the TUI all call into these so that a rule is written once.
 
 pub mod media;
+pub mod metrics;
 pub mod policy;
 pub mod post;
+pub mod price;
 pub mod send;
 pub mod slots;
 pub mod status;
@@ -12,6 +14,8 @@ pub mod text;
 pub mod when;
 
 pub use media::{MediaError, MediaKind};
+pub use metrics::Metrics;
+pub use price::Pricing;
 pub use policy::{Next, RetryPolicy};
 pub use post::{AccountId, Post, PostId, PostPart};
 pub use send::{Quota, SendError};

@@ -100,6 +100,19 @@ fn count_piece(piece: &str) -> (i32, bool) {
     (weighted, ok)
 }
 
+/// Whether the text holds a link, as X sees links (with or without a protocol): what makes
+/// a post a "post with a URL" for X's prices.
+pub fn has_url(text: &str) -> bool {
+    use twitter_text::extractor::{Extract, Extractor};
+    // In pieces, as counting does: linear however long the text.
+    pieces(text).iter().any(|piece| {
+        let guarded = avoid_mention_panic(piece);
+        !Extractor::new()
+            .extract_urls_with_indices(&guarded)
+            .is_empty()
+    })
+}
+
 /// twitter-text 0.3.1 panics (slicing inside a character) on an at sign shortly after a
 /// non-ASCII character, as in "\u{301}$@" or "＠＠". For counting, such an at sign is
 /// replaced by a hash sign of the same weight: neither changes what is a URL (both keep a
