@@ -56,6 +56,9 @@ pub enum Next {
         until: DateTime<Utc>,
         reason: String,
     },
+    /// The account has no credits left: hold every post of the account (nothing failed)
+    /// until the user tops up and resumes it.
+    OutOfCredits(String),
 }
 
 /// The rule table of DESIGN.md's publishing protocol, for everything but an expired credential
@@ -77,9 +80,8 @@ pub fn after_error(
                 reason: message.clone(),
             }
         }
-        SendError::Duplicate(m) | SendError::Refused(m) | SendError::OutOfCredits(m) => {
-            Next::Fail(m.clone())
-        }
+        SendError::OutOfCredits(m) => Next::OutOfCredits(m.clone()),
+        SendError::Duplicate(m) | SendError::Refused(m) => Next::Fail(m.clone()),
         SendError::Unauthorized(_)
         | SendError::Unknown(_)
         | SendError::NotSent(_)
@@ -163,6 +165,12 @@ mod tests {
             after_error(&unknown_reset, 3, &p, now()),
             Next::RateLimited { until, .. } if until == now() + Duration::minutes(15)
         ));
+        // Out of credits holds the account's posts, even on the last attempt: nothing failed.
+        let broke = SendError::OutOfCredits("X says the account is out of credits".into());
+        assert_eq!(
+            after_error(&broke, p.max_attempts, &p, now()),
+            Next::OutOfCredits("X says the account is out of credits".into())
+        );
         // A 5xx may have created the post: retry, but look first.
         let s = SendError::Unknown("X had a server error (503): down".into());
         match after_error(&s, 2, &p, now()) {

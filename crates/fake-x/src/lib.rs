@@ -29,7 +29,9 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 mod media;
+mod metrics;
 pub use media::{FakeMedia, MediaState};
+pub use metrics::FakeMetrics;
 
 /// How the fake behaves.
 #[derive(Debug, Clone)]
@@ -71,6 +73,10 @@ pub struct FakeConfig {
     pub timeline_latency: Duration,
     /// Refuse every reply, as X's reply restriction does for accounts not "summoned".
     pub refuse_replies: bool,
+    /// Post lookups (metrics reads) a user may make per window before 429.
+    pub lookups_per_window: u32,
+    /// Every post lookup answers this status.
+    pub lookup_status: Option<u16>,
 }
 
 impl Default for FakeConfig {
@@ -95,6 +101,8 @@ impl Default for FakeConfig {
             post_latency: Duration::ZERO,
             timeline_latency: Duration::ZERO,
             refuse_replies: false,
+            lookups_per_window: 900,
+            lookup_status: None,
         }
     }
 }
@@ -114,6 +122,8 @@ pub enum Fault {
     Unauthorized,
     /// Create the post, then answer 201 with a body that is not JSON.
     GarbledAfterRecord,
+    /// 402: the account has no credits left (nothing is created).
+    OutOfCredits,
     /// No fault: this request is answered as usual (to place a fault on a later one).
     Pass,
 }
@@ -178,6 +188,7 @@ struct Inner {
     texts: std::collections::HashSet<(String, String)>,
     refreshes: usize,
     media: HashMap<String, FakeMedia>,
+    metrics: HashMap<String, FakeMetrics>,
 }
 
 struct Shared {
@@ -326,6 +337,28 @@ impl FakeX {
         }
     }
 
+    /// Sets what X reports for a post's numbers.
+    pub fn set_metrics(&self, id: &str, m: FakeMetrics) {
+        lock(&self.shared.inner).metrics.insert(id.to_string(), m);
+    }
+
+    /// Makes a post look `days` older than it is (private metrics end at 30 days).
+    pub fn age_post(&self, id: &str, days: i64) {
+        if let Some(p) = lock(&self.shared.inner).posts.iter_mut().find(|p| p.id == id) {
+            p.created_at -= chrono::Duration::days(days);
+        }
+    }
+
+    /// Deletes a post as its author would on X's website (chirp is not told).
+    pub fn delete_on_x(&self, id: &str) {
+        let mut inner = lock(&self.shared.inner);
+        if let Some(p) = inner.posts.iter_mut().find(|p| p.id == id) {
+            p.deleted = true;
+            let key = (p.user_id.clone(), p.text.clone());
+            inner.texts.remove(&key);
+        }
+    }
+
     /// Every media upload begun so far.
     pub fn media(&self) -> Vec<FakeMedia> {
         let mut all: Vec<FakeMedia> = lock(&self.shared.inner).media.values().cloned().collect();
@@ -397,7 +430,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/2/oauth2/revoke", post(revoke))
         .route("/2/users/me", get(me))
         .route("/2/users/{id}/tweets", get(timeline))
-        .route("/2/tweets", post(create))
+        .route("/2/tweets", post(create).get(metrics::lookup))
         .route("/2/tweets/{id}", delete(remove))
         .route("/2/media/upload/initialize", post(media::initialize))
         // X takes appended chunks of a few MB (axum's default limit is 2 MB).
@@ -892,6 +925,15 @@ async fn create_inner(s: &Arc<Shared>, headers: &HeaderMap, body: &[u8]) -> Resp
         }
         Some(Fault::Unauthorized) => {
             return problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
+        }
+        Some(Fault::OutOfCredits) => {
+            let body = json!({
+                "title": "CreditsDepleted",
+                "detail": "Your enrolled account does not have any credits to fulfill this request.",
+                "type": "https://api.twitter.com/2/problems/credits",
+                "status": 402
+            });
+            return (StatusCode::PAYMENT_REQUIRED, axum::Json(body)).into_response();
         }
         Some(Fault::RateLimited { reset_in }) => {
             let mut r = problem(

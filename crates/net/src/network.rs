@@ -86,6 +86,16 @@ pub struct Sent {
     pub quota: Option<Quota>,
 }
 
+/// What a read of post metrics found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsRead {
+    pub found: Vec<(String, chirp_core::Metrics)>,
+    /// Ids the network no longer has (deleted there).
+    pub gone: Vec<String>,
+    /// What the network said is left of the account's read window.
+    pub quota: Option<Quota>,
+}
+
 /// A social network, as the publisher needs it.
 pub trait Network: Send + Sync {
     /// Its name, for messages ("X").
@@ -120,6 +130,16 @@ pub trait Network: Send + Sync {
         id: &'a str,
         deadline: Instant,
     ) -> BoxFuture<'a, Result<(), SendError>>;
+
+    /// Reads the numbers of up to 100 of the account's posts (the network's ids); the
+    /// private ones too when `private` (posts recent enough for the network to show them).
+    fn metrics<'a>(
+        &'a self,
+        token: &'a Secret,
+        ids: &'a [String],
+        private: bool,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<MetricsRead, SendError>>;
 
     /// After an unknown outcome: whether the account already published `part` since `since`,
     /// matching its text and links exactly as the network renders them.

@@ -117,6 +117,12 @@ pub enum Event {
         account: AccountId,
         until: DateTime<Utc>,
     },
+    /// The account is out of credits: its posts wait until it is resumed.
+    OutOfCredits {
+        account: AccountId,
+        post: PostId,
+        reason: String,
+    },
     Rescued {
         post: PostId,
     },
@@ -300,6 +306,7 @@ enum Record {
         until: DateTime<Utc>,
         reason: String,
     },
+    OutOfCredits(String),
 }
 
 /// What whoever runs a publisher wants of it.
@@ -774,6 +781,7 @@ impl Inner {
                 uncount: !counts,
             },
             Next::RateLimited { until, reason } => Record::RateLimited { until, reason },
+            Next::OutOfCredits(reason) => Record::OutOfCredits(format!("{part}{reason}")),
         }
     }
 
@@ -1386,6 +1394,11 @@ impl Inner {
                             account: p.account,
                             until: *until,
                         },
+                        Record::OutOfCredits(reason) => Event::OutOfCredits {
+                            account: p.account,
+                            post: p.id,
+                            reason: reason.clone(),
+                        },
                     });
                     return;
                 }
@@ -1437,6 +1450,10 @@ impl Inner {
             Record::RateLimited { until, reason } => {
                 let mut c = c;
                 store::rate_limited(&mut c, &self.me, p.id, p.account, *until, reason).await
+            }
+            Record::OutOfCredits(reason) => {
+                let mut c = c;
+                store::out_of_credits(&mut c, &self.me, p.id, p.account, reason).await
             }
         }
     }

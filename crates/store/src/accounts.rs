@@ -97,6 +97,10 @@ pub struct AccountStatus {
     pub can_post_media: bool,
     /// The queue slot a post added now would take (None: no queue slots).
     pub next_slot: Option<chrono::DateTime<chrono::Utc>>,
+    /// Since when X has said the account is out of credits (its posts wait for a resume),
+    /// and X's words.
+    pub out_of_credits_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub out_of_credits_reason: Option<String>,
 }
 
 /// Whether a stored grant lets chirp upload media (`media.write`). NULL: connected before
@@ -109,7 +113,8 @@ const STATUS_COLUMNS: &str = "a.id, x_username, x_user_id, is_active, needs_reco
      token_expires_at, rate_limited_until, \
      (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id \
         AND p.status IN ('scheduled', 'publishing')) AS waiting, \
-     needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at, scope";
+     needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at, scope, \
+     out_of_credits_at, out_of_credits_reason";
 
 fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
     let id: i32 = r.get(0);
@@ -133,6 +138,8 @@ fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
         refresh_started_at: r.get(11),
         can_post_media: grants_media(r.get::<_, Option<String>>(12).as_deref()),
         next_slot: None,
+        out_of_credits_at: r.get(13),
+        out_of_credits_reason: r.get(14),
     }
 }
 
@@ -331,6 +338,35 @@ pub async fn save_connected(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// After the user topped up: the account's posts held for want of credits go out again, at
+/// once (every publisher is woken). How many were waiting; None when it was not held.
+pub async fn resume(client: &mut deadpool_postgres::Object, id: i32) -> Result<Option<i64>, DbError> {
+    let tx = client.transaction().await?;
+    let held = tx
+        .execute(
+            "UPDATE x_accounts SET out_of_credits_at = NULL, out_of_credits_reason = NULL
+             WHERE id = $1 AND out_of_credits_at IS NOT NULL",
+            &[&id],
+        )
+        .await?;
+    let waiting: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM posts WHERE x_account_id = $1 AND status = 'scheduled'
+               AND (scheduled_at IS NULL OR scheduled_at <= now())",
+            &[&id],
+        )
+        .await?
+        .get(0);
+    tx.execute(
+        "SELECT pg_notify('chirp_posts', json_build_object(
+             'op', 'resume', 'id', 0, 'status', 'scheduled', 'account', $1::int)::text)",
+        &[&id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((held == 1).then_some(waiting))
 }
 
 /// Forgets an account's tokens and deactivates it; its posts stay.

@@ -2,6 +2,7 @@
 //! LISTEN, the typed queries of the CLI and TUI, and the publisher's lease-guarded writes.
 
 pub mod accounts;
+pub mod analytics;
 pub mod cluster;
 pub mod media;
 pub mod notify;

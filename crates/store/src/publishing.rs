@@ -60,6 +60,7 @@ pub async fn claim(
                    AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
                    AND a.is_active AND NOT a.needs_reconnect
                    AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= now())
+                   AND a.out_of_credits_at IS NULL
                  ORDER BY p.scheduled_at NULLS FIRST, p.id
                  LIMIT $2
                  FOR UPDATE OF p SKIP LOCKED
@@ -408,6 +409,31 @@ pub async fn requeue(
         )
         .await?;
     Ok(n == 1)
+}
+
+/// The account is out of credits: holds every post of the account until the user resumes
+/// it ([`crate::accounts::resume`]), and gives this one back to the queue, in one transaction.
+/// The attempt does not count. False when the lease was lost (then nothing is written).
+pub async fn out_of_credits(
+    c: &mut deadpool_postgres::Object,
+    me: &str,
+    id: PostId,
+    account: AccountId,
+    reason: &str,
+) -> Result<bool, DbError> {
+    let tx = c.transaction().await?;
+    if !requeue(&tx, me, id, None, Some(reason), false, true).await? {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE x_accounts SET out_of_credits_at = coalesce(out_of_credits_at, now()),
+                out_of_credits_reason = $2
+         WHERE id = $1",
+        &[&account, &reason],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// X's window is exhausted: holds every post of the account until it resets, and gives this

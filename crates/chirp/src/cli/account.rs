@@ -185,6 +185,13 @@ pub(super) async fn status(
             if let Some(t) = s.rate_limited_until.filter(|t| *t > chrono::Utc::now()) {
                 outln!("  rate limited by X until {}", when::show(t, &tz));
             }
+            if let Some(t) = s.out_of_credits_at {
+                outln!(
+                    "  out of credits since {}: its posts wait; top up at X, then run `chirp account resume @{}`",
+                    when::show(t, &tz),
+                    s.username.clone().unwrap_or_default()
+                );
+            }
             outln!("  {} post(s) waiting", s.posts_waiting);
         }
         Some(s) if s.needs_reconnect => {
@@ -244,9 +251,26 @@ pub(super) async fn list(db: &Db, json: bool, tz: Tz) -> Result<ExitCode> {
         if let Some(t) = a.rate_limited_until.filter(|t| *t > chrono::Utc::now()) {
             line.push_str(&format!(" · rate limited until {}", when::show(t, &tz)));
         }
+        if a.out_of_credits_at.is_some() {
+            line.push_str(&format!(
+                " · out of credits (top up, then chirp account resume {handle})"
+            ));
+        }
         outln!("{line}");
     }
     outln!("(* the default: posts go there unless --account says otherwise)");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chirp account resume @handle`: its posts held for want of credits go out again.
+pub(super) async fn resume(db: &Db, handle: String) -> Result<ExitCode> {
+    let mut c = db.client().await?;
+    let id = accounts::find(&c, &handle).await?;
+    let name = accounts::handle(&c, id).await?.unwrap_or_default();
+    match accounts::resume(&mut c, id).await? {
+        Some(n) => outln!("@{name} resumed: {n} post(s) due now go out at once"),
+        None => outln!("@{name} was not held for credits: nothing to resume"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

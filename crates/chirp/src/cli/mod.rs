@@ -279,6 +279,12 @@ pub enum AccountCommand {
         #[arg(value_name = "@HANDLE")]
         handle: String,
     },
+    /// After topping up at X: send the posts held since X said the account is out of
+    /// credits (402).
+    Resume {
+        #[arg(value_name = "@HANDLE")]
+        handle: String,
+    },
     /// Revoke the tokens at X and deactivate the account here; posts are kept.
     Disconnect {
         /// Which account (needed when several are connected).
@@ -652,6 +658,9 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     Box::pin(account::make_default(db, handle))
                 })
                 .await
+            }
+            AccountCommand::Resume { handle } => {
+                with_db(config, move |db| Box::pin(account::resume(db, handle))).await
             }
             AccountCommand::Disconnect { handle } => {
                 let cfg = config.clone();

@@ -232,6 +232,17 @@ pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
             who(*account),
             until.format("%H:%M:%S UTC")
         ),
+        Event::OutOfCredits {
+            account,
+            post,
+            reason,
+        } => {
+            let who = who(*account);
+            format!(
+                "{who} is out of credits, holding its posts (post {post}: {}); top up, then run `chirp account resume {who}`",
+                safe(reason)
+            )
+        }
         Event::Crashed { post, reason } => format!("post {post}: {}", safe(reason)),
         Event::Abandoned { post } => format!(
             "not sending post {post}: the database stopped answering (whoever takes it over checks X first)"

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use super::{MediaUpload, XClient, XError, same_post};
 use crate::Secret;
 use crate::network::{
-    BoxFuture, Capabilities, Chunks, Lookup, MediaKind, Network, Part, RemoteAccount, Sent, Upload,
-    Uploaded,
+    BoxFuture, Capabilities, Chunks, Lookup, MediaKind, MetricsRead, Network, Part, RemoteAccount,
+    Sent, Upload, Uploaded,
 };
 
 /// How far back reconciliation reads the timeline at most (X's timeline endpoint returns up
@@ -52,7 +52,7 @@ impl From<XError> for SendError {
                 SendError::Refused(format!("X refused it ({status}): {message}"))
             }
             XError::PaymentRequired(m) => {
-                SendError::OutOfCredits(format!("X says the app is out of credits (402): {m}"))
+                SendError::OutOfCredits(format!("X says the account is out of credits (402): {m}"))
             }
             XError::RateLimited { reset } => SendError::RateLimited {
                 reset,
@@ -156,6 +156,38 @@ impl Network for XNetwork {
         Box::pin(async move {
             self.client.delete_post(token, id, Some(deadline)).await?;
             Ok(())
+        })
+    }
+
+    fn metrics<'a>(
+        &'a self,
+        token: &'a Secret,
+        ids: &'a [String],
+        private: bool,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<MetricsRead, SendError>> {
+        Box::pin(async move {
+            let page = self
+                .client
+                .metrics(token, ids, private, Some(deadline))
+                .await?;
+            let mut read = MetricsRead {
+                found: page.found,
+                gone: page.gone,
+                quota: page.rate,
+            };
+            // Posts X would not show private numbers for (older than it counts 30 days):
+            // their public ones, in a second request.
+            if private && !page.not_shown.is_empty() {
+                let again = self
+                    .client
+                    .metrics(token, &page.not_shown, false, Some(deadline))
+                    .await?;
+                read.found.extend(again.found);
+                read.gone.extend(again.gone);
+                read.quota = again.rate.or(read.quota);
+            }
+            Ok(read)
         })
     }
 

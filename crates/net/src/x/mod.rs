@@ -83,7 +83,7 @@ pub enum XError {
     #[error("X refused the request ({status}): {message}")]
     Refused { status: u16, message: String },
     /// 402: out of credits on a pay-per-use plan.
-    #[error("X says the app is out of credits (402 Payment Required): {0}")]
+    #[error("X says the account is out of credits (402 Payment Required): {0}")]
     PaymentRequired(String),
     /// 429: wait until `reset`.
     #[error("X rate limit reached{}", .reset.map(|r| format!("; the window resets at {}", r.format("%H:%M:%S UTC"))).unwrap_or_default())]
@@ -295,6 +295,79 @@ struct Meta {
     next_token: Option<String>,
 }
 
+/// What a metrics read found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsPage {
+    pub found: Vec<(String, chirp_core::Metrics)>,
+    /// Ids X no longer has (deleted on X).
+    pub gone: Vec<String>,
+    /// Ids X would not show with the fields asked for (private metrics of an older post).
+    pub not_shown: Vec<String>,
+    pub rate: Option<Quota>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LookupBody {
+    #[serde(default)]
+    data: Vec<MetricsTweet>,
+    #[serde(default)]
+    errors: Vec<LookupError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LookupError {
+    resource_id: Option<String>,
+    value: Option<String>,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetricsTweet {
+    id: String,
+    #[serde(default)]
+    public_metrics: PublicMetrics,
+    non_public_metrics: Option<serde_json::Value>,
+    organic_metrics: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PublicMetrics {
+    retweet_count: i64,
+    reply_count: i64,
+    like_count: i64,
+    quote_count: i64,
+    bookmark_count: i64,
+    impression_count: i64,
+}
+
+impl MetricsTweet {
+    fn metrics(&self) -> chirp_core::Metrics {
+        let p = &self.public_metrics;
+        let non_public = self.non_public_metrics.as_ref();
+        let count = |name: &str| non_public.and_then(|n| n.get(name)?.as_i64());
+        let private = (self.non_public_metrics.is_some() || self.organic_metrics.is_some())
+            .then(|| {
+                serde_json::json!({
+                    "non_public_metrics": self.non_public_metrics,
+                    "organic_metrics": self.organic_metrics,
+                })
+            });
+        chirp_core::Metrics {
+            impressions: p.impression_count,
+            likes: p.like_count,
+            reposts: p.retweet_count,
+            replies: p.reply_count,
+            quotes: p.quote_count,
+            bookmarks: p.bookmark_count,
+            url_clicks: count("url_link_clicks"),
+            profile_clicks: count("user_profile_clicks"),
+            private,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct CreateBody<'a> {
     /// X wants text unless there is media; an empty text with media is left out.
@@ -491,6 +564,64 @@ impl XClient {
             deadline,
         )
         .await
+    }
+
+    /// GET /2/tweets?ids=… (at most 100) with public metrics, and the author's private ones
+    /// when `private` (X shows them for posts of the last 30 days only). X answers 200 with
+    /// `errors` beside `data` for ids it no longer has or fields it will not show.
+    pub async fn metrics(
+        &self,
+        token: &Secret,
+        ids: &[String],
+        private: bool,
+        deadline: Option<Instant>,
+    ) -> Result<MetricsPage, XError> {
+        let fields = if private {
+            "public_metrics,non_public_metrics,organic_metrics"
+        } else {
+            "public_metrics"
+        };
+        let mut req = self
+            .http
+            .get(format!("{}/2/tweets", self.base))
+            .bearer_auth(token.expose())
+            .query(&[("ids", ids.join(",")), ("tweet.fields", fields.to_string())]);
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(XError::NotSent("the read's deadline passed".into()));
+            }
+            req = req.timeout(left);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        if !status.is_success() {
+            return Err(classify(status, &headers, &bytes));
+        }
+        let page: LookupBody = serde_json::from_slice(&bytes).map_err(|e| XError::Unexpected {
+            status: status.as_u16(),
+            message: format!("the metrics could not be read: {e}"),
+        })?;
+        let mut out = MetricsPage {
+            rate: quota_from_headers(&headers),
+            ..MetricsPage::default()
+        };
+        for t in page.data {
+            out.found.push((t.id.clone(), t.metrics()));
+        }
+        for e in page.errors {
+            let Some(id) = e.resource_id.or(e.value) else {
+                continue;
+            };
+            if e.kind.ends_with("/resource-not-found") {
+                out.gone.push(id);
+            } else if !out.found.iter().any(|(f, _)| *f == id) && !out.not_shown.contains(&id) {
+                out.not_shown.push(id);
+            }
+        }
+        Ok(out)
     }
 
     /// GET /2/users/me.

@@ -1,0 +1,448 @@
+//! How posts did: metrics read from X, one row per post and read (`post_analytics`), and the
+//! sums the stats screen and `chirp stats` show. Which posts are due for a read is in the
+//! posts table (`metrics_due_at`, scheduled by a trigger when a post goes out); collectors on
+//! any number of hosts take due posts with `SKIP LOCKED` and a provisional next time, so a
+//! read is never made twice at once and a collector that dies leaves nothing stuck.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+
+use crate::DbError;
+use chirp_core::{AccountId, Metrics, PostId};
+
+/// A posted post whose metrics are to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToRead {
+    pub post: PostId,
+    pub account: AccountId,
+    pub x_id: String,
+    pub posted_at: DateTime<Utc>,
+}
+
+const TO_READ: &str = "p.id, p.x_account_id, p.x_tweet_id, coalesce(p.posted_at, p.updated_at)";
+
+fn to_read(r: &tokio_postgres::Row) -> ToRead {
+    ToRead {
+        post: r.get(0),
+        account: r.get(1),
+        x_id: r.get(2),
+        posted_at: r.get(3),
+    }
+}
+
+/// Takes up to `limit` posts due for a read, oldest due first, and moves their next read
+/// `hold_ms` ahead: if this collector dies, another reads them then.
+pub async fn take_due(
+    c: &impl GenericClient,
+    limit: i64,
+    hold_ms: i64,
+) -> Result<Vec<ToRead>, DbError> {
+    let rows = c
+        .query(
+            &format!(
+                "WITH due AS (
+                     SELECT p.id FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
+                     WHERE p.metrics_due_at <= now() AND p.status = 'posted'
+                       AND p.x_tweet_id IS NOT NULL AND p.x_deleted_at IS NULL
+                       AND p.gone_from_x_at IS NULL
+                       AND a.is_active AND NOT a.needs_reconnect
+                     ORDER BY p.metrics_due_at, p.id
+                     LIMIT $1
+                     FOR UPDATE OF p SKIP LOCKED
+                 )
+                 UPDATE posts p SET metrics_due_at = now() + $2 * interval '1 millisecond'
+                 FROM due WHERE p.id = due.id
+                 RETURNING {TO_READ}"
+            ),
+            &[&limit, &(hold_ms as f64)],
+        )
+        .await?;
+    Ok(rows.iter().map(to_read).collect())
+}
+
+/// When the next read of any post is due (None: none is scheduled).
+pub async fn next_due(c: &impl GenericClient) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(c.query_one(
+        "SELECT min(p.metrics_due_at) FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
+         WHERE p.metrics_due_at IS NOT NULL AND p.status = 'posted'
+           AND a.is_active AND NOT a.needs_reconnect",
+        &[],
+    )
+    .await?
+    .get(0))
+}
+
+/// The posts a read on demand covers: posted since `since` (of one account, or all), still
+/// on X as far as chirp knows.
+pub async fn posted_since(
+    c: &impl GenericClient,
+    account: Option<AccountId>,
+    since: DateTime<Utc>,
+) -> Result<Vec<ToRead>, DbError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {TO_READ} FROM posts p
+                 WHERE p.status = 'posted' AND p.x_tweet_id IS NOT NULL
+                   AND p.x_deleted_at IS NULL AND p.gone_from_x_at IS NULL
+                   AND coalesce(p.posted_at, p.updated_at) >= $1
+                   AND ($2::int IS NULL OR p.x_account_id = $2)
+                 ORDER BY p.x_account_id, p.id"
+            ),
+            &[&since, &account],
+        )
+        .await?;
+    Ok(rows.iter().map(to_read).collect())
+}
+
+/// What one read found.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    pub found: Vec<(PostId, Metrics)>,
+    /// Posts X no longer has.
+    pub gone: Vec<PostId>,
+    /// The next scheduled read of each post (None: the schedule is over). Posts read on
+    /// demand are left out and keep their schedule.
+    pub next: Vec<(PostId, Option<DateTime<Utc>>)>,
+}
+
+/// Stores a read in one transaction, then tells listeners once (op `metrics`).
+pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<(), DbError> {
+    let tx = c.transaction().await?;
+    let insert = tx
+        .prepare(
+            "INSERT INTO post_analytics (post_id, impressions, likes, reposts, replies, quotes,
+                 bookmarks, url_clicks, profile_clicks, private)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    for (post, m) in &read.found {
+        tx.execute(
+            &insert,
+            &[
+                post,
+                &m.impressions,
+                &m.likes,
+                &m.reposts,
+                &m.replies,
+                &m.quotes,
+                &m.bookmarks,
+                &m.url_clicks,
+                &m.profile_clicks,
+                &m.private,
+            ],
+        )
+        .await?;
+    }
+    let (ids, next): (Vec<PostId>, Vec<Option<DateTime<Utc>>>) = read.next.iter().cloned().unzip();
+    tx.execute(
+        "UPDATE posts p SET metrics_due_at = u.next
+         FROM unnest($1::int[], $2::timestamptz[]) AS u(id, next) WHERE p.id = u.id",
+        &[&ids, &next],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE posts SET gone_from_x_at = now(), metrics_due_at = NULL WHERE id = ANY($1)",
+        &[&read.gone],
+    )
+    .await?;
+    tx.execute(
+        "SELECT pg_notify('chirp_posts', json_build_object(
+             'op', 'metrics', 'id', 0, 'status', 'posted', 'account', 0)::text)",
+        &[],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Moves the next read of `posts` to `at` (X said wait, or could not answer).
+pub async fn postpone(
+    c: &impl GenericClient,
+    posts: &[PostId],
+    at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE posts SET metrics_due_at = $2 WHERE id = ANY($1) AND metrics_due_at IS NOT NULL",
+        &[&posts, &at],
+    )
+    .await?;
+    Ok(())
+}
+
+fn metrics_of(r: &tokio_postgres::Row, at: usize) -> Metrics {
+    Metrics {
+        impressions: r.get(at),
+        likes: r.get(at + 1),
+        reposts: r.get(at + 2),
+        replies: r.get(at + 3),
+        quotes: r.get(at + 4),
+        bookmarks: r.get(at + 5),
+        url_clicks: r.get(at + 6),
+        profile_clicks: r.get(at + 7),
+        private: r.get(at + 8),
+    }
+}
+
+const METRICS: &str =
+    "impressions, likes, reposts, replies, quotes, bookmarks, url_clicks, profile_clicks, private";
+
+/// The latest read of each of `posts` that has one.
+pub async fn latest(
+    c: &impl GenericClient,
+    posts: &[PostId],
+) -> Result<HashMap<PostId, Metrics>, DbError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT DISTINCT ON (post_id) post_id, {METRICS} FROM post_analytics
+                 WHERE post_id = ANY($1) ORDER BY post_id, fetched_at DESC, id DESC"
+            ),
+            &[&posts],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), metrics_of(r, 1))).collect())
+}
+
+/// Every read of a post, oldest first.
+pub async fn history(
+    c: &impl GenericClient,
+    post: PostId,
+) -> Result<Vec<(DateTime<Utc>, Metrics)>, DbError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT fetched_at, {METRICS} FROM post_analytics
+                 WHERE post_id = $1 ORDER BY fetched_at, id"
+            ),
+            &[&post],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), metrics_of(r, 1))).collect())
+}
+
+/// A post as the stats show it: what it said, when it went out, its latest numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostStats {
+    pub post: PostId,
+    pub account: AccountId,
+    pub content: String,
+    pub posted_at: DateTime<Utc>,
+    pub gone: bool,
+    pub metrics: Option<Metrics>,
+}
+
+/// Every post that went out since `since` (of one account, or all), with its latest numbers,
+/// newest first. The day-by-day sums and the best posts are made from this.
+pub async fn posted(
+    c: &impl GenericClient,
+    account: Option<AccountId>,
+    since: DateTime<Utc>,
+) -> Result<Vec<PostStats>, DbError> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT p.id, p.x_account_id, p.content, coalesce(p.posted_at, p.updated_at),
+                        p.gone_from_x_at IS NOT NULL OR p.x_deleted_at IS NOT NULL,
+                        m.post_id IS NOT NULL, {}
+                 FROM posts p
+                 LEFT JOIN LATERAL (
+                     SELECT * FROM post_analytics a WHERE a.post_id = p.id
+                     ORDER BY a.fetched_at DESC, a.id DESC LIMIT 1
+                 ) m ON true
+                 WHERE p.status = 'posted' AND coalesce(p.posted_at, p.updated_at) >= $1
+                   AND ($2::int IS NULL OR p.x_account_id = $2)
+                 ORDER BY coalesce(p.posted_at, p.updated_at) DESC, p.id DESC",
+                METRICS
+                    .split(", ")
+                    .map(|c| format!("m.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            &[&since, &account],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PostStats {
+            post: r.get(0),
+            account: r.get(1),
+            content: r.get(2),
+            posted_at: r.get(3),
+            gone: r.get(4),
+            metrics: r.get::<_, bool>(5).then(|| metrics_of(r, 6)),
+        })
+        .collect())
+}
+
+/// What an account did on X since the start of a period, to be priced: the text of every
+/// part it sent, the posts it deleted, the files it described, the metrics it read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub parts: Vec<String>,
+    pub deletes: u64,
+    pub metadata: u64,
+    pub reads: u64,
+}
+
+/// Each account's usage since `since`.
+pub async fn usage(
+    c: &impl GenericClient,
+    since: DateTime<Utc>,
+) -> Result<HashMap<AccountId, Usage>, DbError> {
+    let mut out: HashMap<AccountId, Usage> = HashMap::new();
+    // The first part is the post's content; later parts are in post_parts with their time.
+    for r in c
+        .query(
+            "SELECT p.x_account_id, coalesce(p.sent_content, p.content) FROM posts p
+             WHERE p.x_tweet_id IS NOT NULL AND p.posted_at >= $1
+             UNION ALL
+             SELECT p.x_account_id, pp.content FROM post_parts pp JOIN posts p ON p.id = pp.post_id
+             WHERE pp.x_tweet_id IS NOT NULL AND pp.posted_at >= $1",
+            &[&since],
+        )
+        .await?
+    {
+        out.entry(r.get(0)).or_default().parts.push(r.get(1));
+    }
+    let counts = c
+        .query(
+            "SELECT p.x_account_id, 'delete', count(*) FROM posts p
+             WHERE p.x_deleted_at >= $1 GROUP BY 1
+             UNION ALL
+             SELECT p.x_account_id, 'delete', count(*) FROM post_parts pp JOIN posts p ON p.id = pp.post_id
+             WHERE pp.x_deleted_at >= $1 GROUP BY 1
+             UNION ALL
+             SELECT p.x_account_id, 'read', count(*) FROM post_analytics a JOIN posts p ON p.id = a.post_id
+             WHERE a.fetched_at >= $1 GROUP BY 1
+             UNION ALL
+             SELECT p.x_account_id, 'metadata', count(*) FROM part_media pm
+             JOIN posts p ON p.id = pm.post_id
+             WHERE p.posted_at >= $1 AND p.x_tweet_id IS NOT NULL
+               AND coalesce(pm.alt_text, '') <> '' GROUP BY 1",
+            &[&since],
+        )
+        .await?;
+    for r in counts {
+        let n = u64::try_from(r.get::<_, i64>(2)).unwrap_or(0);
+        let u = out.entry(r.get(0)).or_default();
+        match r.get::<_, &str>(1) {
+            "delete" => u.deletes += n,
+            "read" => u.reads += n,
+            _ => u.metadata += n,
+        }
+    }
+    Ok(out)
+}
+
+/// One day's sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub posts: i64,
+    pub impressions: i64,
+    pub engagements: i64,
+}
+
+/// Day by day in `tz` over the `days` days ending with `today` (oldest first, every day
+/// present): the posts that went out that day and what they have done since.
+pub fn daily(
+    posts: &[PostStats],
+    tz: chrono_tz::Tz,
+    today: NaiveDate,
+    days: u32,
+) -> Vec<Day> {
+    let first = today - chrono::Days::new(u64::from(days.saturating_sub(1)));
+    let mut out: Vec<Day> = first
+        .iter_days()
+        .take(days as usize)
+        .map(|day| Day {
+            day,
+            posts: 0,
+            impressions: 0,
+            engagements: 0,
+        })
+        .collect();
+    for p in posts {
+        let day = p.posted_at.with_timezone(&tz).date_naive();
+        let Some(d) = out.iter_mut().find(|d| d.day == day) else {
+            continue;
+        };
+        d.posts += 1;
+        if let Some(m) = &p.metrics {
+            d.impressions += m.impressions;
+            d.engagements += m.engagements();
+        }
+    }
+    out
+}
+
+/// The `n` posts people engaged with most (then by impressions), among those with numbers.
+pub fn best(posts: &[PostStats], n: usize) -> Vec<&PostStats> {
+    let mut with: Vec<&PostStats> = posts.iter().filter(|p| p.metrics.is_some()).collect();
+    let key = |p: &PostStats| {
+        p.metrics
+            .as_ref()
+            .map_or((0, 0), |m| (m.engagements(), m.impressions))
+    };
+    with.sort_by(|a, b| key(b).cmp(&key(a)).then(b.posted_at.cmp(&a.posted_at)));
+    with.truncate(n);
+    with
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(id: PostId, at: &str, likes: Option<i64>) -> PostStats {
+        PostStats {
+            post: id,
+            account: 1,
+            content: format!("post {id}"),
+            posted_at: at.parse().unwrap(),
+            gone: false,
+            metrics: likes.map(|l| Metrics {
+                impressions: l * 10,
+                likes: l,
+                ..Metrics::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn days_are_the_users_days_and_none_is_missing() {
+        let tz: chrono_tz::Tz = "America/New_York".parse().unwrap();
+        let posts = [
+            // 02:00 UTC on the 27th is the evening of the 26th in New York.
+            post(1, "2026-11-27T02:00:00Z", Some(3)),
+            post(2, "2026-11-27T15:00:00Z", Some(1)),
+            post(3, "2026-11-27T16:00:00Z", None),
+            post(4, "2026-10-01T16:00:00Z", Some(9)),
+        ];
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let days = daily(&posts, tz, today, 3);
+        let got: Vec<(u32, i64, i64, i64)> = days
+            .iter()
+            .map(|d| {
+                use chrono::Datelike;
+                (d.day.day(), d.posts, d.impressions, d.engagements)
+            })
+            .collect();
+        assert_eq!(got, vec![(25, 0, 0, 0), (26, 1, 30, 3), (27, 2, 10, 1)]);
+    }
+
+    #[test]
+    fn the_best_posts_are_those_people_engaged_with_most() {
+        let posts = [
+            post(1, "2026-11-20T10:00:00Z", Some(3)),
+            post(2, "2026-11-21T10:00:00Z", None),
+            post(3, "2026-11-22T10:00:00Z", Some(7)),
+            post(4, "2026-11-23T10:00:00Z", Some(3)),
+        ];
+        let ids: Vec<PostId> = best(&posts, 3).iter().map(|p| p.post).collect();
+        // A tie goes to the newer post; a post without numbers is not ranked.
+        assert_eq!(ids, vec![3, 4, 1]);
+    }
+}
