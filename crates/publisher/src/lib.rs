@@ -7,6 +7,7 @@
 //! It knows no screen and no X specifics: it drives a [`Network`] and gets tokens from the
 //! [`Credentials`] service; what it did comes out as [`Event`]s for whoever runs it to show.
 
+pub mod metrics;
 pub mod unpublish;
 
 use std::collections::HashMap;
@@ -47,6 +48,8 @@ pub struct Options {
     /// post's lease has at least this much left (the heartbeat keeps extending it).
     pub request_timeout: Duration,
     pub policy: RetryPolicy,
+    /// Read posted posts' metrics when they are due (see [`metrics`]).
+    pub collect_metrics: bool,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             grace: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             policy: RetryPolicy::default(),
+            collect_metrics: true,
         }
     }
 }
@@ -155,6 +159,8 @@ pub enum Event {
     },
     /// Something happened to an account's tokens (refreshed, refused, failed).
     Token(Refresh),
+    /// The collector read posts' metrics.
+    MetricsRead(metrics::Summary),
     Stopped,
 }
 
@@ -376,8 +382,12 @@ pub async fn run(
     inner.emit(Event::Started { id: me });
     let heartbeat = tokio::spawn(heartbeat(inner.clone()));
     let keeper = tokio::spawn(keeper(inner.clone()));
+    let mut tasks = vec![heartbeat, keeper];
+    if inner.opts.collect_metrics {
+        tasks.push(tokio::spawn(metrics::collect(inner.clone(), stop.clone())));
+    }
     main_loop(inner.clone(), stop).await;
-    for task in [heartbeat, keeper] {
+    for task in tasks {
         task.abort();
         let _ = task.await;
     }

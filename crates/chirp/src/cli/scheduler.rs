@@ -181,6 +181,27 @@ async fn handles(db: &chirp_store::Db) -> std::collections::HashMap<AccountId, S
         .collect()
 }
 
+/// What the metrics collector did, in one line.
+fn metrics_line(s: &chirp_publisher::metrics::Summary, who: &dyn Fn(AccountId) -> String) -> String {
+    let read: Vec<String> = s
+        .read
+        .iter()
+        .map(|(a, n)| format!("{n} of {}", who(*a)))
+        .collect();
+    let mut line = if read.is_empty() {
+        "read no metrics".to_string()
+    } else {
+        format!("read metrics of {} post(s)", read.join(", "))
+    };
+    if s.gone > 0 {
+        line.push_str(&format!("; {} post(s) deleted on X", s.gone));
+    }
+    if !s.problems.is_empty() {
+        line.push_str(&format!("; later: {}", inert(&s.problems.join("; "), false)));
+    }
+    line
+}
+
 /// One log line for a publisher event, accounts named by `who`. Reasons quote the network's
 /// words, so they are made inert before they reach a terminal.
 pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
@@ -243,6 +264,7 @@ pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
                 safe(reason)
             )
         }
+        Event::MetricsRead(s) => metrics_line(s, who),
         Event::Crashed { post, reason } => format!("post {post}: {}", safe(reason)),
         Event::Abandoned { post } => format!(
             "not sending post {post}: the database stopped answering (whoever takes it over checks X first)"
