@@ -199,6 +199,8 @@ fn populated(width: u16) -> Model {
         is_default: true,
         can_post_media: true,
         next_slot: None,
+        out_of_credits_at: None,
+        out_of_credits_reason: None,
     }];
     m.publisher = PublisherState::Running {
         next: Some(now() + Duration::hours(2)),
@@ -1463,6 +1465,8 @@ fn account(id: i32, name: &str, default: bool) -> AccountStatus {
         is_default: default,
         can_post_media: true,
         next_slot: None,
+        out_of_credits_at: None,
+        out_of_credits_reason: None,
     }
 }
 

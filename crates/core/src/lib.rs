@@ -15,9 +15,9 @@ pub mod when;
 
 pub use media::{MediaError, MediaKind};
 pub use metrics::Metrics;
-pub use price::Pricing;
 pub use policy::{Next, RetryPolicy};
 pub use post::{AccountId, Post, PostId, PostPart};
+pub use price::Pricing;
 pub use send::{Quota, SendError};
 pub use status::{Action, Status, TransitionError};
 pub use text::{PartError, TextCount, TextError, TextRule};

@@ -148,14 +148,7 @@ mod tests {
         assert_eq!(usd(p.reads(250)), "$0.25");
         assert_eq!(usd(p.deletes(3)), "$0.03");
         assert_eq!(usd(p.metadata(1)), "$0.005");
-        assert!(
-            Pricing {
-                create: -1.0,
-                ..p
-            }
-            .check()
-            .is_err()
-        );
+        assert!(Pricing { create: -1.0, ..p }.check().is_err());
         assert!(Pricing::default().check().is_ok());
     }
 

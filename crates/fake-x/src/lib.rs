@@ -337,6 +337,26 @@ impl FakeX {
         }
     }
 
+    /// A post that is on X already (as if posted earlier): its id.
+    pub fn seed_post(&self, user_id: &str, text: &str) -> String {
+        let mut inner = lock(&self.shared.inner);
+        inner.next_id += 1;
+        let post = FakePost {
+            id: inner.next_id.to_string(),
+            user_id: user_id.to_string(),
+            text: text.to_string(),
+            reply_to: None,
+            media_ids: Vec::new(),
+            created_at: Utc::now(),
+            deleted: false,
+        };
+        inner
+            .texts
+            .insert((post.user_id.clone(), post.text.clone()));
+        inner.posts.push(post.clone());
+        post.id
+    }
+
     /// Sets what X reports for a post's numbers.
     pub fn set_metrics(&self, id: &str, m: FakeMetrics) {
         lock(&self.shared.inner).metrics.insert(id.to_string(), m);
@@ -344,7 +364,11 @@ impl FakeX {
 
     /// Makes a post look `days` older than it is (private metrics end at 30 days).
     pub fn age_post(&self, id: &str, days: i64) {
-        if let Some(p) = lock(&self.shared.inner).posts.iter_mut().find(|p| p.id == id) {
+        if let Some(p) = lock(&self.shared.inner)
+            .posts
+            .iter_mut()
+            .find(|p| p.id == id)
+        {
             p.created_at -= chrono::Duration::days(days);
         }
     }

@@ -124,7 +124,8 @@ fn answer(s: &Shared, headers: &HeaderMap, q: &LookupQuery) -> Response {
             continue;
         }
         let m = inner.metrics.get(id).copied().unwrap_or_default();
-        let mut t = json!({"id": p.id, "text": as_x_returns(&p.text), "edit_history_tweet_ids": [p.id]});
+        let mut t =
+            json!({"id": p.id, "text": as_x_returns(&p.text), "edit_history_tweet_ids": [p.id]});
         if public {
             t["public_metrics"] = json!({
                 "retweet_count": m.reposts, "reply_count": m.replies, "like_count": m.likes,

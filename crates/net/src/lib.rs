@@ -9,7 +9,7 @@ pub mod x;
 
 pub use http::{DEFAULT_TIMEOUT, init_tls};
 pub use network::{
-    Capabilities, Chunks, Lookup, MediaKind, MetricsRead, Network, Part, RemoteAccount, Sent, Upload,
-    Uploaded,
+    Capabilities, Chunks, Lookup, MediaKind, MetricsRead, Network, Part, RemoteAccount, Sent,
+    Upload, Uploaded,
 };
 pub use secret::{Cipher, Secret};

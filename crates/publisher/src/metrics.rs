@@ -111,9 +111,7 @@ impl Reader<'_> {
                     // A rate limit stops this account's reads until the window resets; any
                     // other failure, for a few minutes. Either way, later batches wait too.
                     let at = match &e {
-                        SendError::RateLimited {
-                            reset: Some(r), ..
-                        } if *r > Utc::now() => *r,
+                        SendError::RateLimited { reset: Some(r), .. } if *r > Utc::now() => *r,
                         SendError::RateLimited { .. } => Utc::now() + chrono::Duration::minutes(15),
                         _ => Utc::now() + chrono::Duration::minutes(10),
                     };

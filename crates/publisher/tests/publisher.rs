@@ -653,6 +653,16 @@ impl chirp_net::Network for Panicking {
     ) -> chirp_net::network::BoxFuture<'a, Result<(), chirp_core::SendError>> {
         Box::pin(async { Ok(()) })
     }
+    fn metrics<'a>(
+        &'a self,
+        _token: &'a chirp_net::Secret,
+        _ids: &'a [String],
+        _private: bool,
+        _deadline: std::time::Instant,
+    ) -> chirp_net::network::BoxFuture<'a, Result<chirp_net::MetricsRead, chirp_core::SendError>>
+    {
+        Box::pin(async { Ok(chirp_net::MetricsRead::default()) })
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

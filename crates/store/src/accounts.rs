@@ -342,7 +342,10 @@ pub async fn save_connected(
 
 /// After the user topped up: the account's posts held for want of credits go out again, at
 /// once (every publisher is woken). How many were waiting; None when it was not held.
-pub async fn resume(client: &mut deadpool_postgres::Object, id: i32) -> Result<Option<i64>, DbError> {
+pub async fn resume(
+    client: &mut deadpool_postgres::Object,
+    id: i32,
+) -> Result<Option<i64>, DbError> {
     let tx = client.transaction().await?;
     let held = tx
         .execute(

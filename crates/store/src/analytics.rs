@@ -136,7 +136,7 @@ pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<()
         )
         .await?;
     }
-    let (ids, next): (Vec<PostId>, Vec<Option<DateTime<Utc>>>) = read.next.iter().cloned().unzip();
+    let (ids, next): (Vec<PostId>, Vec<Option<DateTime<Utc>>>) = read.next.iter().copied().unzip();
     tx.execute(
         "UPDATE posts p SET metrics_due_at = u.next
          FROM unnest($1::int[], $2::timestamptz[]) AS u(id, next) WHERE p.id = u.id",
@@ -348,12 +348,7 @@ pub struct Day {
 
 /// Day by day in `tz` over the `days` days ending with `today` (oldest first, every day
 /// present): the posts that went out that day and what they have done since.
-pub fn daily(
-    posts: &[PostStats],
-    tz: chrono_tz::Tz,
-    today: NaiveDate,
-    days: u32,
-) -> Vec<Day> {
+pub fn daily(posts: &[PostStats], tz: chrono_tz::Tz, today: NaiveDate, days: u32) -> Vec<Day> {
     let first = today - chrono::Days::new(u64::from(days.saturating_sub(1)));
     let mut out: Vec<Day> = first
         .iter_days()

@@ -182,7 +182,10 @@ async fn handles(db: &chirp_store::Db) -> std::collections::HashMap<AccountId, S
 }
 
 /// What the metrics collector did, in one line.
-fn metrics_line(s: &chirp_publisher::metrics::Summary, who: &dyn Fn(AccountId) -> String) -> String {
+fn metrics_line(
+    s: &chirp_publisher::metrics::Summary,
+    who: &dyn Fn(AccountId) -> String,
+) -> String {
     let read: Vec<String> = s
         .read
         .iter()
@@ -197,7 +200,10 @@ fn metrics_line(s: &chirp_publisher::metrics::Summary, who: &dyn Fn(AccountId) -
         line.push_str(&format!("; {} post(s) deleted on X", s.gone));
     }
     if !s.problems.is_empty() {
-        line.push_str(&format!("; later: {}", inert(&s.problems.join("; "), false)));
+        line.push_str(&format!(
+            "; later: {}",
+            inert(&s.problems.join("; "), false)
+        ));
     }
     line
 }

@@ -331,6 +331,8 @@ struct MetricsTweet {
     organic_metrics: Option<serde_json::Value>,
 }
 
+// X's own field names.
+#[allow(clippy::struct_field_names)]
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PublicMetrics {
@@ -347,8 +349,8 @@ impl MetricsTweet {
         let p = &self.public_metrics;
         let non_public = self.non_public_metrics.as_ref();
         let count = |name: &str| non_public.and_then(|n| n.get(name)?.as_i64());
-        let private = (self.non_public_metrics.is_some() || self.organic_metrics.is_some())
-            .then(|| {
+        let private =
+            (self.non_public_metrics.is_some() || self.organic_metrics.is_some()).then(|| {
                 serde_json::json!({
                     "non_public_metrics": self.non_public_metrics,
                     "organic_metrics": self.organic_metrics,
