@@ -165,6 +165,7 @@ impl Config {
                 return Err(format!("{key}: `{value}` must be an http(s) URL"));
             }
         }
+        self.x.pricing.check()?;
         Keymap::with_overrides(&self.keys)?;
         if let Some(url) = &self.database.url
             && !chirp_store::valid_url(url)
@@ -263,6 +264,37 @@ mod tests {
         let c = parse(include_str!("../../../config.example.toml")).unwrap();
         assert!(c.publisher.enabled);
         assert_eq!(c.x.api_base_url, "https://api.x.com");
+        // The example spells out today's prices: the same as the defaults.
+        assert_eq!(c.x.pricing, chirp_core::Pricing::default());
+    }
+
+    #[test]
+    fn prices_come_from_x_pricing_and_must_be_dollars() {
+        let c = parse(
+            "[x.pricing]
+create_with_url = 0.25
+",
+        )
+        .unwrap();
+        assert_eq!(c.x.pricing.create_with_url, 0.25);
+        assert_eq!(c.x.pricing.create, 0.015);
+        let e = parse(
+            "[x.pricing]
+create = -1
+",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "config c.toml: [x.pricing] create = -1 is not a price in dollars (like 0.015)"
+        );
+        let e = parse(
+            "[x.pricing]
+creat = 0.1
+",
+        )
+        .unwrap_err();
+        assert!(e.contains("x.pricing.creat: unknown field"), "{e}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ fn x_config(fake: &FakeX, secret: Option<&str>) -> XConfig {
         redirect_uri: format!("http://127.0.0.1:{}/callback", chirp_testing::free_port()),
         api_base_url: fake.base_url(),
         authorize_url: fake.authorize_url(),
+        ..chirp_net::x::XConfig::default()
     }
 }
 

@@ -236,8 +236,13 @@ async fn count_follows_x() {
         chirp(None, home.path()).args(["count", "日本語 https://example.com/a/very/long/path"]),
         None,
     );
-    assert_eq!(stdout(&out), "30/280");
+    assert_eq!(stdout(&out), "30/280  $0.20 (a link makes it a URL post)");
     assert!(out.status.success());
+    let out = run(
+        chirp(None, home.path()).args(["count", "plain words"]),
+        None,
+    );
+    assert_eq!(stdout(&out), "11/280  $0.015");
     let out = run(
         chirp(None, home.path()).args(["count", "--json"]),
         Some("字".repeat(141).as_bytes()),
@@ -246,12 +251,31 @@ async fn count_follows_x() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"weighted_length": 282, "limit": 280, "valid": false})
+        serde_json::json!({"weighted_length": 282, "limit": 280, "valid": false,
+            "price_usd": 0.015, "has_url": false})
     );
+    // Prices come from [x.pricing].
+    let cfg = home.path().join("priced.toml");
+    std::fs::write(&cfg, "[x.pricing]\ncreate_with_url = 0.5\n").unwrap();
+    let out = run(
+        chirp(None, home.path()).args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "count",
+            "--json",
+            "a.com",
+        ]),
+        None,
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["price_usd"], 0.5);
     // A bare domain is a URL to X, as in twitter-text's parseTweet.
     for (text, shown) in [
-        ("test.com", "23/280"),
-        ("see example.com/a today", "33/280"),
+        ("test.com", "23/280  $0.20 (a link makes it a URL post)"),
+        (
+            "see example.com/a today",
+            "33/280  $0.20 (a link makes it a URL post)",
+        ),
     ] {
         let out = run(chirp(None, home.path()).args(["count", text]), None);
         assert_eq!(stdout(&out), shown, "{text}");
@@ -549,7 +573,17 @@ async fn a_thread_from_stdin_is_stored_in_parts_and_shown_part_by_part() {
         chirp(None, e.home.path()).args(["count"]),
         Some(b"hello\n---\nexample.com\n"),
     );
-    assert_eq!(stdout(&out), "1/2 5/280\n2/2 23/280");
+    assert_eq!(
+        stdout(&out),
+        "1/2 5/280  $0.015\n2/2 23/280  $0.20 (a link makes it a URL post)\nthread of 2: $0.215"
+    );
+    let out = run(
+        chirp(None, e.home.path()).args(["count", "--json"]),
+        Some(b"hello\n---\nexample.com\n"),
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["price_usd"], 0.215);
+    assert_eq!(v["parts"][1]["has_url"], true);
 }
 
 /// The texts of a post's parts, as `chirp show --json` gives them.

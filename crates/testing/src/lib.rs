@@ -138,6 +138,7 @@ pub fn x_config(fake: &chirp_fake_x::FakeX) -> chirp_net::x::XConfig {
         redirect_uri: "http://127.0.0.1:1/callback".into(),
         api_base_url: fake.base_url(),
         authorize_url: fake.authorize_url(),
+        ..chirp_net::x::XConfig::default()
     }
 }
 

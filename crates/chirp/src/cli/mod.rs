@@ -28,6 +28,7 @@ mod transfer;
 
 use crate::config::{Config, ConfigError};
 use crate::present::{clip, inert};
+use chirp_core::price::{self, Pricing};
 use chirp_core::{Post, PostId, Status, text, when};
 use chirp_store::posts::{self, Actor, ListQuery, Order};
 use chirp_store::{Db, accounts};
@@ -360,7 +361,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 })
                 .await?;
             }
-            count(text, json)
+            count(text, json, &config.x.pricing)
         }
         Command::Migrate => {
             let (db, applied) = open_db(config).await?;
@@ -759,7 +760,7 @@ fn read_text(arg: &str) -> Result<String> {
     Ok(s)
 }
 
-fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
+fn count(arg: Option<String>, json: bool, pricing: &Pricing) -> Result<ExitCode> {
     let text = match arg {
         Some(t) => read_text(&t)?,
         None => read_text("-")?,
@@ -771,17 +772,26 @@ fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
     }
     let parts = text::split_thread(&text);
     if parts.len() > 1 {
-        return count_parts(&parts, json);
+        return count_parts(&parts, json, pricing);
     }
     let c = text::count(&text);
     let valid = text::validate(&text).is_ok();
+    let price = pricing.part(&text);
+    let link = text::has_url(&text);
     if json {
         outln!(
             "{}",
-            serde_json::json!({"weighted_length": c.weighted, "limit": text::LIMIT, "valid": valid})
+            serde_json::json!({"weighted_length": c.weighted, "limit": text::LIMIT, "valid": valid,
+                "price_usd": price::as_dollars(price), "has_url": link})
         );
     } else {
-        outln!("{}/{}", c.weighted, text::LIMIT);
+        outln!(
+            "{}/{}  {}{}",
+            c.weighted,
+            text::LIMIT,
+            price::usd(price),
+            link_note(link)
+        );
     }
     Ok(if valid {
         ExitCode::SUCCESS
@@ -790,26 +800,54 @@ fn count(arg: Option<String>, json: bool) -> Result<ExitCode> {
     })
 }
 
-/// `chirp count` of a thread: each part on a line (`2/3 41/280`); exit 1 if X would refuse any.
-fn count_parts(parts: &[String], json: bool) -> Result<ExitCode> {
+/// Why a post costs more, when it does.
+fn link_note(link: bool) -> &'static str {
+    if link {
+        " (a link makes it a URL post)"
+    } else {
+        ""
+    }
+}
+
+/// `chirp count` of a thread: each part on a line (`2/3 41/280  $0.015`), then the thread's
+/// price; exit 1 if X would refuse any part.
+fn count_parts(parts: &[String], json: bool, pricing: &Pricing) -> Result<ExitCode> {
     let n = parts.len();
-    let counted: Vec<(i32, bool)> = parts
+    let counted: Vec<(i32, bool, bool)> = parts
         .iter()
-        .map(|p| (text::count(p).weighted, text::validate(p).is_ok()))
+        .map(|p| {
+            let ok = text::validate(p).is_ok();
+            (text::count(p).weighted, ok, text::has_url(p))
+        })
         .collect();
+    let total = pricing.post(parts);
     if json {
         let v: Vec<_> = counted
             .iter()
-            .map(|(w, ok)| serde_json::json!({"weighted_length": w, "limit": text::LIMIT, "valid": ok}))
+            .zip(parts)
+            .map(|((w, ok, link), p)| {
+                serde_json::json!({"weighted_length": w, "limit": text::LIMIT, "valid": ok,
+                    "price_usd": price::as_dollars(pricing.part(p)), "has_url": link})
+            })
             .collect();
-        outln!("{}", serde_json::json!({ "parts": v }));
+        outln!(
+            "{}",
+            serde_json::json!({ "parts": v, "price_usd": price::as_dollars(total) })
+        );
     } else {
-        for (i, (w, ok)) in counted.iter().enumerate() {
+        for (i, ((w, ok, link), p)) in counted.iter().zip(parts).enumerate() {
             let mark = if *ok { "" } else { "  refused" };
-            outln!("{}/{n} {w}/{}{mark}", i + 1, text::LIMIT);
+            let cost = price::usd(pricing.part(p));
+            outln!(
+                "{}/{n} {w}/{}  {cost}{}{mark}",
+                i + 1,
+                text::LIMIT,
+                link_note(*link)
+            );
         }
+        outln!("thread of {n}: {}", price::usd(total));
     }
-    Ok(if counted.iter().all(|(_, ok)| *ok) {
+    Ok(if counted.iter().all(|(_, ok, _)| *ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

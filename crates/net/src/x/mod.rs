@@ -30,6 +30,8 @@ pub struct XConfig {
     pub redirect_uri: String,
     pub api_base_url: String,
     pub authorize_url: String,
+    /// What X charges (`[x.pricing]`): pay-per-use prices, today's by default.
+    pub pricing: chirp_core::Pricing,
 }
 
 impl Default for XConfig {
@@ -40,6 +42,7 @@ impl Default for XConfig {
             redirect_uri: "http://127.0.0.1:8765/callback".into(),
             api_base_url: "https://api.x.com".into(),
             authorize_url: "https://x.com/i/oauth2/authorize".into(),
+            pricing: chirp_core::Pricing::default(),
         }
     }
 }
@@ -56,6 +59,7 @@ impl std::fmt::Debug for XConfig {
             .field("redirect_uri", &self.redirect_uri)
             .field("api_base_url", &self.api_base_url)
             .field("authorize_url", &self.authorize_url)
+            .field("pricing", &self.pricing)
             .finish()
     }
 }
