@@ -276,8 +276,8 @@ create_with_url = 0.25
 ",
         )
         .unwrap();
-        assert_eq!(c.x.pricing.create_with_url, 0.25);
-        assert_eq!(c.x.pricing.create, 0.015);
+        let p = c.x.pricing;
+        assert_eq!((p.part("a.com"), p.part("plain")), (250_000, 15_000));
         let e = parse(
             "[x.pricing]
 create = -1

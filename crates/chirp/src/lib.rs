@@ -7,6 +7,7 @@ pub mod config;
 mod error;
 pub mod media;
 mod present;
+pub mod stats;
 pub mod tui;
 
 use std::io::Write as _;

@@ -104,6 +104,22 @@ impl Env {
             .unwrap()
     }
 
+    /// Connects @chirp_tester as a user would: its id here.
+    async fn connected(&self) -> i32 {
+        let (ok, stdout, stderr) = self.connect_in_browser().await;
+        assert!(ok, "{stdout} {stderr}");
+        self.t
+            .client()
+            .await
+            .query_one(
+                "SELECT id FROM x_accounts WHERE x_username = 'chirp_tester'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     fn status_json(&self) -> serde_json::Value {
         let out = self.output(&["account", "status", "--json"]);
         assert!(out.status.success());
@@ -488,4 +504,138 @@ async fn a_personal_and_a_project_account_each_get_their_posts() {
     .unwrap();
     assert_eq!(st["connected"], false);
     assert_eq!(env.status_json()["connected"], true, "the default stays");
+}
+
+/// A post that is on X and here, posted `hours` ago: its id here.
+async fn on_x(env: &Env, fake: &FakeX, account: i32, text: &str, hours: i64) -> (i32, String) {
+    let x_id = fake.seed_post("1001", text);
+    let c = env.t.client().await;
+    let id: i32 = c
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status, x_tweet_id, posted_at)
+             VALUES ($1, $2, 'posted', $3, now() - $4 * interval '1 hour') RETURNING id",
+            &[&account, &text, &x_id, &(hours as f64)],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    (id, x_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_read_from_x_show_how_posts_did_and_what_the_month_cost() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let account = env.connected().await;
+    let (plain, plain_x) = on_x(&env, &fake, account, "plain words", 3).await;
+    let (linked, linked_x) = on_x(&env, &fake, account, "read https://example.com/a", 2).await;
+    fake.set_metrics(
+        &plain_x,
+        chirp_fake_x::FakeMetrics {
+            impressions: 1200,
+            likes: 40,
+            reposts: 3,
+            replies: 2,
+            ..Default::default()
+        },
+    );
+    fake.set_metrics(
+        &linked_x,
+        chirp_fake_x::FakeMetrics {
+            impressions: 90,
+            likes: 1,
+            ..Default::default()
+        },
+    );
+    // Before any read: the posts are there, without numbers.
+    let out = env.output(&["stats"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("2 not read yet (chirp stats --refresh)"),
+        "{text}"
+    );
+    let out = env.output(&["stats", "--refresh", "--json", "-a", "@chirp_tester"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("read the numbers of 2 post(s) on X ($0.002)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &v[0];
+    assert_eq!(a["account"], "@chirp_tester");
+    assert_eq!(a["impressions"], 1290);
+    assert_eq!(a["engagements"], 46);
+    assert_eq!(a["days"].as_array().unwrap().len(), 30);
+    assert_eq!(a["best"][0]["id"], plain);
+    assert_eq!(a["best"][1]["id"], linked);
+    // This month: two posts (one with a link) and two reads.
+    let spend = &a["spend"];
+    assert_eq!(spend["posts"], 2);
+    assert_eq!(spend["url_posts"], 1);
+    assert_eq!(spend["posts_usd"], 0.215);
+    assert_eq!(spend["reads"], 2);
+    assert_eq!(spend["total_usd"], 0.217);
+    let out = env.output(&["stats", "--since", "7d"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("@chirp_tester · the last 7 day(s)"), "{text}");
+    assert!(
+        text.contains("2 post(s) · 1.3k impressions · 46 engagements"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1.2k impr · 40 likes · 3 reposts · 2 replies  plain words"),
+        "{text}"
+    );
+    assert!(
+        text.contains("$0.217 · 2 post(s) sent $0.215 (1 with a link) · 2 metric read(s) $0.002"),
+        "{text}"
+    );
+    // A post deleted on X is said so and marked.
+    fake.delete_on_x(&plain_x);
+    let out = env.output(&["stats", "--refresh"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("read the numbers of 1 post(s) on X ($0.001); 1 deleted on X"),
+        "{text}"
+    );
+    let out = env.output(&["stats", "--since", "tomorrow"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_out_of_credits_says_so_and_resumes() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let env = Env::new(&fake, None).await;
+    let account = env.connected().await;
+    env.t
+        .client()
+        .await
+        .execute(
+            "UPDATE x_accounts SET out_of_credits_at = now(), out_of_credits_reason = 'X says the account is out of credits (402)' WHERE id = $1",
+            &[&account],
+        )
+        .await
+        .unwrap();
+    let out = env.output(&["account", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("out of credits (top up, then chirp account resume @chirp_tester)"),
+        "{text}"
+    );
+    let out = env.output(&["account", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("out of credits since"), "{text}");
+    let out = env.output(&["account", "resume", "@chirp_tester"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("@chirp_tester resumed"));
+    let out = env.output(&["account", "resume", "@chirp_tester"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("was not held for credits"));
+    let out = env.output(&["account", "resume", "@nobody"]);
+    assert_eq!(out.status.code(), Some(2));
 }

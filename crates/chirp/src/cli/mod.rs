@@ -23,6 +23,7 @@ mod account;
 mod db;
 mod queue;
 mod scheduler;
+mod stats;
 mod template;
 mod transfer;
 
@@ -217,6 +218,8 @@ pub enum Command {
         #[command(subcommand)]
         command: template::TemplateCommand,
     },
+    /// How posts did (per day, the best ones) and what X cost this month, per account.
+    Stats(stats::StatsArgs),
     /// Each account's weekly posting slots, and the posts waiting in them.
     Queue {
         #[command(subcommand)]
@@ -606,6 +609,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
         }
         Command::Db { command } => db::run(command, config).await,
         Command::Queue { command } => queue::run(command, config).await,
+        Command::Stats(args) => stats::run(args, config).await,
         Command::Template { command } => template::run(command, config).await,
         Command::Export {
             format,
