@@ -38,6 +38,7 @@ fn post(id: i32, status: Status, content: &str) -> Post {
         unpublished_at: None,
         group_id: None,
         queued: false,
+        gone_from_x_at: None,
         error_message: (status == Status::Failed).then(|| "X refused it as a duplicate: You are not allowed to create a Tweet with duplicate content.".into()),
         attempts: 1,
         outcome_unknown: false,
@@ -113,6 +114,7 @@ fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> 
                 next,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
             })),
         ),
     )
@@ -945,6 +947,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -960,6 +963,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -1151,6 +1155,7 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
                 next: None,
                 threads: [(9, parts)].into_iter().collect(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -1348,6 +1353,7 @@ fn with_threads(width: u16) -> Model {
                 .into_iter()
                 .collect(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
             })),
         ),
     );
@@ -1489,6 +1495,7 @@ fn two_accounts(width: u16) -> Model {
             id,
             Answer::Loaded(Ok(Page {
                 media: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
                 posts: vec![theirs, mine],
                 next: None,
                 threads: std::collections::HashMap::default(),
@@ -1637,6 +1644,7 @@ fn posts_with_media_are_marked_and_their_files_listed() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
                 media: [(
                     5,
                     vec![
@@ -1801,6 +1809,7 @@ fn an_existing_posts_files_can_be_removed_and_the_rest_kept() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
                 media: [(6, vec![file(1), file(2)])].into_iter().collect(),
             })),
         ),
@@ -1845,6 +1854,7 @@ fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
                 media: [(5, vec![file])].into_iter().collect(),
             })),
         ),
@@ -1893,6 +1903,7 @@ fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
                 next: None,
                 threads: std::collections::HashMap::default(),
                 groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
                 media: std::collections::HashMap::default(),
             })),
         ),

@@ -37,6 +37,8 @@ pub struct Post {
     pub group_id: Option<PostId>,
     /// It waits in one of its account's queue slots (`--at next`), not at a time of its own.
     pub queued: bool,
+    /// When X said it no longer has the post (deleted there, not by chirp).
+    pub gone_from_x_at: Option<DateTime<Utc>>,
 }
 
 impl Post {

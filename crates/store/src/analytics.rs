@@ -206,6 +206,32 @@ pub async fn latest(
     Ok(rows.iter().map(|r| (r.get(0), metrics_of(r, 1))).collect())
 }
 
+/// Each post's reads, oldest first.
+pub type Histories = HashMap<PostId, Vec<(DateTime<Utc>, Metrics)>>;
+
+/// Every read of each of `posts` that has any, oldest first.
+pub async fn histories(c: &impl GenericClient, posts: &[PostId]) -> Result<Histories, DbError> {
+    let mut out = Histories::new();
+    if posts.is_empty() {
+        return Ok(out);
+    }
+    let rows = c
+        .query(
+            &format!(
+                "SELECT post_id, fetched_at, {METRICS} FROM post_analytics
+                 WHERE post_id = ANY($1) ORDER BY post_id, fetched_at, id"
+            ),
+            &[&posts],
+        )
+        .await?;
+    for r in &rows {
+        out.entry(r.get(0))
+            .or_default()
+            .push((r.get(1), metrics_of(r, 2)));
+    }
+    Ok(out)
+}
+
 /// Every read of a post, oldest first.
 pub async fn history(
     c: &impl GenericClient,

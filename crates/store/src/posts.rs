@@ -15,7 +15,7 @@ pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, post
      x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
      1 + (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
      (x_tweet_id IS NOT NULL)::int + (SELECT count(pp.x_tweet_id)::int FROM post_parts pp \
-        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id, queued";
+        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id, queued, gone_from_x_at";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -38,6 +38,7 @@ pub fn from_row(r: &Row) -> Result<Post, DbError> {
         unpublished_at: r.get("unpublished_at"),
         group_id: r.get("group_id"),
         queued: r.get("queued"),
+        gone_from_x_at: r.get("gone_from_x_at"),
     })
 }
 
@@ -679,6 +680,8 @@ pub struct Page {
     pub groups: std::collections::HashMap<PostId, Group>,
     /// The files of the posts on the page that have any.
     pub media: std::collections::HashMap<PostId, Vec<crate::media::Attachment>>,
+    /// Every metrics read of the posts on the page that have any, oldest first.
+    pub metrics: crate::analytics::Histories,
 }
 
 /// One text sent to several accounts: how many posts it made, and how many are on X.
@@ -748,12 +751,14 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
     let groups = groups(client, &posts).await?;
     let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
     let media = crate::media::for_posts(client, &ids).await?;
+    let metrics = crate::analytics::histories(client, &ids).await?;
     Ok(Page {
         posts,
         next,
         threads,
         groups,
         media,
+        metrics,
     })
 }
 

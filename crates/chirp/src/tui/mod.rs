@@ -186,6 +186,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(config.timezone(), Utc::now(), color);
     model.keys = config.keymap()?;
+    model.pricing = config.x.pricing;
 
     // The background publisher, when enabled and able to read tokens.
     let (stop_pub, stop_rx) = watch::channel(Stop::No);

@@ -106,6 +106,8 @@ pub struct List {
     pub groups: std::collections::HashMap<chirp_core::PostId, chirp_store::posts::Group>,
     /// The files of the posts among `posts` that have any.
     pub media: std::collections::HashMap<chirp_core::PostId, Vec<chirp_store::media::Attachment>>,
+    /// The metrics reads of the posts among `posts` that have any, oldest first.
+    pub metrics: chirp_store::analytics::Histories,
     pub selected: usize,
     /// Where the next page starts; None when everything is loaded.
     pub next: Option<Cursor>,
@@ -169,6 +171,8 @@ pub struct Model {
     pub picker: Option<ratatui_image::picker::Picker>,
     /// Image previews by stored file, as far as they are loaded.
     pub previews: std::collections::HashMap<i32, Preview>,
+    /// What X charges (`[x.pricing]`), for the prices the composer and panes show.
+    pub pricing: chirp_core::Pricing,
     /// Requests made while handling the current message, for the effects runner.
     pub(crate) out: Vec<Request>,
     next_req: ReqId,
@@ -196,6 +200,7 @@ impl Model {
             account_loading: None,
             picker: None,
             previews: std::collections::HashMap::new(),
+            pricing: chirp_core::Pricing::default(),
             out: Vec::new(),
             next_req: 1,
         }

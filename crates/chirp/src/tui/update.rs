@@ -345,11 +345,13 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
         list.threads.extend(page.threads);
         list.groups.extend(page.groups);
         list.media.extend(page.media);
+        list.metrics.extend(page.metrics);
     } else {
         list.posts = page.posts;
         list.threads = page.threads;
         list.groups = page.groups;
         list.media = page.media;
+        list.metrics = page.metrics;
     }
     list.next = page.next;
     list.loaded_once = true;

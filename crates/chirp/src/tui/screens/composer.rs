@@ -4,7 +4,7 @@
 //! failed save keeps the text here, closing asks before discarding, and quitting keeps it as
 //! a draft.
 
-use chirp_core::{PostId, text};
+use chirp_core::{PostId, price, text};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -524,18 +524,26 @@ impl Screen for Composer {
             title.push_str(&format!("→ {} ", inert(&to, false)));
         }
         let mut block = Block::default().borders(Borders::ALL).title(title);
+        let cost = Span::styled(
+            format!("{} ", self.cost(m)),
+            theme.fg(Color::DarkGray),
+        );
         if thread {
             block = block.title_bottom(
-                Line::from(format!(
-                    " thread · part {}/{} ",
-                    self.current + 1,
-                    self.parts.len()
-                ))
+                Line::from(vec![
+                    Span::raw(format!(
+                        " thread · part {}/{} ",
+                        self.current + 1,
+                        self.parts.len()
+                    )),
+                    cost,
+                ])
                 .right_aligned(),
             );
         } else {
-            block = block
-                .title_bottom(Line::from(counter(&text_of(&self.parts[0]), theme)).right_aligned());
+            block = block.title_bottom(
+                Line::from(vec![counter(&text_of(&self.parts[0]), theme), cost]).right_aligned(),
+            );
         }
         // Where "save into the queue" would put it.
         if let Some(at) = self.targets(m).first().and_then(|a| next_slot(m, *a)) {
@@ -565,7 +573,7 @@ impl Screen for Composer {
             f.render_widget(&self.parts[0], text_area);
             f.render_widget(Paragraph::new(self.file_lines(0, theme)), files_area);
         }
-        f.render_widget(Paragraph::new(self.message(theme)), msg);
+        f.render_widget(Paragraph::new(self.message(m, theme)), msg);
         f.render_widget(
             Paragraph::new(format!(" {}", hint_line(m, Context::Composer)))
                 .style(theme.fg(Color::DarkGray)),
@@ -699,8 +707,37 @@ impl Composer {
         ])
     }
 
-    /// The line under the parts: a question, an error, progress, a note, or what is over.
-    fn message(&self, theme: &Theme) -> Line<'static> {
+    /// What sending it will cost at X's prices: "$0.015", for several accounts "$0.03 (2
+    /// accounts)".
+    fn cost(&self, m: &Model) -> String {
+        let texts: Vec<String> = self.parts.iter().map(text_of).collect();
+        let each = m.pricing.post(&texts);
+        match self.targets(m).len() {
+            n if n > 1 => format!("{} ({n} accounts)", price::usd(each * n as u64)),
+            _ => price::usd(each),
+        }
+    }
+
+    /// "the link makes this post cost $0.20 instead of $0.015", when a part has a link.
+    fn link_note(&self, m: &Model) -> Option<String> {
+        let texts: Vec<String> = self.parts.iter().map(text_of).collect();
+        let links = price::url_parts(&texts);
+        let plain = price::usd(m.pricing.part(""));
+        let linked = price::usd(m.pricing.part("https://x.com"));
+        match (links, texts.len()) {
+            (0, _) => None,
+            (_, 1) => Some(format!(
+                "the link makes this post cost {linked} instead of {plain}"
+            )),
+            (n, _) => Some(format!(
+                "{n} part(s) with a link cost {linked} each instead of {plain}"
+            )),
+        }
+    }
+
+    /// The line under the parts: a question, an error, progress, a note, or what is over;
+    /// else what a link costs.
+    fn message(&self, m: &Model, theme: &Theme) -> Line<'static> {
         let over: Vec<(usize, i32)> = self
             .parts
             .iter()
@@ -742,6 +779,8 @@ impl Composer {
                 ),
                 theme.fg(Color::Red),
             )
+        } else if let Some(note) = self.link_note(m) {
+            Line::styled(note, theme.fg(Color::Yellow))
         } else {
             Line::raw("")
         }

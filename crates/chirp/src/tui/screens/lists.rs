@@ -1,7 +1,7 @@
 //! The base screen: the Drafts, Scheduled and Posted panes and the selected post in full. Its
 //! keys act on the selection or open a popup.
 
-use chirp_core::{Post, Status, text, when};
+use chirp_core::{Metrics, Post, Status, price, text, when};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, List as ListWidget, ListItem, ListState, 
 
 use super::{Composer, Confirm, Filter, Help, Prompt, Screen, Step};
 use crate::present::{clip, inert, width};
+use crate::stats::{compact, sparkline};
 use crate::tui::keymap::Action;
 use crate::tui::model::{Cmd, Loading, Model, Pane, Preview};
 use crate::tui::view::{Theme, relative};
@@ -253,7 +254,46 @@ fn selected_parts(m: &Model) -> Option<Vec<String>> {
 pub(crate) fn tab_title(m: &Model, p: Pane) -> String {
     let l = m.list(p);
     let more = if l.next.is_some() { "+" } else { "" };
-    format!(" {} ({}{more}) ", p.title(), l.posts.len())
+    match p {
+        // What sending everything waiting will cost.
+        Pane::Scheduled if !l.posts.is_empty() => format!(
+            " {} ({}{more}) {}{more} ",
+            p.title(),
+            l.posts.len(),
+            price::usd(waiting_cost(m))
+        ),
+        _ => format!(" {} ({}{more}) ", p.title(), l.posts.len()),
+    }
+}
+
+/// The price of every loaded scheduled post, each part not yet on X counted.
+fn waiting_cost(m: &Model) -> price::Micros {
+    let l = m.list(Pane::Scheduled);
+    l.posts
+        .iter()
+        .map(|p| match l.threads.get(&p.id) {
+            Some(parts) if !parts.is_empty() => {
+                let unsent: Vec<&str> = parts
+                    .iter()
+                    .filter(|x| x.x_tweet_id.is_none())
+                    .map(|x| x.content.as_str())
+                    .collect();
+                m.pricing.post(&unsent)
+            }
+            _ => m.pricing.part(&p.content),
+        })
+        .sum()
+}
+
+/// "♥40 ⇄3 ↩2 ◎1.2k": likes, reposts, replies and impressions, as last read.
+pub(crate) fn numbers(x: &Metrics) -> String {
+    format!(
+        "♥{} ⇄{} ↩{} ◎{}",
+        compact(x.likes),
+        compact(x.reposts),
+        compact(x.replies),
+        compact(x.impressions)
+    )
 }
 
 fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
@@ -275,6 +315,15 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
     let when = match p.unpublished_at {
         Some(t) => format!("unpublished {}", relative(t, m.now)),
         None => when,
+    };
+    // How it did, as last read; or that X no longer has it.
+    let when = match (
+        p.gone_from_x_at,
+        m.list(m.focus).metrics.get(&p.id).and_then(|h| h.last()),
+    ) {
+        (Some(_), _) if p.unpublished_at.is_none() => format!("deleted on X {when}"),
+        (_, Some((_, x))) if p.status == Status::Posted => format!("{} {when}", numbers(x)),
+        _ => when,
     };
     // Files attached, how many.
     let when = match m.list(m.focus).media.get(&p.id).map(Vec::len) {
@@ -408,6 +457,7 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         ));
     }
     let mut lines = vec![Line::from(head)];
+    lines.extend(metrics_lines(m, p, theme));
     if let Some(e) = &p.error_message {
         let label = if p.status == Status::Failed {
             "failed: "
@@ -472,6 +522,60 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }),
         text_area,
     );
+}
+
+/// How a posted post did: its latest numbers, and how its impressions grew read by read.
+fn metrics_lines(m: &Model, p: &Post, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if let Some(t) = p.gone_from_x_at.filter(|_| p.unpublished_at.is_none()) {
+        out.push(Line::styled(
+            format!("deleted on X (noticed {})", when::show(t, &m.tz)),
+            theme.fg(Color::Yellow),
+        ));
+    }
+    let Some(history) = m.list(m.focus).metrics.get(&p.id) else {
+        if p.status == Status::Posted && p.gone_from_x_at.is_none() {
+            out.push(Line::styled(
+                "no numbers yet: read an hour, a day and a week after posting",
+                theme.fg(Color::DarkGray),
+            ));
+        }
+        return out;
+    };
+    let Some((at, last)) = history.last() else {
+        return out;
+    };
+    let mut latest = format!(
+        "{} likes · {} reposts · {} replies · {} quotes · {} impressions",
+        compact(last.likes),
+        compact(last.reposts),
+        compact(last.replies),
+        compact(last.quotes),
+        compact(last.impressions)
+    );
+    if let Some(c) = last.url_clicks {
+        latest.push_str(&format!(" · {} link clicks", compact(c)));
+    }
+    out.push(Line::from(vec![
+        Span::styled(latest, theme.fg(Color::Cyan)),
+        Span::styled(
+            format!("  read {}", relative(*at, m.now)),
+            theme.fg(Color::DarkGray),
+        ),
+    ]));
+    if history.len() > 1 {
+        let imp: Vec<i64> = history.iter().map(|(_, x)| x.impressions).collect();
+        let steps: Vec<String> = imp.iter().map(|i| compact(*i)).collect();
+        out.push(Line::from(vec![
+            Span::styled("impressions ", theme.fg(Color::DarkGray)),
+            Span::styled(sparkline(&imp), theme.fg(Color::Cyan)),
+            Span::styled(
+                format!(" {} over {} reads", steps.join(" → "), history.len()),
+                theme.fg(Color::DarkGray),
+            ),
+        ]));
+    }
+    out
 }
 
 /// The preview of a post's first image (or GIF), if it has one and previews are on.
