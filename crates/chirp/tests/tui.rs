@@ -6,7 +6,9 @@
 
 use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, QueueOf, ReqId};
 use chirp::tui::screens::composer::Ask;
-use chirp::tui::screens::{AccountPicker, Composer, Confirm, Prompt, QueueView, TemplatePicker};
+use chirp::tui::screens::{
+    AccountPicker, Composer, Confirm, Prompt, QueueView, StatsView, TemplatePicker,
+};
 use chirp::tui::view::view;
 use chirp_core::{Post, Status};
 use chirp_store::accounts::AccountStatus;
@@ -1909,4 +1911,178 @@ fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
         ),
     );
     assert!(cmds.is_empty());
+}
+
+fn numbers(impressions: i64, likes: i64) -> chirp_core::Metrics {
+    chirp_core::Metrics {
+        impressions,
+        likes,
+        reposts: likes / 4,
+        replies: likes / 8,
+        ..chirp_core::Metrics::default()
+    }
+}
+
+#[test]
+fn the_posted_pane_shows_how_each_post_did_and_the_detail_its_history() {
+    let mut m = empty_model(80);
+    let mut hit = post(3, Status::Posted, "hello world");
+    hit.posted_at = Some(now() - Duration::days(2));
+    let mut gone = post(2, Status::Posted, "deleted by hand on x.com");
+    gone.posted_at = Some(now() - Duration::days(3));
+    gone.gone_from_x_at = Some(now() - Duration::hours(1));
+    let id = load_id(&mut m, Pane::Posted);
+    let history = vec![
+        (
+            now() - Duration::days(2) + Duration::hours(1),
+            numbers(120, 4),
+        ),
+        (now() - Duration::days(1), numbers(1_450, 32)),
+    ];
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
+                posts: vec![hit, gone],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
+                metrics: [(3, history)].into_iter().collect(),
+            })),
+        ),
+    );
+    m.focus = Pane::Posted;
+    let t = draw(&m, 80, 24);
+    insta::assert_snapshot!(t.backend());
+    let text = t.backend().to_string();
+    assert!(text.contains("♥32 ⇄8 ↩4 ◎1.4k"), "{text}");
+    assert!(text.contains("deleted on X"), "{text}");
+    assert!(text.contains("120 → 1.4k over 2 reads"), "{text}");
+}
+
+fn account_stats() -> chirp::stats::AccountStats {
+    use chirp_store::analytics::{Day, PostStats};
+    let first = now().date_naive() - chrono::Days::new(29);
+    let days: Vec<Day> = first
+        .iter_days()
+        .take(30)
+        .enumerate()
+        .map(|(i, day)| Day {
+            day,
+            posts: i64::from(i % 3 == 0),
+            impressions: if i % 3 == 0 { 100 * (i as i64 + 1) } else { 0 },
+            engagements: if i % 3 == 0 { 3 * (i as i64 % 7) } else { 0 },
+        })
+        .collect();
+    let best = |id: i32, text: &str, imp: i64, likes: i64| PostStats {
+        post: id,
+        account: 1,
+        content: text.into(),
+        posted_at: now() - Duration::days(i64::from(id)),
+        gone: false,
+        metrics: Some(numbers(imp, likes)),
+    };
+    chirp::stats::AccountStats {
+        account: 1,
+        handle: "chirp_tester".into(),
+        since: now() - Duration::days(29),
+        posts: days.iter().map(|d| d.posts).sum(),
+        impressions: days.iter().map(|d| d.impressions).sum(),
+        engagements: days.iter().map(|d| d.engagements).sum(),
+        unread: 1,
+        days,
+        best: vec![
+            best(12, "Why terminal tools win over SSH", 2_900, 61),
+            best(
+                15,
+                "A thread on keyboard-driven UIs https://example.com",
+                1_200,
+                20,
+            ),
+        ],
+        spend: chirp::stats::Spend {
+            month_start: now() - Duration::days(26),
+            posts: 11,
+            url_posts: 2,
+            posts_usd: 9 * 15_000 + 2 * 200_000,
+            reads: 40,
+            reads_usd: 40_000,
+            total_usd: 9 * 15_000 + 2 * 200_000 + 40_000,
+            ..Default::default()
+        },
+    }
+}
+
+#[test]
+fn the_stats_screen_shows_each_accounts_days_best_posts_and_spend() {
+    let mut m = populated(80);
+    let cmds = update(&mut m, key(KeyCode::Char('S')));
+    assert_eq!(cmds, vec![Cmd::LoadStats(m.pricing)]);
+    let id = m
+        .screen::<StatsView>()
+        .and_then(|v| v.loading)
+        .expect("a load in flight");
+    insta::assert_snapshot!("stats_loading", draw(&m, 80, 24).backend());
+    update(
+        &mut m,
+        Msg::Answer(id, Answer::Stats(Ok(vec![account_stats()]))),
+    );
+    let t = draw(&m, 80, 24);
+    insta::assert_snapshot!("stats", t.backend());
+    let text = t.backend().to_string();
+    assert!(text.contains("$0.575"), "{text}");
+    assert!(
+        text.contains("11 post(s) $0.535 (2 with a link) · 40 read(s) $0.04"),
+        "{text}"
+    );
+    // The bars are the account's colours: impressions cyan, engagements magenta.
+    assert_eq!(fg_of(&t, "█"), Color::Cyan);
+    // A change reloads it once, keeping what is shown.
+    let again = update(&mut m, Msg::Changed);
+    assert_eq!(
+        again
+            .iter()
+            .filter(|c| matches!(c, Cmd::LoadStats(_)))
+            .count(),
+        1
+    );
+    assert_eq!(m.screen::<StatsView>().unwrap().accounts.len(), 1);
+    // Not held: R says so and sends nothing.
+    let id = m.screen::<StatsView>().unwrap().loading.unwrap();
+    update(
+        &mut m,
+        Msg::Answer(id, Answer::Stats(Ok(vec![account_stats()]))),
+    );
+    assert!(update(&mut m, key(KeyCode::Char('R'))).is_empty());
+    assert_eq!(
+        m.flash.as_ref().map(|f| f.0.as_str()),
+        Some("@chirp_tester is not held for credits")
+    );
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.stack.is_empty());
+}
+
+#[test]
+fn an_account_out_of_credits_is_said_on_the_stats_screen_and_resumed_with_r() {
+    let mut m = populated(80);
+    m.accounts[0].out_of_credits_at = Some(now() - Duration::hours(3));
+    update(&mut m, key(KeyCode::Char('S')));
+    let id = m.screen::<StatsView>().unwrap().loading.unwrap();
+    update(
+        &mut m,
+        Msg::Answer(id, Answer::Stats(Ok(vec![account_stats()]))),
+    );
+    let t = draw(&m, 80, 24);
+    let text = t.backend().to_string();
+    assert!(
+        text.contains("out of credits since Thu 26 Nov 06:15 · top up at X, then R resumes"),
+        "{text}"
+    );
+    assert_eq!(fg_of(&t, "out of credits since"), Color::Red);
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('R'))),
+        vec![Cmd::Resume(1)]
+    );
 }

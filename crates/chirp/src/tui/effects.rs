@@ -79,6 +79,8 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Schedule(id, _) => format!("scheduling post {id}"),
         Cmd::Enqueue(id) => format!("adding post {id} to the queue"),
         Cmd::LoadQueue(_) => "reading the queue".into(),
+        Cmd::LoadStats(_) => "reading the stats".into(),
+        Cmd::Resume(_) => "resuming the account".into(),
         Cmd::LoadTemplates | Cmd::LoadTemplate(_) => "reading templates".into(),
         Cmd::Unschedule(id) => format!("unscheduling post {id}"),
         Cmd::Delete(id) => format!("deleting post {id}"),
@@ -224,6 +226,23 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             .map_err(err),
         ),
         Cmd::LoadQueue(week) => Answer::Queue(load_queue(&db, week).await.map_err(err)),
+        Cmd::LoadStats(pricing) => Answer::Stats(
+            crate::stats::gather(&db, None, super::screens::stats::DAYS, tz, &pricing)
+                .await
+                .map_err(err),
+        ),
+        Cmd::Resume(account) => Answer::Done(
+            async {
+                let mut c = db.client().await?;
+                let name = accounts::handle(&c, account).await?.unwrap_or_default();
+                Ok::<_, DbError>(match accounts::resume(&mut c, account).await? {
+                    Some(n) => format!("@{name} resumed: {n} post(s) due now go out at once"),
+                    None => format!("@{name} was not held for credits"),
+                })
+            }
+            .await
+            .map_err(err),
+        ),
         Cmd::Unschedule(id) => done(
             async { posts::unschedule(&mut db.client().await?, ACTOR, id).await }.await,
             format!("post {id} is a draft again"),

@@ -32,10 +32,12 @@ pub enum Context {
     Queue,
     /// Choosing a template to start a post from.
     Templates,
+    /// How each account's posts did, and what X cost.
+    Stats,
 }
 
 impl Context {
-    pub const ALL: [Context; 9] = [
+    pub const ALL: [Context; 10] = [
         Context::Lists,
         Context::Composer,
         Context::Schedule,
@@ -45,6 +47,7 @@ impl Context {
         Context::Input,
         Context::Queue,
         Context::Templates,
+        Context::Stats,
     ];
 
     /// The name of its table under `[keys]`.
@@ -59,6 +62,7 @@ impl Context {
             Context::Input => "input",
             Context::Queue => "queue",
             Context::Templates => "templates",
+            Context::Stats => "stats",
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum Action {
     SaveToQueue,
     FromTemplate,
     ShowQueue,
+    ShowStats,
+    Resume,
     Filter,
     Save,
     Close,
@@ -282,6 +288,14 @@ const DEFAULTS: &[Row] = &[
         "show_queue",
         &["Q"],
         "the queue: slots of the next days",
+        None,
+    ),
+    row(
+        C::Lists,
+        A::ShowStats,
+        "show_stats",
+        &["S"],
+        "stats: how posts did, what X cost",
         None,
     ),
     row(
@@ -558,6 +572,38 @@ const DEFAULTS: &[Row] = &[
         A::Cancel,
         "close",
         &["Esc", "q", "Q"],
+        "close",
+        Some("close"),
+    ),
+    row(
+        C::Stats,
+        A::NextPane,
+        "next_account",
+        &["l", "Right", "Tab"],
+        "the next account",
+        Some("next account"),
+    ),
+    row(
+        C::Stats,
+        A::PrevPane,
+        "prev_account",
+        &["h", "Left", "S-Tab"],
+        "the account before",
+        None,
+    ),
+    row(
+        C::Stats,
+        A::Resume,
+        "resume",
+        &["R"],
+        "resume an account held for want of credits (after topping up)",
+        Some("resume"),
+    ),
+    row(
+        C::Stats,
+        A::Cancel,
+        "close",
+        &["Esc", "q", "S"],
         "close",
         Some("close"),
     ),

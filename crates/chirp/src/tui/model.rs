@@ -302,6 +302,8 @@ pub enum Answer {
     Preview(i32, Result<image::DynamicImage, String>),
     /// Each account's queue for the next days.
     Queue(Result<Vec<QueueOf>, String>),
+    /// Every account's stats.
+    Stats(Result<Vec<crate::stats::AccountStats>, String>),
     /// The templates there are.
     Templates(Result<Vec<chirp_store::templates::Summary>, String>),
     /// A template's parts and files.
@@ -356,6 +358,10 @@ pub enum Cmd {
     Enqueue(PostId),
     /// Every account's queue for a week: this one (0, from now), the next (1)….
     LoadQueue(u32),
+    /// Every account's stats for the stats screen, priced so.
+    LoadStats(chirp_core::Pricing),
+    /// Send an account's posts held for want of credits.
+    Resume(chirp_core::AccountId),
     LoadTemplates,
     LoadTemplate(String),
     Unschedule(PostId),

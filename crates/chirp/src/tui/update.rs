@@ -13,7 +13,7 @@ use super::keymap::Context;
 use super::model::{
     Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
 };
-use super::screens::{Composer, Input, QueueView, Step, TemplatePicker, lists};
+use super::screens::{Composer, Input, QueueView, StatsView, Step, TemplatePicker, lists};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
@@ -136,6 +136,13 @@ fn handle(m: &mut Model, msg: Msg) {
                     v.loading = Some(id);
                 }
             }
+            // So does an open stats screen (new numbers read, an account resumed).
+            if m.screen::<StatsView>().is_some_and(|v| v.loading.is_none()) {
+                let id = m.request(Cmd::LoadStats(m.pricing));
+                if let Some(v) = m.screen_mut::<StatsView>() {
+                    v.loading = Some(id);
+                }
+            }
         }
         Msg::Publisher(e) => publisher_event(m, e),
         Msg::Answer(id, answer) => answered(m, id, answer),
@@ -232,6 +239,15 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
                 (Err(e), _) => Preview::Failed(e),
             };
             m.previews.insert(media, shown);
+        }
+        Answer::Stats(result) => {
+            // First shown: the account the panes show, else the default.
+            let prefer = m
+                .showing
+                .or_else(|| m.accounts.iter().find(|a| a.is_default).map(|a| a.id));
+            if let Some(v) = m.screen_mut::<StatsView>() {
+                v.answered(prefer, id, result);
+            }
         }
         Answer::Queue(result) => {
             if let Some(v) = m.screen_mut::<QueueView>() {

@@ -524,10 +524,7 @@ impl Screen for Composer {
             title.push_str(&format!("→ {} ", inert(&to, false)));
         }
         let mut block = Block::default().borders(Borders::ALL).title(title);
-        let cost = Span::styled(
-            format!("{} ", self.cost(m)),
-            theme.fg(Color::DarkGray),
-        );
+        let cost = Span::styled(format!("{} ", self.cost(m)), theme.fg(Color::DarkGray));
         if thread {
             block = block.title_bottom(
                 Line::from(vec![

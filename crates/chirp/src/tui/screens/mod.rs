@@ -12,6 +12,7 @@ pub mod input;
 pub mod lists;
 pub mod queue;
 pub mod schedule;
+pub mod stats;
 pub mod templates;
 
 use std::any::Any;
@@ -31,6 +32,7 @@ pub use help::Help;
 pub use input::Input;
 pub use queue::QueueView;
 pub use schedule::Prompt;
+pub use stats::StatsView;
 pub use templates::TemplatePicker;
 
 /// What becomes of the screen that handled a key.
