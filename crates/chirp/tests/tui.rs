@@ -2067,7 +2067,34 @@ fn the_stats_screen_shows_each_accounts_days_best_posts_and_spend() {
 #[test]
 fn an_account_out_of_credits_is_said_on_the_stats_screen_and_resumed_with_r() {
     let mut m = populated(80);
+    // The publisher says so: a message, and the account is read again.
+    m.account_loading = None;
+    let cmds = update(
+        &mut m,
+        Msg::Publisher(chirp_publisher::Event::OutOfCredits {
+            account: 1,
+            post: 2,
+            reason: "X says the account is out of credits (402): no credits".into(),
+        }),
+    );
+    assert!(cmds.contains(&Cmd::LoadAccount), "{cmds:?}");
+    assert_eq!(
+        m.flash.as_ref().map(|f| f.0.as_str()),
+        Some(
+            "X says @chirp_tester is out of credits: its posts wait until you top up and resume it (S, then R)"
+        )
+    );
+    m.flash = None;
     m.accounts[0].out_of_credits_at = Some(now() - Duration::hours(3));
+    let t = draw(&m, 80, 24);
+    assert!(
+        t.backend()
+            .to_string()
+            .contains(" @chirp_tester out of credits (S then R) "),
+        "{}",
+        t.backend()
+    );
+    assert_eq!(fg_of(&t, "@chirp_tester out of credits"), Color::Red);
     update(&mut m, key(KeyCode::Char('S')));
     let id = m.screen::<StatsView>().unwrap().loading.unwrap();
     update(

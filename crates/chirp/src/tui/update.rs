@@ -440,6 +440,18 @@ fn publisher_event(m: &mut Model, e: Event) {
             }
             load_account(m);
         }
+        (_, Event::OutOfCredits { account, .. }) => {
+            let who = m
+                .handle(account)
+                .unwrap_or_else(|| "the X account".to_string());
+            m.flash = Some((
+                format!(
+                    "X says {who} is out of credits: its posts wait until you top up and resume it (S, then R)"
+                ),
+                true,
+            ));
+            load_account(m);
+        }
         (PublisherState::Running { next, .. }, Event::Waiting { next: n }) => *next = n,
         (
             PublisherState::Running { x_left, .. },

@@ -192,6 +192,21 @@ fn draw_status<'m>(
     for a in &shown {
         let name = a.username.as_ref().map(|u| format!("@{u}"));
         spans.push(match name {
+            // Its posts wait until the user tops up and resumes it (S, then R).
+            Some(n) if a.out_of_credits_at.is_some() => Span::styled(
+                format!(
+                    " {n} out of credits ({} then {}) ",
+                    m.keys.key_of(
+                        crate::tui::keymap::Context::Lists,
+                        crate::tui::keymap::Action::ShowStats
+                    ),
+                    m.keys.key_of(
+                        crate::tui::keymap::Context::Stats,
+                        crate::tui::keymap::Action::Resume
+                    )
+                ),
+                theme.fg(Color::Red),
+            ),
             Some(n) if a.connected => Span::styled(format!(" {n} "), theme.fg(Color::Green)),
             Some(n) if a.needs_reconnect => {
                 Span::styled(format!(" {n} needs reconnect "), theme.fg(Color::Red))
