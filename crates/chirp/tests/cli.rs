@@ -1120,6 +1120,16 @@ async fn an_export_imported_into_an_empty_database_restores_the_same_posts_parts
     )
     .await
     .unwrap();
+    // How the posted thread did, read twice: history that must come back.
+    c.execute(
+        "INSERT INTO post_analytics (post_id, fetched_at, impressions, likes, reposts, replies,
+                                     quotes, bookmarks, url_clicks)
+         VALUES ($1, now() - interval '1 day', 120, 4, 1, 0, 0, 0, 3),
+                ($1, now(), 1450, 32, 8, 4, 1, 2, NULL)",
+        &[&posted.parse::<i32>().unwrap()],
+    )
+    .await
+    .unwrap();
 
     let media_dir = dir.join("files");
     std::fs::create_dir(&media_dir).unwrap();
@@ -1138,6 +1148,15 @@ async fn an_export_imported_into_an_empty_database_restores_the_same_posts_parts
     );
     let first: Value = serde_json::from_slice(&std::fs::read(&backup).unwrap()).unwrap();
     assert_eq!(first["posts"].as_array().unwrap().len(), 6);
+    let went_out = first["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["status"] == "posted")
+        .unwrap();
+    assert_eq!(went_out["metrics"].as_array().unwrap().len(), 2);
+    assert_eq!(went_out["metrics"][1]["impressions"], 1450);
+    assert_eq!(went_out["metrics"][0]["url_clicks"], 3);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777,

@@ -25,6 +25,8 @@ pub struct Exported {
     pub handle: Option<String>,
     pub parts: Vec<PostPart>,
     pub media: Vec<Attachment>,
+    /// Every metrics read of it, oldest first.
+    pub metrics: Vec<(DateTime<Utc>, chirp_core::Metrics)>,
 }
 
 /// Every post `filter` lets through, oldest first.
@@ -48,6 +50,7 @@ pub async fn export(
     let ids: Vec<PostId> = rows.iter().map(|r| r.get("id")).collect();
     let mut parts = posts::parts_of(client, &ids).await?;
     let mut media = crate::media::for_posts(client, &ids).await?;
+    let mut metrics = crate::analytics::histories(client, &ids).await?;
     rows.iter()
         .map(|r| {
             let post = from_row(r)?;
@@ -55,6 +58,7 @@ pub async fn export(
                 handle: r.get("handle"),
                 parts: parts.remove(&post.id).unwrap_or_default(),
                 media: media.remove(&post.id).unwrap_or_default(),
+                metrics: metrics.remove(&post.id).unwrap_or_default(),
                 post,
             })
         })
@@ -75,6 +79,9 @@ pub struct NewPost {
     pub unpublished_at: Option<DateTime<Utc>>,
     /// Posts with the same key share a group (one text posted to several accounts).
     pub group: Option<i64>,
+    /// History: its metrics reads, and when X said it no longer has it.
+    pub metrics: Vec<(DateTime<Utc>, chirp_core::Metrics)>,
+    pub gone_from_x_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -110,8 +117,8 @@ pub async fn import(
             .query_one(
                 "INSERT INTO posts (x_account_id, content, status, scheduled_at, posted_at,
                                     x_tweet_id, x_deleted_at, error_message, unpublished_at,
-                                    group_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                                    group_id, gone_from_x_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 &[
                     &p.account,
                     &first.text,
@@ -123,10 +130,32 @@ pub async fn import(
                     &p.error_message,
                     &p.unpublished_at,
                     &group,
+                    &p.gone_from_x_at,
                 ],
             )
             .await?
             .get(0);
+        // Reads are history: only for posts that went out.
+        for (at, m) in p.metrics.iter().filter(|_| !to_send) {
+            tx.execute(
+                "INSERT INTO post_analytics (post_id, fetched_at, impressions, likes, reposts,
+                     replies, quotes, bookmarks, url_clicks, profile_clicks)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &id,
+                    at,
+                    &m.impressions,
+                    &m.likes,
+                    &m.reposts,
+                    &m.replies,
+                    &m.quotes,
+                    &m.bookmarks,
+                    &m.url_clicks,
+                    &m.profile_clicks,
+                ],
+            )
+            .await?;
+        }
         if let Some(g) = p.group {
             let lead = *groups.entry(g).or_insert(id);
             if lead == id {

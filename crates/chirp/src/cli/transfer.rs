@@ -52,6 +52,63 @@ pub(super) struct PostOut {
     pub(super) group: Option<PostId>,
     pub(super) created_at: Option<DateTime<Utc>>,
     pub(super) parts: Vec<PartOut>,
+    /// When X said it no longer has the post (deleted there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gone_from_x_at: Option<DateTime<Utc>>,
+    /// Every metrics read, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) metrics: Vec<MetricsOut>,
+}
+
+/// One metrics read of a post.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct MetricsOut {
+    pub(super) fetched_at: DateTime<Utc>,
+    pub(super) impressions: i64,
+    pub(super) likes: i64,
+    pub(super) reposts: i64,
+    pub(super) replies: i64,
+    #[serde(default)]
+    pub(super) quotes: i64,
+    #[serde(default)]
+    pub(super) bookmarks: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) url_clicks: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) profile_clicks: Option<i64>,
+}
+
+impl MetricsOut {
+    fn of((at, m): &(DateTime<Utc>, chirp_core::Metrics)) -> MetricsOut {
+        MetricsOut {
+            fetched_at: *at,
+            impressions: m.impressions,
+            likes: m.likes,
+            reposts: m.reposts,
+            replies: m.replies,
+            quotes: m.quotes,
+            bookmarks: m.bookmarks,
+            url_clicks: m.url_clicks,
+            profile_clicks: m.profile_clicks,
+        }
+    }
+
+    fn back(&self) -> (DateTime<Utc>, chirp_core::Metrics) {
+        (
+            self.fetched_at,
+            chirp_core::Metrics {
+                impressions: self.impressions,
+                likes: self.likes,
+                reposts: self.reposts,
+                replies: self.replies,
+                quotes: self.quotes,
+                bookmarks: self.bookmarks,
+                url_clicks: self.url_clicks,
+                profile_clicks: self.profile_clicks,
+                private: None,
+            },
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -190,6 +247,8 @@ fn post_out(p: &transfer::Exported, files: &HashMap<String, String>) -> PostOut 
         group: p.post.group_id,
         created_at: Some(p.post.created_at),
         parts,
+        gone_from_x_at: p.post.gone_from_x_at,
+        metrics: p.metrics.iter().map(MetricsOut::of).collect(),
     }
 }
 
@@ -239,6 +298,8 @@ fn csv_of(posts: &[PostOut]) -> Result<Vec<u8>> {
     header.extend((2..=most).map(|n| format!("media{n}")));
     header.push("alt".into());
     header.extend((2..=most).map(|n| format!("alt{n}")));
+    // How it did, as last read (posted posts that were read).
+    header.extend(["impressions", "likes", "reposts", "replies"].map(String::from));
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header)?;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -275,6 +336,16 @@ fn csv_of(posts: &[PostOut]) -> Result<Vec<u8>> {
                     .join("|")
             })
         }));
+        let last = p.metrics.last();
+        row.extend(
+            [
+                last.map(|m| m.impressions),
+                last.map(|m| m.likes),
+                last.map(|m| m.reposts),
+                last.map(|m| m.replies),
+            ]
+            .map(|n| n.map(|n| n.to_string()).unwrap_or_default()),
+        );
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| anyhow!("cannot write CSV: {e}"))
@@ -294,6 +365,8 @@ struct Row {
     error_message: Option<String>,
     unpublished_at: Option<DateTime<Utc>>,
     group: Option<i64>,
+    metrics: Vec<(DateTime<Utc>, chirp_core::Metrics)>,
+    gone_from_x_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -437,6 +510,8 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
             error_message: ch.row.error_message,
             unpublished_at: ch.row.unpublished_at,
             group: ch.row.group,
+            metrics: ch.row.metrics,
+            gone_from_x_at: ch.row.gone_from_x_at,
         });
     }
     // Queues first: posts going into one take its slots.
@@ -588,6 +663,8 @@ fn read_json(bytes: &[u8], path: &Path, base: &Path) -> Result<(Vec<Row>, Vec<Qu
             error_message,
             unpublished_at: p.unpublished_at,
             group: p.group.map(i64::from),
+            metrics: p.metrics.iter().map(MetricsOut::back).collect(),
+            gone_from_x_at: p.gone_from_x_at,
         });
     }
     Ok((rows, backup.queues))
@@ -695,6 +772,8 @@ fn read_csv(bytes: &[u8], path: &Path, base: &Path) -> Result<Vec<Row>> {
             error_message: None,
             unpublished_at: None,
             group: None,
+            metrics: Vec::new(),
+            gone_from_x_at: None,
         });
     }
     Ok(rows)
