@@ -581,6 +581,16 @@ async fn stats_read_from_x_show_how_posts_did_and_what_the_month_cost() {
     assert_eq!(spend["posts_usd"], 0.215);
     assert_eq!(spend["reads"], 2);
     assert_eq!(spend["total_usd"], 0.217);
+    // `show` has them too.
+    let out = env.output(&["show", &plain.to_string()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("numbers    1200 impressions · 40 likes · 3 reposts · 2 replies"),
+        "{text}"
+    );
+    let out = env.output(&["show", &plain.to_string(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["metrics"][0]["likes"], 40);
     let out = env.output(&["stats", "--since", "7d"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("@chirp_tester · the last 7 day(s)"), "{text}");

@@ -467,10 +467,21 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     let post = posts::get(&c, id).await?;
                     let parts = posts::parts(&c, id).await?;
                     let files = chirp_store::media::attachments(&c, id).await?;
+                    let reads = chirp_store::analytics::history(&c, id).await?;
                     if json {
                         let mut v = serde_json::to_value(&post)?;
                         v["thread"] = serde_json::to_value(&parts)?;
                         v["media"] = serde_json::to_value(&files)?;
+                        v["metrics"] = serde_json::Value::Array(
+                            reads
+                                .iter()
+                                .map(|(at, m)| {
+                                    let mut r = serde_json::to_value(m).unwrap_or_default();
+                                    r["fetched_at"] = serde_json::json!(at);
+                                    r
+                                })
+                                .collect(),
+                        );
                         outln!("{}", serde_json::to_string_pretty(&v)?);
                         return Ok(ExitCode::SUCCESS);
                     }
@@ -499,6 +510,21 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                     }
                     if parts.len() > 1 {
                         print_parts(&parts, &tz)?;
+                    }
+                    if let Some((at, m)) = reads.last() {
+                        outln!(
+                            "  numbers    {} impressions · {} likes · {} reposts · {} replies · {} quotes (read {}; {} read(s))",
+                            m.impressions,
+                            m.likes,
+                            m.reposts,
+                            m.replies,
+                            m.quotes,
+                            when::show(*at, &tz),
+                            reads.len()
+                        );
+                    }
+                    if let Some(t) = post.gone_from_x_at {
+                        outln!("  deleted    on X (noticed {})", when::show(t, &tz));
                     }
                     for ev in posts::history(&c, id).await? {
                         let change = match (ev.from, ev.to) {
