@@ -52,11 +52,17 @@ impl std::fmt::Debug for DatabaseConfig {
 pub struct PublisherConfig {
     /// Whether the TUI runs a publisher in the background. `chirp scheduler` always publishes.
     pub enabled: bool,
+    /// Whether publishers read posted posts' metrics (1 h, 24 h and 7 days after posting;
+    /// each read is one owned read at X's price).
+    pub read_metrics: bool,
 }
 
 impl Default for PublisherConfig {
     fn default() -> Self {
-        PublisherConfig { enabled: true }
+        PublisherConfig {
+            enabled: true,
+            read_metrics: true,
+        }
     }
 }
 

@@ -77,7 +77,10 @@ impl Timing {
 }
 
 pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
-    let opts = timing.options()?;
+    let opts = Options {
+        collect_metrics: config.publisher.read_metrics,
+        ..timing.options()?
+    };
     let (db, _) = crate::cli::open_db(config).await?;
     let db = Arc::new(db);
     let cipher = match chirp_credentials::key(&db).await {

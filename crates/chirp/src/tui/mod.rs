@@ -219,6 +219,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     credentials,
                     Options {
                         request_timeout: DEFAULT_TIMEOUT,
+                        collect_metrics: config.publisher.read_metrics,
                         ..Options::default()
                     },
                     etx,
