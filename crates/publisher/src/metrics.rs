@@ -113,6 +113,9 @@ impl Reader<'_> {
                     let at = match &e {
                         SendError::RateLimited { reset: Some(r), .. } if *r > Utc::now() => *r,
                         SendError::RateLimited { .. } => Utc::now() + chrono::Duration::minutes(15),
+                        // No credits for reads either: try again much later (a send that
+                        // meets the 402 holds the account, which stops reads altogether).
+                        SendError::OutOfCredits(_) => Utc::now() + chrono::Duration::hours(6),
                         _ => Utc::now() + chrono::Duration::minutes(10),
                     };
                     return self

@@ -333,12 +333,17 @@ async fn out_of_credits_holds_the_accounts_posts_until_resumed() {
             .unwrap(),
         Some(2)
     );
-    for post in [id, second] {
-        until(
+    // Sent side by side: they may come back in either order.
+    let mut waiting = vec![id, second];
+    while !waiting.is_empty() {
+        if let Event::Posted { post, .. } = until(
             &mut events,
-            |e| matches!(e, Event::Posted { post: p, .. } if *p == post),
+            |e| matches!(e, Event::Posted { post, .. } if waiting.contains(post)),
         )
-        .await;
+        .await
+        {
+            waiting.retain(|p| *p != post);
+        }
     }
     stop.send(publisher::Stop::Finish).unwrap();
     task.await.unwrap();

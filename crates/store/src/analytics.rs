@@ -48,6 +48,8 @@ pub async fn take_due(
                        AND p.x_tweet_id IS NOT NULL AND p.x_deleted_at IS NULL
                        AND p.gone_from_x_at IS NULL
                        AND a.is_active AND NOT a.needs_reconnect
+                       -- Reads cost credits too: none for an account that has none left.
+                       AND a.out_of_credits_at IS NULL
                      ORDER BY p.metrics_due_at, p.id
                      LIMIT $1
                      FOR UPDATE OF p SKIP LOCKED
@@ -67,7 +69,7 @@ pub async fn next_due(c: &impl GenericClient) -> Result<Option<DateTime<Utc>>, D
     Ok(c.query_one(
         "SELECT min(p.metrics_due_at) FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
          WHERE p.metrics_due_at IS NOT NULL AND p.status = 'posted'
-           AND a.is_active AND NOT a.needs_reconnect",
+           AND a.is_active AND NOT a.needs_reconnect AND a.out_of_credits_at IS NULL",
         &[],
     )
     .await?
