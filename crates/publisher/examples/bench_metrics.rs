@@ -88,16 +88,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let send_at = Utc::now() + chrono::Duration::milliseconds(300);
     let post = {
         let mut c = db.client().await?;
-        posts::create(&mut c, Actor("bench"), accounts_made[0], "due mid-read", Some(send_at))
-            .await?
-            .id
+        posts::create(
+            &mut c,
+            Actor("bench"),
+            accounts_made[0],
+            "due mid-read",
+            Some(send_at),
+        )
+        .await?
+        .id
     };
     let started = Instant::now();
     let mut read = 0usize;
     let mut lag_ms = None;
     let mut read_done = None;
     while read < ACCOUNTS * PER_ACCOUNT || lag_ms.is_none() {
-        match tokio::time::timeout(Duration::from_secs(120), events.recv()).await {
+        match tokio::time::timeout(Duration::from_mins(2), events.recv()).await {
             Ok(Some(Event::MetricsRead(s))) => {
                 read += s.read.values().sum::<usize>();
                 if read >= ACCOUNTS * PER_ACCOUNT {
