@@ -1396,3 +1396,27 @@ async fn a_post_saved_as_a_template_makes_new_posts_with_its_placeholders_filled
     // The new post keeps its file after the template is gone.
     assert_eq!(count_media(&e).await, 1);
 }
+
+#[tokio::test]
+async fn posting_says_what_it_will_cost_before_it_goes_out() {
+    let e = Env::new().await;
+    let out = e.run(&["post", "see https://example.com/launch", "--at", "in 2h"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("costs $0.20 at X's prices (a link makes it a URL post)"),
+        "{err}"
+    );
+    let out = e.run_stdin(
+        &["post", "-", "--thread", "--at", "in 3h"],
+        b"plain\n---\nwith example.com\n---\nplain again",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("costs $0.23 at X's prices (1 of its 3 parts has a link)"),
+        "{err}"
+    );
+    // A draft goes nowhere yet: no price.
+    let out = e.run(&["post", "later https://example.com", "--draft"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("costs"));
+}

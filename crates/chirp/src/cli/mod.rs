@@ -425,6 +425,24 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 }
             })?;
             let when = post_when(at, draft, &tz)?;
+            // What sending it will cost, said before it goes out (a draft costs nothing yet).
+            let cost = (when != posts::Schedule::Draft).then(|| {
+                let each = config.x.pricing.post(&parts);
+                let links = price::url_parts(&parts);
+                let per = if handles.len() > 1 {
+                    " per account"
+                } else {
+                    ""
+                };
+                let mut s = format!("costs {}{per} at X's prices", price::usd(each));
+                match (links, parts.len()) {
+                    (0, _) => {}
+                    (_, 1) => s.push_str(" (a link makes it a URL post)"),
+                    (1, n) => s.push_str(&format!(" (1 of its {n} parts has a link)")),
+                    (k, n) => s.push_str(&format!(" ({k} of its {n} parts have a link)")),
+                }
+                s
+            });
             with_db(config, |db| {
                 Box::pin(async move {
                     let mut c = db.client().await?;
@@ -443,6 +461,9 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                         }
                     } else if let Some(at) = made.first().and_then(|p| p.scheduled_at) {
                         eprintln!("scheduled for {}", when::show(at, &tz));
+                    }
+                    if let Some(cost) = cost {
+                        eprintln!("{cost}");
                     }
                     Ok(ExitCode::SUCCESS)
                 })

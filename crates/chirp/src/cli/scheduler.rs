@@ -109,7 +109,7 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
         // Accounts by handle; read again when an event names one not seen yet.
         let mut names = std::collections::HashMap::new();
         while let Some(e) = rx.recv().await {
-            if account_of(&e).is_some_and(|a| !names.contains_key(&a)) {
+            if accounts_of(&e).iter().any(|a| !names.contains_key(a)) {
                 names = handles(&names_db).await;
             }
             let who = |a: AccountId| {
@@ -158,16 +158,18 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The account an event is about, when it is about one.
-fn account_of(e: &Event) -> Option<AccountId> {
+/// The accounts an event is about.
+fn accounts_of(e: &Event) -> Vec<AccountId> {
     match e {
         Event::RateLimited { account, .. }
+        | Event::OutOfCredits { account, .. }
         | Event::Token(
             Refresh::Refreshed { account, .. }
             | Refresh::Refused { account, .. }
             | Refresh::Failed { account, .. },
-        ) => Some(*account),
-        _ => None,
+        ) => vec![*account],
+        Event::MetricsRead(s) => s.read.keys().copied().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -189,15 +191,16 @@ fn metrics_line(
     s: &chirp_publisher::metrics::Summary,
     who: &dyn Fn(AccountId) -> String,
 ) -> String {
-    let read: Vec<String> = s
+    let each: Vec<String> = s
         .read
         .iter()
-        .map(|(a, n)| format!("{n} of {}", who(*a)))
+        .map(|(a, n)| format!("{} {n}", who(*a)))
         .collect();
-    let mut line = if read.is_empty() {
+    let total: usize = s.read.values().sum();
+    let mut line = if each.is_empty() {
         "read no metrics".to_string()
     } else {
-        format!("read metrics of {} post(s)", read.join(", "))
+        format!("read the metrics of {total} post(s): {}", each.join(", "))
     };
     if s.gone > 0 {
         line.push_str(&format!("; {} post(s) deleted on X", s.gone));
@@ -365,6 +368,34 @@ mod tests {
                 &who
             ),
             "account 7 needs reconnecting: X refused the refresh token; its posts wait. Run `chirp account connect`"
+        );
+        assert_eq!(
+            line(
+                &Event::OutOfCredits {
+                    account: 2,
+                    post: 9,
+                    reason: "X says the account is out of credits (402): no credits".into()
+                },
+                &who
+            ),
+            "@project is out of credits, holding its posts (post 9: X says the account is out of credits (402): no credits); top up, then run `chirp account resume @project`"
+        );
+        let read = chirp_publisher::metrics::Summary {
+            read: [(2, 100), (7, 3)].into_iter().collect(),
+            gone: 1,
+            problems: vec!["X rate limit reached".into()],
+        };
+        assert_eq!(
+            line(&Event::MetricsRead(read), &who),
+            "read the metrics of 103 post(s): @project 100, account 7 3; 1 post(s) deleted on X; later: X rate limit reached"
+        );
+        // The accounts an event names are looked up by handle.
+        assert_eq!(
+            accounts_of(&Event::MetricsRead(chirp_publisher::metrics::Summary {
+                read: [(4, 1)].into_iter().collect(),
+                ..Default::default()
+            })),
+            vec![4]
         );
     }
 }
