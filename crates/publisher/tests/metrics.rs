@@ -325,6 +325,9 @@ async fn out_of_credits_holds_the_accounts_posts_until_resumed() {
         .await
         .unwrap();
     assert!(taken.is_empty(), "{taken:?}");
+    // Nor is anything due: publishers idle instead of looking again and again.
+    let wake = chirp_store::publishing::next_wake(&c).await.unwrap();
+    assert_eq!(wake.due_ms, None);
     assert_eq!(fake.posts().len(), 0);
     // Topped up: resume sends both at once, each once.
     assert_eq!(

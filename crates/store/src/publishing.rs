@@ -279,6 +279,8 @@ pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
                                      coalesce(a.rate_limited_until, '-infinity'))) AS at
                  FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
                  WHERE p.status = 'scheduled' AND a.is_active AND NOT a.needs_reconnect
+                   -- Held for want of credits: nothing to wake for until it is resumed.
+                   AND a.out_of_credits_at IS NULL
              )
              SELECT (EXTRACT(EPOCH FROM ((SELECT at FROM due) - clock_timestamp())) * 1000)::float8,
                     (EXTRACT(EPOCH FROM (least(
