@@ -24,6 +24,8 @@ pub struct Config {
     pub x: XConfig,
     pub publisher: PublisherConfig,
     pub ui: UiConfig,
+    /// Which events notify, and how (`[notify]`).
+    pub notify: crate::notify::NotifyConfig,
     /// Key bindings that replace the defaults: `[keys.lists] new = "w"`.
     pub keys: Overrides,
     /// Where the file was read from, if any (for messages).

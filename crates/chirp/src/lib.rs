@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 mod error;
 pub mod media;
+pub mod notify;
 mod present;
 pub mod stats;
 pub mod tui;

@@ -1420,3 +1420,125 @@ async fn posting_says_what_it_will_cost_before_it_goes_out() {
     let out = e.run(&["post", "later https://example.com", "--draft"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("costs"));
 }
+
+#[tokio::test]
+async fn status_format_fills_a_tmux_line_from_one_look_and_never_starts_the_server() {
+    // chirp's private server was never made here: the line says so, and nothing is created.
+    let home = tempfile::tempdir().unwrap();
+    let out = run(
+        chirp(None, home.path()).args(["status", "--format", "{next} · {waiting} waiting"]),
+        None,
+    );
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "chirp: database stopped");
+    assert!(!home.path().join("data").join("chirp").exists());
+    // A bad placeholder is a usage error, said before the database is asked.
+    let out = run(
+        chirp(None, home.path()).args(["status", "--format", "{nope}"]),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_line_error(&out).contains("no placeholder {nope}"));
+
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    assert!(
+        e.run(&["post", "soon", "--at", "in 2h", "-a", "@alice"])
+            .status
+            .success()
+    );
+    assert!(
+        e.run(&["post", "later", "--at", "in 3h", "-a", "@alice"])
+            .status
+            .success()
+    );
+    let out = e.run(&[
+        "status",
+        "--format",
+        "{next} ({next_at}) · {waiting} waiting · {failed} failed · {accounts} {{{db}}}",
+    ]);
+    let line = stdout(&out);
+    assert!(
+        line.starts_with("1h59m (") || line.starts_with("2h00m ("),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(" · 2 waiting · 0 failed · @alice ok {up}"),
+        "{line}"
+    );
+    // --json: a stable shape for scripts.
+    let v: Value = serde_json::from_slice(&e.run(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["posts"]["scheduled"], 2);
+    assert_eq!(v["accounts"][0]["handle"], "@alice");
+    assert_eq!(v["accounts"][0]["state"], "ok");
+    assert!(v["next_due"]["at"].is_string());
+}
+
+#[test]
+fn completions_man_page_and_version_come_from_the_command_line_definitions() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(chirp(None, home.path()).args(["completions", shell]), None);
+        assert!(out.status.success(), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("schedule"),
+            "{shell}"
+        );
+    }
+    // The bash script parses.
+    let out = run(chirp(None, home.path()).args(["completions", "bash"]), None);
+    let script = home.path().join("chirp.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let man = run(chirp(None, home.path()).args(["man"]), None);
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH chirp"),
+        "{page}"
+    );
+    assert!(page.contains("completions"), "{page}");
+    let dir = home.path().join("man1");
+    std::fs::create_dir(&dir).unwrap();
+    assert!(
+        run(
+            chirp(None, home.path()).args(["man", dir.to_str().unwrap()]),
+            None
+        )
+        .status
+        .success()
+    );
+    assert!(dir.join("chirp-post.1").exists());
+    let version = stdout(&run(chirp(None, home.path()).args(["--version"]), None));
+    // "chirp 0.1.0 (<commit>)": the commit it was built from.
+    assert!(
+        version.starts_with(&format!("chirp {} (", env!("CARGO_PKG_VERSION")))
+            && version.ends_with(')'),
+        "{version}"
+    );
+    // Every flag of every command says what it is for.
+    let mut missing = Vec::new();
+    for page in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(page.unwrap().path()).unwrap();
+        // clap_mangen writes each option as `.TP` then the flag line, then its help (if any).
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if *l == ".TP" {
+                let flag = lines.get(i + 1).copied().unwrap_or_default();
+                let help = lines.get(i + 2).copied().unwrap_or_default();
+                if help.starts_with('.') || help.is_empty() {
+                    missing.push(flag.to_string());
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "flags without help: {missing:#?}");
+}

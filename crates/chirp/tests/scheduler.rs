@@ -602,3 +602,106 @@ async fn a_scheduler_killed_while_posting_one_text_to_two_accounts_sends_each_on
         }
     }
 }
+
+/// Reads a child's stdout on a thread until `done` says the bytes so far are enough (or the
+/// stream ends): all of them.
+fn read_until(
+    out: std::process::ChildStdout,
+    done: impl Fn(&[u8]) -> bool + Send + 'static,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut out = out;
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            if done(&all) {
+                break;
+            }
+        }
+        all
+    })
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_notify_a_failed_post_rings_and_raises_a_desktop_notification() {
+    let (t, fake, account) = setup(FakeConfig::default()).await;
+    // X already has this text: the post fails as a duplicate.
+    fake.seed_post("1001", "said it before");
+    let c = t.client().await;
+    let failing: i32 = c
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+             VALUES ($1, 'said it before', 'scheduled', now()) RETURNING id",
+            &[&account],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let posting: i32 = c
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+             VALUES ($1, 'something new', 'scheduled', now()) RETURNING id",
+            &[&account],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[x]\nclient_id = \"test-client\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\n\
+             [notify]\nposted = true\nosc = \"both\"\n",
+            fake.base_url(),
+            fake.authorize_url()
+        ),
+    )
+    .unwrap();
+    let mut child = Reap(Some(
+        Command::new(chirp_bin())
+            .args(["--config", cfg.to_str().unwrap(), "scheduler", "--notify"])
+            .env("DATABASE_URL", t.url())
+            .env("CHIRP_SECRET_KEY", chirp_testing::test_key_b64())
+            .env("HOME", home.path())
+            .env_remove("TMUX")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let failed = format!("\x1b]9;chirp: post {failing} failed: X refused it as a duplicate");
+    let posted = format!("\x1b]777;notify;chirp;post {posting} is on X\x07");
+    let (f, p) = (failed.clone(), posted.clone());
+    let reader = read_until(child.0.as_mut().unwrap().stdout.take().unwrap(), move |b| {
+        contains(b, f.as_bytes()) && contains(b, p.as_bytes())
+    });
+    let out = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    signal(child.0.as_ref().unwrap(), "-TERM");
+    child.0.take().unwrap().wait().unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(contains(&out, failed.as_bytes()), "{text:?}");
+    assert!(contains(&out, posted.as_bytes()), "{text:?}");
+    // The log lines are there as ever, as plain text.
+    assert!(
+        text.lines().any(|l| l.contains(&format!(
+            "failed post {failing}: X refused it as a duplicate"
+        ))),
+        "{text:?}"
+    );
+    let bells = out.split(|b| *b == 0x07).count() - 1;
+    // Two sequences (OSC 9 and 777) and a bell for each of the two events.
+    assert_eq!(bells, 6, "{text:?}");
+}

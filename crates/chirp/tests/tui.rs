@@ -787,6 +787,11 @@ fn screen_help_confirm_and_database_down() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('?')));
     insta::assert_snapshot!("help", draw(&m, 80, 24).backend());
+    // Taller than 24 rows: it scrolls to its last line, and says where it is.
+    update(&mut m, key(KeyCode::Char('G')));
+    let end = draw(&m, 80, 24).backend().to_string();
+    assert!(end.contains("Composer: F1"), "{end}");
+    assert!(end.contains("j/k scroll"), "{end}");
     update(&mut m, key(KeyCode::Char('x')));
     update(&mut m, key(KeyCode::Char('d')));
     insta::assert_snapshot!("confirm_delete", draw(&m, 80, 24).backend());
@@ -832,22 +837,56 @@ fn control_characters_never_reach_the_terminal() {
 }
 
 #[test]
-fn filter_reloads_every_pane_with_the_text() {
+fn the_filter_applies_as_it_is_typed_and_esc_clears_it() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('/')));
-    typed(&mut m, "launch");
-    let cmds = update(&mut m, key(KeyCode::Enter));
+    let cmds = update(&mut m, key(KeyCode::Char('l')));
     assert_eq!(cmds.len(), 3);
     assert!(
         cmds.iter()
-            .all(|c| matches!(c, Cmd::Load { after: None, filter, .. } if filter == "launch"))
+            .all(|c| matches!(c, Cmd::Load { after: None, filter, .. } if filter == "l"))
     );
+    let first = m.list(Pane::Scheduled).loading.unwrap().id;
+    // Each key asks again; what is shown stays until the new page lands, and the page of an
+    // older filter is dropped.
+    let cmds = typed(&mut m, "aunch");
+    assert_eq!(cmds.len(), 15, "{cmds:?}");
+    assert_eq!(m.filter, "launch");
+    assert_eq!(m.list(Pane::Scheduled).posts.len(), 1);
+    update(
+        &mut m,
+        Msg::Answer(
+            first,
+            Answer::Loaded(Ok(Page {
+                media: std::collections::HashMap::default(),
+                posts: vec![post(20, Status::Scheduled, "lunch")],
+                next: None,
+                threads: std::collections::HashMap::default(),
+                groups: std::collections::HashMap::default(),
+                metrics: std::collections::HashMap::default(),
+            })),
+        ),
+    );
+    assert!(m.list(Pane::Scheduled).posts.iter().all(|p| p.id != 20));
+    // Readline keys work in it: Ctrl-W takes the word back, Ctrl-U the rest.
+    update(&mut m, key(KeyCode::Char(' ')));
+    typed(&mut m, "day");
+    update(&mut m, ctrl('w'));
+    assert_eq!(m.filter, "launch ");
+    // Enter keeps it.
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.stack.is_empty());
     assert!(
         draw(&m, 80, 24)
             .backend()
             .to_string()
-            .contains("filtered by “launch”")
+            .contains("filtered by “launch ”")
     );
+    // `/` opens on it; Esc clears it and every pane shows everything again.
+    update(&mut m, key(KeyCode::Char('/')));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.stack.is_empty());
+    assert_eq!(m.filter, "");
 }
 
 #[test]
@@ -953,7 +992,12 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
             })),
         ),
     );
-    assert!(m.list(Pane::Drafts).posts.is_empty());
+    assert!(
+        m.list(Pane::Drafts)
+            .posts
+            .iter()
+            .all(|p| p.content != "not about it")
+    );
     assert_eq!(m.list(Pane::Drafts).loading.map(|l| l.id), Some(new));
     update(
         &mut m,

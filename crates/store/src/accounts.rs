@@ -560,3 +560,57 @@ pub async fn any_tokens(client: &impl GenericClient) -> Result<bool, DbError> {
         .await?
         .get(0))
 }
+
+/// Everything a status line shows, in one query: the next due post, how many wait, how many
+/// failed lately, and each account's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Glance {
+    pub next_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub next_id: Option<i32>,
+    pub waiting: i64,
+    pub drafts: i64,
+    /// Posts that failed in the last 24 hours.
+    pub failed: i64,
+    /// (handle, state): "ok", "reconnect", "no credits", "rate limited", "not connected".
+    pub accounts: Vec<(String, String)>,
+}
+
+/// [`Glance`] of one account's posts, or of all.
+pub async fn glance(client: &impl GenericClient, account: Option<i32>) -> Result<Glance, DbError> {
+    let r = client
+        .query_one(
+            "WITH mine AS (SELECT * FROM posts WHERE $1::int IS NULL OR x_account_id = $1),
+                  next AS (SELECT id, scheduled_at FROM mine
+                           WHERE status = 'scheduled' AND scheduled_at IS NOT NULL
+                           ORDER BY scheduled_at, id LIMIT 1)
+             SELECT (SELECT scheduled_at FROM next), (SELECT id FROM next),
+                    (SELECT count(*) FROM mine WHERE status IN ('scheduled', 'publishing')),
+                    (SELECT count(*) FROM mine WHERE status = 'draft'),
+                    (SELECT count(*) FROM mine WHERE status = 'failed'
+                       AND updated_at > now() - interval '24 hours'),
+                    (SELECT coalesce(array_agg(x_username || ' ' ||
+                         CASE WHEN needs_reconnect THEN 'reconnect'
+                              WHEN out_of_credits_at IS NOT NULL THEN 'no credits'
+                              WHEN NOT is_active THEN 'not connected'
+                              WHEN rate_limited_until > now() THEN 'rate limited'
+                              ELSE 'ok' END ORDER BY id), '{}')
+                     FROM x_accounts WHERE x_username <> '' AND ($1::int IS NULL OR id = $1))",
+            &[&account],
+        )
+        .await?;
+    let accounts: Vec<String> = r.get(5);
+    Ok(Glance {
+        next_at: r.get(0),
+        next_id: r.get(1),
+        waiting: r.get(2),
+        drafts: r.get(3),
+        failed: r.get(4),
+        accounts: accounts
+            .into_iter()
+            .map(|s| match s.split_once(' ') {
+                Some((h, st)) => (h.to_string(), st.to_string()),
+                None => (s, String::new()),
+            })
+            .collect(),
+    })
+}

@@ -10,6 +10,7 @@ pub mod posts;
 pub mod publishing;
 pub mod queue;
 mod sys;
+pub use sys::stop_self;
 pub mod templates;
 pub mod tls;
 pub mod transfer;
@@ -325,6 +326,25 @@ impl Db {
         let mut db = Db::from_config_tls(target.pg, target.cluster, tls);
         db.user = target.user;
         db
+    }
+
+    /// The database as it is, for a quick look (`chirp status --format` in a tmux status
+    /// line): no migrations, and chirp's private server is neither created nor started (nor
+    /// started again if it stops) — None when it is not running.
+    pub fn open_if_running(url: Option<&str>) -> Result<Option<Db>, DbError> {
+        match url {
+            Some(url) => {
+                let (pg, tls) = parse_url(url)?;
+                Ok(Some(Db::from_config_tls(pg, None, tls)))
+            }
+            None => {
+                let c = Cluster::new(Cluster::default_root()?)?;
+                if !c.exists() || !c.is_running() {
+                    return Ok(None);
+                }
+                Ok(Some(Db::from_config(c.pg_config(cluster::DATABASE), None)))
+            }
+        }
     }
 
     /// A pool over `pg` without touching the server yet (TLS as libpq's `prefer`).

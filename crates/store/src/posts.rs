@@ -887,13 +887,14 @@ pub struct Event {
     pub to: Option<String>,
     pub actor: String,
     pub detail: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// The audit trail of one post, oldest first.
 pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Event>, DbError> {
     let rows = client
         .query(
-            "SELECT event, from_status, to_status, actor, detail FROM post_events
+            "SELECT event, from_status, to_status, actor, detail, at FROM post_events
              WHERE post_id = $1 ORDER BY id",
             &[&id],
         )
@@ -906,6 +907,7 @@ pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Even
             to: r.get(2),
             actor: r.get(3),
             detail: r.get(4),
+            at: r.get(5),
         })
         .collect())
 }

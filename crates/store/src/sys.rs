@@ -1,8 +1,17 @@
-//! The product's only unsafe code: two libc calls std has no safe wrapper for. Each block says
+//! The product's only unsafe code: three libc calls std has no safe wrapper for. Each block says
 //! why it is sound; nothing else in the workspace may use `unsafe` (the workspace denies it).
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
+
+/// Stops this process as a shell's Ctrl-Z does (SIGTSTP); returns once it is continued
+/// (`fg`, SIGCONT). The TUI calls it after giving the terminal back.
+pub fn stop_self() {
+    // SAFETY: raise(3) sends a valid signal number to this process; it touches no memory.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+}
 
 /// The process's effective user id.
 pub(crate) fn effective_uid() -> u32 {

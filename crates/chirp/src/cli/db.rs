@@ -16,6 +16,7 @@ use chirp_store::{Cluster, Started};
 pub enum DbCommand {
     /// Where the data lives, whether the server runs, its size, who uses it.
     Status {
+        /// One JSON object.
         #[arg(long)]
         json: bool,
     },

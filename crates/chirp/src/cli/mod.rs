@@ -1,7 +1,7 @@
 //! The command line: `chirp <command>`. Every command validates what it was given before it
 //! touches the database, and reports a failure as one line on stderr with a non-zero exit.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,6 +24,7 @@ mod db;
 mod queue;
 mod scheduler;
 mod stats;
+mod status;
 mod template;
 mod transfer;
 
@@ -39,7 +40,7 @@ const ACTOR: Actor<'static> = Actor("cli");
 #[derive(Debug, Parser)]
 #[command(
     name = "chirp",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CHIRP_COMMIT"), ")"),
     about = "Write, schedule and publish posts to X from the terminal"
 )]
 pub struct Cli {
@@ -112,7 +113,9 @@ pub enum Command {
     },
     /// Show one post in full, with its history.
     Show {
+        /// The post's id (`chirp list` shows them).
         id: PostId,
+        /// One JSON object: the post, its parts, files and metrics reads.
         #[arg(long)]
         json: bool,
     },
@@ -129,6 +132,7 @@ pub enum Command {
     },
     /// Schedule a draft (or move a scheduled post) to WHEN.
     Schedule {
+        /// The post's id (`chirp list` shows them).
         id: PostId,
         /// `in 2h`, `tomorrow 9am`, `fri 17:30`, `2026-12-01 14:00`, RFC 3339, or `next` (the
         /// account's next free queue slot).
@@ -136,29 +140,54 @@ pub enum Command {
         at: String,
     },
     /// Take a scheduled or failed post back to a draft.
-    Unschedule { id: PostId },
+    Unschedule {
+        /// The post's id (`chirp list` shows them).
+        id: PostId,
+    },
     /// Replace the text of a draft, scheduled or failed post (`-` reads stdin).
     Edit {
+        /// The post's id (`chirp list` shows them).
         id: PostId,
+        /// The new text; `-` reads it from stdin.
         text: String,
         /// Replace every part: parts separated by lines holding only `---`.
         #[arg(long)]
         thread: bool,
     },
     /// Delete a post from chirp (it is not deleted on X).
-    Delete { id: PostId },
+    Delete {
+        /// The post's id (`chirp list` shows them).
+        id: PostId,
+    },
     /// Try a failed post again, now.
-    Retry { id: PostId },
+    Retry {
+        /// The post's id (`chirp list` shows them).
+        id: PostId,
+    },
     /// Delete every part of a post on X, last part first; the post stays here, unpublished.
-    Unpublish { id: PostId },
+    Unpublish {
+        /// The post's id (`chirp list` shows them).
+        id: PostId,
+    },
     /// End a thread that stopped part-way at the parts on X (it becomes posted) and make its
     /// unsent parts a new draft (printed).
-    SplitOff { id: PostId },
+    SplitOff {
+        /// The post's id (`chirp list` shows them).
+        id: PostId,
+    },
     /// Database, account and queue at a glance.
     Status {
         /// One account's (`@handle`) instead of every account's.
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
+        /// One line for a tmux status bar, e.g. '{next} · {waiting} waiting · {failed} failed';
+        /// placeholders: {next} {next_at} {next_id} {waiting} {drafts} {failed} {account}
+        /// {accounts} {db}. chirp's private server is not started for it.
+        #[arg(long, value_name = "FORMAT", conflicts_with = "json")]
+        format: Option<String>,
+        /// One JSON object: database, accounts and their state, posts by status, next due.
+        #[arg(long)]
+        json: bool,
     },
     /// Publish due posts until stopped (for tmux or systemd); one line per event.
     Scheduler {
@@ -175,10 +204,15 @@ pub enum Command {
         /// before it is checked on X (at least --x-timeout, which is the default).
         #[arg(long, value_name = "SECS")]
         grace: Option<u64>,
+        /// Also announce events worth attention on stdout, as `[notify]` says: the bell and a
+        /// desktop notification (OSC 9 / 777) for a failed post, an account to reconnect…
+        #[arg(long)]
+        notify: bool,
     },
     /// Write posts out: JSON (lossless: parts, files, schedule, status, X ids, queues) or
     /// CSV (one row per post, for spreadsheets), on stdout.
     Export {
+        /// json (lossless, for backups and moving) or csv (for spreadsheets).
         #[arg(long, value_enum, default_value = "json")]
         format: transfer::Format,
         /// Only posts in this status.
@@ -197,6 +231,7 @@ pub enum Command {
     /// Read posts from a JSON export or a CSV (text, scheduled_at, account, part2…, media…,
     /// alt…). Every row is checked first; one bad row writes nothing.
     Import {
+        /// The JSON export or CSV to read.
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// Default: from the file name, else from its first character.
@@ -220,6 +255,19 @@ pub enum Command {
     },
     /// How posts did (per day, the best ones) and what X cost this month, per account.
     Stats(stats::StatsArgs),
+    /// Shell completions on stdout, e.g. `chirp completions bash > ~/.local/share/bash-completion/completions/chirp`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout, e.g. `chirp man > ~/.local/share/man/man1/chirp.1`;
+    /// with a directory, a page for chirp and one for each command (`man chirp-post`) there.
+    Man {
+        /// Write chirp.1 and chirp-COMMAND.1 here instead (an existing directory).
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Each account's weekly posting slots, and the posts waiting in them.
     Queue {
         #[command(subcommand)]
@@ -246,7 +294,9 @@ pub enum Command {
 pub enum MediaCommand {
     /// Write a post's attachments back as files (POST-PART-N.ext, created 0600) into DIR.
     Export {
+        /// The post's id (`chirp list` shows them).
         id: PostId,
+        /// An existing directory to write the files into.
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
@@ -269,6 +319,7 @@ pub enum AccountCommand {
         /// One JSON object.
         #[arg(long)]
         json: bool,
+        /// Which account (`@handle`; default: the default account).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
     },
@@ -280,12 +331,14 @@ pub enum AccountCommand {
     },
     /// Make an account the one posts go to unless `--account` says otherwise.
     Default {
+        /// The account (`@handle`).
         #[arg(value_name = "@HANDLE")]
         handle: String,
     },
     /// After topping up at X: send the posts held since X said the account is out of
     /// credits (402).
     Resume {
+        /// The account (`@handle`).
         #[arg(value_name = "@HANDLE")]
         handle: String,
     },
@@ -555,7 +608,8 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                         };
                         let detail = ev.detail.map(|d| format!(" ({})", inert(&d, false)));
                         outln!(
-                            "  {:<8} {change:<22} by {}{}",
+                            "  {} {:<8} {change:<22} by {}{}",
+                            ev.at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
                             ev.event,
                             ev.actor,
                             detail.unwrap_or_default()
@@ -633,8 +687,18 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             })
             .await
         }
-        Command::Status { account } => {
-            with_db(config, move |db| Box::pin(status(db, account, tz))).await
+        Command::Status {
+            account,
+            format: Some(format),
+            ..
+        } => status::formatted(config, account, &format, tz).await,
+        Command::Status {
+            account,
+            json: true,
+            ..
+        } => with_db(config, move |db| Box::pin(status::as_json(db, account))).await,
+        Command::Status { account, .. } => {
+            with_db(config, move |db| Box::pin(status::show(db, account, tz))).await
         }
         Command::Unpublish { id } => {
             let cfg = config.clone();
@@ -645,6 +709,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             x_timeout,
             retry_base_ms,
             grace,
+            notify,
         } => {
             let timing = scheduler::Timing {
                 lease,
@@ -652,11 +717,39 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 retry_base_ms,
                 grace,
             };
-            scheduler::run(config, &timing).await
+            scheduler::run(config, &timing, notify.then_some(config.notify)).await
         }
         Command::Db { command } => db::run(command, config).await,
         Command::Queue { command } => queue::run(command, config).await,
         Command::Stats(args) => stats::run(args, config).await,
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "chirp",
+                &mut out,
+            );
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir: None } => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir: Some(dir) } => {
+            if !dir.is_dir() {
+                bail!(UsageError(format!(
+                    "{}: not a directory (make it first)",
+                    dir.display()
+                )));
+            }
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir)?;
+            eprintln!("wrote the manual pages into {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Template { command } => template::run(command, config).await,
         Command::Export {
             format,
@@ -1321,70 +1414,4 @@ fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
         outln!("  │ {line}");
     }
     Ok(())
-}
-
-async fn status(db: &Db, account: Option<String>, tz: Tz) -> Result<ExitCode> {
-    let c = db.client().await?;
-    let account = match account {
-        Some(h) => Some(accounts::find(&c, &h).await?),
-        None => None,
-    };
-    let where_ = match &db.cluster {
-        Some(cl) => format!("private cluster at {}", cl.root.display()),
-        None => chirp_store::describe(&db.pg),
-    };
-    outln!("database   {where_}");
-    let shown = match account {
-        Some(id) => vec![accounts::status_by_id(&c, id).await?],
-        None => accounts::list(&c).await?,
-    };
-    let line: Vec<String> = shown
-        .iter()
-        .map(|a| {
-            let handle = format!("@{}", a.username.clone().unwrap_or_default());
-            let default = if a.is_default && shown.len() > 1 {
-                " (default)"
-            } else {
-                ""
-            };
-            if a.connected {
-                format!("{handle}{default}")
-            } else if a.needs_reconnect {
-                format!("{handle}{default} needs reconnecting (chirp account connect)")
-            } else {
-                format!("{handle}{default} not connected (chirp account connect)")
-            }
-        })
-        .collect();
-    let line = if line.is_empty() {
-        "not connected (chirp account connect)".to_string()
-    } else {
-        line.join(", ")
-    };
-    outln!(
-        "{:<10} {line}",
-        if shown.len() > 1 {
-            "accounts"
-        } else {
-            "account"
-        }
-    );
-    let counts = posts::counts(&c, account).await?;
-    let line: Vec<String> = Status::ALL
-        .iter()
-        .map(|s| {
-            let n = counts.iter().find(|(st, _)| st == s).map_or(0, |(_, n)| *n);
-            format!("{n} {s}")
-        })
-        .collect();
-    outln!("posts      {}", line.join(", "));
-    let next = posts::next_due(&c, account).await?;
-    outln!(
-        "next due   {}",
-        next.map_or_else(|| "nothing scheduled".into(), |t| when::show(t, &tz))
-    );
-    if std::io::stdout().is_terminal() {
-        outln!("\nRun `chirp --help` for commands.");
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -21,8 +21,10 @@ pub enum QueueCommand {
     /// Set an account's weekly slots, e.g. "mon-fri 09:00,12:30,17:00; sat 10:00" ("none"
     /// removes them). Times are wall-clock times in --tz (default: yours).
     Set {
+        /// The account (`@handle`).
         #[arg(value_name = "@HANDLE")]
         handle: String,
+        /// Days and times: "mon-fri 09:00,17:00; sat 10:00", "daily 12:00", or "none".
         #[arg(value_name = "SLOTS")]
         slots: String,
         /// The zone the times are in (an IANA name such as Europe/Berlin).
@@ -31,6 +33,7 @@ pub enum QueueCommand {
     },
     /// The next slots of each account with a queue (or of one), and the post in each.
     Show {
+        /// Which account's (`@handle`; default: the default account).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
         /// How many days ahead (1 to 366).
@@ -42,11 +45,13 @@ pub enum QueueCommand {
     },
     /// The slots new posts would take, in order.
     Next {
+        /// Which account's (`@handle`; default: the default account).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
         /// Look from this time or date on (default: now), e.g. 2027-03-27.
         #[arg(long, value_name = "WHEN")]
         from: Option<String>,
+        /// How many slots.
         #[arg(long, default_value_t = 5, value_name = "N")]
         count: usize,
         /// One JSON array of times.
@@ -55,11 +60,13 @@ pub enum QueueCommand {
     },
     /// Move queued posts up into the earliest free slots, keeping their order.
     Compact {
+        /// Which account's (`@handle`; default: the default account).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
     },
     /// Like compact, in a random order.
     Shuffle {
+        /// Which account's (`@handle`; default: the default account).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
     },

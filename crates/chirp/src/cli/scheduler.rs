@@ -76,7 +76,13 @@ impl Timing {
     }
 }
 
-pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
+/// Runs a publisher until stopped; with `notify`, events worth attention are also announced
+/// (bell, OSC 9 / 777) on stdout.
+pub(super) async fn run(
+    config: &Config,
+    timing: &Timing,
+    notify: Option<crate::notify::NotifyConfig>,
+) -> Result<ExitCode> {
     let opts = Options {
         collect_metrics: config.publisher.read_metrics,
         ..timing.options()?
@@ -118,12 +124,21 @@ pub(super) async fn run(config: &Config, timing: &Timing) -> Result<ExitCode> {
                     .map_or_else(|| format!("account {a}"), |h| format!("@{h}"))
             };
             // A closed stdout (a log reader that quit) must not stop the publisher.
+            let mut out = std::io::stdout().lock();
             let _ = writeln!(
-                std::io::stdout().lock(),
+                out,
                 "{} {}",
                 Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
                 line(&e, &who)
             );
+            if let Some((kind, text)) = notify
+                .as_ref()
+                .and_then(|_| crate::notify::notice(&e, &who))
+            {
+                let bytes = notify
+                    .map_or_else(Vec::new, |n| n.bytes(kind, &text, crate::notify::in_tmux()));
+                let _ = out.write_all(&bytes).and_then(|()| out.flush());
+            }
         }
     });
     let mut term = signal(SignalKind::terminate())?;

@@ -20,7 +20,9 @@ pub enum TemplateCommand {
     /// Keep a post's parts and files as template NAME (placeholders like `{name}` stay as
     /// they are, to be filled by `chirp post --template NAME --var name=…`).
     Save {
+        /// The post to keep (its id, as `chirp list` shows).
         id: PostId,
+        /// The template's name (1 to 100 characters).
         name: String,
         /// Over a template of that name.
         #[arg(long)]
@@ -33,9 +35,15 @@ pub enum TemplateCommand {
         json: bool,
     },
     /// A template's parts and the placeholders they use.
-    Show { name: String },
+    Show {
+        /// The template's name.
+        name: String,
+    },
     /// Delete a template (posts made from it stay).
-    Delete { name: String },
+    Delete {
+        /// The template's name.
+        name: String,
+    },
 }
 
 pub(super) async fn run(command: TemplateCommand, config: &Config) -> Result<ExitCode> {

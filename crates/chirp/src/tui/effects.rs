@@ -89,6 +89,7 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::Unpublish(id) => format!("unpublishing post {id}"),
         Cmd::SplitOff(id) => format!("splitting off the rest of post {id}"),
         Cmd::OpenEditor(_) => "the external editor".into(),
+        Cmd::Suspend => "suspending".into(),
     }
 }
 
@@ -257,6 +258,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
         ),
         // The runtime hands the terminal to the editor itself; it never comes here.
         Cmd::OpenEditor(_) => Answer::Crashed("the external editor cannot run here".into()),
+        Cmd::Suspend => Answer::Crashed("suspending cannot happen here".into()),
     }
 }
 

@@ -264,7 +264,15 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
             batch.push(m);
         }
         let mut requests: Vec<Request> = Vec::new();
+        // Bell and desktop notifications for events worth attention, written after the frame.
+        let mut announce: Vec<u8> = Vec::new();
         for msg in batch {
+            if let Msg::Publisher(e) = &msg {
+                let who = |a| model.handle(a).unwrap_or_else(|| format!("account {a}"));
+                if let Some((kind, text)) = crate::notify::notice(e, &who) {
+                    announce.extend(config.notify.bytes(kind, &text, crate::notify::in_tmux()));
+                }
+            }
             requests.extend(update::update(&mut model, msg));
         }
         while let Some(Request { id, cmd }) = (!requests.is_empty()).then(|| requests.remove(0)) {
@@ -283,6 +291,16 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     let msg = Msg::Answer(id, Answer::Edited(result));
                     requests.extend(update::update(&mut model, msg));
                 }
+                // The shell gets the terminal until `fg`; then everything is drawn again.
+                Cmd::Suspend => {
+                    input.abort();
+                    let _ = (&mut input).await;
+                    if let Err(e) = suspend(&mut term) {
+                        gone = Some(e);
+                        break 'events;
+                    }
+                    input = spawn_input(tx.clone());
+                }
                 cmd => effects.run(Request { id, cmd }),
             }
         }
@@ -292,6 +310,12 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         if let Err(e) = term.draw(|f| view::view(&model, f)) {
             gone = Some(e);
             break;
+        }
+        // Escape sequences that draw nothing: the frame stays as it is.
+        if !announce.is_empty() {
+            use std::io::Write as _;
+            let w = term.backend_mut();
+            let _ = w.write_all(&announce).and_then(|()| w.flush());
         }
     }
     input.abort();
@@ -350,6 +374,20 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         Some(e) => Err(anyhow::Error::new(e).context("the terminal went away")),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Ctrl-Z: the terminal as the shell left it, the process stopped (SIGTSTP, as the shell's
+/// job control expects); after `fg` (SIGCONT) the terminal is taken again and redrawn.
+fn suspend<W: std::io::Write>(term: &mut Terminal<CrosstermBackend<W>>) -> std::io::Result<()> {
+    restore_terminal();
+    chirp_store::stop_self();
+    terminal::enable_raw_mode()?;
+    execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste
+    )?;
+    redraw_all(term)
 }
 
 /// Clears the screen and has the next draw paint every cell. Not `Terminal::clear`: it asks

@@ -160,6 +160,8 @@ pub struct Model {
     /// the model.
     pub now: DateTime<Utc>,
     pub filter: String,
+    /// How far the selected post's detail area is scrolled, in lines.
+    pub detail_scroll: u16,
     /// After a save, select this post once its pane reloads.
     pub select_after_load: Option<PostId>,
     pub color: bool,
@@ -193,6 +195,7 @@ impl Model {
             tz,
             now,
             filter: String::new(),
+            detail_scroll: 0,
             select_after_load: None,
             color,
             width: 80,
@@ -373,6 +376,8 @@ pub enum Cmd {
     /// A stopped thread's unsent parts become a new draft.
     SplitOff(PostId),
     OpenEditor(String),
+    /// Ctrl-Z: give the terminal back and stop until `fg`.
+    Suspend,
 }
 
 /// An image preview: being read, ready to draw (its protocol keeps the encoding for the area

@@ -86,6 +86,23 @@ fn reload(m: &mut Model, pane: Pane) -> bool {
 
 /// The filter changed: every pane starts again, and pages still on their way for the old
 /// filter are dropped when they land (their ids are no longer awaited).
+/// Every pane loaded again with the filter in force, for a filter that follows each key:
+/// what a pane shows stays until its new page lands, and a page asked for with an older
+/// filter is dropped when it comes (its request is superseded).
+pub fn refilter(m: &mut Model) {
+    for pane in Pane::ALL {
+        let id = m.request(Cmd::Load {
+            pane,
+            after: None,
+            filter: m.filter.clone(),
+            account: m.showing,
+        });
+        let l = m.list_mut(pane);
+        l.loading = Some(Loading { id, append: false });
+        l.stale = false;
+    }
+}
+
 pub fn reset_and_reload(m: &mut Model) {
     for l in &mut m.lists {
         *l = List::default();

@@ -442,9 +442,12 @@ impl Screen for Composer {
             self.error = None;
         }
         match action {
-            Some(Action::Help) => return Step::Push(Box::new(Help(Context::Composer))),
+            Some(Action::Help) => return Step::Push(Box::new(Help::of(Context::Composer))),
             Some(Action::Save) => self.save(m),
             Some(Action::SaveToQueue) => self.save_to_queue(m),
+            Some(Action::Suspend) => {
+                m.request(Cmd::Suspend);
+            }
             Some(Action::ExternalEditor) => {
                 m.request(Cmd::OpenEditor(self.text()));
             }

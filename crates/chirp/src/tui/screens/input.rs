@@ -4,10 +4,12 @@
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::style::Color;
-use ratatui::text::Line;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Composer, Screen, Step, edit_line, hint_line, paste_line, popup};
+use super::line::LineEdit;
+use super::{Composer, Screen, Step, hint_line, popup};
 use crate::present::inert;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model, ReqId};
@@ -23,7 +25,7 @@ pub enum Purpose {
 
 pub struct Input {
     pub purpose: Purpose,
-    pub input: String,
+    pub input: LineEdit,
     pub error: Option<String>,
     /// What a Tab found, when more than one name matches.
     pub candidates: Vec<String>,
@@ -43,7 +45,7 @@ impl Input {
     fn new(purpose: Purpose, input: String) -> Input {
         Input {
             purpose,
-            input,
+            input: LineEdit::from(input),
             error: None,
             candidates: Vec::new(),
             completing: None,
@@ -53,8 +55,8 @@ impl Input {
     /// A completion came back for `asked`: applied if nothing was typed since.
     pub fn completed(&mut self, asked: &str, input: String, candidates: Vec<String>) {
         self.completing = None;
-        if self.input == asked {
-            self.input = input;
+        if self.input.as_str() == asked {
+            self.input.set(input);
             self.candidates = candidates;
         }
     }
@@ -103,10 +105,10 @@ impl Screen for Input {
             Some(Action::Cancel) => return Step::Pop,
             Some(Action::Confirm) => return self.confirm(m),
             Some(Action::Complete) if self.purpose == Purpose::Attach => {
-                self.completing = Some(m.request(Cmd::Complete(self.input.clone())));
+                self.completing = Some(m.request(Cmd::Complete(self.input.to_string())));
             }
             _ => {
-                if edit_line(&mut self.input, &key) {
+                if self.input.key(&key) {
                     self.error = None;
                     self.candidates.clear();
                 }
@@ -116,7 +118,7 @@ impl Screen for Input {
     }
 
     fn on_paste(&mut self, text: &str) {
-        paste_line(&mut self.input, text);
+        self.input.paste(text);
         self.error = None;
     }
 
@@ -151,7 +153,13 @@ impl Screen for Input {
             )
         };
         let lines = vec![
-            Line::raw(format!("{label}: {}▏", inert(&self.input, false))),
+            Line::from(
+                [
+                    vec![Span::raw(format!("{label}: "))],
+                    self.input.spans(Style::default()),
+                ]
+                .concat(),
+            ),
             below,
             Line::styled(hint_line(m, Context::Input), theme.fg(Color::DarkGray)),
         ];

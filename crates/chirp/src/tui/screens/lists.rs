@@ -27,7 +27,7 @@ pub fn on_action(m: &mut Model, action: Action) -> Step {
 fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
     match action {
         Action::Quit => m.quit = true,
-        Action::Help => return Some(Box::new(Help(crate::tui::keymap::Context::Lists))),
+        Action::Help => return Some(Box::new(Help::of(crate::tui::keymap::Context::Lists))),
         Action::NextPane => switch(m, 1),
         Action::PrevPane => switch(m, -1),
         Action::Down => move_selection(m, 1),
@@ -36,6 +36,11 @@ fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         Action::PageUp => move_selection(m, -10),
         Action::Top => move_selection(m, -1_000_000),
         Action::Bottom => move_selection(m, 1_000_000),
+        Action::DetailDown => m.detail_scroll = m.detail_scroll.saturating_add(3),
+        Action::DetailUp => m.detail_scroll = m.detail_scroll.saturating_sub(3),
+        Action::Suspend => {
+            m.request(Cmd::Suspend);
+        }
         Action::New => {
             let mut c = Composer::new(None, "");
             // A post written while one account is shown goes to that account.
@@ -46,7 +51,7 @@ fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         Action::ShowQueue => return Some(Box::new(super::queue::QueueView::open(m))),
         Action::ShowStats => return Some(Box::new(super::StatsView::open(m))),
         Action::FromTemplate => return Some(Box::new(super::TemplatePicker::open(m))),
-        Action::Filter => return Some(Box::new(Filter(m.filter.clone()))),
+        Action::Filter => return Some(Box::new(Filter::open(m))),
         other => return on_post(m, other),
     }
     None
@@ -84,6 +89,7 @@ fn switch_account(m: &mut Model) {
 fn switch(m: &mut Model, delta: isize) {
     let i = (m.focus.index() as isize + delta).rem_euclid(3) as usize;
     m.focus = Pane::ALL[i];
+    m.detail_scroll = 0;
 }
 
 fn move_selection(m: &mut Model, delta: isize) {
@@ -95,7 +101,12 @@ fn move_selection(m: &mut Model, delta: isize) {
         return;
     }
     let last = list.posts.len() as isize - 1;
+    let was = list.selected;
     list.selected = (list.selected as isize + delta).clamp(0, last) as usize;
+    if list.selected != was {
+        m.detail_scroll = 0;
+    }
+    let list = m.list_mut(pane);
     // Near the end of what is loaded: fetch the next page (keyset, so it costs the same).
     if list.selected + 10 >= list.posts.len()
         && list.loading.is_none()
@@ -519,8 +530,12 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         }
         _ => inner,
     };
+    // Scrolled (J/K), never past its last line.
+    let most = u16::try_from(lines.len().saturating_sub(1)).unwrap_or(u16::MAX);
     f.render_widget(
-        Paragraph::new(Text::from(lines)).wrap(Wrap { trim: false }),
+        Paragraph::new(Text::from(lines))
+            .wrap(Wrap { trim: false })
+            .scroll((m.detail_scroll.min(most), 0)),
         text_area,
     );
 }

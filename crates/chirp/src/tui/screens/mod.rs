@@ -9,6 +9,7 @@ pub mod confirm;
 pub mod filter;
 pub mod help;
 pub mod input;
+pub mod line;
 pub mod lists;
 pub mod queue;
 pub mod schedule;
@@ -66,31 +67,6 @@ pub trait Screen: Any {
     fn hint(&self, _m: &Model) -> Option<String> {
         None
     }
-}
-
-/// A key typed into a one-line prompt: Backspace, Ctrl-U (clear) and plain characters.
-/// Whether it changed the line.
-pub(crate) fn edit_line(line: &mut String, key: &KeyEvent) -> bool {
-    use crossterm::event::{KeyCode, KeyModifiers};
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    match key.code {
-        KeyCode::Backspace => line.pop().is_some(),
-        KeyCode::Char('u') if ctrl => {
-            let had = !line.is_empty();
-            line.clear();
-            had
-        }
-        KeyCode::Char(ch) if !ctrl => {
-            line.push(ch);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Pasted text into a one-line prompt: line ends become spaces.
-pub(crate) fn paste_line(line: &mut String, text: &str) {
-    line.push_str(&text.replace(['\n', '\r'], " "));
 }
 
 /// A centred popup of at most `w`×`h` cells.

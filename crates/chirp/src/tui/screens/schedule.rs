@@ -4,11 +4,12 @@ use chirp_core::{AccountId, PostId, parse_when, when};
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::style::Color;
-use ratatui::text::Line;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::{Screen, Step, edit_line, hint_line, paste_line, popup};
-use crate::present::inert;
+use super::line::LineEdit;
+use super::{Screen, Step, hint_line, popup};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model};
 use crate::tui::view::{Theme, relative};
@@ -19,7 +20,7 @@ pub struct Prompt {
     pub id: PostId,
     /// Whose post it is: `next` means this account's next free queue slot.
     pub account: AccountId,
-    pub input: String,
+    pub input: LineEdit,
     pub error: Option<String>,
 }
 
@@ -28,7 +29,7 @@ impl Prompt {
         Prompt {
             id,
             account,
-            input: String::new(),
+            input: LineEdit::default(),
             error: None,
         }
     }
@@ -83,7 +84,7 @@ impl Screen for Prompt {
                 Err(e) => self.error = Some(e.to_string()),
             },
             _ => {
-                if edit_line(&mut self.input, &key) {
+                if self.input.key(&key) {
                     self.error = None;
                 }
             }
@@ -92,7 +93,7 @@ impl Screen for Prompt {
     }
 
     fn on_paste(&mut self, text: &str) {
-        paste_line(&mut self.input, text);
+        self.input.paste(text);
         self.error = None;
     }
 
@@ -122,7 +123,13 @@ impl Screen for Prompt {
             }
         };
         let lines = vec![
-            Line::raw(format!("when: {}▏", inert(&self.input, false))),
+            Line::from(
+                [
+                    vec![Span::raw("when: ")],
+                    self.input.spans(Style::default()),
+                ]
+                .concat(),
+            ),
             understood,
             Line::styled(hint_line(m, Context::Schedule), theme.fg(Color::DarkGray)),
         ];
