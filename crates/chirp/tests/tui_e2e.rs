@@ -117,14 +117,14 @@ fn launch(t: &chirp_testing::TestDb, fake: &FakeX, home: &std::path::Path, name:
     launch_with(t, fake, home, name, "")
 }
 
-/// [`launch`], with more `NAME='value'` words for `env`.
-fn launch_with(
+/// The command line that runs chirp's TUI on `t` talking to `fake`, with more
+/// `NAME='value'` words for `env`.
+fn command_line(
     t: &chirp_testing::TestDb,
     fake: &FakeX,
     home: &std::path::Path,
-    name: &str,
     env: &str,
-) -> Tmux {
+) -> String {
     let cfg = home.join("config.toml");
     std::fs::write(
         &cfg,
@@ -135,7 +135,7 @@ fn launch_with(
         ),
     )
     .unwrap();
-    let cmd = format!(
+    format!(
         "env DATABASE_URL='{}' CHIRP_SECRET_KEY='{}' HOME='{}' XDG_STATE_HOME='{}/state' TZ=UTC TERM=xterm-256color {env} {} --config {}",
         t.url(),
         chirp_testing::test_key_b64(),
@@ -143,7 +143,18 @@ fn launch_with(
         home.display(),
         chirp_bin().display(),
         cfg.display()
-    );
+    )
+}
+
+/// [`launch`], with more `NAME='value'` words for `env`.
+fn launch_with(
+    t: &chirp_testing::TestDb,
+    fake: &FakeX,
+    home: &std::path::Path,
+    name: &str,
+    env: &str,
+) -> Tmux {
+    let cmd = command_line(t, fake, home, env);
     let tmux = Tmux {
         socket: format!("chirp-{name}-{}", std::process::id()),
         exit_file: home.join("exit-status"),
@@ -403,4 +414,55 @@ async fn attach_three_photos_to_a_thread_part_schedule_it_and_see_them_on_x() {
     assert_eq!(sent[0].alt_text.as_deref(), Some("the first photo"));
     assert_eq!(fake.count("POST", "/2/tweets"), 2, "each part once");
     tmux.keys(&["q"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_z_suspends_to_the_shell_and_fg_brings_it_back_redrawn() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    let home = tempfile::tempdir().unwrap();
+    let cmd = command_line(&t, &fake, home.path(), "");
+    // An interactive shell with job control, as a user's.
+    let tmux = Tmux {
+        socket: format!("chirp-suspend-{}", std::process::id()),
+        exit_file: home.path().join("exit-status"),
+    };
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "env PS1='$ ' bash --norc --noprofile -i",
+    ]);
+    tmux.wait_for("$");
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_for("Drafts");
+    tmux.keys(&["n"]);
+    tmux.wait_for("New post");
+    tmux.keys(&["-l", "kept across a suspend"]);
+    tmux.wait_for("kept across a suspend");
+    tmux.keys(&["C-z"]);
+    // The shell has the terminal: its job table says chirp is stopped.
+    let s = tmux.wait_for("Stopped");
+    assert!(!s.contains("New post"), "{s}");
+    tmux.keys(&["fg", "Enter"]);
+    // Back, drawn again whole, the text as it was.
+    let s = tmux.wait_until("the composer redrawn", |s| {
+        s.contains("New post") && s.contains("kept across a suspend") && s.contains("Drafts")
+    });
+    assert!(!s.contains("Stopped"), "{s}");
+    // It still takes keys: close (discarding), quit.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Discard");
+    tmux.keys(&["y"]);
+    tmux.keys(&["q"]);
+    // Quit for good: the shell has its prompt back and chirp's status.
+    tmux.wait_until("the shell's prompt", |s| !s.contains("Drafts"));
+    tmux.keys(&["echo exited $?", "Enter"]);
+    tmux.wait_for("exited 0");
 }

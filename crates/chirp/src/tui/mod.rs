@@ -407,7 +407,17 @@ pub(crate) fn say(line: &str) {
 fn spawn_input(tx: Tx) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut events = EventStream::new();
-        while let Some(Ok(ev)) = events.next().await {
+        while let Some(read) = events.next().await {
+            let ev = match read {
+                Ok(ev) => ev,
+                // A signal (SIGCONT after Ctrl-Z and `fg`, SIGWINCH) interrupted the read:
+                // read on.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::warn!("reading the terminal failed: {e}");
+                    break;
+                }
+            };
             let msg = match ev {
                 crossterm::event::Event::Key(k) if k.kind != KeyEventKind::Release => Msg::Key(k),
                 crossterm::event::Event::Paste(p) => Msg::Paste(p),
