@@ -1211,3 +1211,33 @@ async fn each_account_is_held_on_its_own_while_the_others_keep_posting() {
     assert!(st.needs_reconnect, "{st:?}");
     assert!(accounts::status_by_id(&c, fine).await.unwrap().connected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_waiting_for_an_account_goes_out_as_soon_as_it_is_connected() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    // Written before any account is connected: it waits on chirp's local account.
+    let id = {
+        let mut c = t.client().await;
+        let local = accounts::default_account(&mut c).await.unwrap();
+        posts::create(
+            &mut c,
+            Actor("test"),
+            local,
+            "waited for you",
+            Some(Utc::now()),
+        )
+        .await
+        .unwrap()
+        .id
+    };
+    // The publisher polls only once an hour here: only a notification can wake it.
+    let mut p = Running::start(&t.db, &fake, fast_options(), Duration::from_secs(5));
+    p.until(|e| matches!(e, Event::Waiting { next: None }))
+        .await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
+    assert_eq!(fake.posts().len(), 1);
+}

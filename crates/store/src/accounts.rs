@@ -336,6 +336,14 @@ pub async fn save_connected(
         &[&id],
     )
     .await?;
+    // Posts that waited for the account to exist changed in nothing: say it to every
+    // publisher anyway, so they go out now rather than at the next poll.
+    tx.execute(
+        "SELECT pg_notify('chirp_posts', json_build_object(
+             'op', 'connected', 'id', 0, 'status', 'scheduled', 'account', $1::int)::text)",
+        &[&id],
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
