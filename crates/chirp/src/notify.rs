@@ -141,6 +141,14 @@ pub fn notice(
     }
 }
 
+/// OSC 52: `text` on the terminal's clipboard (tmux keeps it as a buffer when its
+/// `set-clipboard` is on, and passes it on to the terminal outside).
+pub fn clipboard(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{b64}\x07").into_bytes()
+}
+
 /// Whether chirp runs inside tmux (its sequences then need wrapping).
 pub fn in_tmux() -> bool {
     std::env::var_os("TMUX").is_some_and(|v| !v.is_empty())

@@ -2157,3 +2157,68 @@ fn an_account_out_of_credits_is_said_on_the_stats_screen_and_resumed_with_r() {
         vec![Cmd::Resume(1)]
     );
 }
+
+#[test]
+fn c_connects_an_account_from_the_tui_pasting_works_and_esc_gives_up() {
+    let mut m = populated(80);
+    let asked = chirp::tui::update::update(&mut m, key(KeyCode::Char('C')));
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].cmd, Cmd::Connect);
+    let id = asked[0].id;
+    assert!(draw(&m, 80, 24).backend().to_string().contains("asking X…"));
+    update(
+        &mut m,
+        Msg::ConnectReady {
+            id,
+            url: "https://x.com/i/oauth2/authorize?state=s1".into(),
+            redirect: "http://127.0.0.1:8765/callback".into(),
+        },
+    );
+    let text = draw(&m, 80, 24).backend().to_string();
+    assert!(
+        text.contains("https://x.com/i/oauth2/authorize?state=s1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ssh -L 8765:127.0.0.1:8765 THAT_HOST"),
+        "{text}"
+    );
+    // Ctrl-Y copies the address; a pasted answer goes to the connect under way.
+    assert_eq!(
+        update(&mut m, ctrl('y')),
+        vec![Cmd::Copy(
+            "https://x.com/i/oauth2/authorize?state=s1".into()
+        )]
+    );
+    typed(&mut m, "abc123");
+    assert_eq!(
+        update(&mut m, key(KeyCode::Enter)),
+        vec![Cmd::ConnectPaste("abc123".into())]
+    );
+    // Another connect's answer (one given up on) changes nothing here.
+    update(
+        &mut m,
+        Msg::Answer(id + 1000, Answer::Connected(Err("an old one".into()))),
+    );
+    assert!(
+        !draw(&m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("an old one")
+    );
+    // Its own answer, an error, is shown in the screen.
+    update(
+        &mut m,
+        Msg::Answer(
+            id,
+            Answer::Connected(Err("X refused the code: nothing was saved".into())),
+        ),
+    );
+    let text = draw(&m, 80, 24).backend().to_string();
+    assert!(
+        text.contains("X refused the code: nothing was saved"),
+        "{text}"
+    );
+    assert_eq!(update(&mut m, key(KeyCode::Esc)), vec![Cmd::ConnectCancel]);
+    assert!(m.stack.is_empty());
+}

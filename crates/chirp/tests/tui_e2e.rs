@@ -129,9 +129,10 @@ fn command_line(
     std::fs::write(
         &cfg,
         format!(
-            "[x]\nclient_id = \"c\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\n",
+            "[x]\nclient_id = \"c\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\nredirect_uri = \"http://127.0.0.1:{}/callback\"\n",
             fake.base_url(),
-            fake.authorize_url()
+            fake.authorize_url(),
+            chirp_testing::free_port()
         ),
     )
     .unwrap();
@@ -162,7 +163,8 @@ fn launch_with(
     // A pane whose chirp ended stays on screen with its last words, so that a failing test
     // shows why chirp left instead of an empty screen; the shell keeps its exit status.
     let conf = home.join("tmux.conf");
-    std::fs::write(&conf, "set -g remain-on-exit on\n").unwrap();
+    // OSC 52 from chirp becomes a tmux buffer a test can read.
+    std::fs::write(&conf, "set -g remain-on-exit on\nset -g set-clipboard on\n").unwrap();
     let script = home.join("run.sh");
     std::fs::write(
         &script,
@@ -465,4 +467,44 @@ async fn ctrl_z_suspends_to_the_shell_and_fg_brings_it_back_redrawn() {
     tmux.wait_until("the shell's prompt", |s| !s.contains("Drafts"));
     tmux.keys(&["echo exited $?", "Enter"]);
     tmux.wait_for("exited 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_is_connected_from_the_tui_without_leaving_it() {
+    chirp_net::init_tls();
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = chirp_testing::fresh_db().await;
+    let home = tempfile::tempdir().unwrap();
+    let tmux = launch(&t, &fake, home.path(), "connect");
+    // No account yet: the status bar says which key connects one.
+    tmux.wait_for("not connected (C connects)");
+    tmux.keys(&["C"]);
+    tmux.wait_for("Open this address in a browser");
+    assert!(tmux.screen().contains("ssh -L"), "{}", tmux.screen());
+    // Ctrl-Y puts the address on the clipboard (here: a tmux buffer), whole, however it wraps.
+    tmux.keys(&["C-y"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let url = loop {
+        let b = tmux.run(&["show-buffer"]);
+        if b.starts_with("http") {
+            break b.trim().to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing was copied; screen:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    // The "browser": X approves at once and sends it back to chirp's listener.
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("go back to the terminal"), "{page}");
+    let s = tmux.wait_for("connected as @chirp_tester");
+    assert!(!s.contains("Open this address"), "{s}");
+    tmux.wait_until("the account in the status bar", |s| {
+        s.contains(" @chirp_tester ") && !s.contains("not connected")
+    });
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_for_exit(), "0");
 }

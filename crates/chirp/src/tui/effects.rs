@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chirp_core::when;
 use chirp_credentials::Credentials;
-use chirp_net::x::XNetwork;
+use chirp_net::x::{XNetwork, connect};
 use chirp_store::posts::{self, Actor};
 use chirp_store::{Db, DbError, accounts};
 use chrono_tz::Tz;
@@ -25,26 +25,139 @@ pub(super) type Tx = mpsc::UnboundedSender<Msg>;
 /// What talking to X takes (unpublishing), or why it cannot be done.
 pub(super) type XAccess = Result<Arc<(XNetwork, Credentials)>, String>;
 
-/// Runs requests against the database (and X, for unpublishing).
+/// Runs requests against the database (and X, for unpublishing and connecting).
 pub(super) struct Effects {
     db: Arc<Db>,
     tx: Tx,
     tz: Tz,
     x: XAccess,
+    x_config: chirp_net::x::XConfig,
+    /// Where answers pasted for the connect under way go (None: no connect is under way).
+    pasted: Arc<std::sync::Mutex<Option<mpsc::Sender<connect::Answer>>>>,
 }
 
 impl Effects {
-    pub(super) fn new(db: Arc<Db>, tx: Tx, tz: Tz, x: XAccess) -> Effects {
-        Effects { db, tx, tz, x }
+    pub(super) fn new(
+        db: Arc<Db>,
+        tx: Tx,
+        tz: Tz,
+        x: XAccess,
+        x_config: chirp_net::x::XConfig,
+    ) -> Effects {
+        Effects {
+            db,
+            tx,
+            tz,
+            x,
+            x_config,
+            pasted: Arc::default(),
+        }
     }
 
     /// Starts `req`; its answer arrives on the channel as `Msg::Answer(req.id, …)`.
     pub(super) fn run(&self, req: Request) {
         let Request { id, cmd } = req;
         let what = describe(&cmd);
-        let work = tokio::spawn(perform(cmd, self.db.clone(), self.tz, self.x.clone()));
+        let work = match cmd {
+            Cmd::Connect => tokio::spawn(connect_account(
+                id,
+                self.db.clone(),
+                self.x.clone(),
+                self.x_config.clone(),
+                self.tx.clone(),
+                self.pasted.clone(),
+            )),
+            Cmd::ConnectPaste(text) => {
+                let slot = self.pasted.clone();
+                tokio::spawn(async move { Answer::Pasted(paste(&slot, &text).await) })
+            }
+            Cmd::ConnectCancel => {
+                // Dropping the sender ends the wait: the connect answers "cancelled".
+                slot_lock(&self.pasted).take();
+                tokio::spawn(async { Answer::Done(Ok("connecting cancelled".into())) })
+            }
+            cmd => tokio::spawn(perform(cmd, self.db.clone(), self.tz, self.x.clone())),
+        };
         supervise(id, what, work, self.tx.clone());
     }
+}
+
+fn slot_lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Hands a pasted answer to the connect under way.
+async fn paste(
+    slot: &std::sync::Mutex<Option<mpsc::Sender<connect::Answer>>>,
+    text: &str,
+) -> Result<(), String> {
+    let Some(answer) = connect::parse_pasted(text) else {
+        return Err(
+            "paste the address the browser ended on (http://127.0.0.1:…/callback?code=…) or just the code"
+                .into(),
+        );
+    };
+    let sender = slot_lock(slot).clone();
+    match sender {
+        Some(s) => s
+            .send(answer)
+            .await
+            .map_err(|_| "no connect is waiting any more".to_string()),
+        None => Err("no connect is waiting any more".into()),
+    }
+}
+
+/// Connects an X account without leaving the TUI: the same OAuth 2.0 flow (PKCE, the
+/// redirect listener on 127.0.0.1) as `chirp account connect`.
+async fn connect_account(
+    id: ReqId,
+    db: Arc<Db>,
+    x: XAccess,
+    cfg: chirp_net::x::XConfig,
+    tx: Tx,
+    slot: Arc<std::sync::Mutex<Option<mpsc::Sender<connect::Answer>>>>,
+) -> Answer {
+    let result = async {
+        let x = x?;
+        let oauth = chirp_net::x::oauth::OAuth::new(&cfg, chirp_net::DEFAULT_TIMEOUT)
+            .map_err(|e| e.to_string())?;
+        let callback = connect::listen(&oauth.redirect_uri)
+            .await
+            .map_err(|e| e.to_string())?;
+        let pending = oauth.start();
+        let (ptx, prx) = mpsc::channel(4);
+        *slot_lock(&slot) = Some(ptx);
+        let _ = tx.send(Msg::ConnectReady {
+            id,
+            url: pending.url.to_string(),
+            redirect: oauth.redirect_uri.to_string(),
+        });
+        let answer = connect::wait_for_redirect_or(
+            callback,
+            &pending.state,
+            std::time::Duration::from_mins(15),
+            prx,
+        )
+        .await;
+        slot_lock(&slot).take();
+        let code = connect::check(answer.map_err(|e| e.to_string())?, &pending.state)
+            .map_err(|e| e.to_string())?;
+        let tokens = oauth
+            .exchange(&code, pending.verifier)
+            .await
+            .map_err(|e| format!("{e}: nothing was saved"))?;
+        let me = chirp_net::x::XClient::new(&cfg.api_base_url, chirp_net::DEFAULT_TIMEOUT)
+            .me(&tokens.access)
+            .await
+            .map_err(|e| format!("{e}: nothing was saved"))?;
+        x.1.save_connected(&db, &me.id, &me.username, &tokens)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!("connected as @{}", me.username))
+    }
+    .await;
+    slot_lock(&slot).take();
+    Answer::Connected(result)
 }
 
 /// Waits for a request's task and sends its answer; a task that panicked or was cancelled
@@ -90,6 +203,10 @@ fn describe(cmd: &Cmd) -> String {
         Cmd::SplitOff(id) => format!("splitting off the rest of post {id}"),
         Cmd::OpenEditor(_) => "the external editor".into(),
         Cmd::Suspend => "suspending".into(),
+        Cmd::Connect => "connecting the account".into(),
+        Cmd::ConnectPaste(_) => "reading the pasted answer".into(),
+        Cmd::ConnectCancel => "cancelling the connect".into(),
+        Cmd::Copy(_) => "copying".into(),
     }
 }
 
@@ -259,6 +376,11 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
         // The runtime hands the terminal to the editor itself; it never comes here.
         Cmd::OpenEditor(_) => Answer::Crashed("the external editor cannot run here".into()),
         Cmd::Suspend => Answer::Crashed("suspending cannot happen here".into()),
+        Cmd::Copy(_) => Answer::Crashed("copying cannot happen here".into()),
+        // Run apart (see Effects::run).
+        Cmd::Connect | Cmd::ConnectPaste(_) | Cmd::ConnectCancel => {
+            Answer::Crashed("connecting cannot happen here".into())
+        }
     }
 }
 

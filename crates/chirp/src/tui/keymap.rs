@@ -34,10 +34,12 @@ pub enum Context {
     Templates,
     /// How each account's posts did, and what X cost.
     Stats,
+    /// Connecting an X account.
+    Connect,
 }
 
 impl Context {
-    pub const ALL: [Context; 10] = [
+    pub const ALL: [Context; 11] = [
         Context::Lists,
         Context::Composer,
         Context::Schedule,
@@ -48,6 +50,7 @@ impl Context {
         Context::Queue,
         Context::Templates,
         Context::Stats,
+        Context::Connect,
     ];
 
     /// The name of its table under `[keys]`.
@@ -63,6 +66,7 @@ impl Context {
             Context::Queue => "queue",
             Context::Templates => "templates",
             Context::Stats => "stats",
+            Context::Connect => "connect",
         }
     }
 }
@@ -98,6 +102,8 @@ pub enum Action {
     ShowStats,
     Resume,
     Suspend,
+    ConnectAccount,
+    Copy,
     DetailDown,
     DetailUp,
     Filter,
@@ -315,6 +321,14 @@ const DEFAULTS: &[Row] = &[
         "show_stats",
         &["S"],
         "stats: how posts did, what X cost",
+        None,
+    ),
+    row(
+        C::Lists,
+        A::ConnectAccount,
+        "connect",
+        &["C"],
+        "connect an X account",
         None,
     ),
     row(
@@ -641,6 +655,30 @@ const DEFAULTS: &[Row] = &[
         &["Esc", "q", "S"],
         "close",
         Some("close"),
+    ),
+    row(
+        C::Connect,
+        A::Copy,
+        "copy",
+        &["C-y"],
+        "copy the address (to the terminal's clipboard)",
+        Some("copy address"),
+    ),
+    row(
+        C::Connect,
+        A::Confirm,
+        "use_pasted",
+        &["Enter"],
+        "use the pasted address or code",
+        Some("use pasted"),
+    ),
+    row(
+        C::Connect,
+        A::Cancel,
+        "cancel",
+        &["Esc"],
+        "give up",
+        Some("cancel"),
     ),
     row(C::Templates, A::Down, "down", &["j", "Down"], "move", None),
     row(C::Templates, A::Up, "up", &["k", "Up"], "move", None),

@@ -247,7 +247,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     spawn_ticks(tx.clone());
     spawn_listener(db.clone(), tx.clone());
     spawn_signals(tx.clone());
-    let effects = Effects::new(db.clone(), tx.clone(), model.tz, x_access);
+    let effects = Effects::new(db.clone(), tx.clone(), model.tz, x_access, config.x.clone());
     update::load_account(&mut model);
     for r in update::reload_all(&mut model) {
         effects.run(r);
@@ -300,6 +300,13 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                         break 'events;
                     }
                     input = spawn_input(tx.clone());
+                }
+                // Straight to the terminal (nothing is drawn by it), between frames.
+                Cmd::Copy(text) => {
+                    use std::io::Write as _;
+                    let seq = crate::notify::clipboard(&text);
+                    let w = term.backend_mut();
+                    let _ = w.write_all(&seq).and_then(|()| w.flush());
                 }
                 cmd => effects.run(Request { id, cmd }),
             }

@@ -283,6 +283,13 @@ pub enum Msg {
     Publisher(Event),
     /// The answer to request `id`. Every request gets exactly one.
     Answer(ReqId, Answer),
+    /// Connecting an account (request `id`) is under way: the address to open in a browser,
+    /// and where X sends the browser back.
+    ConnectReady {
+        id: ReqId,
+        url: String,
+        redirect: String,
+    },
     Quit,
 }
 
@@ -311,6 +318,10 @@ pub enum Answer {
     Templates(Result<Vec<chirp_store::templates::Summary>, String>),
     /// A template's parts and files.
     Template(Result<(Vec<String>, Vec<chirp_store::media::Attachment>), String>),
+    /// Connecting an account ended: "connected as @me", or why not.
+    Connected(Result<String, String>),
+    /// A pasted answer was handed to the connect under way, or why it cannot be used.
+    Pasted(Result<(), String>),
     /// The task answering it panicked or was cancelled: what to tell the user.
     Crashed(String),
 }
@@ -378,6 +389,16 @@ pub enum Cmd {
     OpenEditor(String),
     /// Ctrl-Z: give the terminal back and stop until `fg`.
     Suspend,
+    /// Connect an X account: listen for X's redirect, say the address (`Msg::ConnectReady`),
+    /// then wait for the redirect or a pasted answer, and save the account.
+    Connect,
+    /// What the user pasted (the address the browser ended on, or the code), for the connect
+    /// under way.
+    ConnectPaste(String),
+    /// Give up the connect under way.
+    ConnectCancel,
+    /// Put text on the terminal's clipboard (OSC 52; tmux keeps it as a buffer too).
+    Copy(String),
 }
 
 /// An image preview: being read, ready to draw (its protocol keeps the encoding for the area

@@ -13,7 +13,9 @@ use super::keymap::Context;
 use super::model::{
     Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
 };
-use super::screens::{Composer, Input, QueueView, StatsView, Step, TemplatePicker, lists};
+use super::screens::{
+    Composer, ConnectView, Input, QueueView, StatsView, Step, TemplatePicker, lists,
+};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
@@ -162,6 +164,12 @@ fn handle(m: &mut Model, msg: Msg) {
             }
         }
         Msg::Publisher(e) => publisher_event(m, e),
+        Msg::ConnectReady { id, url, redirect } => {
+            if let Some(v) = m.screen_mut::<ConnectView>().filter(|v| v.request == id) {
+                v.url = Some(url);
+                v.redirect = Some(redirect);
+            }
+        }
         Msg::Answer(id, answer) => answered(m, id, answer),
         Msg::Quit => m.quit = true,
     }
@@ -257,6 +265,34 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
             };
             m.previews.insert(media, shown);
         }
+        Answer::Connected(result) => {
+            let mine = m.screen::<ConnectView>().is_some_and(|v| v.request == id);
+            match result {
+                Ok(msg) => {
+                    if mine {
+                        m.stack
+                            .retain(|s| !(s.as_ref() as &dyn std::any::Any).is::<ConnectView>());
+                    }
+                    m.flash = Some((msg, false));
+                    load_account(m);
+                }
+                Err(e) if mine => {
+                    if let Some(v) = m.screen_mut::<ConnectView>() {
+                        v.error = Some(e);
+                        v.checking = false;
+                    }
+                }
+                // A connect given up on: nothing to say.
+                Err(_) => {}
+            }
+        }
+        Answer::Pasted(Err(e)) => {
+            if let Some(v) = m.screen_mut::<ConnectView>() {
+                v.error = Some(e);
+                v.checking = false;
+            }
+        }
+        Answer::Pasted(Ok(())) => {}
         Answer::Stats(result) => {
             // First shown: the account the panes show, else the default.
             let prefer = m

@@ -182,10 +182,13 @@ fn draw_status<'m>(
         Some(id) => m.accounts.iter().filter(|a| a.id == id).collect(),
         None => m.accounts.iter().collect(),
     };
+    use crate::tui::keymap::{Action, Context};
+    // The key that connects an account, for every state that needs one.
+    let connect = m.keys.key_of(Context::Lists, Action::ConnectAccount);
     let mut spans: Vec<Span> = Vec::new();
     if shown.is_empty() {
         spans.push(Span::styled(
-            " not connected (chirp account connect) ",
+            format!(" not connected ({connect} connects) "),
             theme.fg(Color::Yellow),
         ));
     }
@@ -196,24 +199,22 @@ fn draw_status<'m>(
             Some(n) if a.out_of_credits_at.is_some() => Span::styled(
                 format!(
                     " {n} out of credits ({} then {}) ",
-                    m.keys.key_of(
-                        crate::tui::keymap::Context::Lists,
-                        crate::tui::keymap::Action::ShowStats
-                    ),
-                    m.keys.key_of(
-                        crate::tui::keymap::Context::Stats,
-                        crate::tui::keymap::Action::Resume
-                    )
+                    m.keys.key_of(Context::Lists, Action::ShowStats),
+                    m.keys.key_of(Context::Stats, Action::Resume)
                 ),
                 theme.fg(Color::Red),
             ),
             Some(n) if a.connected => Span::styled(format!(" {n} "), theme.fg(Color::Green)),
-            Some(n) if a.needs_reconnect => {
-                Span::styled(format!(" {n} needs reconnect "), theme.fg(Color::Red))
-            }
-            Some(n) => Span::styled(format!(" {n} not connected "), theme.fg(Color::Yellow)),
+            Some(n) if a.needs_reconnect => Span::styled(
+                format!(" {n} needs reconnect ({connect}) "),
+                theme.fg(Color::Red),
+            ),
+            Some(n) => Span::styled(
+                format!(" {n} not connected ({connect}) "),
+                theme.fg(Color::Yellow),
+            ),
             None => Span::styled(
-                " not connected (chirp account connect) ",
+                format!(" not connected ({connect} connects) "),
                 theme.fg(Color::Yellow),
             ),
         });

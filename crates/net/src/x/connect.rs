@@ -167,6 +167,27 @@ pub async fn wait_for_answer(
     result
 }
 
+/// [`wait_for_answer`] for a caller that is no terminal prompt (the TUI): the browser's
+/// redirect, or an answer handed over through `pasted`, until `timeout`. A closed `pasted`
+/// (the caller gave up) ends the wait as cancelled.
+pub async fn wait_for_redirect_or(
+    bound: Callback,
+    state: &str,
+    timeout: Duration,
+    mut pasted: mpsc::Receiver<Answer>,
+) -> Result<Answer, ConnectError> {
+    let Callback { listener, path } = bound;
+    let (tx, mut rx) = mpsc::channel::<Answer>(4);
+    let server = tokio::spawn(serve(listener, path, state.to_string(), tx));
+    let result = tokio::select! {
+        a = rx.recv() => a.ok_or(ConnectError::Cancelled),
+        a = pasted.recv() => a.ok_or(ConnectError::Cancelled),
+        () = tokio::time::sleep(timeout) => Err(ConnectError::TimedOut(timeout.as_secs())),
+    };
+    server.abort();
+    result
+}
+
 /// Serves the redirect listener: each connection is HTTP/1 (hyper); a GET on the redirect
 /// path with this request's `state` tells the browser to go back to the terminal and, once
 /// that page is written, hands its query to `tx` (so the answer page is never cut off by chirp

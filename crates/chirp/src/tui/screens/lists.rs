@@ -50,6 +50,7 @@ fn opened(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         Action::SwitchAccount => switch_account(m),
         Action::ShowQueue => return Some(Box::new(super::queue::QueueView::open(m))),
         Action::ShowStats => return Some(Box::new(super::StatsView::open(m))),
+        Action::ConnectAccount => return Some(Box::new(super::ConnectView::open(m))),
         Action::FromTemplate => return Some(Box::new(super::TemplatePicker::open(m))),
         Action::Filter => return Some(Box::new(Filter::open(m))),
         other => return on_post(m, other),

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod composer;
 pub mod confirm;
+pub mod connect;
 pub mod filter;
 pub mod help;
 pub mod input;
@@ -28,6 +29,7 @@ use super::view::Theme;
 pub use accounts::AccountPicker;
 pub use composer::Composer;
 pub use confirm::Confirm;
+pub use connect::ConnectView;
 pub use filter::Filter;
 pub use help::Help;
 pub use input::Input;
