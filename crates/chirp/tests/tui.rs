@@ -945,14 +945,14 @@ fn resizing_switches_between_tabs_and_columns() {
         draw(&m, 80, 24)
             .backend()
             .to_string()
-            .contains("Drafts (3)  │  Scheduled (1)")
+            .contains("Drafts (1/3)  │  Scheduled (1/1) $0.20  │  Posted (1/2)")
     );
     update(&mut m, Msg::Resize(140, 32));
     let wide = draw(&m, 140, 32).backend().to_string();
     assert!(
-        wide.contains("┌ Drafts (3) ")
-            && wide.contains("┌ Scheduled (1) ")
-            && wide.contains("┌ Posted (2) "),
+        wide.contains("┌ Drafts (1/3) ")
+            && wide.contains("┌ Scheduled (1/1) ")
+            && wide.contains("┌ Posted (1/2) "),
         "{wide}"
     );
     update(&mut m, Msg::Resize(80, 24));
@@ -960,7 +960,7 @@ fn resizing_switches_between_tabs_and_columns() {
         draw(&m, 80, 24)
             .backend()
             .to_string()
-            .contains("Drafts (3)  │  Scheduled (1)")
+            .contains("Drafts (1/3)  │  Scheduled (1/1) $0.20  │  Posted (1/2)")
     );
 }
 

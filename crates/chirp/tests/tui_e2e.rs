@@ -232,7 +232,7 @@ async fn type_save_schedule_and_watch_it_go_out() {
     tmux.keys(&["C-s"]);
     tmux.wait_for("saved post");
     // The list reloads after the save: `s` acts on the selected row, so wait for it.
-    tmux.wait_for("Drafts (1)");
+    tmux.wait_for("Drafts (1/1)");
     tmux.keys(&["s"]);
     tmux.wait_for("Schedule post");
     tmux.keys(&["-l", "in 2s"]);

@@ -270,12 +270,22 @@ pub(crate) fn tab_title(m: &Model, p: Pane) -> String {
     match p {
         // What sending everything waiting will cost.
         Pane::Scheduled if !l.posts.is_empty() => format!(
-            " {} ({}{more}) {}{more} ",
+            " {} ({}) {}{more} ",
             p.title(),
-            l.posts.len(),
+            position(l),
             price::usd(waiting_cost(m))
         ),
-        _ => format!(" {} ({}{more}) ", p.title(), l.posts.len()),
+        _ => format!(" {} ({}) ", p.title(), position(l)),
+    }
+}
+
+/// "3/12" (the selected row of how many; "+" while more can be loaded), or "0".
+fn position(l: &crate::tui::model::List) -> String {
+    let more = if l.next.is_some() { "+" } else { "" };
+    if l.posts.is_empty() {
+        "0".into()
+    } else {
+        format!("{}/{}{more}", l.selected + 1, l.posts.len())
     }
 }
 
@@ -309,7 +319,7 @@ pub(crate) fn numbers(x: &Metrics) -> String {
     )
 }
 
-fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
+fn row(m: &Model, p: &Post, cols: usize, id_width: usize, theme: &Theme) -> ListItem<'static> {
     let (tag, style) = match p.status {
         _ if p.unpublished_at.is_some() => ("⊘ ", theme.fg(Color::DarkGray)),
         Status::Failed => ("✗ ", theme.fg(Color::Red)),
@@ -362,10 +372,13 @@ fn row(m: &Model, p: &Post, cols: usize, theme: &Theme) -> ListItem<'static> {
         Some(h) => format!("{h} {when}"),
         None => when,
     };
-    let room = cols.saturating_sub(width(&when) + tag.chars().count() + 2);
+    // Its id, which the command line takes, right-aligned in the width of the longest.
+    let id = format!("{:>w$} ", p.id, w = id_width);
+    let room = cols.saturating_sub(width(&when) + tag.chars().count() + id.len() + 2);
     let body = clip(&inert(&p.content, false), room);
     let pad = room.saturating_sub(width(&body));
     ListItem::new(Line::from(vec![
+        Span::styled(id, theme.fg(Color::DarkGray)),
         Span::styled(tag, style),
         Span::raw(body),
         Span::raw(" ".repeat(pad + 1)),
@@ -408,7 +421,17 @@ pub fn draw_list(m: &Model, f: &mut Frame, pane: Pane, area: Rect, theme: &Theme
         );
         return;
     }
-    let items: Vec<ListItem> = l.posts.iter().map(|p| row(m, p, inner_w, theme)).collect();
+    let id_width = l
+        .posts
+        .iter()
+        .map(|p| p.id.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let items: Vec<ListItem> = l
+        .posts
+        .iter()
+        .map(|p| row(m, p, inner_w, id_width, theme))
+        .collect();
     let list = ListWidget::new(items)
         .block(block)
         .highlight_style(theme.selected(focused));
