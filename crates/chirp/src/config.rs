@@ -68,7 +68,7 @@ impl Default for PublisherConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiConfig {
     /// IANA zone name; None means the machine's zone (`TZ`, then the system's).
@@ -78,6 +78,19 @@ pub struct UiConfig {
     /// `query` (ask the terminal, which also finds sixel; a terminal that answers late may
     /// lose a keystroke to the question), `halfblocks`, or `off`.
     pub preview: Preview,
+    /// Mouse: a click selects a row or a pane, the wheel scrolls, a click on a key hint runs
+    /// it. Off keeps the terminal's own selection of text without holding Shift.
+    pub mouse: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            timezone: None,
+            preview: Preview::default(),
+            mouse: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -2222,3 +2222,73 @@ fn c_connects_an_account_from_the_tui_pasting_works_and_esc_gives_up() {
     assert_eq!(update(&mut m, key(KeyCode::Esc)), vec![Cmd::ConnectCancel]);
     assert!(m.stack.is_empty());
 }
+
+fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
+    Msg::Mouse(crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+fn click(column: u16, row: u16) -> Msg {
+    mouse(
+        crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        column,
+        row,
+    )
+}
+
+/// Where `needle` is on screen: (column, row).
+fn find(m: &Model, needle: &str) -> (u16, u16) {
+    let t = draw(m, m.width, m.height);
+    let buf = t.backend().buffer().clone();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if let Some(byte) = line.find(needle) {
+            return (line[..byte].chars().count() as u16, y);
+        }
+    }
+    panic!("{needle:?} is not on screen:\n{}", t.backend());
+}
+
+#[test]
+fn the_mouse_switches_tabs_selects_rows_scrolls_and_runs_hints() {
+    use crossterm::event::MouseEventKind;
+    let mut m = populated(80);
+    m.height = 24;
+    // A click on a tab shows that pane.
+    let (x, y) = find(&m, "Scheduled (");
+    update(&mut m, click(x + 2, y));
+    assert_eq!(m.focus, Pane::Scheduled);
+    let (x, y) = find(&m, "Drafts (");
+    update(&mut m, click(x, y));
+    assert_eq!(m.focus, Pane::Drafts);
+    // A click on a row selects it.
+    let (x, y) = find(&m, "escape");
+    update(&mut m, click(x, y));
+    assert_eq!(m.selected().map(|p| p.id), Some(5));
+    // The wheel over the list moves the selection; over the post, scrolls it.
+    update(&mut m, mouse(MouseEventKind::ScrollUp, 10, 4));
+    assert_eq!(m.selected().map(|p| p.id), Some(6));
+    let (_, detail_y) = find(&m, "┌ Post");
+    update(&mut m, mouse(MouseEventKind::ScrollDown, 10, detail_y + 2));
+    assert!(m.detail_scroll > 0);
+    // A click on a key hint runs it.
+    let (x, y) = find(&m, "n new");
+    update(&mut m, click(x, y));
+    assert!(m.screen::<Composer>().is_some());
+    // In a popup the wheel is ↓/↑; clicks are left to the keyboard.
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, key(KeyCode::Char('?')));
+    update(&mut m, mouse(MouseEventKind::ScrollDown, 10, 10));
+    assert_eq!(
+        m.screen::<chirp::tui::screens::Help>().map(|h| h.scroll),
+        Some(1)
+    );
+    update(&mut m, click(1, 1));
+    assert!(m.screen::<chirp::tui::screens::Help>().is_some());
+}

@@ -991,6 +991,14 @@ impl Keymap {
     /// The hint line of a context: "? help · q quit · n new …", in the table's order for the
     /// lists with help first, each action with its first key.
     pub fn hints(&self, context: Context) -> Vec<(String, &'static str)> {
+        self.hint_actions(context)
+            .into_iter()
+            .map(|(_, k, h)| (k, h))
+            .collect()
+    }
+
+    /// [`Keymap::hints`] with the action of each (what a click on a hint runs).
+    pub fn hint_actions(&self, context: Context) -> Vec<(Action, String, &'static str)> {
         let mut hints: Vec<(Action, String, &'static str)> = self
             .bindings
             .iter()
@@ -1003,7 +1011,7 @@ impl Keymap {
             Action::Quit => 1,
             _ => 2,
         });
-        hints.into_iter().map(|(_, k, h)| (k, h)).collect()
+        hints
     }
 
     /// The help screen's lines for a context: (keys, what), consecutive actions with the same

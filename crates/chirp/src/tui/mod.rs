@@ -5,6 +5,7 @@
 mod effects;
 pub mod keymap;
 pub mod model;
+mod mouse;
 pub mod screens;
 pub mod update;
 pub mod view;
@@ -39,20 +40,30 @@ use screens::Composer;
 struct TerminalGuard;
 
 impl TerminalGuard {
-    fn enter() -> Result<TerminalGuard> {
+    fn enter(mouse: bool) -> Result<TerminalGuard> {
         terminal::enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-        execute!(
-            std::io::stdout(),
-            terminal::EnterAlternateScreen,
-            crossterm::event::EnableBracketedPaste
-        )?;
+        take_screen(mouse)?;
         Ok(TerminalGuard)
     }
+}
+
+/// The alternate screen, bracketed paste and (when wanted) the mouse.
+fn take_screen(mouse: bool) -> std::io::Result<()> {
+    execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste
+    )?;
+    if mouse {
+        execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
 fn restore_terminal() {
     let _ = execute!(
         std::io::stdout(),
+        crossterm::event::DisableMouseCapture,
         crossterm::event::DisableBracketedPaste,
         terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
@@ -239,9 +250,11 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
         restore_terminal();
         prev_hook(info);
     }));
-    let guard = TerminalGuard::enter()?;
+    let guard = TerminalGuard::enter(config.ui.mouse)?;
     let mut term = Terminal::new(CrosstermBackend::new(BufWriter::new(std::io::stdout())))?;
-    model.width = term.size()?.width;
+    let size = term.size()?;
+    model.width = size.width;
+    model.height = size.height;
 
     let mut input = spawn_input(tx.clone());
     spawn_ticks(tx.clone());
@@ -282,7 +295,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     // Gone, not just asked to go: its reader must not take the editor's keys.
                     input.abort();
                     let _ = (&mut input).await;
-                    let result = edit_externally(&text).await;
+                    let result = edit_externally(&text, config.ui.mouse).await;
                     if let Err(e) = redraw_all(&mut term) {
                         gone = Some(e);
                         break 'events;
@@ -295,7 +308,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                 Cmd::Suspend => {
                     input.abort();
                     let _ = (&mut input).await;
-                    if let Err(e) = suspend(&mut term) {
+                    if let Err(e) = suspend(&mut term, config.ui.mouse) {
                         gone = Some(e);
                         break 'events;
                     }
@@ -385,15 +398,14 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
 
 /// Ctrl-Z: the terminal as the shell left it, the process stopped (SIGTSTP, as the shell's
 /// job control expects); after `fg` (SIGCONT) the terminal is taken again and redrawn.
-fn suspend<W: std::io::Write>(term: &mut Terminal<CrosstermBackend<W>>) -> std::io::Result<()> {
+fn suspend<W: std::io::Write>(
+    term: &mut Terminal<CrosstermBackend<W>>,
+    mouse: bool,
+) -> std::io::Result<()> {
     restore_terminal();
     chirp_store::stop_self();
     terminal::enable_raw_mode()?;
-    execute!(
-        std::io::stdout(),
-        terminal::EnterAlternateScreen,
-        crossterm::event::EnableBracketedPaste
-    )?;
+    take_screen(mouse)?;
     redraw_all(term)
 }
 
@@ -428,6 +440,7 @@ fn spawn_input(tx: Tx) -> tokio::task::JoinHandle<()> {
             let msg = match ev {
                 crossterm::event::Event::Key(k) if k.kind != KeyEventKind::Release => Msg::Key(k),
                 crossterm::event::Event::Paste(p) => Msg::Paste(p),
+                crossterm::event::Event::Mouse(e) => Msg::Mouse(e),
                 crossterm::event::Event::Resize(w, h) => Msg::Resize(w, h),
                 _ => continue,
             };
@@ -507,7 +520,7 @@ fn spawn_listener(db: Arc<Db>, tx: Tx) {
 }
 
 /// `$EDITOR` (else `vi`) on a temporary file, with the terminal handed over to it.
-async fn edit_externally(text: &str) -> Result<String, String> {
+async fn edit_externally(text: &str, mouse: bool) -> Result<String, String> {
     restore_terminal();
     let result = async {
         // A private file (0600, created exclusively): the text may be anything the user wrote.
@@ -543,11 +556,7 @@ async fn edit_externally(text: &str) -> Result<String, String> {
     }
     .await;
     let _ = terminal::enable_raw_mode();
-    let _ = execute!(
-        std::io::stdout(),
-        terminal::EnterAlternateScreen,
-        crossterm::event::EnableBracketedPaste
-    );
+    let _ = take_screen(mouse);
     let _ = std::io::stdout().flush();
     result
 }

@@ -166,6 +166,7 @@ pub struct Model {
     pub select_after_load: Option<PostId>,
     pub color: bool,
     pub width: u16,
+    pub height: u16,
     pub quit: bool,
     /// The account load in flight, if any.
     pub account_loading: Option<ReqId>,
@@ -199,6 +200,7 @@ impl Model {
             select_after_load: None,
             color,
             width: 80,
+            height: 24,
             quit: false,
             account_loading: None,
             picker: None,
@@ -274,6 +276,7 @@ impl Model {
 /// Everything that can happen to the TUI.
 pub enum Msg {
     Key(KeyEvent),
+    Mouse(crossterm::event::MouseEvent),
     Paste(String),
     Resize(u16, u16),
     Tick(DateTime<Utc>),

@@ -114,7 +114,7 @@ pub fn reset_and_reload(m: &mut Model) {
     }
 }
 
-fn handle(m: &mut Model, msg: Msg) {
+pub(crate) fn handle(m: &mut Model, msg: Msg) {
     match msg {
         Msg::Key(k) if k.kind != KeyEventKind::Release => key(m, k),
         Msg::Key(_) => {}
@@ -123,7 +123,11 @@ fn handle(m: &mut Model, msg: Msg) {
                 top.on_paste(&s);
             }
         }
-        Msg::Resize(w, _) => m.width = w,
+        Msg::Resize(w, h) => {
+            m.width = w;
+            m.height = h;
+        }
+        Msg::Mouse(e) => super::mouse::event(m, e),
         Msg::Tick(now) => m.now = now,
         Msg::Db(state) => {
             let back = matches!(m.db, DbState::Reconnecting(_)) && state == DbState::Connected;

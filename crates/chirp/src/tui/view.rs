@@ -50,9 +50,21 @@ impl Theme {
     }
 }
 
-pub fn view(m: &Model, f: &mut Frame) {
-    let theme = Theme { color: m.color };
-    let area = f.area();
+/// Where each part of the screen is: what `view` draws into, and what a mouse click hits.
+#[derive(Debug, Clone, Copy)]
+pub struct Areas {
+    pub banner: Rect,
+    /// The tab bar (below 120 columns).
+    pub tabs: Option<Rect>,
+    /// Each pane shown, with its area (one when they are tabs).
+    pub panes: [Option<Rect>; 3],
+    pub detail: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+/// The layout of a screen of `area` for `m`: a pure function of the two.
+pub fn areas(m: &Model, area: Rect) -> Areas {
     let banner = matches!(m.db, DbState::Reconnecting(_));
     let [top, body, detail, status, hints] = Layout::vertical([
         Constraint::Length(u16::from(banner)),
@@ -62,6 +74,33 @@ pub fn view(m: &Model, f: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
+    let mut panes = [None; 3];
+    let tabs = if m.wide() {
+        let cols = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(body);
+        for (i, col) in cols.iter().enumerate() {
+            panes[i] = Some(*col);
+        }
+        None
+    } else {
+        let [tabs, list] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(body);
+        panes[m.focus.index()] = Some(list);
+        Some(tabs)
+    };
+    Areas {
+        banner: top,
+        tabs,
+        panes,
+        detail,
+        status,
+        hints,
+    }
+}
+
+pub fn view(m: &Model, f: &mut Frame) {
+    let theme = Theme { color: m.color };
+    let a = areas(m, f.area());
+    let (top, detail, status, hints) = (a.banner, a.detail, a.status, a.hints);
     if let DbState::Reconnecting(why) = &m.db {
         let line = format!(
             " database unreachable — reconnecting… ({}) ",
@@ -77,14 +116,7 @@ pub fn view(m: &Model, f: &mut Frame) {
             top,
         );
     }
-    if m.wide() {
-        let cols = Layout::horizontal([Constraint::Ratio(1, 3); 3]).split(body);
-        for (pane, col) in Pane::ALL.iter().zip(cols.iter()) {
-            lists::draw_list(m, f, *pane, *col, &theme, true);
-        }
-    } else {
-        let [tabs, list] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(body);
+    if let Some(tabs) = a.tabs {
         let titles: Vec<Line> = Pane::ALL
             .iter()
             .map(|p| Line::from(lists::tab_title(m, *p)))
@@ -96,7 +128,11 @@ pub fn view(m: &Model, f: &mut Frame) {
                 .divider("│"),
             tabs,
         );
-        lists::draw_list(m, f, m.focus, list, &theme, false);
+    }
+    for (pane, area) in Pane::ALL.iter().zip(a.panes) {
+        if let Some(area) = area {
+            lists::draw_list(m, f, *pane, area, &theme, a.tabs.is_none());
+        }
     }
     lists::draw_detail(m, f, detail, &theme);
     let cols = usize::from(hints.width).saturating_sub(1);
@@ -124,7 +160,7 @@ pub fn view(m: &Model, f: &mut Frame) {
 
 /// The hints' line for `cols` columns: a popup's own, or the lists' keys that fit with the
 /// help key last.
-fn hint_line(m: &Model, cols: usize) -> String {
+pub(crate) fn hint_line(m: &Model, cols: usize) -> String {
     if let Some(h) = m.stack.last().and_then(|s| s.hint(m)) {
         return clip_words(&h, cols + 1);
     }
