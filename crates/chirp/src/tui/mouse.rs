@@ -50,10 +50,10 @@ pub(super) fn event(m: &mut Model, e: MouseEvent) {
                 }
             } else if let Some(pane) = pane_at(&a, at) {
                 click_row(m, pane, a.panes[pane.index()].unwrap_or_default(), at.y);
-            } else if a.hints.contains(at) {
-                if let Some(action) = hint_at(m, a.hints, at.x) {
-                    run(m, action);
-                }
+            } else if a.hints.contains(at)
+                && let Some(action) = hint_at(m, a.hints, at.x)
+            {
+                run(m, action);
             }
         }
         _ => {}
