@@ -600,6 +600,7 @@ fn at_80_columns_a_message_takes_the_hint_line_and_is_never_cut_inside_a_word() 
     let mut m = populated(80);
     // Short: beside the status, the hints stay, ending with the help key.
     m.flash = Some(("post 7 deleted".into(), false));
+    insta::assert_snapshot!("message_short", draw(&m, 80, 24).backend());
     assert!(
         line(&m, 22).trim_end().ends_with("│ post 7 deleted"),
         "{}",
@@ -613,6 +614,7 @@ fn at_80_columns_a_message_takes_the_hint_line_and_is_never_cut_inside_a_word() 
     // Too long for the status bar: the hints give way to it, whole.
     let msg = "post 7 scheduled for Fri 2026-11-27 17:00 UTC";
     m.flash = Some((msg.into(), false));
+    insta::assert_snapshot!("message_long", draw(&m, 80, 24).backend());
     assert_eq!(line(&m, 23).trim(), msg);
     assert!(!line(&m, 22).contains("post 7"), "{}", line(&m, 22));
     // Longer than the line: cut between words.
@@ -624,6 +626,7 @@ fn at_80_columns_a_message_takes_the_hint_line_and_is_never_cut_inside_a_word() 
         line(&m, 23).trim(),
         "X refused it: You are not allowed to create a Tweet with duplicate content, so…"
     );
+    insta::assert_snapshot!("message_error_cut", draw(&m, 80, 24).backend());
     // The message is drawn in its colour (red for an error).
     let t = draw(&m, 80, 24);
     assert_eq!(t.backend().buffer()[(2, 23)].fg, Color::Red);
