@@ -928,3 +928,42 @@ async fn posted_pages_list_what_went_out_last_first_each_once() {
     // The failed ones just now are first; the posted ones by when they went out.
     assert!(seen[..10].iter().all(|(_, id)| *id > 90));
 }
+
+#[tokio::test]
+async fn the_next_due_time_is_a_posts_never_a_lease() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let account = accounts::default_account(&mut c).await.unwrap();
+    c.execute(
+        "UPDATE x_accounts SET is_active = true WHERE id = $1",
+        &[&account],
+    )
+    .await
+    .unwrap();
+    // One post being sent, its lease running out in 10 s; one due in an hour.
+    let in_flight = posts::create(&mut c, Actor("t"), account, "in flight", Some(Utc::now()))
+        .await
+        .unwrap()
+        .id;
+    c.execute(
+        "UPDATE posts SET status = 'publishing', claimed_by = 'p', claim_expires_at = now() + interval '10 seconds'
+         WHERE id = $1",
+        &[&in_flight],
+    )
+    .await
+    .unwrap();
+    posts::create(
+        &mut c,
+        Actor("t"),
+        account,
+        "later",
+        Some(Utc::now() + Dur::hours(1)),
+    )
+    .await
+    .unwrap();
+    let w = chirp_store::publishing::next_wake(&c).await.unwrap();
+    // What is announced as next due is the post in an hour; the lease only wakes the publisher.
+    let due = w.due_ms.unwrap();
+    assert!((3_590_000..=3_600_000).contains(&due), "{due}");
+    assert!(w.wake_ms.unwrap() <= 10_000, "{w:?}");
+}
