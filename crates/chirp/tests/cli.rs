@@ -178,6 +178,14 @@ async fn post_list_show_and_change() {
         shown.contains("│ edited") && shown.contains("created") && shown.contains("by cli"),
         "{shown}"
     );
+    // Each line of its history says when, in the configured zone (UTC here).
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let history: Vec<&str> = shown.lines().filter(|l| l.contains(" by cli")).collect();
+    assert!(history.len() >= 4, "{shown}");
+    assert!(
+        history.iter().all(|l| l.trim_start().starts_with(&today)),
+        "{shown}"
+    );
     assert!(e.run(&["delete", &draft_id]).status.success());
     assert_eq!(e.list().len(), 1);
     let err = one_line_error(&e.run(&["delete", &draft_id]));
