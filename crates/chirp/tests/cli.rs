@@ -1447,6 +1447,14 @@ async fn status_format_fills_a_tmux_line_from_one_look_and_never_starts_the_serv
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(one_line_error(&out).contains("no placeholder {nope}"));
+    // A server that does not answer is said in the line itself.
+    let out = run(
+        chirp(Some("postgresql://chirp@127.0.0.1:1/chirp"), home.path())
+            .args(["status", "--format", "{next}"]),
+        None,
+    );
+    assert_eq!(stdout(&out), "chirp: database unreachable");
+    assert_eq!(out.status.code(), Some(1));
 
     let e = Env::new().await;
     add_account(&e, "42", "alice").await;

@@ -100,7 +100,11 @@ pub(super) async fn formatted(
         outln!("chirp: database stopped");
         return Ok(ExitCode::SUCCESS);
     };
-    let c = db.client().await?;
+    // A status line shows what is wrong in the line itself (tmux shows stdout only).
+    let Ok(c) = db.client().await else {
+        outln!("chirp: database unreachable");
+        return Ok(ExitCode::from(1));
+    };
     let id = match account {
         Some(h) => Some(accounts::find(&c, &h).await?),
         None => None,
