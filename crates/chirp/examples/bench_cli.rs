@@ -82,6 +82,11 @@ fn main() {
         ("list", vec!["list", "--limit", "20"]),
         ("post", vec!["post", "bench post", "--draft"]),
         ("status", vec!["status"]),
+        // What tmux runs every few seconds.
+        (
+            "status --format",
+            vec!["status", "--format", "{next} · {waiting} waiting · {account}"],
+        ),
     ] {
         let mut zero = Vec::new();
         let mut with_url = Vec::new();
@@ -91,7 +96,7 @@ fn main() {
         }
         let (z, u) = (median(zero), median(with_url));
         println!(
-            "chirp {name:<6} median of {RUNS}: zero-config {z:.1} ms, DATABASE_URL {u:.1} ms ({:.2}x)",
+            "chirp {name:<15} median of {RUNS}: zero-config {z:.1} ms, DATABASE_URL {u:.1} ms ({:.2}x)",
             z / u
         );
     }
