@@ -85,7 +85,11 @@ fn main() {
         // What tmux runs every few seconds.
         (
             "status --format",
-            vec!["status", "--format", "{next} · {waiting} waiting · {account}"],
+            vec![
+                "status",
+                "--format",
+                "{next} · {waiting} waiting · {account}",
+            ],
         ),
     ] {
         let mut zero = Vec::new();

@@ -935,6 +935,9 @@ async fn weekly_slots_fill_in_order_show_what_fills_them_and_keep_local_time_acr
         assert_eq!(p["scheduled_at"], slot["at"], "{p}");
         assert_eq!(p["queued"], true);
     }
+    // `list` marks them: they hold queue slots.
+    let text = stdout(&e.run(&["list"]));
+    assert!(text.contains("[queued] queued 0"), "{text}");
     // A draft joins the queue with `schedule --at next`, after the others.
     let draft = stdout(&e.run(&["post", "a draft first", "--draft", "-a", "@alice"]));
     assert!(

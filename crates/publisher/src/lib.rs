@@ -434,18 +434,29 @@ async fn main_loop(inner: Arc<Inner>, mut stop: watch::Receiver<Stop>) {
             // Claim while there is room; learn when to look again.
             let wake = match inner.fill(&mut inflight).await {
                 Ok(next) => {
-                    if db_down {
+                    // Back means answering *and* listening: a server just restarted may take
+                    // a query a moment before it takes the LISTEN.
+                    if db_down && listener.is_some() {
                         db_down = false;
                         inner.emit(Event::DatabaseBack);
                     }
-                    retry_in = Duration::from_millis(250);
                     // What is announced is when the next post is due, not when we next look.
                     if let Some(w) = next {
                         inner.announce_wait(&mut last_waiting, w.due_ms.unwrap_or(i64::MAX));
                     }
                     // Full (None): a finished post wakes us.
                     let ms = next.and_then(|w| w.wake_ms).unwrap_or(i64::MAX).max(0) as u64;
-                    inner.opts.safety_poll.min(Duration::from_millis(ms))
+                    let wake = inner.opts.safety_poll.min(Duration::from_millis(ms));
+                    if listener.is_some() {
+                        retry_in = Duration::from_millis(250);
+                        wake
+                    } else {
+                        // Not listening yet: try again soon, not at the next poll, or changes
+                        // go unheard until then.
+                        let again = policy::jittered(retry_in, unit());
+                        retry_in = (retry_in * 2).min(Duration::from_secs(10));
+                        wake.min(again)
+                    }
                 }
                 Err(e) => {
                     // The listener's own connection says when it is lost; keep it otherwise.

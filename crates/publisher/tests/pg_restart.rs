@@ -10,15 +10,22 @@ use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options};
 use tokio::sync::{mpsc, watch};
 
-async fn until(rx: &mut mpsc::UnboundedReceiver<Event>, f: impl Fn(&Event) -> bool) -> Event {
+/// Waits for an event matching `f`; a failure names `what` and every event seen.
+async fn until(
+    rx: &mut mpsc::UnboundedReceiver<Event>,
+    what: &str,
+    f: impl Fn(&Event) -> bool,
+) -> Event {
+    let mut seen = Vec::new();
     loop {
         let e = tokio::time::timeout(Duration::from_mins(1), rx.recv())
             .await
-            .expect("event in time")
+            .unwrap_or_else(|_| panic!("no {what} in time; saw {seen:#?}"))
             .expect("publisher alive");
         if f(&e) {
             return e;
         }
+        seen.push(e);
     }
 }
 
@@ -47,13 +54,19 @@ async fn publisher_recovers_from_a_database_restart() {
         tx,
         stop_rx,
     ));
-    until(&mut rx, |e| matches!(e, Event::Waiting { .. })).await;
+    until(&mut rx, "Waiting", |e| matches!(e, Event::Waiting { .. })).await;
 
     // A crash-stop of the server, as an OOM kill or a power cut would do.
     cluster.kill().unwrap();
-    until(&mut rx, |e| matches!(e, Event::DatabaseDown { .. })).await;
+    until(&mut rx, "DatabaseDown", |e| {
+        matches!(e, Event::DatabaseDown { .. })
+    })
+    .await;
     cluster.restart().unwrap();
-    until(&mut rx, |e| matches!(e, Event::DatabaseBack)).await;
+    until(&mut rx, "DatabaseBack", |e| {
+        matches!(e, Event::DatabaseBack)
+    })
+    .await;
 
     // It listens again: a plain insert is picked up by NOTIFY, not by the (hour-long) poll.
     let c = t.db.client().await.unwrap();
@@ -63,7 +76,7 @@ async fn publisher_recovers_from_a_database_restart() {
     )
     .await
     .unwrap();
-    until(&mut rx, |e| matches!(e, Event::Posted { .. })).await;
+    until(&mut rx, "Posted", |e| matches!(e, Event::Posted { .. })).await;
     assert_eq!(fake.posts()[0].text, "after restart");
     stop.send(publisher::Stop::Finish).unwrap();
     task.await.unwrap();

@@ -1313,6 +1313,11 @@ async fn list(
             .map_or_else(String::new, |l| format!("[{l}] "));
         let thread = if p.unpublished_at.is_some() {
             format!("[unpublished] {thread}")
+        } else if p.gone_from_x_at.is_some() {
+            format!("[deleted on X] {thread}")
+        } else if p.queued && matches!(p.status, Status::Scheduled | Status::Publishing) {
+            // It holds a queue slot (`queue compact` may move it).
+            format!("[queued] {thread}")
         } else {
             thread
         };
