@@ -346,7 +346,7 @@ pub async fn edit_thread(
     id: PostId,
     parts: &[String],
 ) -> Result<Post, DbError> {
-    edit_parts(client, actor, id, parts, None).await
+    edit_parts(client, actor, id, parts, None, false).await
 }
 
 /// [`edit_thread`] that also replaces every file of the post: `media[i]` on part `i + 1`
@@ -358,7 +358,19 @@ pub async fn edit_with_media(
     parts: &[String],
     media: &[Vec<crate::media::NewAttachment>],
 ) -> Result<Post, DbError> {
-    edit_parts(client, actor, id, parts, Some(media)).await
+    edit_parts(client, actor, id, parts, Some(media), false).await
+}
+
+/// [`edit_with_media`], then into its account's next free queue slot ([`enqueue`]), in one
+/// transaction: both or neither (the composer's "save into the queue" on a post it edits).
+pub async fn edit_into_queue(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+    parts: &[String],
+    media: &[Vec<crate::media::NewAttachment>],
+) -> Result<Post, DbError> {
+    edit_parts(client, actor, id, parts, Some(media), true).await
 }
 
 async fn edit_parts(
@@ -367,6 +379,7 @@ async fn edit_parts(
     id: PostId,
     parts: &[String],
     media: Option<&[Vec<crate::media::NewAttachment>]>,
+    then_enqueue: bool,
 ) -> Result<Post, DbError> {
     let files = media.unwrap_or_default();
     text::validate_parts_with(parts, |i| files.get(i).is_some_and(|m| !m.is_empty()))?;
@@ -424,12 +437,23 @@ async fn edit_parts(
         )
         .await?;
     }
-    let row = tx
+    let mut row = tx
         .query_one(
             &format!("UPDATE posts SET content = $2 WHERE id = $1 RETURNING {COLUMNS}"),
             &[&id, &parts[0]],
         )
         .await?;
+    if then_enqueue {
+        let (post, _) = lock_for(&tx, id, Action::Schedule).await?;
+        check_first_part(&tx, &post).await?;
+        crate::queue::take_slot(&tx, id, post.x_account_id).await?;
+        row = tx
+            .query_one(
+                &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+    }
     tx.commit().await?;
     from_row(&row)
 }

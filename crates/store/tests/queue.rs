@@ -184,6 +184,38 @@ async fn adding_to_an_account_without_slots_is_refused_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn an_edit_saved_into_the_queue_is_both_or_neither() {
+    let t = fresh_db().await;
+    let a = account_with_queue(&t, "none", "UTC").await;
+    let mut c = t.client().await;
+    let draft = posts::create(&mut c, ME, a, "before", None).await.unwrap();
+    // No slots: refused, and the edit is not kept either.
+    let err = posts::edit_into_queue(&mut c, ME, draft.id, &["after".into()], &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, DbError::NoQueue(_)), "{err}");
+    assert_eq!(posts::get(&c, draft.id).await.unwrap().content, "before");
+    // With slots: edited and queued at once.
+    queue::set(
+        &c,
+        a,
+        &"daily 09:00".parse().unwrap(),
+        "UTC".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let p = posts::edit_into_queue(&mut c, ME, draft.id, &["after".into()], &[])
+        .await
+        .unwrap();
+    assert_eq!(p.content, "after");
+    assert!(p.queued && p.status == Status::Scheduled, "{p:?}");
+    assert_eq!(
+        p.scheduled_at.map(|t| t.format("%H:%M").to_string()),
+        Some("09:00".into())
+    );
+}
+
+#[tokio::test]
 async fn the_queue_is_read_in_the_accounts_zone_across_a_dst_change() {
     let t = fresh_db().await;
     let a = account_with_queue(&t, "daily 09:00", "Europe/Berlin").await;

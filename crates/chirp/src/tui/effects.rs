@@ -291,8 +291,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
             async {
                 let mut c = db.client().await?;
                 let media = store_files(&mut c, files).await?;
-                posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await?;
-                posts::enqueue(&mut c, ACTOR, id).await
+                posts::edit_into_queue(&mut c, ACTOR, id, &parts, &media).await
             }
             .await
             .map_err(err),
