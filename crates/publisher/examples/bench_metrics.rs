@@ -11,18 +11,13 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use chirp_credentials::Credentials;
 use chirp_fake_x::{FakeConfig, FakeMetrics, FakeX};
-use chirp_net::Secret;
-use chirp_net::secret::{Cipher, Column};
-use chirp_net::x::{XConfig, XNetwork};
-use chirp_publisher::{self as publisher, Event, Options};
-use chirp_store::accounts::{self, StoredTokens};
+use chirp_publisher::{Event, Options};
 use chirp_store::analytics;
 use chirp_store::posts::{self, Actor};
 use chirp_store::{Cluster, Db};
+use chirp_testing::publisher::Running;
 use chrono::Utc;
-use tokio::sync::{mpsc, watch};
 
 const ACCOUNTS: usize = 10;
 const PER_ACCOUNT: usize = 1000;
@@ -54,7 +49,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let c = db.client().await?;
     for a in 0..ACCOUNTS {
         let user = format!("{}", 5000 + a);
-        let id = connect(&db, &fake, &user).await?;
+        let (id, _, _) = chirp_testing::connect_account_as(
+            &db,
+            &fake,
+            &user,
+            &format!("user{user}"),
+            chrono::Duration::hours(2),
+        )
+        .await;
         accounts_made.push(id);
         let mut ids = Vec::with_capacity(PER_ACCOUNT);
         let mut x_ids = Vec::with_capacity(PER_ACCOUNT);
@@ -83,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     }
     drop(c);
-    let (stop, task, mut events) = start(&db, &fake);
+    let mut p = Running::start(&db, &fake, Options::default(), Duration::from_secs(30));
     // A send due while the collector is busy: how late does it go out?
     let send_at = Utc::now() + chrono::Duration::milliseconds(300);
     let post = {
@@ -103,7 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut lag_ms = None;
     let mut read_done = None;
     while read < ACCOUNTS * PER_ACCOUNT || lag_ms.is_none() {
-        match tokio::time::timeout(Duration::from_mins(2), events.recv()).await {
+        match tokio::time::timeout(Duration::from_mins(2), p.events.recv()).await {
             Ok(Some(Event::MetricsRead(s))) => {
                 read += s.read.values().sum::<usize>();
                 if read >= ACCOUNTS * PER_ACCOUNT {
@@ -117,8 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => break,
         }
     }
-    stop.send(publisher::Stop::Finish)?;
-    task.await?;
+    p.stop().await;
     let secs = read_done.map_or(f64::NAN, |d| d.as_secs_f64());
     println!(
         "collector: {read} posts of {ACCOUNTS} accounts read in {secs:.2} s ({:.0} posts/s) with {} requests to X",
@@ -161,56 +162,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     cluster.kill()?;
     Ok(())
-}
-
-fn cipher() -> Cipher {
-    Cipher::from_key(&[3; 32])
-}
-
-async fn connect(db: &Db, fake: &FakeX, user: &str) -> Result<i32, Box<dyn std::error::Error>> {
-    let (access, refresh) = fake.issue_tokens_for(user);
-    let c = cipher();
-    let stored = StoredTokens {
-        access: c
-            .encrypt(Column::AccessToken, &Secret::new(access))
-            .unwrap(),
-        refresh: Some(
-            c.encrypt(Column::RefreshToken, &Secret::new(refresh))
-                .unwrap(),
-        ),
-        expires_at: Some(Utc::now() + chrono::Duration::hours(2)),
-        lifetime_secs: Some(7200),
-        scope: Some(chirp_net::x::oauth::SCOPES.join(" ")),
-    };
-    let mut client = db.client().await?;
-    Ok(accounts::save_connected(&mut client, user, &format!("user{user}"), &stored).await?)
-}
-
-fn start(
-    db: &Db,
-    fake: &FakeX,
-) -> (
-    watch::Sender<publisher::Stop>,
-    tokio::task::JoinHandle<()>,
-    mpsc::UnboundedReceiver<Event>,
-) {
-    let cfg = XConfig {
-        client_id: Some("bench".into()),
-        api_base_url: fake.base_url(),
-        authorize_url: fake.authorize_url(),
-        ..XConfig::default()
-    };
-    let network = std::sync::Arc::new(XNetwork::new(&cfg.api_base_url, Duration::from_secs(30)));
-    let credentials = Credentials::new(&cfg, cipher(), Duration::from_secs(30));
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
-    let task = tokio::spawn(publisher::run(
-        db.pg.clone(),
-        network,
-        credentials,
-        Options::default(),
-        tx,
-        stop_rx,
-    ));
-    (stop, task, rx)
 }

@@ -9,16 +9,13 @@ use std::time::Duration;
 
 use chirp_core::MediaKind;
 use chirp_fake_x::{FakeConfig, FakeX, Fault, MediaState};
-use chirp_net::x::XNetwork;
-use chirp_publisher::{self as publisher, Event, Options, RetryPolicy};
+use chirp_publisher::{Event, Options, RetryPolicy};
 use chirp_store::media::{CHUNK, NewAttachment};
 use chirp_store::posts::{self, Actor};
+use chirp_testing::publisher::Running;
 use chirp_testing::{TestDb, fresh_db};
 use chrono::Utc;
 use sha2::Digest;
-use tokio::sync::{mpsc, watch};
-
-const T: Duration = Duration::from_secs(30);
 
 /// A file: a header of its type, then `len` bytes of a pattern that differs per `seed`.
 fn file(kind: &str, len: usize, seed: u8) -> Vec<u8> {
@@ -74,80 +71,29 @@ async fn post(
         .id
 }
 
-struct Running {
-    events: mpsc::UnboundedReceiver<Event>,
-    stop: watch::Sender<publisher::Stop>,
-    task: tokio::task::JoinHandle<()>,
-    seen: Vec<Event>,
+/// The options these tests run a publisher with.
+fn media_options() -> Options {
+    Options {
+        lease: Duration::from_secs(10),
+        safety_poll: Duration::from_hours(1),
+        request_timeout: Duration::from_secs(5),
+        policy: RetryPolicy {
+            max_attempts: 3,
+            base: chrono::Duration::milliseconds(50),
+            cap: chrono::Duration::seconds(1),
+        },
+        ..Options::default()
+    }
 }
 
-impl Running {
-    fn start(t: &TestDb, fake: &FakeX) -> Running {
-        Running::start_with(
-            t,
-            fake,
-            Options {
-                lease: Duration::from_secs(10),
-                safety_poll: Duration::from_hours(1),
-                request_timeout: Duration::from_secs(5),
-                policy: RetryPolicy {
-                    max_attempts: 3,
-                    base: chrono::Duration::milliseconds(50),
-                    cap: chrono::Duration::seconds(1),
-                },
-                ..Options::default()
-            },
-        )
-    }
+fn start(t: &TestDb, fake: &FakeX) -> Running {
+    start_with(t, fake, media_options())
+}
 
-    /// A publisher with `opts`, talking to `fake` with its request timeout.
-    fn start_with(t: &TestDb, fake: &FakeX, opts: Options) -> Running {
-        let x_timeout = opts.request_timeout;
-        let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
-        let credentials = chirp_testing::credentials(fake, x_timeout);
-        let (tx, events) = mpsc::unbounded_channel();
-        let (stop, stop_rx) = watch::channel(publisher::Stop::No);
-        let task = tokio::spawn(publisher::run(
-            t.db.pg.clone(),
-            network,
-            credentials,
-            opts,
-            tx,
-            stop_rx,
-        ));
-        Running {
-            events,
-            stop,
-            task,
-            seen: Vec::new(),
-        }
-    }
-
-    async fn until(&mut self, f: impl Fn(&Event) -> bool) -> Event {
-        if let Some(e) = self.seen.iter().find(|e| f(e)) {
-            return e.clone();
-        }
-        loop {
-            let e = tokio::time::timeout(T, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no such event; saw {:#?}", self.seen))
-                .expect("publisher alive");
-            self.seen.push(e.clone());
-            if f(&e) {
-                return e;
-            }
-        }
-    }
-
-    async fn posted(&mut self, id: i32) {
-        self.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
-            .await;
-    }
-
-    async fn stop(self) {
-        self.stop.send(publisher::Stop::Finish).unwrap();
-        self.task.await.unwrap();
-    }
+/// A publisher with `opts`, talking to `fake` with its request timeout.
+fn start_with(t: &TestDb, fake: &FakeX, opts: Options) -> Running {
+    let x_timeout = opts.request_timeout;
+    Running::start(&t.db, fake, opts, x_timeout)
 }
 
 async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
@@ -178,7 +124,7 @@ async fn images_a_gif_and_a_video_reach_x_with_their_alt_text_byte_for_byte() {
     let dog_id = stored(&t, &dog, "image/png", MediaKind::Image).await;
     let gif_id = stored(&t, &gif, "image/gif", MediaKind::Gif).await;
     let video_id = stored(&t, &video, "video/mp4", MediaKind::Video).await;
-    let mut p = Running::start(&t, &fake);
+    let mut p = start(&t, &fake);
     let pets = post(
         &t,
         account,
@@ -239,7 +185,7 @@ async fn a_lost_upload_answer_is_uploaded_again_and_the_post_goes_out_once() {
     .await;
     let cat = file("png", 50_000, 5);
     let cat_id = stored(&t, &cat, "image/png", MediaKind::Image).await;
-    let mut p = Running::start(&t, &fake);
+    let mut p = start(&t, &fake);
     let id = post(&t, account, &["lost answer"], vec![vec![(cat_id, None)]]).await;
     p.posted(id).await;
     p.stop().await;
@@ -266,7 +212,7 @@ async fn an_upload_is_reused_while_x_holds_it_and_redone_when_x_forgot_it() {
     let cat_id = stored(&t, &cat, "image/png", MediaKind::Image).await;
     // The first send is refused by a 503 after the upload: the retry reuses the upload.
     fake.inject([Fault::Status(503)]);
-    let mut p = Running::start(&t, &fake);
+    let mut p = start(&t, &fake);
     let id = post(&t, account, &["reused"], vec![vec![(cat_id, None)]]).await;
     p.posted(id).await;
     assert_eq!(fake.media().len(), 1, "the upload was reused");
@@ -326,7 +272,7 @@ async fn failed_processing_fails_the_post_with_xs_words_and_nothing_is_sent() {
     .await;
     let video = file("mp4", 80_000, 7);
     let video_id = stored(&t, &video, "video/mp4", MediaKind::Video).await;
-    let mut p = Running::start(&t, &fake);
+    let mut p = start(&t, &fake);
     let id = post(&t, account, &["broken clip"], vec![vec![(video_id, None)]]).await;
     let Event::Failed { reason, .. } = p
         .until(|e| matches!(e, Event::Failed { post, .. } if *post == id))
@@ -353,7 +299,7 @@ async fn an_unknown_outcome_on_a_part_with_media_is_found_on_x_not_sent_again() 
     // Part 1 is answered; part 2 (a photo, no text) reaches X and its answer never comes.
     // Then a single post of a photo alone, the same.
     fake.inject([Fault::Pass, Fault::HangAfterRecord, Fault::HangAfterRecord]);
-    let mut p = Running::start(&t, &fake);
+    let mut p = start(&t, &fake);
     let thread = post(
         &t,
         account,
@@ -406,7 +352,7 @@ async fn an_account_connected_before_media_waits_to_reconnect_instead_of_failing
     assert!(st.connected && !st.can_post_media, "{st:?}");
     let cat = file("png", 20_000, 10);
     let cat_id = stored(&t, &cat, "image/png", MediaKind::Image).await;
-    let mut p = Running::start(&t, &fake);
+    let mut p = start(&t, &fake);
     let with_media = post(&t, old, &["with a photo"], vec![vec![(cat_id, None)]]).await;
     let plain = post(&t, old, &["words only"], vec![vec![]]).await;
     p.posted(plain).await;
@@ -451,7 +397,7 @@ async fn an_upload_longer_than_the_lease_finishes_and_the_post_goes_out_once() {
     .await;
     let video = file("mp4", 2 * CHUNK + 1000, 11);
     let video_id = stored(&t, &video, "video/mp4", MediaKind::Video).await;
-    let mut p = Running::start_with(
+    let mut p = start_with(
         &t,
         &fake,
         Options {

@@ -9,14 +9,13 @@ use std::time::Duration;
 use chirp_fake_x::{FakeConfig, FakeMetrics, FakeX, Fault};
 use chirp_net::x::XNetwork;
 use chirp_publisher::metrics::{Reader, Summary};
-use chirp_publisher::{self as publisher, Event, Options};
+use chirp_publisher::{Event, Options};
 use chirp_store::analytics;
 use chirp_store::posts::{self, Actor};
+use chirp_testing::publisher::Running;
 use chirp_testing::{TestDb, fresh_db};
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, watch};
 
-const T: Duration = Duration::from_mins(1);
 const X_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
@@ -92,47 +91,14 @@ fn reader<'a>(
     }
 }
 
-fn start(
-    t: &TestDb,
-    fake: &FakeX,
-) -> (
-    mpsc::UnboundedReceiver<Event>,
-    watch::Sender<publisher::Stop>,
-    tokio::task::JoinHandle<()>,
-) {
-    let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), X_TIMEOUT));
-    let credentials = chirp_testing::credentials(fake, X_TIMEOUT);
-    let (tx, events) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(publisher::Stop::No);
+/// A publisher (its collector with it) as these tests run it.
+fn start(t: &TestDb, fake: &FakeX) -> Running {
     let opts = Options {
         lease: Duration::from_secs(5),
-        request_timeout: X_TIMEOUT,
         safety_poll: Duration::from_hours(1),
         ..Options::default()
     };
-    let task = tokio::spawn(publisher::run(
-        t.db.pg.clone(),
-        network,
-        credentials,
-        opts,
-        tx,
-        stop_rx,
-    ));
-    (events, stop, task)
-}
-
-async fn until(events: &mut mpsc::UnboundedReceiver<Event>, f: impl Fn(&Event) -> bool) -> Event {
-    let mut seen = Vec::new();
-    loop {
-        let e = tokio::time::timeout(T, events.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no such event; saw {seen:#?}"))
-            .expect("publisher alive");
-        if f(&e) {
-            return e;
-        }
-        seen.push(e);
-    }
+    Running::start(&t.db, fake, opts, X_TIMEOUT)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,13 +107,11 @@ async fn the_collector_reads_due_posts_100_at_a_time_and_schedules_the_next_read
     let due = posted(&t, &fake, account, 150, chrono::Duration::hours(2)).await;
     // Posted ten minutes ago: not due for another 50 minutes.
     let fresh = posted(&t, &fake, account, 1, chrono::Duration::minutes(10)).await;
-    let (mut events, stop, task) = start(&t, &fake);
-    let Event::MetricsRead(s) = until(&mut events, |e| matches!(e, Event::MetricsRead(_))).await
-    else {
+    let mut p = start(&t, &fake);
+    let Event::MetricsRead(s) = p.until(|e| matches!(e, Event::MetricsRead(_))).await else {
         unreachable!()
     };
-    stop.send(publisher::Stop::Finish).unwrap();
-    task.await.unwrap();
+    p.stop().await;
     assert_eq!(s.read.get(&account), Some(&150), "{s:?}");
     // 150 posts: two requests, not 150 (and not a request for the post not due yet).
     assert_eq!(fake.count("GET", "/2/tweets"), 2);
@@ -178,14 +142,10 @@ async fn a_post_going_out_schedules_its_first_read_an_hour_later() {
             .unwrap()
             .id
     };
-    let (mut events, stop, task) = start(&t, &fake);
-    until(
-        &mut events,
-        |e| matches!(e, Event::Posted { post, .. } if *post == id),
-    )
-    .await;
-    stop.send(publisher::Stop::Finish).unwrap();
-    task.await.unwrap();
+    let mut p = start(&t, &fake);
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
     let (next, posted_at) = due_at(&t, id).await;
     assert_eq!(next, Some(posted_at + chrono::Duration::hours(1)));
 }
@@ -300,18 +260,18 @@ async fn out_of_credits_holds_the_accounts_posts_until_resumed() {
             .unwrap()
             .id
     };
-    let (mut events, stop, task) = start(&t, &fake);
+    let mut p = start(&t, &fake);
     let Event::OutOfCredits { reason, .. } =
-        until(&mut events, |e| matches!(e, Event::OutOfCredits { .. })).await
+        p.until(|e| matches!(e, Event::OutOfCredits { .. })).await
     else {
         unreachable!()
     };
     assert!(reason.contains("out of credits"), "{reason}");
     let mut c = t.client().await;
     // Held, not failed, and the attempt does not count.
-    let p = posts::get(&c, id).await.unwrap();
-    assert_eq!(p.status.as_str(), "scheduled");
-    assert_eq!(p.attempts, 0);
+    let held = posts::get(&c, id).await.unwrap();
+    assert_eq!(held.status.as_str(), "scheduled");
+    assert_eq!(held.attempts, 0);
     let st = chirp_store::accounts::status_by_id(&c, account)
         .await
         .unwrap();
@@ -339,17 +299,14 @@ async fn out_of_credits_holds_the_accounts_posts_until_resumed() {
     // Sent side by side: they may come back in either order.
     let mut waiting = vec![id, second];
     while !waiting.is_empty() {
-        if let Event::Posted { post, .. } = until(
-            &mut events,
-            |e| matches!(e, Event::Posted { post, .. } if waiting.contains(post)),
-        )
-        .await
+        if let Event::Posted { post, .. } = p
+            .until(|e| matches!(e, Event::Posted { post, .. } if waiting.contains(post)))
+            .await
         {
             waiting.retain(|p| *p != post);
         }
     }
-    stop.send(publisher::Stop::Finish).unwrap();
-    task.await.unwrap();
+    p.stop().await;
     let on_x: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();
     assert_eq!(on_x.len(), 2, "{on_x:?}");
     assert_eq!(
@@ -372,20 +329,16 @@ async fn a_thread_out_of_credits_at_part_2_resumes_there_and_sends_part_1_once()
             .unwrap()
             .id
     };
-    let (mut events, stop, task) = start(&t, &fake);
-    until(&mut events, |e| matches!(e, Event::OutOfCredits { .. })).await;
+    let mut p = start(&t, &fake);
+    p.until(|e| matches!(e, Event::OutOfCredits { .. })).await;
     assert_eq!(fake.posts().len(), 1);
     let mut c = t.client().await;
     chirp_store::accounts::resume(&mut c, account)
         .await
         .unwrap();
-    until(
-        &mut events,
-        |e| matches!(e, Event::Posted { post, .. } if *post == id),
-    )
-    .await;
-    stop.send(publisher::Stop::Finish).unwrap();
-    task.await.unwrap();
+    p.until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
+        .await;
+    p.stop().await;
     let on_x = fake.posts();
     let texts: Vec<&str> = on_x.iter().map(|p| p.text.as_str()).collect();
     assert_eq!(texts, ["thread 1/3", "thread 2/3", "thread 3/3"]);

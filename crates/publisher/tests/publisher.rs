@@ -10,13 +10,12 @@ use chirp_credentials::{Refresh, Why};
 use chirp_fake_x::{FakeConfig, FakeX, Fault};
 use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, RetryPolicy};
+use chirp_store::accounts;
 use chirp_store::posts::{self, Actor};
-use chirp_store::{Db, accounts};
+use chirp_testing::publisher::{Running, T};
 use chirp_testing::{TestDb, fresh_db};
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
-
-const T: Duration = Duration::from_mins(1);
 
 fn fast_options() -> Options {
     Options {
@@ -29,77 +28,6 @@ fn fast_options() -> Options {
             cap: chrono::Duration::seconds(1),
         },
         ..Options::default()
-    }
-}
-
-struct Running {
-    events: mpsc::UnboundedReceiver<Event>,
-    stop: watch::Sender<publisher::Stop>,
-    task: tokio::task::JoinHandle<()>,
-    seen: Vec<Event>,
-}
-
-impl Running {
-    fn start(db: &Db, fake: &FakeX, opts: Options, x_timeout: Duration) -> Running {
-        let opts = Options {
-            request_timeout: x_timeout,
-            ..opts
-        };
-        let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
-        let credentials = chirp_testing::credentials(fake, x_timeout);
-        let (tx, events) = mpsc::unbounded_channel();
-        let (stop, stop_rx) = watch::channel(publisher::Stop::No);
-        let task = tokio::spawn(publisher::run(
-            db.pg.clone(),
-            network,
-            credentials,
-            opts,
-            tx,
-            stop_rx,
-        ));
-        Running {
-            events,
-            stop,
-            task,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for an event matching `f` and returns it.
-    async fn until(&mut self, f: impl Fn(&Event) -> bool) -> Event {
-        if let Some(e) = self.seen.iter().find(|e| f(e)) {
-            return e.clone();
-        }
-        loop {
-            let e = tokio::time::timeout(T, self.events.recv())
-                .await
-                .unwrap_or_else(|_| panic!("no such event; saw {:#?}", self.seen))
-                .expect("publisher alive");
-            self.seen.push(e.clone());
-            if f(&e) {
-                return e;
-            }
-        }
-    }
-
-    /// Waits for post `id` to fail and returns why.
-    async fn failure(&mut self, id: i32) -> String {
-        match self
-            .until(|e| matches!(e, Event::Failed { post, .. } if *post == id))
-            .await
-        {
-            Event::Failed { reason, .. } => reason,
-            _ => unreachable!(),
-        }
-    }
-
-    async fn stop(mut self) -> Vec<Event> {
-        self.stop.send(publisher::Stop::Finish).unwrap();
-        self.task.await.unwrap();
-        while let Ok(e) = self.events.try_recv() {
-            self.seen.push(e);
-        }
-        self.seen
     }
 }
 

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chirp_store::{Cluster, Db};
 
+pub mod publisher;
+
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 
 extern "C" fn stop_cluster() {
