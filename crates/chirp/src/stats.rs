@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use chirp_core::AccountId;
-use chirp_core::price::{self, Micros, Pricing};
+use chirp_core::price::{self, Micros, Pricing, usd};
 use chirp_store::analytics::{self, Day, PostStats, Usage};
 use chirp_store::{Db, DbError, accounts};
 
@@ -66,6 +66,37 @@ impl Spend {
             metadata_usd,
             total_usd: posts_usd + reads_usd + deletes_usd + metadata_usd,
         }
+    }
+}
+
+impl Spend {
+    /// "2 post(s) sent $0.215 (1 with a link) · 2 metric read(s) $0.002 · 1 delete(s) $0.01":
+    /// what the money went on, in the words `sent` and `reads` name posts and reads with.
+    pub fn breakdown(&self, sent: &str, reads: &str) -> String {
+        let mut s = format!("{} {sent} {}", self.posts, usd(self.posts_usd));
+        if self.url_posts > 0 {
+            s.push_str(&format!(" ({} with a link)", self.url_posts));
+        }
+        s.push_str(&format!(
+            " · {} {reads} {}",
+            self.reads,
+            usd(self.reads_usd)
+        ));
+        if self.deletes > 0 {
+            s.push_str(&format!(
+                " · {} delete(s) {}",
+                self.deletes,
+                usd(self.deletes_usd)
+            ));
+        }
+        if self.metadata > 0 {
+            s.push_str(&format!(
+                " · {} alt text(s) {}",
+                self.metadata,
+                usd(self.metadata_usd)
+            ));
+        }
+        s
     }
 }
 

@@ -184,36 +184,12 @@ fn lines(a: &AccountStats, days: u32, tz: Tz) -> Vec<String> {
         }
     }
     let s = &a.spend;
-    let mut spend = format!(
-        "  spent since {}: {} · {} post(s) sent {}",
+    out.push(format!(
+        "  spent since {}: {} · {}",
         s.month_start.with_timezone(&tz).format("%-d %b"),
         usd(s.total_usd),
-        s.posts,
-        usd(s.posts_usd)
-    );
-    if s.url_posts > 0 {
-        spend.push_str(&format!(" ({} with a link)", s.url_posts));
-    }
-    spend.push_str(&format!(
-        " · {} metric read(s) {}",
-        s.reads,
-        usd(s.reads_usd)
+        s.breakdown("post(s) sent", "metric read(s)")
     ));
-    if s.deletes > 0 {
-        spend.push_str(&format!(
-            " · {} delete(s) {}",
-            s.deletes,
-            usd(s.deletes_usd)
-        ));
-    }
-    if s.metadata > 0 {
-        spend.push_str(&format!(
-            " · {} alt text(s) {}",
-            s.metadata,
-            usd(s.metadata_usd)
-        ));
-    }
-    out.push(spend);
     out
 }
 

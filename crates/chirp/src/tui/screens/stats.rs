@@ -132,25 +132,6 @@ impl StatsView {
             ]));
         }
         let s = &a.spend;
-        let mut spend = format!("{} post(s) {}", s.posts, usd(s.posts_usd));
-        if s.url_posts > 0 {
-            spend.push_str(&format!(" ({} with a link)", s.url_posts));
-        }
-        spend.push_str(&format!(" · {} read(s) {}", s.reads, usd(s.reads_usd)));
-        if s.deletes > 0 {
-            spend.push_str(&format!(
-                " · {} delete(s) {}",
-                s.deletes,
-                usd(s.deletes_usd)
-            ));
-        }
-        if s.metadata > 0 {
-            spend.push_str(&format!(
-                " · {} alt text(s) {}",
-                s.metadata,
-                usd(s.metadata_usd)
-            ));
-        }
         out.push(Line::raw(""));
         out.push(Line::styled(
             format!(
@@ -160,7 +141,10 @@ impl StatsView {
             ),
             theme.bold(),
         ));
-        out.push(Line::styled(format!("  {spend}"), dim));
+        out.push(Line::styled(
+            format!("  {}", s.breakdown("post(s)", "read(s)")),
+            dim,
+        ));
         out
     }
 }
