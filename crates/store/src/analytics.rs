@@ -113,31 +113,9 @@ pub struct Read {
 /// Stores a read in one transaction, then tells listeners once (op `metrics`).
 pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<(), DbError> {
     let tx = c.transaction().await?;
-    let insert = tx
-        .prepare(
-            "INSERT INTO post_analytics (post_id, impressions, likes, reposts, replies, quotes,
-                 bookmarks, url_clicks, profile_clicks, private)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .await?;
-    for (post, m) in &read.found {
-        tx.execute(
-            &insert,
-            &[
-                post,
-                &m.impressions,
-                &m.likes,
-                &m.reposts,
-                &m.replies,
-                &m.quotes,
-                &m.bookmarks,
-                &m.url_clicks,
-                &m.profile_clicks,
-                &m.private,
-            ],
-        )
-        .await?;
-    }
+    let reads: Vec<(PostId, Option<DateTime<Utc>>, &Metrics)> =
+        read.found.iter().map(|(p, m)| (*p, None, m)).collect();
+    insert_reads(&tx, &reads).await?;
     let (ids, next): (Vec<PostId>, Vec<Option<DateTime<Utc>>>) = read.next.iter().copied().unzip();
     tx.execute(
         "UPDATE posts p SET metrics_due_at = u.next
@@ -157,6 +135,53 @@ pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<()
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Stores reads, one statement for all: (post, when it was read — None: now —, numbers).
+pub(crate) async fn insert_reads(
+    c: &impl GenericClient,
+    reads: &[(PostId, Option<DateTime<Utc>>, &Metrics)],
+) -> Result<(), DbError> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&Metrics) -> i64| reads.iter().map(|(_, _, m)| f(m)).collect::<Vec<i64>>();
+    let opt = |f: fn(&Metrics) -> Option<i64>| {
+        reads
+            .iter()
+            .map(|(_, _, m)| f(m))
+            .collect::<Vec<Option<i64>>>()
+    };
+    let posts: Vec<PostId> = reads.iter().map(|r| r.0).collect();
+    let at: Vec<Option<DateTime<Utc>>> = reads.iter().map(|r| r.1).collect();
+    let private: Vec<Option<serde_json::Value>> =
+        reads.iter().map(|(_, _, m)| m.private.clone()).collect();
+    c.execute(
+        "INSERT INTO post_analytics (post_id, fetched_at, impressions, likes, reposts, replies,
+             quotes, bookmarks, url_clicks, profile_clicks, private)
+         SELECT post_id, coalesce(at, now()), impressions, likes, reposts, replies, quotes,
+                bookmarks, url_clicks, profile_clicks, private
+         FROM unnest($1::int[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[],
+                     $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[],
+                     $11::jsonb[])
+              AS u(post_id, at, impressions, likes, reposts, replies, quotes, bookmarks,
+                   url_clicks, profile_clicks, private)",
+        &[
+            &posts,
+            &at,
+            &col(|m| m.impressions),
+            &col(|m| m.likes),
+            &col(|m| m.reposts),
+            &col(|m| m.replies),
+            &col(|m| m.quotes),
+            &col(|m| m.bookmarks),
+            &opt(|m| m.url_clicks),
+            &opt(|m| m.profile_clicks),
+            &private,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

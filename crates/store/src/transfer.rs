@@ -136,25 +136,9 @@ pub async fn import(
             .await?
             .get(0);
         // Reads are history: only for posts that went out.
-        for (at, m) in p.metrics.iter().filter(|_| !to_send) {
-            tx.execute(
-                "INSERT INTO post_analytics (post_id, fetched_at, impressions, likes, reposts,
-                     replies, quotes, bookmarks, url_clicks, profile_clicks)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                &[
-                    &id,
-                    at,
-                    &m.impressions,
-                    &m.likes,
-                    &m.reposts,
-                    &m.replies,
-                    &m.quotes,
-                    &m.bookmarks,
-                    &m.url_clicks,
-                    &m.profile_clicks,
-                ],
-            )
-            .await?;
+        if !to_send {
+            let reads: Vec<_> = p.metrics.iter().map(|(at, m)| (id, Some(*at), m)).collect();
+            crate::analytics::insert_reads(&tx, &reads).await?;
         }
         if let Some(g) = p.group {
             let lead = *groups.entry(g).or_insert(id);
