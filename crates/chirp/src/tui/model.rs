@@ -108,6 +108,8 @@ pub struct List {
     pub media: std::collections::HashMap<chirp_core::PostId, Vec<chirp_store::media::Attachment>>,
     /// The metrics reads of the posts among `posts` that have any, oldest first.
     pub metrics: chirp_store::analytics::Histories,
+    /// What sending every loaded post would cost (its parts not on X yet), at X's prices.
+    pub cost: chirp_core::price::Micros,
     pub selected: usize,
     /// Where the next page starts; None when everything is loaded.
     pub next: Option<Cursor>,

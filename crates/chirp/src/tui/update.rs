@@ -402,6 +402,7 @@ fn crashed(m: &mut Model, id: ReqId, why: String) {
 
 fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     let select = m.select_after_load;
+    let pricing = m.pricing;
     let list = m.list_mut(pane);
     let append = list.loading.is_some_and(|l| l.append);
     list.loading = None;
@@ -428,6 +429,10 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     }
     list.next = page.next;
     list.loaded_once = true;
+    // The Scheduled pane's title says what sending it all costs.
+    if pane == Pane::Scheduled {
+        list.cost = lists::waiting_cost(&pricing, list);
+    }
     // Keep the same post selected across reloads; else stay in range.
     let want = select.or(keep);
     if let Some(i) = want.and_then(|id| list.posts.iter().position(|p| p.id == id)) {

@@ -273,7 +273,7 @@ pub(crate) fn tab_title(m: &Model, p: Pane) -> String {
             " {} ({}) {}{more} ",
             p.title(),
             position(l),
-            price::usd(waiting_cost(m))
+            price::usd(l.cost)
         ),
         _ => format!(" {} ({}) ", p.title(), position(l)),
     }
@@ -290,8 +290,11 @@ fn position(l: &crate::tui::model::List) -> String {
 }
 
 /// The price of every loaded scheduled post, each part not yet on X counted.
-fn waiting_cost(m: &Model) -> price::Micros {
-    let l = m.list(Pane::Scheduled);
+/// Worked out when a page lands (update), not on every frame: it reads every post's text.
+pub(crate) fn waiting_cost(
+    pricing: &chirp_core::Pricing,
+    l: &crate::tui::model::List,
+) -> price::Micros {
     l.posts
         .iter()
         .map(|p| match l.threads.get(&p.id) {
@@ -301,9 +304,9 @@ fn waiting_cost(m: &Model) -> price::Micros {
                     .filter(|x| x.x_tweet_id.is_none())
                     .map(|x| x.content.as_str())
                     .collect();
-                m.pricing.post(&unsent)
+                pricing.post(&unsent)
             }
-            _ => m.pricing.part(&p.content),
+            _ => pricing.part(&p.content),
         })
         .sum()
 }
