@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chirp_fake_x::{FakeConfig, FakeX, Fault};
-use chirp_testing::{TestDb, fresh_db};
+use chirp_testing::TestDb;
 
 const T: Duration = Duration::from_mins(1);
 
@@ -16,13 +16,7 @@ fn chirp_bin() -> std::path::PathBuf {
     env!("CARGO_BIN_EXE_chirp").into()
 }
 
-async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
-    let fake = FakeX::start(cfg, 0).await.unwrap();
-    let t = fresh_db().await;
-    let (account, _, _) =
-        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
-    (t, fake, account)
-}
+use chirp_testing::with_account as setup;
 
 /// Inserts `n` posts due now, with plain SQL (as a script or another tool would).
 async fn due_now(t: &TestDb, account: i32, label: &str, n: i32) {

@@ -103,23 +103,22 @@ fn load_id(m: &mut Model, pane: Pane) -> ReqId {
     m.list(pane).loading.expect("a load in flight").id
 }
 
+/// A page of `posts` with nothing else (no threads, groups, files or metrics).
+fn page(posts: Vec<Post>, next: Option<Cursor>) -> Page {
+    Page {
+        posts,
+        next,
+        threads: std::collections::HashMap::default(),
+        groups: std::collections::HashMap::default(),
+        media: std::collections::HashMap::default(),
+        metrics: std::collections::HashMap::default(),
+    }
+}
+
 /// The pane's load answers with `posts`.
 fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> Vec<Cmd> {
     let id = load_id(m, pane);
-    update(
-        m,
-        Msg::Answer(
-            id,
-            Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
-                posts,
-                next,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
-            })),
-        ),
-    )
+    update(m, Msg::Answer(id, Answer::Loaded(Ok(page(posts, next)))))
 }
 
 /// The composer's save answers with `result`.
@@ -860,14 +859,7 @@ fn the_filter_applies_as_it_is_typed_and_esc_clears_it() {
         &mut m,
         Msg::Answer(
             first,
-            Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
-                posts: vec![post(20, Status::Scheduled, "lunch")],
-                next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
-            })),
+            Answer::Loaded(Ok(page(vec![post(20, Status::Scheduled, "lunch")], None))),
         ),
     );
     assert!(m.list(Pane::Scheduled).posts.iter().all(|p| p.id != 20));
@@ -985,14 +977,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
         &mut m,
         Msg::Answer(
             old,
-            Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
-                posts: vec![post(7, Status::Draft, "not about it")],
-                next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
-            })),
+            Answer::Loaded(Ok(page(vec![post(7, Status::Draft, "not about it")], None))),
         ),
     );
     assert!(
@@ -1006,14 +991,7 @@ fn a_page_of_an_old_filter_never_lands_in_the_new_one() {
         &mut m,
         Msg::Answer(
             new,
-            Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
-                posts: vec![post(8, Status::Draft, "launch plan")],
-                next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
-            })),
+            Answer::Loaded(Ok(page(vec![post(8, Status::Draft, "launch plan")], None))),
         ),
     );
     let ids: Vec<i32> = m.list(Pane::Drafts).posts.iter().map(|p| p.id).collect();
@@ -1199,12 +1177,10 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
                 posts: vec![t],
                 next: None,
                 threads: [(9, parts)].into_iter().collect(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
+                ..page(Vec::new(), None)
             })),
         ),
     );
@@ -1382,7 +1358,6 @@ fn with_threads(width: u16) -> Model {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
                 posts: vec![draft, stopped],
                 next: None,
                 threads: [
@@ -1401,8 +1376,7 @@ fn with_threads(width: u16) -> Model {
                 ]
                 .into_iter()
                 .collect(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
+                ..page(Vec::new(), None)
             })),
         ),
     );
@@ -1543,11 +1517,8 @@ fn two_accounts(width: u16) -> Model {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
                 posts: vec![theirs, mine],
                 next: None,
-                threads: std::collections::HashMap::default(),
                 groups: [(
                     8,
                     chirp_store::posts::Group {
@@ -1557,6 +1528,7 @@ fn two_accounts(width: u16) -> Model {
                 )]
                 .into_iter()
                 .collect(),
+                ..page(Vec::new(), None)
             })),
         ),
     );
@@ -1691,9 +1663,6 @@ fn posts_with_media_are_marked_and_their_files_listed() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(5, Status::Draft, "two pets")],
                 next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
                 media: [(
                     5,
                     vec![
@@ -1703,6 +1672,7 @@ fn posts_with_media_are_marked_and_their_files_listed() {
                 )]
                 .into_iter()
                 .collect(),
+                ..page(Vec::new(), None)
             })),
         ),
     );
@@ -1856,10 +1826,8 @@ fn an_existing_posts_files_can_be_removed_and_the_rest_kept() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(6, Status::Draft, "two photos")],
                 next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
                 media: [(6, vec![file(1), file(2)])].into_iter().collect(),
+                ..page(Vec::new(), None)
             })),
         ),
     );
@@ -1901,10 +1869,8 @@ fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
             Answer::Loaded(Ok(Page {
                 posts: vec![post(5, Status::Draft, "look at this")],
                 next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
                 media: [(5, vec![file])].into_iter().collect(),
+                ..page(Vec::new(), None)
             })),
         ),
     );
@@ -1947,14 +1913,7 @@ fn the_selected_posts_image_is_previewed_in_half_blocks_never_as_bytes() {
         &mut m,
         Msg::Answer(
             id,
-            Answer::Loaded(Ok(Page {
-                posts: vec![post(5, Status::Draft, "look at this")],
-                next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
-                metrics: std::collections::HashMap::default(),
-                media: std::collections::HashMap::default(),
-            })),
+            Answer::Loaded(Ok(page(vec![post(5, Status::Draft, "look at this")], None))),
         ),
     );
     assert!(cmds.is_empty());
@@ -1991,12 +1950,10 @@ fn the_posted_pane_shows_how_each_post_did_and_the_detail_its_history() {
         Msg::Answer(
             id,
             Answer::Loaded(Ok(Page {
-                media: std::collections::HashMap::default(),
                 posts: vec![hit, gone],
                 next: None,
-                threads: std::collections::HashMap::default(),
-                groups: std::collections::HashMap::default(),
                 metrics: [(3, history)].into_iter().collect(),
+                ..page(Vec::new(), None)
             })),
         ),
     );

@@ -12,19 +12,13 @@ use chirp_publisher::metrics::{Reader, Summary};
 use chirp_publisher::{Event, Options};
 use chirp_store::analytics;
 use chirp_store::posts::{self, Actor};
+use chirp_testing::TestDb;
 use chirp_testing::publisher::Running;
-use chirp_testing::{TestDb, fresh_db};
 use chrono::{DateTime, Utc};
 
 const X_TIMEOUT: Duration = Duration::from_secs(5);
 
-async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
-    let fake = FakeX::start(cfg, 0).await.unwrap();
-    let t = fresh_db().await;
-    let (account, _, _) =
-        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
-    (t, fake, account)
-}
+use chirp_testing::with_account as setup;
 
 /// `n` posts on X and in chirp as posted `age` ago (so their first read is due when `age` is
 /// over an hour), with numbers on X that tell them apart: (chirp id, X id).

@@ -31,13 +31,7 @@ fn fast_options() -> Options {
     }
 }
 
-async fn setup(cfg: FakeConfig) -> (TestDb, FakeX, i32) {
-    let fake = FakeX::start(cfg, 0).await.unwrap();
-    let t = fresh_db().await;
-    let (account, _, _) =
-        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
-    (t, fake, account)
-}
+use chirp_testing::with_account as setup;
 
 async fn schedule(t: &TestDb, account: i32, text: &str, at: chrono::DateTime<Utc>) -> i32 {
     let mut c = t.client().await;

@@ -297,3 +297,12 @@ pub async fn store_media(
         .expect("store media");
     (id, format!("{digest:x}"))
 }
+
+/// A fake X started with `cfg`, a fresh database, and the fake's default user connected to
+/// it (tokens for an hour): (the database, the fake, the account's id).
+pub async fn with_account(cfg: chirp_fake_x::FakeConfig) -> (TestDb, chirp_fake_x::FakeX, i32) {
+    let fake = chirp_fake_x::FakeX::start(cfg, 0).await.unwrap();
+    let t = fresh_db().await;
+    let (account, _, _) = connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
+    (t, fake, account)
+}
