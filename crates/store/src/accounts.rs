@@ -73,6 +73,13 @@ async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, DbErro
         .and_then(|r| r.get(0)))
 }
 
+/// The accounts X may be asked anything for (alias `a`): connected, not waiting to be
+/// reconnected, not held for want of credits (sends and reads cost credits alike). Every query
+/// that decides what to send or read, or when to look next, uses this one condition, so a
+/// new reason to hold an account is added once.
+pub(crate) const USABLE: &str =
+    "a.is_active AND NOT a.needs_reconnect AND a.out_of_credits_at IS NULL";
+
 /// An account as chirp shows it (no tokens).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccountStatus {

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 
 use crate::DbError;
+use crate::accounts::USABLE;
 use chirp_core::{AccountId, Metrics, PostId};
 
 /// A posted post whose metrics are to be read.
@@ -46,10 +47,7 @@ pub async fn take_due(
                      SELECT p.id FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
                      WHERE p.metrics_due_at <= now() AND p.status = 'posted'
                        AND p.x_tweet_id IS NOT NULL AND p.x_deleted_at IS NULL
-                       AND p.gone_from_x_at IS NULL
-                       AND a.is_active AND NOT a.needs_reconnect
-                       -- Reads cost credits too: none for an account that has none left.
-                       AND a.out_of_credits_at IS NULL
+                       AND p.gone_from_x_at IS NULL AND {USABLE}
                      ORDER BY p.metrics_due_at, p.id
                      LIMIT $1
                      FOR UPDATE OF p SKIP LOCKED
@@ -67,9 +65,10 @@ pub async fn take_due(
 /// When the next read of any post is due (None: none is scheduled).
 pub async fn next_due(c: &impl GenericClient) -> Result<Option<DateTime<Utc>>, DbError> {
     Ok(c.query_one(
-        "SELECT min(p.metrics_due_at) FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
-         WHERE p.metrics_due_at IS NOT NULL AND p.status = 'posted'
-           AND a.is_active AND NOT a.needs_reconnect AND a.out_of_credits_at IS NULL",
+        &format!(
+            "SELECT min(p.metrics_due_at) FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
+             WHERE p.metrics_due_at IS NOT NULL AND p.status = 'posted' AND {USABLE}"
+        ),
         &[],
     )
     .await?

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
 use crate::DbError;
+use crate::accounts::USABLE;
 use chirp_core::{AccountId, PostId};
 
 /// A post this publisher holds the lease on.
@@ -53,14 +54,14 @@ pub async fn claim(
 ) -> Result<Vec<Claimed>, DbError> {
     let rows = c
         .query(
+            &format!(
             "WITH due AS (
                  SELECT p.id FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
                  WHERE p.status = 'scheduled'
                    AND (p.scheduled_at IS NULL OR p.scheduled_at <= now())
                    AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
-                   AND a.is_active AND NOT a.needs_reconnect
+                   AND {USABLE}
                    AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= now())
-                   AND a.out_of_credits_at IS NULL
                  ORDER BY p.scheduled_at NULLS FIRST, p.id
                  LIMIT $2
                  FOR UPDATE OF p SKIP LOCKED
@@ -81,7 +82,8 @@ pub async fn claim(
                        p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content,
                        p.x_tweet_id,
                        EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = p.id) AS thread,
-                       EXISTS (SELECT 1 FROM part_media pm WHERE pm.post_id = p.id) AS media",
+                       EXISTS (SELECT 1 FROM part_media pm WHERE pm.post_id = p.id) AS media"
+            ),
             &[&me, &limit, &(lease_ms as f64), &app],
         )
         .await?;
@@ -273,14 +275,13 @@ pub struct Wake {
 pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
     let row = c
         .query_one(
-            "WITH due AS (
+            &format!(
+                "WITH due AS (
                  SELECT min(greatest(coalesce(p.scheduled_at, '-infinity'),
                                      coalesce(p.next_attempt_at, '-infinity'),
                                      coalesce(a.rate_limited_until, '-infinity'))) AS at
                  FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
-                 WHERE p.status = 'scheduled' AND a.is_active AND NOT a.needs_reconnect
-                   -- Held for want of credits: nothing to wake for until it is resumed.
-                   AND a.out_of_credits_at IS NULL
+                 WHERE p.status = 'scheduled' AND {USABLE}
              )
              SELECT (EXTRACT(EPOCH FROM ((SELECT at FROM due) - clock_timestamp())) * 1000)::float8,
                     (EXTRACT(EPOCH FROM (least(
@@ -289,7 +290,8 @@ pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
                         -- While posts are in flight, look each second for publishers that died.
                         (SELECT clock_timestamp() + interval '1 second' FROM posts
                          WHERE status = 'publishing' AND claimed_by_app IS NOT NULL LIMIT 1)
-                    ) - clock_timestamp())) * 1000)::float8",
+                    ) - clock_timestamp())) * 1000)::float8"
+            ),
             &[],
         )
         .await?;
