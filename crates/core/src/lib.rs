@@ -3,6 +3,7 @@
 
 pub mod media;
 pub mod metrics;
+pub mod network;
 pub mod policy;
 pub mod post;
 pub mod price;
@@ -15,6 +16,7 @@ pub mod when;
 
 pub use media::{MediaError, MediaKind};
 pub use metrics::Metrics;
+pub use network::Network;
 pub use policy::{Next, RetryPolicy};
 pub use post::{AccountId, Post, PostId, PostPart};
 pub use price::Pricing;

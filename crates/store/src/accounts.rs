@@ -84,6 +84,12 @@ pub(crate) const USABLE: &str =
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccountStatus {
     pub id: i32,
+    /// Its network, and where it lives when that varies (a Mastodon instance, a Bluesky PDS).
+    pub network: chirp_core::Network,
+    pub server_url: Option<String>,
+    /// Its handle in the network's form (`@name`, `@name@instance`, `name.bsky.social`).
+    pub handle: Option<String>,
+    /// X's username (without `@`); the handle on other networks.
     pub username: Option<String>,
     pub x_user_id: Option<String>,
     pub connected: bool,
@@ -116,38 +122,50 @@ pub fn grants_media(scope: Option<&str>) -> bool {
     scope.is_some_and(|s| s.split_whitespace().any(|x| x == "media.write"))
 }
 
-const STATUS_COLUMNS: &str = "a.id, x_username, x_user_id, is_active, needs_reconnect, \
+const STATUS_COLUMNS: &str = "a.id, a.network, a.server_url, a.handle, a.remote_user_id, \
+     is_active, needs_reconnect, \
      token_expires_at, rate_limited_until, \
      (SELECT count(*) FROM posts p WHERE p.x_account_id = a.id \
         AND p.status IN ('scheduled', 'publishing')) AS waiting, \
      needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at, scope, \
      out_of_credits_at, out_of_credits_reason";
 
-fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> AccountStatus {
-    let id: i32 = r.get(0);
-    let username: String = r.get(1);
-    let x_user_id: String = r.get(2);
-    let active: bool = r.get(3);
-    let needs_reconnect: bool = r.get(4);
-    AccountStatus {
+fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountStatus, DbError> {
+    let id: i32 = r.get("id");
+    let network: String = r.get("network");
+    let network: chirp_core::Network = network
+        .parse()
+        .map_err(|e: chirp_core::network::UnknownNetwork| DbError::Unexpected(e.to_string()))?;
+    let handle: String = r.get("handle");
+    let remote_user_id: String = r.get("remote_user_id");
+    let active: bool = r.get("is_active");
+    let needs_reconnect: bool = r.get("needs_reconnect");
+    let username = match network {
+        chirp_core::Network::X => handle.trim_start_matches('@').to_string(),
+        _ => handle.clone(),
+    };
+    Ok(AccountStatus {
         id,
+        network,
+        server_url: r.get("server_url"),
+        handle: (!handle.is_empty()).then_some(handle),
         username: (!username.is_empty()).then_some(username),
-        x_user_id: (!x_user_id.is_empty()).then_some(x_user_id),
+        x_user_id: (!remote_user_id.is_empty()).then_some(remote_user_id),
         connected: active && !needs_reconnect,
         needs_reconnect,
         is_default: default == Some(id),
-        token_expires_at: r.get(5),
-        rate_limited_until: r.get(6),
-        posts_waiting: r.get(7),
-        reconnect_reason: r.get(8),
-        token_refreshed_at: r.get(9),
-        refreshes: r.get(10),
-        refresh_started_at: r.get(11),
-        can_post_media: grants_media(r.get::<_, Option<String>>(12).as_deref()),
+        token_expires_at: r.get("token_expires_at"),
+        rate_limited_until: r.get("rate_limited_until"),
+        posts_waiting: r.get("waiting"),
+        reconnect_reason: r.get("needs_reconnect_reason"),
+        token_refreshed_at: r.get("token_refreshed_at"),
+        refreshes: r.get("refreshes"),
+        refresh_started_at: r.get("refresh_started_at"),
+        can_post_media: grants_media(r.get::<_, Option<String>>("scope").as_deref()),
         next_slot: None,
-        out_of_credits_at: r.get(13),
-        out_of_credits_reason: r.get(14),
-    }
+        out_of_credits_at: r.get("out_of_credits_at"),
+        out_of_credits_reason: r.get("out_of_credits_reason"),
+    })
 }
 
 /// Fills in each account's next free queue slot.
@@ -184,7 +202,7 @@ pub async fn status_by_id(client: &impl GenericClient, id: i32) -> Result<Accoun
             &[&id],
         )
         .await?;
-    let one = with_next_slots(client, vec![status_of(&r, default)]).await?;
+    let one = with_next_slots(client, vec![status_of(&r, default)?]).await?;
     one.into_iter()
         .next()
         .ok_or_else(|| DbError::Unexpected(format!("account {id} vanished")))
@@ -209,25 +227,31 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, DbE
         .query(
             &format!(
                 "SELECT {STATUS_COLUMNS} FROM x_accounts a
-                 WHERE a.user_id = (SELECT min(id) FROM users) AND a.x_user_id <> ''
+                 WHERE a.user_id = (SELECT min(id) FROM users) AND a.remote_user_id <> ''
                  ORDER BY a.id"
             ),
             &[],
         )
         .await?;
-    with_next_slots(client, rows.iter().map(|r| status_of(r, default)).collect()).await
+    let all = rows
+        .iter()
+        .map(|r| status_of(r, default))
+        .collect::<Result<_, _>>()?;
+    with_next_slots(client, all).await
 }
 
-/// The account a handle names (`@name` or `name`, any case), among chirp's user's accounts.
+/// The account a handle names, among chirp's user's accounts, in any case: `@name` or
+/// `name` on X, `@name@instance` on Mastodon, `name.bsky.social` on Bluesky.
 pub async fn find(client: &impl GenericClient, handle: &str) -> Result<i32, DbError> {
     let name = handle.trim().trim_start_matches('@');
+    let forms = chirp_core::network::handle_forms(handle);
     let found = client
         .query_opt(
             "SELECT id FROM x_accounts
-             WHERE user_id = (SELECT min(id) FROM users) AND x_user_id <> ''
-               AND lower(x_username) = lower($1)
+             WHERE user_id = (SELECT min(id) FROM users) AND remote_user_id <> ''
+               AND lower(handle) = ANY($1)
              ORDER BY id LIMIT 1",
-            &[&name],
+            &[&forms],
         )
         .await?;
     match found {
@@ -319,7 +343,7 @@ pub async fn save_connected(
     .await?;
     tx.execute(
         "UPDATE x_accounts SET access_token = $2, refresh_token = $3, token_expires_at = $4,
-                x_user_id = $5, x_username = $6, is_active = true, needs_reconnect = false,
+                remote_user_id = $5, handle = $6, is_active = true, needs_reconnect = false,
                 token_lifetime_secs = $7, needs_reconnect_reason = NULL, refresh_started_at = NULL,
                 scope = $8
          WHERE id = $1",
@@ -329,7 +353,7 @@ pub async fn save_connected(
             &tokens.refresh,
             &tokens.expires_at,
             &x_user_id,
-            &username,
+            &chirp_core::network::x_handle(username),
             &tokens.lifetime_secs,
             &tokens.scope,
         ],

@@ -188,6 +188,9 @@ fn populated(width: u16) -> Model {
     );
     m.accounts = vec![AccountStatus {
         id: 1,
+        network: chirp_core::Network::X,
+        server_url: None,
+        handle: Some("@chirp_tester".into()),
         username: Some("chirp_tester".into()),
         x_user_id: Some("1001".into()),
         connected: true,
@@ -1480,6 +1483,9 @@ fn screen_thread_composer() {
 fn account(id: i32, name: &str, default: bool) -> AccountStatus {
     AccountStatus {
         id,
+        network: chirp_core::Network::X,
+        server_url: None,
+        handle: Some(format!("@{name}")),
         username: Some(name.into()),
         x_user_id: Some(format!("{id}00")),
         connected: true,

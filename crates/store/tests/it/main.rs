@@ -2,5 +2,6 @@
 //! used to be a binary of its own, each linking the whole tree), sharing one test cluster.
 
 mod db;
+mod networks;
 mod queue;
 mod tls;
