@@ -60,6 +60,7 @@ pub fn handle_forms(typed: &str) -> Vec<String> {
     let t = typed.trim().to_lowercase();
     let bare = t.trim_start_matches('@');
     let mut forms = vec![t.clone(), format!("@{bare}"), bare.to_string()];
+    forms.sort();
     forms.dedup();
     forms
 }

@@ -91,6 +91,9 @@ pub struct AccountStatus {
     pub handle: Option<String>,
     /// X's username (without `@`); the handle on other networks.
     pub username: Option<String>,
+    /// Its id on its network (X's user id, a Mastodon account id, a Bluesky DID).
+    pub remote_user_id: Option<String>,
+    /// X's user id: on X accounts only (a Mastodon id is not an X id).
     pub x_user_id: Option<String>,
     pub connected: bool,
     pub needs_reconnect: bool,
@@ -140,9 +143,12 @@ fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountSta
     let remote_user_id: String = r.get("remote_user_id");
     let active: bool = r.get("is_active");
     let needs_reconnect: bool = r.get("needs_reconnect");
-    let username = match network {
-        chirp_core::Network::X => handle.trim_start_matches('@').to_string(),
-        _ => handle.clone(),
+    let remote_user_id = (!remote_user_id.is_empty()).then_some(remote_user_id);
+    let is_x = network == chirp_core::Network::X;
+    let username = if is_x {
+        handle.trim_start_matches('@').to_string()
+    } else {
+        handle.clone()
     };
     Ok(AccountStatus {
         id,
@@ -150,7 +156,8 @@ fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountSta
         server_url: r.get("server_url"),
         handle: (!handle.is_empty()).then_some(handle),
         username: (!username.is_empty()).then_some(username),
-        x_user_id: (!remote_user_id.is_empty()).then_some(remote_user_id),
+        x_user_id: remote_user_id.clone().filter(|_| is_x),
+        remote_user_id,
         connected: active && !needs_reconnect,
         needs_reconnect,
         is_default: default == Some(id),

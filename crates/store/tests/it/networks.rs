@@ -106,7 +106,8 @@ async fn other_networks_say_where_they_live_and_leave_xs_columns_empty() {
     let ms = accounts::status_by_id(&c, m).await.unwrap();
     assert_eq!(ms.network, Network::Mastodon);
     assert_eq!(ms.server_url.as_deref(), Some("https://mastodon.social"));
-    assert_eq!(ms.x_user_id.as_deref(), Some("7"));
+    assert_eq!(ms.remote_user_id.as_deref(), Some("7"));
+    assert_eq!(ms.x_user_id, None, "a Mastodon id is not an X id");
     assert_eq!(
         accounts::status_by_id(&c, b).await.unwrap().network,
         Network::Bluesky
