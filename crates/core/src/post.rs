@@ -56,13 +56,16 @@ impl Post {
     }
 }
 
-/// One part of a post as stored: its place (1 for the first), text, and X id once sent.
+/// One part of a post as stored: its place (1 for the first), text, and its id on the post's
+/// network once sent. (The JSON names are the ones scripts already read.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PostPart {
     pub position: i32,
     pub content: String,
-    pub x_tweet_id: Option<String>,
+    #[serde(rename = "x_tweet_id")]
+    pub remote_id: Option<String>,
     pub posted_at: Option<DateTime<Utc>>,
-    /// When it was deleted on X, if it was.
-    pub x_deleted_at: Option<DateTime<Utc>>,
+    /// When it was deleted on its network, if it was.
+    #[serde(rename = "x_deleted_at")]
+    pub remote_deleted_at: Option<DateTime<Utc>>,
 }

@@ -345,14 +345,11 @@ pub async fn usage(
     since: DateTime<Utc>,
 ) -> Result<HashMap<AccountId, Usage>, DbError> {
     let mut out: HashMap<AccountId, Usage> = HashMap::new();
-    // The first part is the post's content; later parts are in post_parts with their time.
+    // Every part sent, each with its own time.
     for r in c
         .query(
-            "SELECT p.x_account_id, coalesce(p.sent_content, p.content) FROM posts p
-             WHERE p.x_tweet_id IS NOT NULL AND p.posted_at >= $1
-             UNION ALL
-             SELECT p.x_account_id, pp.content FROM post_parts pp JOIN posts p ON p.id = pp.post_id
-             WHERE pp.x_tweet_id IS NOT NULL AND pp.posted_at >= $1",
+            "SELECT p.x_account_id, pp.content FROM post_parts pp JOIN posts p ON p.id = pp.post_id
+             WHERE pp.remote_id IS NOT NULL AND pp.posted_at >= $1",
             &[&since],
         )
         .await?
@@ -361,11 +358,8 @@ pub async fn usage(
     }
     let counts = c
         .query(
-            "SELECT p.x_account_id, 'delete', count(*) FROM posts p
-             WHERE p.x_deleted_at >= $1 GROUP BY 1
-             UNION ALL
-             SELECT p.x_account_id, 'delete', count(*) FROM post_parts pp JOIN posts p ON p.id = pp.post_id
-             WHERE pp.x_deleted_at >= $1 GROUP BY 1
+            "SELECT p.x_account_id, 'delete', count(*) FROM post_parts pp JOIN posts p ON p.id = pp.post_id
+             WHERE pp.remote_deleted_at >= $1 GROUP BY 1
              UNION ALL
              SELECT p.x_account_id, 'read', count(*) FROM post_analytics a JOIN posts p ON p.id = a.post_id
              WHERE a.fetched_at >= $1 GROUP BY 1

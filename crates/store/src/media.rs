@@ -40,9 +40,9 @@ pub struct Attachment {
     pub alt_text: Option<String>,
     /// The upload X holds for it, while X holds it.
     #[serde(skip)]
-    pub x_media_id: Option<String>,
+    pub remote_media_id: Option<String>,
     #[serde(skip)]
-    pub x_media_expires_at: Option<DateTime<Utc>>,
+    pub remote_media_expires_at: Option<DateTime<Utc>>,
 }
 
 /// An attachment to add to a part.
@@ -246,7 +246,7 @@ pub async fn for_posts(
     let rows = client
         .query(
             "SELECT pm.position, pm.ord, m.id, m.kind, m.media_type, m.size_bytes,
-                    encode(m.sha256, 'hex'), pm.alt_text, pm.x_media_id, pm.x_media_expires_at,
+                    encode(m.sha256, 'hex'), pm.alt_text, pm.remote_media_id, pm.remote_media_expires_at,
                     pm.post_id
              FROM part_media pm JOIN media m ON m.id = pm.media_id
              WHERE pm.post_id = ANY($1) ORDER BY pm.post_id, pm.position, pm.ord",
@@ -274,8 +274,8 @@ pub(crate) fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, DbErr
         size_bytes: r.get(5),
         sha256: r.get(6),
         alt_text: r.get(7),
-        x_media_id: r.get(8),
-        x_media_expires_at: r.get(9),
+        remote_media_id: r.get(8),
+        remote_media_expires_at: r.get(9),
     })
 }
 
@@ -285,14 +285,14 @@ pub async fn remember_upload(
     post: PostId,
     position: i32,
     ord: i32,
-    x_media_id: &str,
+    remote_media_id: &str,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(), DbError> {
     client
         .execute(
-            "UPDATE part_media SET x_media_id = $4, x_media_expires_at = $5
+            "UPDATE part_media SET remote_media_id = $4, remote_media_expires_at = $5
              WHERE post_id = $1 AND position = $2 AND ord = $3",
-            &[&post, &position, &ord, &x_media_id, &expires_at],
+            &[&post, &position, &ord, &remote_media_id, &expires_at],
         )
         .await?;
     Ok(())
@@ -302,7 +302,7 @@ pub async fn remember_upload(
 pub async fn forget_uploads(client: &impl GenericClient, post: PostId) -> Result<(), DbError> {
     client
         .execute(
-            "UPDATE part_media SET x_media_id = NULL, x_media_expires_at = NULL
+            "UPDATE part_media SET remote_media_id = NULL, remote_media_expires_at = NULL
              WHERE post_id = $1",
             &[&post],
         )

@@ -13,9 +13,8 @@ use chirp_core::{AccountId, Action, Post, PostId, PostPart, Status, text};
 
 pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, posted_at, \
      x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
-     1 + (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
-     (x_tweet_id IS NOT NULL)::int + (SELECT count(pp.x_tweet_id)::int FROM post_parts pp \
-        WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id, queued, gone_from_x_at";
+     (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
+     (SELECT count(pp.remote_id)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id, queued, gone_from_x_at";
 
 pub fn from_row(r: &Row) -> Result<Post, DbError> {
     let status: String = r.get("status");
@@ -68,7 +67,8 @@ async fn set_detail(tx: &Transaction<'_>, detail: &str) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Parts 2.. of post `id`, in order (the first part is the post's own text).
+/// Parts 2.. of post `id`, in order (the first part came with the post's own text: the
+/// database makes it from `posts.content`).
 async fn insert_rest(tx: &Transaction<'_>, id: PostId, rest: &[String]) -> Result<(), DbError> {
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     tx.execute(
@@ -252,7 +252,7 @@ pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Res
         .get(0);
     tx.execute(
         "INSERT INTO post_parts (post_id, position, content)
-         SELECT $2, position, content FROM post_parts WHERE post_id = $1",
+         SELECT $2, position, content FROM post_parts WHERE post_id = $1 AND position > 1",
         &[&id, &new],
     )
     .await?;
@@ -287,12 +287,9 @@ pub async fn parts_of(
 ) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, DbError> {
     let rows = client
         .query(
-            "SELECT id, 1 AS position, content, x_tweet_id, posted_at, x_deleted_at
-             FROM posts WHERE id = ANY($1)
-             UNION ALL
-             SELECT post_id, position, content, x_tweet_id, posted_at, x_deleted_at
+            "SELECT post_id, position, content, remote_id, posted_at, remote_deleted_at
              FROM post_parts WHERE post_id = ANY($1)
-             ORDER BY 1, 2",
+             ORDER BY post_id, position",
             &[&ids],
         )
         .await?;
@@ -302,9 +299,9 @@ pub async fn parts_of(
         out.entry(r.get(0)).or_default().push(PostPart {
             position: r.get(1),
             content: r.get(2),
-            x_tweet_id: r.get(3),
+            remote_id: r.get(3),
             posted_at: r.get(4),
-            x_deleted_at: r.get(5),
+            remote_deleted_at: r.get(5),
         });
     }
     Ok(out)
@@ -320,8 +317,8 @@ pub async fn edit(
     text::validate(content)?;
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
-    if post.x_tweet_id.is_some() {
-        // A thread that stopped part-way: what is on X stays as it is.
+    if post.parts_sent > 0 {
+        // A thread that stopped part-way: what is published stays as it is.
         return Err(DbError::Refused {
             id,
             msg: "its first part is on X already, so its text cannot change".into(),
@@ -385,7 +382,7 @@ async fn edit_parts(
     text::validate_parts_with(parts, |i| files.get(i).is_some_and(|m| !m.is_empty()))?;
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
-    if post.x_tweet_id.is_some() {
+    if post.parts_sent > 0 {
         return Err(DbError::Refused {
             id,
             msg: "its first part is on X already, so its text cannot change".into(),
@@ -413,7 +410,8 @@ async fn edit_parts(
     }
     let old_rest: Vec<String> = tx
         .query(
-            "SELECT content FROM post_parts WHERE post_id = $1 ORDER BY position",
+            "SELECT content FROM post_parts WHERE post_id = $1 AND position > 1
+             ORDER BY position",
             &[&id],
         )
         .await?
@@ -422,8 +420,11 @@ async fn edit_parts(
         .collect();
     let rest: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
     if old_rest != rest {
-        tx.execute("DELETE FROM post_parts WHERE post_id = $1", &[&id])
-            .await?;
+        tx.execute(
+            "DELETE FROM post_parts WHERE post_id = $1 AND position > 1",
+            &[&id],
+        )
+        .await?;
         insert_rest(&tx, id, &parts[1..]).await?;
         let was = if old_rest.is_empty() {
             "parts after the first were: none".to_string()
@@ -476,7 +477,7 @@ pub async fn split_off(
     }
     let unsent: Vec<String> = tx
         .query(
-            "SELECT content FROM post_parts WHERE post_id = $1 AND x_tweet_id IS NULL
+            "SELECT content FROM post_parts WHERE post_id = $1 AND remote_id IS NULL
              ORDER BY position",
             &[&id],
         )
@@ -484,7 +485,7 @@ pub async fn split_off(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let (Some(first), false) = (unsent.first(), post.x_tweet_id.is_none()) else {
+    let (Some(first), true) = (unsent.first(), post.parts_sent > 0) else {
         return Err(DbError::Refused {
             id,
             msg: "every part of it is on X already".into(),
@@ -503,13 +504,13 @@ pub async fn split_off(
     // The unsent parts' files go with them, renumbered from 1 (the sent parts are a prefix).
     tx.execute(
         "UPDATE part_media SET post_id = $2, position = position - $3,
-                x_media_id = NULL, x_media_expires_at = NULL
+                remote_media_id = NULL, remote_media_expires_at = NULL
          WHERE post_id = $1 AND position > $3",
         &[&id, &new_id, &post.parts_sent],
     )
     .await?;
     tx.execute(
-        "DELETE FROM post_parts WHERE post_id = $1 AND x_tweet_id IS NULL",
+        "DELETE FROM post_parts WHERE post_id = $1 AND position > 1 AND remote_id IS NULL",
         &[&id],
     )
     .await?;
@@ -841,12 +842,9 @@ async fn thread_parts(
     }
     let rows = client
         .query(
-            "SELECT id, 1, content, x_tweet_id, posted_at, x_deleted_at FROM posts
-             WHERE id = ANY($1)
-             UNION ALL
-             SELECT post_id, position, content, x_tweet_id, posted_at, x_deleted_at FROM post_parts
-             WHERE post_id = ANY($1)
-             ORDER BY 1, 2",
+            "SELECT post_id, position, content, remote_id, posted_at, remote_deleted_at
+             FROM post_parts WHERE post_id = ANY($1)
+             ORDER BY post_id, position",
             &[&ids],
         )
         .await?;
@@ -857,9 +855,9 @@ async fn thread_parts(
             .push(PostPart {
                 position: r.get(1),
                 content: r.get(2),
-                x_tweet_id: r.get(3),
+                remote_id: r.get(3),
                 posted_at: r.get(4),
-                x_deleted_at: r.get(5),
+                remote_deleted_at: r.get(5),
             });
     }
     Ok(threads)
@@ -951,8 +949,8 @@ pub async fn unpublish_targets(
     let mut targets: Vec<(i32, String)> = parts(client, post.id)
         .await?
         .into_iter()
-        .filter(|p| p.x_deleted_at.is_none())
-        .filter_map(|p| p.x_tweet_id.map(|x| (p.position, x)))
+        .filter(|p| p.remote_deleted_at.is_none())
+        .filter_map(|p| p.remote_id.map(|x| (p.position, x)))
         .collect();
     targets.reverse();
     Ok(targets)
@@ -967,20 +965,13 @@ pub async fn mark_part_deleted(
     of: usize,
 ) -> Result<(), DbError> {
     let tx = begin(client, actor, None).await?;
-    if position == 1 {
-        tx.execute(
-            "UPDATE posts SET x_deleted_at = coalesce(x_deleted_at, now()) WHERE id = $1",
-            &[&id],
-        )
-        .await?;
-    } else {
-        tx.execute(
-            "UPDATE post_parts SET x_deleted_at = coalesce(x_deleted_at, now())
-             WHERE post_id = $1 AND position = $2",
-            &[&id, &position],
-        )
-        .await?;
-    }
+    // Part 1's time reaches `posts.x_deleted_at` through the trigger (on X).
+    tx.execute(
+        "UPDATE post_parts SET remote_deleted_at = coalesce(remote_deleted_at, now())
+         WHERE post_id = $1 AND position = $2",
+        &[&id, &position],
+    )
+    .await?;
     tx.execute(
         "INSERT INTO post_events (post_id, event, actor, detail)
          VALUES ($1, 'part', $2, $3)",

@@ -15,32 +15,32 @@ use chirp_core::{AccountId, PostId};
 pub struct Claimed {
     pub id: PostId,
     pub account: AccountId,
-    pub x_user_id: String,
-    pub content: String,
-    /// The text of the send whose outcome is unknown (what to look for on X); the content
-    /// otherwise.
+    /// The account's id on its network (what a look for a sent part searches).
+    pub remote_user_id: String,
+    /// Every part in order, the first included (a single post is a thread of one), each with
+    /// its id on the network once it is there (a thread resumed part-way).
+    pub parts: Vec<ClaimedPart>,
+    /// The text of the send whose outcome is unknown (what to look for on the network): the
+    /// first part not yet on the network, as it was when that send began.
     pub sent_content: String,
     /// This attempt's number (1 for the first).
     pub attempt: i32,
-    /// The last send's outcome is unknown: look on X before sending.
+    /// The last send's outcome is unknown: look on the network before sending.
     pub needs_reconcile: bool,
-    /// Since when to look on X's timeline.
+    /// Since when to look on the account's timeline.
     pub attempt_started_at: DateTime<Utc>,
     pub scheduled_at: Option<DateTime<Utc>>,
-    /// The parts after the first, for a thread (empty for a single post), and the first
-    /// part's X id if it is on X already (a thread resumed part-way).
-    pub rest: Vec<ThreadPart>,
-    pub first_x_id: Option<String>,
     /// Whether any part has files (to upload before it is sent).
     pub has_media: bool,
 }
 
-/// A part after the first of a claimed thread.
+/// One part of a claimed post.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThreadPart {
+pub struct ClaimedPart {
     pub position: i32,
     pub content: String,
-    pub x_id: Option<String>,
+    /// Its id on the network, once it is there.
+    pub remote_id: Option<String>,
 }
 
 /// Claims up to `limit` due posts: one statement, `FOR UPDATE SKIP LOCKED` so that any number
@@ -73,63 +73,62 @@ pub async fn claim(
                  -- Keep the start of the first unknown attempt: reconcile looks from there.
                  attempt_started_at = CASE WHEN p.needs_reconcile AND p.attempt_started_at IS NOT NULL
                                            THEN p.attempt_started_at ELSE now() END,
-                 -- Likewise the text that was sent: that is what X may have.
+                 -- Likewise the text that was sent (of the first part not yet on the
+                 -- network): that is what the network may have.
                  sent_content = CASE WHEN p.needs_reconcile AND p.sent_content IS NOT NULL
-                                     THEN p.sent_content ELSE p.content END
+                                     THEN p.sent_content
+                                     ELSE coalesce((SELECT pp.content FROM post_parts pp
+                                                    WHERE pp.post_id = p.id AND pp.remote_id IS NULL
+                                                    ORDER BY pp.position LIMIT 1), p.content) END
              FROM due, x_accounts a
              WHERE p.id = due.id AND a.id = p.x_account_id
-             RETURNING p.id, p.x_account_id, a.x_user_id, p.content, p.attempts,
+             RETURNING p.id, p.x_account_id AS account, a.remote_user_id, p.attempts,
                        p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content,
-                       p.x_tweet_id,
-                       EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = p.id) AS thread,
                        EXISTS (SELECT 1 FROM part_media pm WHERE pm.post_id = p.id) AS media"
             ),
             &[&me, &limit, &(lease_ms as f64), &app],
         )
         .await?;
-    let threads: Vec<PostId> = rows
-        .iter()
-        .filter(|r| r.get::<_, bool>(10))
-        .map(|r| r.get(0))
-        .collect();
-    let mut rest: std::collections::HashMap<PostId, Vec<ThreadPart>> =
+    let ids: Vec<PostId> = rows.iter().map(|r| r.get("id")).collect();
+    let mut parts: std::collections::HashMap<PostId, Vec<ClaimedPart>> =
         std::collections::HashMap::new();
-    if !threads.is_empty() {
+    if !ids.is_empty() {
         for r in c
             .query(
-                "SELECT post_id, position, content, x_tweet_id FROM post_parts
+                "SELECT post_id, position, content, remote_id FROM post_parts
                  WHERE post_id = ANY($1) ORDER BY post_id, position",
-                &[&threads],
+                &[&ids],
             )
             .await?
         {
-            rest.entry(r.get(0)).or_default().push(ThreadPart {
-                position: r.get(1),
-                content: r.get(2),
-                x_id: r.get(3),
-            });
+            parts
+                .entry(r.get("post_id"))
+                .or_default()
+                .push(ClaimedPart {
+                    position: r.get("position"),
+                    content: r.get("content"),
+                    remote_id: r.get("remote_id"),
+                });
         }
     }
     Ok(rows
         .iter()
         .map(|r| Claimed {
-            id: r.get(0),
-            account: r.get(1),
-            x_user_id: r.get(2),
-            content: r.get(3),
-            attempt: r.get(4),
-            needs_reconcile: r.get(5),
-            attempt_started_at: r.get(6),
-            scheduled_at: r.get(7),
-            sent_content: r.get(8),
-            first_x_id: r.get(9),
-            rest: rest.remove(&r.get::<_, PostId>(0)).unwrap_or_default(),
-            has_media: r.get(11),
+            id: r.get("id"),
+            account: r.get("account"),
+            remote_user_id: r.get("remote_user_id"),
+            parts: parts.remove(&r.get::<_, PostId>("id")).unwrap_or_default(),
+            attempt: r.get("attempts"),
+            needs_reconcile: r.get("needs_reconcile"),
+            attempt_started_at: r.get("attempt_started_at"),
+            scheduled_at: r.get("scheduled_at"),
+            sent_content: r.get("sent_content"),
+            has_media: r.get("media"),
         })
         .collect())
 }
 
-/// One part of a thread is on X: stores its id (before the next part is sent) and audits it,
+/// One part is on the network: stores its id (before the next part is sent) and audits it,
 /// under the lease. The unknown outcome, if there was one, was about this part: settled.
 /// False when the lease was lost or the id already belongs to another post or part.
 pub async fn mark_part_sent(
@@ -138,35 +137,37 @@ pub async fn mark_part_sent(
     id: PostId,
     position: i32,
     of: usize,
-    x_id: &str,
+    remote_id: &str,
+    network: &str,
 ) -> Result<bool, DbError> {
     let tx = c.transaction().await?;
     let held = tx
         .query_opt(
             "UPDATE posts SET needs_reconcile = false,
-                    x_tweet_id = CASE WHEN $3 = 1 THEN $4 ELSE x_tweet_id END,
-                    posted_at = CASE WHEN $3 = 1 THEN now() ELSE posted_at END
+                    -- What goes out next is the next part, as it is now.
+                    sent_content = coalesce((SELECT pp.content FROM post_parts pp
+                                             WHERE pp.post_id = $1 AND pp.position > $4
+                                             ORDER BY pp.position LIMIT 1), sent_content)
              WHERE id = $1 AND status = 'publishing' AND claimed_by = $2
-               AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.x_tweet_id = $4 AND o.id <> $1)
-               AND NOT EXISTS (SELECT 1 FROM post_parts pp WHERE pp.x_tweet_id = $4)
+               AND NOT EXISTS (SELECT 1 FROM post_parts pp WHERE pp.remote_id = $3
+                               AND NOT (pp.post_id = $1 AND pp.position = $4))
              RETURNING attempts",
-            &[&id, &me, &position, &x_id],
+            &[&id, &me, &remote_id, &position],
         )
         .await?;
     let Some(held) = held else {
         return Ok(false);
     };
-    if position > 1 {
-        let n = tx
-            .execute(
-                "UPDATE post_parts SET x_tweet_id = $3, posted_at = now()
-                 WHERE post_id = $1 AND position = $2 AND x_tweet_id IS NULL",
-                &[&id, &position, &x_id],
-            )
-            .await?;
-        if n != 1 {
-            return Ok(false);
-        }
+    // Part 1's id and time reach the seed's columns through the trigger.
+    let n = tx
+        .execute(
+            "UPDATE post_parts SET remote_id = $3, posted_at = now()
+             WHERE post_id = $1 AND position = $2 AND remote_id IS NULL",
+            &[&id, &position, &remote_id],
+        )
+        .await?;
+    if n != 1 {
+        return Ok(false);
     }
     let attempt: i32 = held.get(0);
     tx.execute(
@@ -176,7 +177,7 @@ pub async fn mark_part_sent(
                  $2, $3)",
         &[
             &id,
-            &format!("part {position}/{of} on X as {x_id}"),
+            &format!("part {position}/{of} on {network} as {remote_id}"),
             &attempt,
         ],
     )
@@ -185,16 +186,15 @@ pub async fn mark_part_sent(
     Ok(true)
 }
 
-/// Every part of a thread is on X (each id stored as it went): the post is posted.
+/// Every part is on the network (each id stored as it went): the post is posted.
 pub async fn finish_thread(c: &impl GenericClient, me: &str, id: PostId) -> Result<bool, DbError> {
     let n = c
         .execute(
             "UPDATE posts SET status = 'posted', error_message = NULL, needs_reconcile = false,
                     next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL
              WHERE id = $1 AND status = 'publishing' AND claimed_by = $2
-               AND x_tweet_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM post_parts pp WHERE pp.post_id = $1
-                               AND pp.x_tweet_id IS NULL)",
+                               AND pp.remote_id IS NULL)",
             &[&id, &me],
         )
         .await?;
@@ -311,26 +311,68 @@ pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
     })
 }
 
-/// Several posts X has, in one statement (the publisher batches these under load). Returns the
-/// ids written; the others' leases were lost.
+/// The last part of a post is on the network: the post to mark posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastPart {
+    pub post: PostId,
+    pub position: i32,
+    /// How many parts the post has (a thread's last part is audited like the others).
+    pub of: i32,
+    pub remote_id: String,
+}
+
+/// The last part of each of several posts is on the network: its id stored and the post
+/// posted, in one statement (the publisher batches these under load). `network` names it in
+/// the audit. Returns the posts written; the others' leases were lost.
 pub async fn mark_posted_many(
     c: &impl GenericClient,
     me: &str,
-    posted: &[(PostId, String)],
+    network: &str,
+    posted: &[LastPart],
 ) -> Result<Vec<PostId>, DbError> {
-    let ids: Vec<PostId> = posted.iter().map(|(id, _)| *id).collect();
-    let x_ids: Vec<&str> = posted.iter().map(|(_, x)| x.as_str()).collect();
+    let ids: Vec<PostId> = posted.iter().map(|l| l.post).collect();
+    let positions: Vec<i32> = posted.iter().map(|l| l.position).collect();
+    let of: Vec<i32> = posted.iter().map(|l| l.of).collect();
+    let remote: Vec<&str> = posted.iter().map(|l| l.remote_id.as_str()).collect();
     let rows = c
         .query(
-            "UPDATE posts p SET status = 'posted', x_tweet_id = u.x_id, posted_at = now(),
-                    error_message = NULL, needs_reconcile = false, next_attempt_at = NULL,
-                    claimed_by = NULL, claim_expires_at = NULL
-             FROM unnest($2::int[], $3::text[]) AS u(id, x_id)
-             WHERE p.id = u.id AND p.status = 'publishing' AND p.claimed_by = $1
-               -- An X id belongs to one post (a unique index says so too): never a second.
-               AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.x_tweet_id = u.x_id AND o.id <> p.id)
-             RETURNING p.id",
-            &[&me, &ids, &x_ids],
+            "WITH done AS (
+                 UPDATE posts p SET status = 'posted',
+                        -- The seed's columns say it at once (the trigger would, a moment later,
+                        -- after the audit and the metrics schedule had looked).
+                        x_tweet_id = CASE WHEN u.position = 1 AND a.network = 'x' THEN u.remote_id
+                                          ELSE p.x_tweet_id END,
+                        posted_at = CASE WHEN u.position = 1 THEN now() ELSE p.posted_at END,
+                        error_message = NULL, needs_reconcile = false, next_attempt_at = NULL,
+                        claimed_by = NULL, claim_expires_at = NULL
+                 FROM unnest($2::int[], $3::int[], $4::int[], $5::text[])
+                          AS u(id, position, of, remote_id),
+                      x_accounts a
+                 WHERE p.id = u.id AND a.id = p.x_account_id
+                   AND p.status = 'publishing' AND p.claimed_by = $1
+                   -- A network's id belongs to one part (a unique index says so too).
+                   AND NOT EXISTS (SELECT 1 FROM post_parts o WHERE o.remote_id = u.remote_id
+                                   AND NOT (o.post_id = p.id AND o.position = u.position))
+                   -- Every part before it is on the network already.
+                   AND NOT EXISTS (SELECT 1 FROM post_parts o WHERE o.post_id = p.id
+                                   AND o.position <> u.position AND o.remote_id IS NULL)
+                 RETURNING p.id, p.attempts, u.position, u.of, u.remote_id
+             ), parts AS (
+                 UPDATE post_parts pp SET remote_id = d.remote_id, posted_at = now()
+                 FROM done d WHERE pp.post_id = d.id AND pp.position = d.position
+                 RETURNING pp.post_id
+             ), audit AS (
+                 INSERT INTO post_events (post_id, event, from_status, to_status, actor, detail,
+                                          attempt)
+                 SELECT d.id, 'part', 'publishing', 'publishing',
+                        coalesce(nullif(current_setting('chirp.actor', true), ''),
+                                 'sql:' || current_user),
+                        format('part %s/%s on %s as %s', d.position, d.of, $6::text, d.remote_id),
+                        d.attempts
+                 FROM done d WHERE d.of > 1
+             )
+             SELECT id FROM done",
+            &[&me, &ids, &positions, &of, &remote, &network],
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
@@ -356,18 +398,15 @@ pub async fn mark_posted_without_id(
     Ok(n == 1)
 }
 
-/// The post that already has X id `x_id`, other than `id`, if any.
-pub async fn x_id_owner(
+/// The post that already has network id `remote_id` on one of its parts, other than `id`.
+pub async fn remote_id_owner(
     c: &impl GenericClient,
-    x_id: &str,
+    remote_id: &str,
     id: PostId,
 ) -> Result<Option<PostId>, DbError> {
     Ok(c.query_opt(
-        "SELECT id FROM posts WHERE x_tweet_id = $1 AND id <> $2
-         UNION ALL
-         SELECT post_id FROM post_parts WHERE x_tweet_id = $1 AND post_id <> $2
-         LIMIT 1",
-        &[&x_id, &id],
+        "SELECT post_id FROM post_parts WHERE remote_id = $1 AND post_id <> $2 LIMIT 1",
+        &[&remote_id, &id],
     )
     .await?
     .map(|r| r.get(0)))

@@ -76,7 +76,7 @@ pub async fn save_from_post(
         .get(0);
     tx.execute(
         "INSERT INTO template_parts (template_id, position, content)
-         SELECT $1, position, content FROM post_parts WHERE post_id = $2",
+         SELECT $1, position, content FROM post_parts WHERE post_id = $2 AND position > 1",
         &[&id, &post],
     )
     .await?;

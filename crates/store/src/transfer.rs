@@ -151,8 +151,8 @@ pub async fn import(
             let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
             if i > 0 {
                 tx.execute(
-                    "INSERT INTO post_parts (post_id, position, content, x_tweet_id, posted_at,
-                                             x_deleted_at)
+                    "INSERT INTO post_parts (post_id, position, content, remote_id, posted_at,
+                                             remote_deleted_at)
                      VALUES ($1, $2, $3, $4, $5, $6)",
                     &[
                         &id,
@@ -220,7 +220,7 @@ pub async fn already_here(
         .query_opt(
             "SELECT id FROM posts
              WHERE x_tweet_id = ANY($4)
-                OR id IN (SELECT post_id FROM post_parts WHERE x_tweet_id = ANY($4))
+                OR id IN (SELECT post_id FROM post_parts WHERE remote_id = ANY($4))
                 OR ($2::text IS NOT NULL AND x_account_id = $1 AND content = $2
                     AND status IN ('draft', 'scheduled')
                     AND ($3::timestamptz IS NULL OR scheduled_at = $3))

@@ -1368,7 +1368,7 @@ async fn unpublish(db: &Db, config: Config, id: PostId) -> Result<ExitCode> {
 fn print_parts(parts: &[chirp_core::PostPart], tz: &Tz) -> std::io::Result<()> {
     let n = parts.len();
     for p in parts {
-        let state = match (&p.x_tweet_id, p.posted_at, p.x_deleted_at) {
+        let state = match (&p.remote_id, p.posted_at, p.remote_deleted_at) {
             (Some(id), _, Some(d)) => format!("was {id}, deleted on X {}", when::show(d, tz)),
             (Some(id), Some(t), None) => format!("on X as {id}, {}", when::show(t, tz)),
             (Some(id), None, None) => format!("on X as {id}"),

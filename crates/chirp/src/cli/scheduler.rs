@@ -236,7 +236,11 @@ pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
     match e {
         Event::Started { id } => format!("publisher {id} started"),
         Event::Claimed { post, attempt } => format!("claimed post {post} (attempt {attempt})"),
-        Event::Posted { post, x_id, quota } => {
+        Event::Posted {
+            post,
+            remote_id: x_id,
+            quota,
+        } => {
             let left = match quota {
                 Some(chirp_core::Quota {
                     remaining: Some(r),
@@ -255,7 +259,7 @@ pub(super) fn line(e: &Event, who: &dyn Fn(AccountId) -> String) -> String {
             post,
             part,
             of,
-            x_id,
+            remote_id: x_id,
         } => format!("post {post}: part {part}/{of} on X as {x_id}"),
         Event::MediaUploaded { post, part, media } => {
             format!("post {post}: uploaded media {media} for part {part}")

@@ -216,9 +216,9 @@ fn post_out(p: &transfer::Exported, files: &HashMap<String, String>) -> PostOut 
         .map(|part| PartOut {
             position: part.position,
             text: part.content.clone(),
-            x_tweet_id: part.x_tweet_id.clone(),
+            x_tweet_id: part.remote_id.clone(),
             posted_at: part.posted_at,
-            x_deleted_at: part.x_deleted_at,
+            x_deleted_at: part.remote_deleted_at,
             media: p
                 .media
                 .iter()

@@ -1119,8 +1119,8 @@ async fn an_export_imported_into_an_empty_database_restores_the_same_posts_parts
     .await
     .unwrap();
     c.execute(
-        "UPDATE post_parts SET x_tweet_id = '1860000000000000002', posted_at = now()
-         WHERE post_id = $1",
+        "UPDATE post_parts SET remote_id = '1860000000000000002', posted_at = now()
+         WHERE post_id = $1 AND position = 2",
         &[&posted.parse::<i32>().unwrap()],
     )
     .await

@@ -448,7 +448,7 @@ async fn a_scheduler_killed_mid_thread_resumes_at_the_part_in_flight() {
         .await
         .unwrap()
         .into_iter()
-        .map(|p| p.x_tweet_id)
+        .map(|p| p.remote_id)
         .collect();
     assert_eq!(stored, ids.into_iter().map(Some).collect::<Vec<_>>());
     if let Some(c) = second.0.as_ref() {

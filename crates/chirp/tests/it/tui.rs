@@ -68,8 +68,8 @@ fn image(
         size_bytes,
         sha256: "ab".into(),
         alt_text: alt.map(Into::into),
-        x_media_id: None,
-        x_media_expires_at: None,
+        remote_media_id: None,
+        remote_media_expires_at: None,
     }
 }
 
@@ -926,7 +926,7 @@ fn the_status_bar_shows_what_x_says_is_left() {
         &mut m,
         Msg::Publisher(chirp_publisher::Event::Posted {
             post: 2,
-            x_id: "1".into(),
+            remote_id: "1".into(),
             quota: Some(rate),
         }),
     );
@@ -1166,9 +1166,9 @@ fn a_thread_is_marked_in_its_list_and_shown_whole_in_the_detail() {
     let part = |position: i32, content: &str, x: Option<&str>| chirp_core::PostPart {
         position,
         content: content.into(),
-        x_tweet_id: x.map(Into::into),
+        remote_id: x.map(Into::into),
         posted_at: None,
-        x_deleted_at: None,
+        remote_deleted_at: None,
     };
     let parts = vec![
         part(1, "the thread starts", Some("1860000000000000009")),
@@ -1347,9 +1347,9 @@ fn with_threads(width: u16) -> Model {
     let part = |position: i32, content: &str, x: Option<&str>| chirp_core::PostPart {
         position,
         content: content.into(),
-        x_tweet_id: x.map(Into::into),
+        remote_id: x.map(Into::into),
         posted_at: None,
-        x_deleted_at: None,
+        remote_deleted_at: None,
     };
     let mut draft = post(4, Status::Draft, "a thread to finish");
     draft.parts = 3;

@@ -334,7 +334,7 @@ async fn the_external_editor_turns_a_post_into_a_thread_with_dashes() {
         .client()
         .await
         .query(
-            "SELECT content FROM posts UNION ALL SELECT content FROM post_parts",
+            "SELECT content FROM post_parts ORDER BY post_id, position",
             &[],
         )
         .await

@@ -235,8 +235,8 @@ async fn an_upload_is_reused_while_x_holds_it_and_redone_when_x_forgot_it() {
     .unwrap()[0]
         .id;
     c.execute(
-        "UPDATE part_media SET x_media_id = (SELECT x_media_id FROM part_media WHERE post_id = $1),
-                x_media_expires_at = now() + interval '1 hour'
+        "UPDATE part_media SET remote_media_id = (SELECT remote_media_id FROM part_media WHERE post_id = $1),
+                remote_media_expires_at = now() + interval '1 hour'
          WHERE post_id = $2",
         &[&id, &again],
     )
@@ -326,7 +326,7 @@ async fn an_unknown_outcome_on_a_part_with_media_is_found_on_x_not_sent_again() 
         .await
         .unwrap()
         .into_iter()
-        .map(|p| p.x_tweet_id)
+        .map(|p| p.remote_id)
         .collect();
     assert_eq!(ids, [Some(on_x[0].id.clone()), Some(on_x[1].id.clone())]);
     let got = posts::get(&t.client().await, single).await.unwrap();

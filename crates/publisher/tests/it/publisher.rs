@@ -48,7 +48,9 @@ async fn publishes_on_time_never_before_and_audits() {
     p.until(|e| matches!(e, Event::Waiting { .. })).await;
     let at = Utc::now() + chrono::Duration::seconds(2);
     let id = schedule(&t, account, "on time", at).await;
-    let Event::Posted { x_id, .. } = p
+    let Event::Posted {
+        remote_id: x_id, ..
+    } = p
         .until(|e| matches!(e, Event::Posted { post, .. } if *post == id))
         .await
     else {
@@ -788,7 +790,7 @@ async fn stored_parts(t: &TestDb, id: i32) -> Vec<Option<String>> {
         .await
         .unwrap()
         .into_iter()
-        .map(|p| p.x_tweet_id)
+        .map(|p| p.remote_id)
         .collect()
 }
 
@@ -997,7 +999,10 @@ async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated
         "every part gone from X"
     );
     let parts = posts::parts(&t.client().await, id).await.unwrap();
-    assert!(parts.iter().all(|p| p.x_deleted_at.is_some()), "{parts:?}");
+    assert!(
+        parts.iter().all(|p| p.remote_deleted_at.is_some()),
+        "{parts:?}"
+    );
     // Last part first, each recorded as it went.
     let order: Vec<String> = t
         .client()

@@ -3,5 +3,6 @@
 
 mod db;
 mod networks;
+mod parts;
 mod queue;
 mod tls;

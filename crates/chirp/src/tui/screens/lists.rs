@@ -301,7 +301,7 @@ pub(crate) fn waiting_cost(
             Some(parts) if !parts.is_empty() => {
                 let unsent: Vec<&str> = parts
                     .iter()
-                    .filter(|x| x.x_tweet_id.is_none())
+                    .filter(|x| x.remote_id.is_none())
                     .map(|x| x.content.as_str())
                     .collect();
                 pricing.post(&unsent)
@@ -514,7 +514,7 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
             let n = parts.len();
             for part in parts {
                 let c = text::count(&part.content);
-                let state = match (&part.x_tweet_id, part.x_deleted_at) {
+                let state = match (&part.remote_id, part.remote_deleted_at) {
                     (None, _) => "not sent".to_string(),
                     (Some(x), None) => format!("on X as {x}"),
                     (Some(x), Some(_)) => format!("deleted on X (was {x})"),
