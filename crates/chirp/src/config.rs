@@ -109,6 +109,15 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Config {
+    /// Every network chirp can reach, as this config says, each request bounded by
+    /// `timeout`: the one place the binary gets network clients from.
+    pub fn networks(&self, timeout: std::time::Duration) -> chirp_net::Networks {
+        chirp_net::Networks::from_config(&chirp_net::NetworksConfig {
+            x: self.x.clone(),
+            timeout,
+        })
+    }
+
     /// Reads the config: `explicit` must exist; the default path may be absent.
     pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         let (path, must_exist) = match explicit {

@@ -12,10 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chirp_core::AccountId;
-use chirp_net::Secret;
 use chirp_net::secret::{Cipher, Column, SecretError};
-use chirp_net::x::XConfig;
-use chirp_net::x::oauth::{OAuth, OAuthError, Tokens};
+use chirp_net::{Networks, Secret, TokenError, TokenSource, Tokens};
 use chirp_store::accounts::{self, StoredTokens};
 use chirp_store::{Db, DbError};
 use chrono::{DateTime, Utc};
@@ -60,14 +58,14 @@ enum Ask<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("no X account is connected: run `chirp account connect`")]
+    #[error("no account is connected: run `chirp account connect`")]
     NotConnected,
-    #[error("the X account needs reconnecting ({0}): run `chirp account connect`")]
+    #[error("the account needs reconnecting ({0}): run `chirp account connect`")]
     NeedsReconnect(String),
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
-    OAuth(OAuthError),
+    Token(TokenError),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(
@@ -80,7 +78,7 @@ impl AuthError {
     /// Whether waiting and trying again may help (a network fault during refresh).
     pub fn retryable(&self) -> bool {
         match self {
-            AuthError::OAuth(OAuthError::X(e)) => e.retryable(),
+            AuthError::Token(e) => e.retryable(),
             AuthError::Db(_) => true,
             _ => false,
         }
@@ -90,7 +88,8 @@ impl AuthError {
 /// Tokens for stored accounts: where they come from and how they are kept.
 #[derive(Clone, Debug)]
 pub struct Credentials {
-    oauth: Option<OAuth>,
+    /// Each network's token endpoint.
+    networks: Networks,
     cipher: Cipher,
     /// One refresh at a time in this process: the others wait here, not on a database lock
     /// holding a connection each, and then use its token.
@@ -99,10 +98,11 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// Without a usable `[x]` client id, tokens are still read, but none can be refreshed.
-    pub fn new(cfg: &XConfig, cipher: Cipher, timeout: Duration) -> Credentials {
+    /// Tokens refreshed at each account's network's token endpoint. Without one (X with no
+    /// client id), tokens are still read, but none can be refreshed.
+    pub fn new(networks: &Networks, cipher: Cipher) -> Credentials {
         Credentials {
-            oauth: OAuth::new(cfg, timeout).ok(),
+            networks: networks.clone(),
             cipher,
             gate: Arc::new(tokio::sync::Mutex::new(())),
             report: None,
@@ -121,13 +121,13 @@ impl Credentials {
     fn tell(&self, r: Refresh) {
         match &r {
             Refresh::Refreshed { account, .. } => {
-                tracing::info!(account, "refreshed the X access token");
+                tracing::info!(account, "refreshed the access token");
             }
             Refresh::Refused { account, reason } => {
                 tracing::warn!(account, reason, "the account needs reconnecting");
             }
             Refresh::Failed { account, reason } => {
-                tracing::warn!(account, reason, "could not refresh the X access token");
+                tracing::warn!(account, reason, "could not refresh the access token");
             }
         }
         if let Some(to) = &self.report {
@@ -233,20 +233,20 @@ impl Credentials {
             Ask::Expiring => Why::Expiring,
             Ask::After401(_) => Why::Rejected,
         };
-        let oauth = self
-            .oauth
-            .as_ref()
-            .ok_or(AuthError::OAuth(OAuthError::NoClientId))?;
+        let network = stored.network;
+        let source: Arc<dyn TokenSource> =
+            self.networks.tokens(network).map_err(AuthError::Token)?;
         let Some(stored_refresh) = stored.tokens.refresh.clone() else {
-            return Err(self.refused(&w, account, "X issued no refresh token").await);
+            let why = format!("{network} issued no refresh token");
+            return Err(self.refused(&w, account, &why).await);
         };
         let refresh = self.cipher.decrypt(Column::RefreshToken, &stored_refresh)?;
         // Our lock is held: a marker already there was left by a process that died asking X.
         let interrupted = stored.refresh_started_at.is_some();
         accounts::mark_refresh_started(&w, account).await?;
-        match oauth.refresh(&refresh).await {
+        match source.refresh(&refresh).await {
             Ok(t) => {
-                // X rotates refresh tokens; keep the old one only if none came back.
+                // X and Bluesky rotate refresh tokens; keep the old one only if none came back.
                 let kept = Tokens {
                     refresh: t.refresh.clone().or(Some(refresh)),
                     ..t
@@ -259,13 +259,13 @@ impl Credentials {
                 });
                 Ok(kept.access)
             }
-            Err(OAuthError::Refused(msg)) => {
+            Err(TokenError::Refused(msg)) => {
                 let reason = if interrupted {
                     format!(
-                        "a refresh was interrupted before X's new token was saved, and X refuses the old one ({msg}): reconnect"
+                        "a refresh was interrupted before {network}'s new token was saved, and {network} refuses the old one ({msg}): reconnect"
                     )
                 } else {
-                    format!("X refused its refresh token ({msg})")
+                    format!("{network} refused its refresh token ({msg})")
                 };
                 Err(self.refused(&w, account, &reason).await)
             }
@@ -275,7 +275,7 @@ impl Credentials {
                     account,
                     reason: e.to_string(),
                 });
-                Err(AuthError::OAuth(e))
+                Err(AuthError::Token(e))
             }
         }
     }
@@ -337,8 +337,8 @@ impl Credentials {
         let c = db.client().await?;
         let mut warning = None;
         if let Some(stored) = accounts::stored(&c, account).await? {
-            match &self.oauth {
-                Some(oauth) => {
+            match self.networks.tokens(stored.network) {
+                Ok(source) => {
                     let tokens = [
                         stored
                             .tokens
@@ -351,7 +351,7 @@ impl Credentials {
                     ];
                     for t in tokens.into_iter().flatten() {
                         let r = match t {
-                            Ok(secret) => oauth.revoke(&secret).await.map_err(|e| e.to_string()),
+                            Ok(secret) => source.revoke(&secret).await.map_err(|e| e.to_string()),
                             Err(e) => Err(e.to_string()),
                         };
                         if let Err(e) = r {
@@ -359,7 +359,7 @@ impl Credentials {
                         }
                     }
                 }
-                None => warning = Some(OAuthError::NoClientId.to_string()),
+                Err(e) => warning = Some(e.to_string()),
             }
         }
         accounts::deactivate(&c, account).await?;

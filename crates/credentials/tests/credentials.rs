@@ -19,13 +19,18 @@ use chrono::Utc;
 async fn concurrent_refresh_spends_the_refresh_token_once() {
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = fresh_db().await;
-    let cfg = chirp_testing::x_config(&fake);
     let (id, old_access, _) =
         chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
     // Two "processes": separate pools and credential services on the same database.
     let db2 = Db::from_config(t.db.pg.clone(), None);
-    let s1 = Credentials::new(&cfg, chirp_testing::cipher(), Duration::from_secs(10));
-    let s2 = Credentials::new(&cfg, chirp_testing::cipher(), Duration::from_secs(10));
+    let s1 = Credentials::new(
+        &chirp_testing::networks(&fake, Duration::from_secs(10)),
+        chirp_testing::cipher(),
+    );
+    let s2 = Credentials::new(
+        &chirp_testing::networks(&fake, Duration::from_secs(10)),
+        chirp_testing::cipher(),
+    );
     let (a, b) = tokio::join!(s1.token(&t.db, id), s2.token(&db2, id));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(fake.refreshes(), 1, "exactly one refresh reached X");
@@ -68,7 +73,10 @@ async fn refused_refresh_needs_reconnect_and_posts_wait() {
     // Someone else spent the refresh token (X rotates them).
     let oauth = OAuth::new(&cfg, Duration::from_secs(5)).unwrap();
     oauth.refresh(&Secret::new(refresh)).await.unwrap();
-    let s = Credentials::new(&cfg, chirp_testing::cipher(), Duration::from_secs(10));
+    let s = Credentials::new(
+        &chirp_testing::networks(&fake, Duration::from_secs(10)),
+        chirp_testing::cipher(),
+    );
     let e = s.token(&t.db, id).await.unwrap_err();
     assert!(matches!(e, AuthError::NeedsReconnect(_)), "{e}");
     assert!(
@@ -92,16 +100,21 @@ async fn refused_refresh_needs_reconnect_and_posts_wait() {
 async fn wrong_key_is_a_clear_error() {
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = fresh_db().await;
-    let cfg = chirp_testing::x_config(&fake);
     let (id, _, _) = chirp_testing::connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
-    let other = Credentials::new(&cfg, Cipher::from_key(&[1; 32]), Duration::from_secs(5));
+    let other = Credentials::new(
+        &chirp_testing::networks(&fake, Duration::from_secs(5)),
+        Cipher::from_key(&[1; 32]),
+    );
     let e = other.token(&t.db, id).await.unwrap_err();
     assert_eq!(
         e.to_string(),
         "cannot decrypt tokens: reconnect the account (chirp account connect) or restore the key that encrypted them"
     );
     // Nothing secret in Debug output either.
-    let s = Credentials::new(&cfg, chirp_testing::cipher(), Duration::from_secs(5));
+    let s = Credentials::new(
+        &chirp_testing::networks(&fake, Duration::from_secs(5)),
+        chirp_testing::cipher(),
+    );
     let token = s.token(&t.db, id).await.unwrap();
     assert!(!format!("{s:?} {token:?}").contains(token.expose()));
 }
@@ -139,7 +152,10 @@ async fn an_interrupted_refresh_is_named_as_such() {
     let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
     let t = fresh_db().await;
     let cfg = chirp_testing::x_config(&fake);
-    let s = Credentials::new(&cfg, chirp_testing::cipher(), Duration::from_secs(10));
+    let s = Credentials::new(
+        &chirp_testing::networks(&fake, Duration::from_secs(10)),
+        chirp_testing::cipher(),
+    );
     let c = t.client().await;
     let marker = "UPDATE x_accounts SET refresh_started_at = now(), token_expires_at = now()";
 

@@ -4,7 +4,9 @@
 
 mod http;
 pub mod network;
+pub mod registry;
 pub mod secret;
+pub mod tokens;
 pub mod x;
 
 pub use http::{DEFAULT_TIMEOUT, init_tls};
@@ -12,4 +14,6 @@ pub use network::{
     Capabilities, Chunks, Lookup, MediaKind, MetricsRead, Network, Part, RemoteAccount, Sent,
     Upload, Uploaded,
 };
+pub use registry::{Networks, NetworksConfig, Unavailable};
 pub use secret::{Cipher, Secret};
+pub use tokens::{TokenError, TokenSource, Tokens};

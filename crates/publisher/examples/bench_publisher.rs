@@ -15,7 +15,7 @@ use chirp_credentials::{Credentials, Refresh, Why};
 use chirp_fake_x::{FakeConfig, FakeX};
 use chirp_net::Secret;
 use chirp_net::secret::{Cipher, Column};
-use chirp_net::x::{XConfig, XNetwork};
+use chirp_net::x::XConfig;
 use chirp_publisher::{self as publisher, Event, Options};
 use chirp_store::accounts::{self, StoredTokens};
 use chirp_store::{Cluster, Db};
@@ -116,8 +116,11 @@ fn start(
         authorize_url: fake.authorize_url(),
         ..XConfig::default()
     };
-    let network = std::sync::Arc::new(XNetwork::new(&cfg.api_base_url, Duration::from_secs(30)));
-    let credentials = Credentials::new(&cfg, cipher(), Duration::from_secs(30));
+    let networks = chirp_net::Networks::from_config(&chirp_net::NetworksConfig {
+        x: cfg,
+        timeout: Duration::from_secs(30),
+    });
+    let credentials = Credentials::new(&networks, cipher());
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop, stop_rx) = watch::channel(publisher::Stop::No);
     let mut opts = Options::default();
@@ -129,7 +132,7 @@ fn start(
     }
     let task = tokio::spawn(publisher::run(
         db.pg.clone(),
-        network,
+        networks,
         credentials,
         opts,
         tx,

@@ -4,7 +4,7 @@
 //! or a NOTIFY from the posts trigger, with a slow safety poll for anything missed, and it hands
 //! expired leases of crashed publishers back to the queue to be reconciled before any resend.
 //!
-//! It knows no screen and no X specifics: it drives a [`Network`] and gets tokens from the
+//! It knows no screen and no X specifics: it drives a [`Network`](chirp_net::Network) from the registry ([`Networks`]) and gets tokens from the
 //! [`Credentials`] service; what it did comes out as [`Event`]s for whoever runs it to show.
 
 //!
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use chirp_core::{AccountId, PostId};
 use chirp_credentials::{AuthError, Credentials};
-use chirp_net::{Chunks, Network, Secret};
+use chirp_net::{Chunks, Networks, Secret};
 use chirp_store::media::{Attachment, MediaId};
 use chirp_store::publishing::{self as store, Claimed};
 use chirp_store::{Db, DbError};
@@ -132,7 +132,7 @@ pub fn publisher_id() -> String {
 
 struct Inner {
     db: Db,
-    network: Arc<dyn Network>,
+    networks: Networks,
     credentials: Credentials,
     me: String,
     /// The application_name of this publisher's connections (see [`liveness_name`]).
@@ -164,7 +164,7 @@ pub enum Stop {
 /// (and starts chirp's private database again if it went away).
 pub async fn run(
     target: impl Into<chirp_store::Target>,
-    network: Arc<dyn Network>,
+    networks: Networks,
     credentials: Credentials,
     opts: Options,
     events: mpsc::UnboundedSender<Event>,
@@ -197,12 +197,11 @@ pub async fn run(
     let writer = tokio::spawn(writer::posted_writer(
         db.pool.clone(),
         me.clone(),
-        network.name(),
         posted_rx,
     ));
     let inner = Arc::new(Inner {
         db,
-        network,
+        networks,
         credentials,
         me: me.clone(),
         app,
@@ -242,15 +241,27 @@ impl Inner {
     }
 
     async fn process(self: Arc<Self>, post: Claimed) {
-        let outcome = attempt::Attempt {
-            io: self.as_ref(),
-            net: self.network.as_ref(),
-            policy: &self.opts.policy,
-            request_timeout: self.opts.request_timeout,
-            p: &post,
-        }
-        .run()
-        .await;
+        let outcome = match self.networks.get(post.network) {
+            Ok(net) => {
+                attempt::Attempt {
+                    io: self.as_ref(),
+                    net: net.as_ref(),
+                    policy: &self.opts.policy,
+                    request_timeout: self.opts.request_timeout,
+                    p: &post,
+                }
+                .run()
+                .await
+            }
+            // Claims take only networks this publisher reaches; were one missing, the post
+            // waits (uncounted) for a publisher that does.
+            Err(e) => outcome::Outcome::Requeue {
+                at: Some(Utc::now() + chrono::Duration::minutes(5)),
+                reason: e.to_string(),
+                unknown: false,
+                uncount: true,
+            },
+        };
         self.record(&post, outcome).await;
     }
 }
@@ -338,16 +349,7 @@ impl io::Io for Inner {
         remote_id: &str,
     ) -> Result<bool, DbError> {
         let mut c = self.db.client().await?;
-        store::mark_part_sent(
-            &mut c,
-            &self.me,
-            post,
-            position,
-            of,
-            remote_id,
-            self.network.name(),
-        )
-        .await
+        store::mark_part_sent(&mut c, &self.me, post, position, of, remote_id).await
     }
 
     async fn owner_of(&self, remote_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {

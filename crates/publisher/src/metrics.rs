@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chirp_core::metrics::{self, BATCH};
 use chirp_core::{AccountId, PostId, SendError};
 use chirp_credentials::{AuthError, Credentials};
-use chirp_net::{MetricsRead, Network, Secret};
+use chirp_net::{MetricsRead, Network, Networks, Secret};
 use chirp_store::analytics::{self, Read, ToRead};
 use chirp_store::{Db, DbError};
 use chrono::{DateTime, Utc};
@@ -30,7 +30,8 @@ pub struct Summary {
 /// Reads posts' metrics and stores them.
 pub struct Reader<'a> {
     pub db: &'a Db,
-    pub network: &'a dyn Network,
+    /// Each account's network is asked about its posts.
+    pub networks: &'a Networks,
     pub credentials: &'a Credentials,
     /// The longest one request may take.
     pub timeout: Duration,
@@ -65,6 +66,19 @@ impl Reader<'_> {
         let (recent, older): (Vec<&ToRead>, Vec<&ToRead>) = posts
             .iter()
             .partition(|p| metrics::private_readable(p.posted_at, now));
+        let kind = {
+            let c = self.db.client().await?;
+            chirp_store::accounts::network_of(&c, account).await?
+        };
+        let Some(network) = kind.and_then(|k| self.networks.get(k).ok()) else {
+            let why = kind.map_or_else(
+                || format!("cannot read metrics: account {account} is gone"),
+                |k| format!("cannot read metrics: {}", chirp_net::Unavailable(k)),
+            );
+            let at = now + chrono::Duration::hours(6);
+            return self.give_up(posts, reschedule, at, why, summary).await;
+        };
+        let network = network.as_ref();
         let mut token = match self.credentials.token(self.db, account).await {
             Ok(t) => t,
             Err(e) => {
@@ -81,7 +95,7 @@ impl Reader<'_> {
         let mut left: Vec<&ToRead> = posts.to_vec();
         for (batch, private) in batches {
             let ids: Vec<String> = batch.iter().map(|p| p.x_id.clone()).collect();
-            let result = match self.ask(&token, &ids, private).await {
+            let result = match self.ask(network, &token, &ids, private).await {
                 Err(SendError::Unauthorized(_)) => {
                     match self
                         .credentials
@@ -90,7 +104,7 @@ impl Reader<'_> {
                     {
                         Ok(fresh) => {
                             token = fresh;
-                            self.ask(&token, &ids, private).await
+                            self.ask(network, &token, &ids, private).await
                         }
                         Err(e) => {
                             let at = Utc::now() + chrono::Duration::hours(1);
@@ -129,12 +143,13 @@ impl Reader<'_> {
 
     async fn ask(
         &self,
+        network: &dyn Network,
         token: &Secret,
         ids: &[String],
         private: bool,
     ) -> Result<MetricsRead, SendError> {
         let deadline = Instant::now() + self.timeout;
-        self.network.metrics(token, ids, private, deadline).await
+        network.metrics(token, ids, private, deadline).await
     }
 
     async fn store(
@@ -211,7 +226,7 @@ pub(crate) async fn collect(
 ) {
     let reader = Reader {
         db: &inner.db,
-        network: inner.network.as_ref(),
+        networks: &inner.networks,
         credentials: &inner.credentials,
         timeout: inner.opts.request_timeout,
     };

@@ -163,7 +163,8 @@ impl Inner {
             let limit = room.min(self.opts.batch);
             let lease = self.opts.lease.as_millis() as i64;
             let asked = Instant::now();
-            let claimed = store::claim(&c, &self.me, &self.app, limit, lease).await?;
+            let kinds = self.networks.kinds();
+            let claimed = store::claim(&c, &self.me, &self.app, limit, lease, &kinds).await?;
             let known_at = Instant::now();
             self.leases.answered(asked);
             let got = claimed.len() as i64;
@@ -175,12 +176,12 @@ impl Inner {
                 });
                 let me = self.clone();
                 inflight.spawn(async move {
-                    let id = post.id;
+                    let (id, network) = (post.id, post.network);
                     // A bug that panics in one attempt must not lose the post silently: say
                     // so, and hand it back to be checked on the network before any resend.
                     let attempt = std::panic::AssertUnwindSafe(me.clone().process(post));
                     if let Err(panic) = attempt.catch_unwind().await {
-                        me.crashed(id, &panic_words(panic.as_ref())).await;
+                        me.crashed(id, network, &panic_words(panic.as_ref())).await;
                     }
                     me.leases.done(id);
                 });

@@ -46,8 +46,7 @@ impl Inner {
     }
 
     /// An attempt's task panicked: the post goes back to the queue, outcome unknown.
-    pub(crate) async fn crashed(&self, post: PostId, why: &str) {
-        let net = self.network.name();
+    pub(crate) async fn crashed(&self, post: PostId, net: chirp_core::Network, why: &str) {
         let reason = format!("the attempt crashed ({why}): checking {net} before sending again");
         self.emit(Event::Crashed {
             post,

@@ -94,6 +94,7 @@ pub(crate) fn claimed(parts: &[(&str, Option<&str>)]) -> Claimed {
     Claimed {
         id: 7,
         account: 1,
+        network: chirp_core::Network::X,
         remote_user_id: "42".into(),
         parts,
         sent_content: sent,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chirp_core::{Post, PostId, SendError};
 use chirp_credentials::{AuthError, Credentials};
-use chirp_net::Network;
+use chirp_net::{Networks, Unavailable};
 use chirp_store::posts::{self, Actor};
 use chirp_store::{Db, DbError};
 
@@ -16,13 +16,16 @@ pub enum UnpublishError {
     Db(#[from] DbError),
     #[error(transparent)]
     Auth(#[from] AuthError),
-    #[error("post {0} is not on X: nothing to unpublish")]
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error("post {0} is not on its network: nothing to unpublish")]
     NotOnX(PostId),
     #[error(
-        "part {part}/{of} of post {id} was not deleted on X ({why}); the parts after it are deleted: run it again to finish"
+        "part {part}/{of} of post {id} was not deleted on {network} ({why}); the parts after it are deleted: run it again to finish"
     )]
     Part {
         id: PostId,
+        network: chirp_core::Network,
         part: i32,
         of: usize,
         why: String,
@@ -32,7 +35,7 @@ pub enum UnpublishError {
 /// Deletes every part of post `id` on the network, each request bounded by `timeout`.
 pub async fn unpublish(
     db: &Db,
-    network: &dyn Network,
+    networks: &Networks,
     credentials: &Credentials,
     id: PostId,
     actor: Actor<'_>,
@@ -44,6 +47,10 @@ pub async fn unpublish(
     if targets.is_empty() && post.unpublished_at.is_none() && post.parts_sent == 0 {
         return Err(UnpublishError::NotOnX(id));
     }
+    let kind = chirp_store::accounts::network_of(&c, post.x_account_id)
+        .await?
+        .ok_or_else(|| DbError::Unexpected(format!("post {id} has no account")))?;
+    let network = networks.get(kind)?;
     let of = usize::try_from(post.parts).unwrap_or(1);
     let mut token = credentials.token(db, post.x_account_id).await?;
     for (part, x_id) in targets {
@@ -61,6 +68,7 @@ pub async fn unpublish(
         if let Err(e) = gone {
             return Err(UnpublishError::Part {
                 id,
+                network: kind,
                 part,
                 of,
                 why: e.to_string(),

@@ -22,7 +22,6 @@ pub(crate) type PostedWrite = (LastPart, oneshot::Sender<Result<bool, String>>);
 pub(crate) async fn posted_writer(
     pool: deadpool_postgres::Pool,
     me: String,
-    network: &'static str,
     mut rx: mpsc::UnboundedReceiver<PostedWrite>,
 ) {
     while let Some(first) = rx.recv().await {
@@ -35,7 +34,7 @@ pub(crate) async fn posted_writer(
         }
         let rows: Vec<LastPart> = batch.iter().map(|(l, _)| l.clone()).collect();
         let result = match pool.get().await {
-            Ok(c) => store::mark_posted_many(&c, &me, network, &rows)
+            Ok(c) => store::mark_posted_many(&c, &me, &rows)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(DbError::from(e).to_string()),

@@ -135,10 +135,7 @@ const STATUS_COLUMNS: &str = "a.id, a.network, a.server_url, a.handle, a.remote_
 
 fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountStatus, DbError> {
     let id: i32 = r.get("id");
-    let network: String = r.get("network");
-    let network: chirp_core::Network = network
-        .parse()
-        .map_err(|e: chirp_core::network::UnknownNetwork| DbError::Unexpected(e.to_string()))?;
+    let network = network_from(r.get("network"))?;
     let handle: String = r.get("handle");
     let remote_user_id: String = r.get("remote_user_id");
     let active: bool = r.get("is_active");
@@ -435,6 +432,8 @@ pub async fn deactivate(client: &impl GenericClient, id: i32) -> Result<(), DbEr
 /// An account's stored credentials (ciphertexts) and whether they may be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAccount {
+    /// The network the account lives on (whose token endpoint refreshes it).
+    pub network: chirp_core::Network,
     pub tokens: StoredTokens,
     pub active: bool,
     pub needs_reconnect: bool,
@@ -452,24 +451,43 @@ impl StoredAccount {
     }
 }
 
-const STORED: &str = "SELECT access_token, refresh_token, token_expires_at, is_active,
+const STORED: &str = "SELECT network, access_token, refresh_token, token_expires_at, is_active,
             needs_reconnect, token_lifetime_secs, needs_reconnect_reason, refresh_started_at, scope
      FROM x_accounts WHERE id = $1";
 
-fn stored_from(r: &tokio_postgres::Row) -> StoredAccount {
-    StoredAccount {
+/// A network name as the database holds it (a CHECK keeps it one chirp knows).
+pub(crate) fn network_from(name: &str) -> Result<chirp_core::Network, DbError> {
+    name.parse()
+        .map_err(|e: chirp_core::network::UnknownNetwork| DbError::Unexpected(e.to_string()))
+}
+
+fn stored_from(r: &tokio_postgres::Row) -> Result<StoredAccount, DbError> {
+    Ok(StoredAccount {
+        network: network_from(r.get("network"))?,
         tokens: StoredTokens {
-            access: r.get(0),
-            refresh: r.get(1),
-            expires_at: r.get(2),
-            lifetime_secs: r.get(5),
-            scope: r.get(8),
+            access: r.get("access_token"),
+            refresh: r.get("refresh_token"),
+            expires_at: r.get("token_expires_at"),
+            lifetime_secs: r.get("token_lifetime_secs"),
+            scope: r.get("scope"),
         },
-        active: r.get(3),
-        needs_reconnect: r.get(4),
-        reconnect_reason: r.get(6),
-        refresh_started_at: r.get(7),
-    }
+        active: r.get("is_active"),
+        needs_reconnect: r.get("needs_reconnect"),
+        reconnect_reason: r.get("needs_reconnect_reason"),
+        refresh_started_at: r.get("refresh_started_at"),
+    })
+}
+
+/// The network `account` lives on; None when there is no such account.
+pub async fn network_of(
+    client: &impl GenericClient,
+    account: AccountId,
+) -> Result<Option<chirp_core::Network>, DbError> {
+    client
+        .query_opt("SELECT network FROM x_accounts WHERE id = $1", &[&account])
+        .await?
+        .map(|r| network_from(r.get("network")))
+        .transpose()
 }
 
 /// The stored credentials of an account, None when there is no such account.
@@ -477,10 +495,11 @@ pub async fn stored(
     client: &impl GenericClient,
     account: AccountId,
 ) -> Result<Option<StoredAccount>, DbError> {
-    Ok(client
+    client
         .query_opt(STORED, &[&account])
         .await?
-        .map(|r| stored_from(&r)))
+        .map(|r| stored_from(&r))
+        .transpose()
 }
 
 /// The advisory-lock class of token refreshes (the object is the account id).
@@ -513,7 +532,7 @@ pub async fn lock_refresh(
     };
     Ok(Some(RefreshLock {
         _tx: tx,
-        stored: stored_from(&row),
+        stored: stored_from(&row)?,
     }))
 }
 

@@ -15,6 +15,8 @@ use chirp_core::{AccountId, PostId};
 pub struct Claimed {
     pub id: PostId,
     pub account: AccountId,
+    /// The network its account lives on (the adapter that sends it).
+    pub network: chirp_core::Network,
     /// The account's id on its network (what a look for a sent part searches).
     pub remote_user_id: String,
     /// Every part in order, the first included (a single post is a thread of one), each with
@@ -51,7 +53,10 @@ pub async fn claim(
     app: &str,
     limit: i64,
     lease_ms: i64,
+    networks: &[chirp_core::Network],
 ) -> Result<Vec<Claimed>, DbError> {
+    // Posts of a network this publisher cannot reach wait for one that can.
+    let networks: Vec<&str> = networks.iter().map(|n| n.as_str()).collect();
     let rows = c
         .query(
             &format!(
@@ -62,6 +67,7 @@ pub async fn claim(
                    AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
                    AND {USABLE}
                    AND (a.rate_limited_until IS NULL OR a.rate_limited_until <= now())
+                   AND a.network = ANY($5)
                  ORDER BY p.scheduled_at NULLS FIRST, p.id
                  LIMIT $2
                  FOR UPDATE OF p SKIP LOCKED
@@ -82,11 +88,11 @@ pub async fn claim(
                                                     ORDER BY pp.position LIMIT 1), p.content) END
              FROM due, x_accounts a
              WHERE p.id = due.id AND a.id = p.x_account_id
-             RETURNING p.id, p.x_account_id AS account, a.remote_user_id, p.attempts,
+             RETURNING p.id, p.x_account_id AS account, a.network, a.remote_user_id, p.attempts,
                        p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content,
                        EXISTS (SELECT 1 FROM part_media pm WHERE pm.post_id = p.id) AS media"
             ),
-            &[&me, &limit, &(lease_ms as f64), &app],
+            &[&me, &limit, &(lease_ms as f64), &app, &networks],
         )
         .await?;
     let ids: Vec<PostId> = rows.iter().map(|r| r.get("id")).collect();
@@ -111,21 +117,23 @@ pub async fn claim(
                 });
         }
     }
-    Ok(rows
-        .iter()
-        .map(|r| Claimed {
-            id: r.get("id"),
-            account: r.get("account"),
-            remote_user_id: r.get("remote_user_id"),
-            parts: parts.remove(&r.get::<_, PostId>("id")).unwrap_or_default(),
-            attempt: r.get("attempts"),
-            needs_reconcile: r.get("needs_reconcile"),
-            attempt_started_at: r.get("attempt_started_at"),
-            scheduled_at: r.get("scheduled_at"),
-            sent_content: r.get("sent_content"),
-            has_media: r.get("media"),
+    rows.iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.get("id"),
+                account: r.get("account"),
+                network: crate::accounts::network_from(r.get("network"))?,
+                remote_user_id: r.get("remote_user_id"),
+                parts: parts.remove(&r.get::<_, PostId>("id")).unwrap_or_default(),
+                attempt: r.get("attempts"),
+                needs_reconcile: r.get("needs_reconcile"),
+                attempt_started_at: r.get("attempt_started_at"),
+                scheduled_at: r.get("scheduled_at"),
+                sent_content: r.get("sent_content"),
+                has_media: r.get("media"),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// One part is on the network: stores its id (before the next part is sent) and audits it,
@@ -138,7 +146,6 @@ pub async fn mark_part_sent(
     position: i32,
     of: usize,
     remote_id: &str,
-    network: &str,
 ) -> Result<bool, DbError> {
     let tx = c.transaction().await?;
     let held = tx
@@ -151,7 +158,9 @@ pub async fn mark_part_sent(
              WHERE id = $1 AND status = 'publishing' AND claimed_by = $2
                AND NOT EXISTS (SELECT 1 FROM post_parts pp WHERE pp.remote_id = $3
                                AND NOT (pp.post_id = $1 AND pp.position = $4))
-             RETURNING attempts",
+             RETURNING attempts,
+                       (SELECT initcap(a.network) FROM x_accounts a WHERE a.id = x_account_id)
+                           AS network",
             &[&id, &me, &remote_id, &position],
         )
         .await?;
@@ -169,7 +178,8 @@ pub async fn mark_part_sent(
     if n != 1 {
         return Ok(false);
     }
-    let attempt: i32 = held.get(0);
+    let attempt: i32 = held.get("attempts");
+    let network: String = held.get("network");
     tx.execute(
         "INSERT INTO post_events (post_id, event, from_status, to_status, actor, detail, attempt)
          VALUES ($1, 'part', 'publishing', 'publishing',
@@ -211,7 +221,9 @@ pub async fn rescue_expired(c: &impl GenericClient, grace_ms: i64) -> Result<Vec
             "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
                     needs_reconcile = true,
                     next_attempt_at = now() + $1 * interval '1 millisecond',
-                    error_message = 'a publisher stopped while sending it: checking X before sending again'
+                    error_message = format('a publisher stopped while sending it: checking %s before sending again',
+                                           (SELECT initcap(a.network) FROM x_accounts a
+                                            WHERE a.id = p.x_account_id))
              WHERE p.status = 'publishing'
                AND (p.claim_expires_at < now()
                     OR (p.claimed_by_app IS NOT NULL
@@ -232,12 +244,14 @@ pub async fn release_claims(
 ) -> Result<Vec<PostId>, DbError> {
     let rows = c
         .query(
-            "UPDATE posts SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
+            "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
                     needs_reconcile = true,
                     next_attempt_at = now() + $2 * interval '1 millisecond',
-                    error_message = 'its publisher was stopped while sending it: checking X before sending again'
-             WHERE status = 'publishing' AND claimed_by = $1
-             RETURNING id",
+                    error_message = format('its publisher was stopped while sending it: checking %s before sending again',
+                                           (SELECT initcap(a.network) FROM x_accounts a
+                                            WHERE a.id = p.x_account_id))
+             WHERE p.status = 'publishing' AND p.claimed_by = $1
+             RETURNING p.id",
             &[&me, &(grace_ms as f64)],
         )
         .await?;
@@ -322,12 +336,11 @@ pub struct LastPart {
 }
 
 /// The last part of each of several posts is on the network: its id stored and the post
-/// posted, in one statement (the publisher batches these under load). `network` names it in
-/// the audit. Returns the posts written; the others' leases were lost.
+/// posted, in one statement (the publisher batches these under load). Returns the posts
+/// written; the others' leases were lost.
 pub async fn mark_posted_many(
     c: &impl GenericClient,
     me: &str,
-    network: &str,
     posted: &[LastPart],
 ) -> Result<Vec<PostId>, DbError> {
     let ids: Vec<PostId> = posted.iter().map(|l| l.post).collect();
@@ -356,7 +369,8 @@ pub async fn mark_posted_many(
                    -- Every part before it is on the network already.
                    AND NOT EXISTS (SELECT 1 FROM post_parts o WHERE o.post_id = p.id
                                    AND o.position <> u.position AND o.remote_id IS NULL)
-                 RETURNING p.id, p.attempts, u.position, u.of, u.remote_id
+                 RETURNING p.id, p.attempts, u.position, u.of, u.remote_id,
+                           initcap(a.network) AS network
              ), parts AS (
                  UPDATE post_parts pp SET remote_id = d.remote_id, posted_at = now()
                  FROM done d WHERE pp.post_id = d.id AND pp.position = d.position
@@ -367,12 +381,12 @@ pub async fn mark_posted_many(
                  SELECT d.id, 'part', 'publishing', 'publishing',
                         coalesce(nullif(current_setting('chirp.actor', true), ''),
                                  'sql:' || current_user),
-                        format('part %s/%s on %s as %s', d.position, d.of, $6::text, d.remote_id),
+                        format('part %s/%s on %s as %s', d.position, d.of, d.network, d.remote_id),
                         d.attempts
                  FROM done d WHERE d.of > 1
              )
              SELECT id FROM done",
-            &[&me, &ids, &positions, &of, &remote, &network],
+            &[&me, &ids, &positions, &of, &remote],
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -26,12 +26,20 @@ pub fn x_config(fake: &chirp_fake_x::FakeX) -> chirp_net::x::XConfig {
     }
 }
 
+/// The networks of a chirp whose X is `fake`, built the way chirp builds them.
+pub fn networks(fake: &chirp_fake_x::FakeX, timeout: std::time::Duration) -> chirp_net::Networks {
+    chirp_net::Networks::from_config(&chirp_net::NetworksConfig {
+        x: x_config(fake),
+        timeout,
+    })
+}
+
 /// The credentials service of a chirp that talks to `fake`, with the test key.
 pub fn credentials(
     fake: &chirp_fake_x::FakeX,
     timeout: std::time::Duration,
 ) -> chirp_credentials::Credentials {
-    chirp_credentials::Credentials::new(&x_config(fake), cipher(), timeout)
+    chirp_credentials::Credentials::new(&networks(fake, timeout), cipher())
 }
 
 /// An account connected "by hand": tokens issued by the fake X, stored encrypted.

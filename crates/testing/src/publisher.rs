@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use chirp_fake_x::FakeX;
-use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options};
 use chirp_store::Db;
 use tokio::sync::{mpsc, watch};
@@ -27,13 +26,13 @@ impl Running {
             request_timeout: x_timeout,
             ..opts
         };
-        let network = std::sync::Arc::new(XNetwork::new(&fake.base_url(), x_timeout));
-        let credentials = crate::credentials(fake, x_timeout);
+        let networks = crate::networks(fake, x_timeout);
+        let credentials = chirp_credentials::Credentials::new(&networks, crate::cipher());
         let (tx, events) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(publisher::Stop::No);
         let task = tokio::spawn(publisher::run(
             db.pg.clone(),
-            network,
+            networks,
             credentials,
             opts,
             tx,

@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::present::inert;
 use chirp_core::when;
 use chirp_credentials::Credentials;
-use chirp_net::x::XClient;
 use chirp_net::x::connect::{self, ConnectError};
 use chirp_net::x::oauth::{OAuth, OAuthError};
 use chirp_net::{Cipher, DEFAULT_TIMEOUT};
@@ -23,24 +22,33 @@ pub(super) async fn connect(
     no_browser: bool,
     timeout_secs: u64,
 ) -> Result<ExitCode> {
-    let oauth = OAuth::new(&config.x, DEFAULT_TIMEOUT).map_err(|e| match e {
+    let networks = config.networks(DEFAULT_TIMEOUT);
+    let oauth = networks.x_oauth().map_err(|e| match e {
         OAuthError::NoClientId | OAuthError::BadConfig { .. } => anyhow!(UsageError(e.to_string())),
         other => anyhow!(other),
     })?;
     // Problems with the database or the key should show before the user goes to a browser.
     let cipher = Cipher::load_default()?;
     let (db, _) = crate::cli::open_db(config).await?;
-    let credentials = Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
-    let result = connect_with(&db, &oauth, &credentials, config, no_browser, timeout_secs).await;
+    let credentials = Credentials::new(&networks, cipher);
+    let result = connect_with(
+        &db,
+        &networks,
+        &oauth,
+        &credentials,
+        no_browser,
+        timeout_secs,
+    )
+    .await;
     db.close();
     result
 }
 
 async fn connect_with(
     db: &Db,
+    networks: &chirp_net::Networks,
     oauth: &OAuth,
     credentials: &Credentials,
-    config: &Config,
     no_browser: bool,
     timeout_secs: u64,
 ) -> Result<ExitCode> {
@@ -82,7 +90,9 @@ async fn connect_with(
         .exchange(&code, pending.verifier)
         .await
         .map_err(|e| anyhow!("{e}: nothing was saved"))?;
-    let x = XClient::new(&config.x.api_base_url, DEFAULT_TIMEOUT);
+    let x = networks
+        .x_client()
+        .ok_or_else(|| anyhow!("chirp cannot reach X: nothing was saved"))?;
     let me = x
         .me(&tokens.access)
         .await
@@ -322,7 +332,7 @@ pub(super) async fn disconnect(
     // Revoke at X first; whatever X says, forget the tokens here.
     let warning = match Cipher::load_default() {
         Ok(cipher) => {
-            Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT)
+            Credentials::new(&config.networks(DEFAULT_TIMEOUT), cipher)
                 .revoke_and_forget(db, st.id)
                 .await?
         }

@@ -1344,11 +1344,11 @@ async fn list(
 async fn unpublish(db: &Db, config: Config, id: PostId) -> Result<ExitCode> {
     use chirp_net::DEFAULT_TIMEOUT;
     let cipher = chirp_credentials::key(db).await?;
-    let network = chirp_net::x::XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT);
-    let credentials = chirp_credentials::Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
+    let networks = config.networks(DEFAULT_TIMEOUT);
+    let credentials = chirp_credentials::Credentials::new(&networks, cipher);
     let post = chirp_publisher::unpublish::unpublish(
         db,
-        &network,
+        &networks,
         &credentials,
         id,
         ACTOR,

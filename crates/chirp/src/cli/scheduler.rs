@@ -14,7 +14,6 @@ use tokio::sync::{mpsc, watch};
 use std::sync::Arc;
 
 use chirp_credentials::{Credentials, Refresh, Why};
-use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, Stop};
 
 use crate::config::Config;
@@ -97,13 +96,13 @@ pub(super) async fn run(
         }
     };
     let timeout = Duration::from_secs(timing.x_timeout);
-    let network = Arc::new(XNetwork::new(&config.x.api_base_url, timeout));
-    let credentials = Credentials::new(&config.x, cipher, timeout);
+    let networks = config.networks(timeout);
+    let credentials = Credentials::new(&networks, cipher);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = watch::channel(Stop::No);
     let mut task = tokio::spawn(publisher::run(
         chirp_store::Target::from(&*db),
-        network,
+        networks,
         credentials,
         opts,
         tx,

@@ -115,11 +115,11 @@ async fn refresh(
     let since = Utc::now() - chrono::Duration::days(i64::from(days));
     let posts = analytics::posted_since(&db.client().await?, account, since).await?;
     let cipher = chirp_credentials::key(db).await?;
-    let network = chirp_net::x::XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT);
-    let credentials = chirp_credentials::Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT);
+    let networks = config.networks(DEFAULT_TIMEOUT);
+    let credentials = chirp_credentials::Credentials::new(&networks, cipher);
     let reader = chirp_publisher::metrics::Reader {
         db,
-        network: &network,
+        networks: &networks,
         credentials: &credentials,
         timeout: DEFAULT_TIMEOUT,
     };

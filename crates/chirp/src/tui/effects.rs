@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chirp_core::when;
 use chirp_credentials::Credentials;
-use chirp_net::x::{XNetwork, connect};
+use chirp_net::Networks;
+use chirp_net::x::connect;
 use chirp_store::posts::{self, Actor};
 use chirp_store::{Db, DbError, accounts};
 use chrono_tz::Tz;
@@ -22,34 +23,33 @@ const ACTOR: Actor<'static> = Actor("tui");
 /// Where answers go.
 pub(super) type Tx = mpsc::UnboundedSender<Msg>;
 
-/// What talking to X takes (unpublishing), or why it cannot be done.
-pub(super) type XAccess = Result<Arc<(XNetwork, Credentials)>, String>;
+/// What reaching the networks takes (unpublishing, connecting): the registry and the
+/// credentials that decrypt tokens.
+pub(super) struct Reach {
+    pub networks: Networks,
+    pub credentials: Credentials,
+}
+
+/// The networks within reach, or why they are not.
+pub(super) type Access = Result<Arc<Reach>, String>;
 
 /// Runs requests against the database (and X, for unpublishing and connecting).
 pub(super) struct Effects {
     db: Arc<Db>,
     tx: Tx,
     tz: Tz,
-    x: XAccess,
-    x_config: chirp_net::x::XConfig,
+    x: Access,
     /// Where answers pasted for the connect under way go (None: no connect is under way).
     pasted: Arc<std::sync::Mutex<Option<mpsc::Sender<connect::Answer>>>>,
 }
 
 impl Effects {
-    pub(super) fn new(
-        db: Arc<Db>,
-        tx: Tx,
-        tz: Tz,
-        x: XAccess,
-        x_config: chirp_net::x::XConfig,
-    ) -> Effects {
+    pub(super) fn new(db: Arc<Db>, tx: Tx, tz: Tz, x: Access) -> Effects {
         Effects {
             db,
             tx,
             tz,
             x,
-            x_config,
             pasted: Arc::default(),
         }
     }
@@ -63,7 +63,6 @@ impl Effects {
                 id,
                 self.db.clone(),
                 self.x.clone(),
-                self.x_config.clone(),
                 self.tx.clone(),
                 self.pasted.clone(),
             )),
@@ -112,15 +111,13 @@ async fn paste(
 async fn connect_account(
     id: ReqId,
     db: Arc<Db>,
-    x: XAccess,
-    cfg: chirp_net::x::XConfig,
+    x: Access,
     tx: Tx,
     slot: Arc<std::sync::Mutex<Option<mpsc::Sender<connect::Answer>>>>,
 ) -> Answer {
     let result = async {
         let x = x?;
-        let oauth = chirp_net::x::oauth::OAuth::new(&cfg, chirp_net::DEFAULT_TIMEOUT)
-            .map_err(|e| e.to_string())?;
+        let oauth = x.networks.x_oauth().map_err(|e| e.to_string())?;
         let callback = connect::listen(&oauth.redirect_uri)
             .await
             .map_err(|e| e.to_string())?;
@@ -146,11 +143,15 @@ async fn connect_account(
             .exchange(&code, pending.verifier)
             .await
             .map_err(|e| format!("{e}: nothing was saved"))?;
-        let me = chirp_net::x::XClient::new(&cfg.api_base_url, chirp_net::DEFAULT_TIMEOUT)
+        let me = x
+            .networks
+            .x_client()
+            .ok_or("chirp cannot reach X: nothing was saved")?
             .me(&tokens.access)
             .await
             .map_err(|e| format!("{e}: nothing was saved"))?;
-        x.1.save_connected(&db, &me.id, &me.username, &tokens)
+        x.credentials
+            .save_connected(&db, &me.id, &me.username, &tokens)
             .await
             .map_err(|e| e.to_string())?;
         Ok(format!("connected as @{}", me.username))
@@ -210,7 +211,7 @@ fn describe(cmd: &Cmd) -> String {
     }
 }
 
-async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: XAccess) -> Answer {
+async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
     let err = |e: DbError| e.to_string();
     match cmd {
         Cmd::Load {
@@ -441,13 +442,12 @@ async fn preview(db: &Db, media: i32) -> Result<image::DynamicImage, String> {
 }
 
 /// Deletes every part of post `id` on X; the line for the status bar.
-async fn unpublish(db: &Db, x: XAccess, id: chirp_core::PostId) -> Result<String, String> {
+async fn unpublish(db: &Db, x: Access, id: chirp_core::PostId) -> Result<String, String> {
     let x = x.map_err(|why| format!("cannot unpublish post {id}: {why}"))?;
-    let (network, credentials) = &*x;
     let post = chirp_publisher::unpublish::unpublish(
         db,
-        network,
-        credentials,
+        &x.networks,
+        &x.credentials,
         id,
         ACTOR,
         chirp_net::DEFAULT_TIMEOUT,

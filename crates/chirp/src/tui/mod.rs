@@ -26,7 +26,6 @@ use tokio::sync::{mpsc, watch};
 
 use chirp_credentials::Credentials;
 use chirp_net::DEFAULT_TIMEOUT;
-use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Options, Stop};
 use chirp_store::Db;
 use chirp_store::notify::{self, Heard};
@@ -202,19 +201,24 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     // The background publisher, when enabled and able to read tokens.
     let (stop_pub, stop_rx) = watch::channel(Stop::No);
     let mut publisher_task = None;
-    // X for unpublishing, and for the publisher: it takes the key that decrypts tokens.
-    let x_access: effects::XAccess = match chirp_credentials::key(&db).await {
-        Ok(cipher) => Ok(Arc::new((
-            XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT),
-            Credentials::new(&config.x, cipher, DEFAULT_TIMEOUT),
-        ))),
+    // The networks, for unpublishing, connecting and the publisher: reaching them takes the
+    // key that decrypts tokens.
+    let access: effects::Access = match chirp_credentials::key(&db).await {
+        Ok(cipher) => {
+            let networks = config.networks(DEFAULT_TIMEOUT);
+            let credentials = Credentials::new(&networks, cipher);
+            Ok(Arc::new(effects::Reach {
+                networks,
+                credentials,
+            }))
+        }
         Err(e) => Err(e.to_string()),
     };
     if config.publisher.enabled {
-        match &x_access {
-            Ok(x) => {
-                let network = Arc::new(XNetwork::new(&config.x.api_base_url, DEFAULT_TIMEOUT));
-                let credentials = x.1.clone();
+        match &access {
+            Ok(reach) => {
+                let networks = reach.networks.clone();
+                let credentials = reach.credentials.clone();
                 let (etx, mut erx) = mpsc::unbounded_channel();
                 let t = tx.clone();
                 tokio::spawn(async move {
@@ -226,7 +230,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                 });
                 publisher_task = Some(tokio::spawn(publisher::run(
                     chirp_store::Target::from(&*db),
-                    network,
+                    networks,
                     credentials,
                     Options {
                         request_timeout: DEFAULT_TIMEOUT,
@@ -260,7 +264,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     spawn_ticks(tx.clone());
     spawn_listener(db.clone(), tx.clone());
     spawn_signals(tx.clone());
-    let effects = Effects::new(db.clone(), tx.clone(), model.tz, x_access, config.x.clone());
+    let effects = Effects::new(db.clone(), tx.clone(), model.tz, access);
     update::load_account(&mut model);
     for r in update::reload_all(&mut model) {
         effects.run(r);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
@@ -13,6 +13,8 @@ use oauth2::{
 
 use super::{XConfig, XError};
 use crate::Secret;
+use crate::network::BoxFuture;
+use crate::tokens::{TokenError, TokenSource};
 
 /// What chirp asks for. `offline.access` is what yields a refresh token.
 pub const SCOPES: [&str; 5] = [
@@ -25,15 +27,7 @@ pub const SCOPES: [&str; 5] = [
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
-/// Tokens as X hands them out.
-#[derive(Debug, Clone)]
-pub struct Tokens {
-    pub access: Secret,
-    pub refresh: Option<Secret>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// What X granted (space-separated), when it said.
-    pub scope: Option<String>,
-}
+pub use crate::tokens::Tokens;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OAuthError {
@@ -48,6 +42,35 @@ pub enum OAuthError {
     Refused(String),
     #[error(transparent)]
     X(#[from] XError),
+}
+
+/// X's token errors in the credentials service's terms.
+impl From<OAuthError> for TokenError {
+    fn from(e: OAuthError) -> TokenError {
+        let words = e.to_string();
+        match e {
+            OAuthError::NoClientId | OAuthError::BadConfig { .. } => {
+                TokenError::NotConfigured(words)
+            }
+            // The grant's words alone: the service says what they mean for the account.
+            OAuthError::Refused(m) => TokenError::Refused(m),
+            OAuthError::X(x) => TokenError::Failed {
+                retryable: x.retryable(),
+                message: words,
+            },
+        }
+    }
+}
+
+/// X's token endpoint as the credentials service drives it.
+impl TokenSource for OAuth {
+    fn refresh<'a>(&'a self, refresh: &'a Secret) -> BoxFuture<'a, Result<Tokens, TokenError>> {
+        Box::pin(async move { OAuth::refresh(self, refresh).await.map_err(Into::into) })
+    }
+
+    fn revoke<'a>(&'a self, token: &'a Secret) -> BoxFuture<'a, Result<(), TokenError>> {
+        Box::pin(async move { OAuth::revoke(self, token).await.map_err(Into::into) })
+    }
 }
 
 /// A started authorization: send the user to `url`, then exchange the code with `verifier`.

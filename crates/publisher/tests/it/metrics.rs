@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use chirp_fake_x::{FakeConfig, FakeMetrics, FakeX, Fault};
-use chirp_net::x::XNetwork;
 use chirp_publisher::metrics::{Reader, Summary};
 use chirp_publisher::{Event, Options};
 use chirp_store::analytics;
@@ -74,12 +73,12 @@ async fn due_at(t: &TestDb, id: i32) -> (Option<DateTime<Utc>>, DateTime<Utc>) {
 
 fn reader<'a>(
     t: &'a TestDb,
-    network: &'a XNetwork,
+    networks: &'a chirp_net::Networks,
     credentials: &'a chirp_credentials::Credentials,
 ) -> Reader<'a> {
     Reader {
         db: &t.db,
-        network,
+        networks,
         credentials,
         timeout: X_TIMEOUT,
     }
@@ -155,14 +154,14 @@ async fn older_posts_get_public_numbers_and_a_deleted_post_is_marked() {
     fake.age_post(&misjudged[0].1, 31);
     let deleted = posted(&t, &fake, account, 1, chrono::Duration::hours(3)).await;
     fake.delete_on_x(&deleted[0].1);
-    let network = XNetwork::new(&fake.base_url(), X_TIMEOUT);
+    let networks = chirp_testing::networks(&fake, X_TIMEOUT);
     let credentials = chirp_testing::credentials(&fake, X_TIMEOUT);
     let c = t.client().await;
     let all = analytics::posted_since(&c, Some(account), Utc::now() - chrono::Duration::days(60))
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
-    let s = reader(&t, &network, &credentials)
+    let s = reader(&t, &networks, &credentials)
         .read(&all, false)
         .await
         .unwrap();
@@ -206,7 +205,7 @@ async fn a_rate_limit_postpones_the_accounts_reads_to_the_reset() {
     })
     .await;
     let due = posted(&t, &fake, account, 150, chrono::Duration::hours(2)).await;
-    let network = XNetwork::new(&fake.base_url(), X_TIMEOUT);
+    let networks = chirp_testing::networks(&fake, X_TIMEOUT);
     let credentials = chirp_testing::credentials(&fake, X_TIMEOUT);
     let taken = {
         let c = t.client().await;
@@ -214,7 +213,7 @@ async fn a_rate_limit_postpones_the_accounts_reads_to_the_reset() {
     };
     assert_eq!(taken.len(), 150);
     let before = Utc::now();
-    let s: Summary = reader(&t, &network, &credentials)
+    let s: Summary = reader(&t, &networks, &credentials)
         .read(&taken, true)
         .await
         .unwrap();
@@ -275,9 +274,10 @@ async fn out_of_credits_holds_the_accounts_posts_until_resumed() {
         .await
         .unwrap()
         .id;
-    let taken = chirp_store::publishing::claim(&c, "probe", "probe", 10, 5000)
-        .await
-        .unwrap();
+    let taken =
+        chirp_store::publishing::claim(&c, "probe", "probe", 10, 5000, &[chirp_core::Network::X])
+            .await
+            .unwrap();
     assert!(taken.is_empty(), "{taken:?}");
     // Nor is anything due: publishers idle instead of looking again and again.
     let wake = chirp_store::publishing::next_wake(&c).await.unwrap();

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use chirp_credentials::{Refresh, Why};
 use chirp_fake_x::{FakeConfig, FakeX, Fault};
-use chirp_net::x::XNetwork;
 use chirp_publisher::{self as publisher, Event, Options, RetryPolicy};
 use chirp_store::accounts;
 use chirp_store::posts::{self, Actor};
@@ -596,7 +595,11 @@ async fn a_send_that_panics_is_said_and_handed_back() {
     let (stop, stop_rx) = watch::channel(publisher::Stop::No);
     let task = tokio::spawn(publisher::run(
         t.db.pg.clone(),
-        std::sync::Arc::new(Panicking),
+        chirp_net::Networks::of([(
+            chirp_core::Network::X,
+            std::sync::Arc::new(Panicking) as std::sync::Arc<dyn chirp_net::Network>,
+            chirp_testing::networks(&fake, Duration::from_secs(5)).tokens(chirp_core::Network::X),
+        )]),
         chirp_testing::credentials(&fake, Duration::from_secs(5)),
         fast_options(),
         tx,
@@ -977,7 +980,7 @@ async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated
         .await;
     p.stop().await;
     let ids = chirp_testing::thread_chain(&fake, "unpublish", 3);
-    let network = XNetwork::new(&fake.base_url(), Duration::from_secs(5));
+    let networks = chirp_testing::networks(&fake, Duration::from_secs(5));
     let credentials = chirp_testing::credentials(&fake, Duration::from_secs(5));
     // An earlier run deleted part 3 on X and died before it could say so.
     let token = credentials.token(&t.db, account).await.unwrap();
@@ -985,7 +988,7 @@ async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated
     assert!(x.delete_post(&token, &ids[2], None).await.unwrap());
     let post = chirp_publisher::unpublish::unpublish(
         &t.db,
-        &network,
+        &networks,
         &credentials,
         id,
         Actor("test"),
@@ -1030,7 +1033,7 @@ async fn unpublishing_a_thread_deletes_every_part_last_first_and_can_be_repeated
     let deletes = fake.count("DELETE", "/2/tweets/:id");
     let again = chirp_publisher::unpublish::unpublish(
         &t.db,
-        &network,
+        &networks,
         &credentials,
         id,
         Actor("test"),

@@ -223,3 +223,45 @@ async fn migrating_gives_every_existing_post_its_first_part() {
     let counted = posts::get(&c, 2).await.unwrap();
     assert_eq!((counted.parts, counted.parts_sent), (3, 2));
 }
+
+#[tokio::test]
+async fn a_publisher_claims_only_posts_of_networks_it_reaches_and_learns_each_ones_network() {
+    use chirp_core::Network;
+    use chirp_store::publishing::claim;
+    let t = fresh_db().await;
+    let c = t.client().await;
+    seed_account(
+        &c,
+        "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username)
+         VALUES (1, 'enc', '42', 'alice');
+         INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, network, server_url,
+                                 remote_user_id, handle)
+         VALUES (1, 'enc', '', '', 'mastodon', 'https://mastodon.social', '109',
+                 '@bob@mastodon.social');
+         INSERT INTO posts (x_account_id, content, status, scheduled_at)
+         VALUES (2, 'toot', 'scheduled', now() - interval '1 minute'),
+                (1, 'tweet', 'scheduled', now());",
+    )
+    .await;
+    // An X-only publisher leaves the toot, due first, for one that reaches Mastodon.
+    let x_only = claim(&c, "a", "a", 10, 60_000, &[Network::X]).await.unwrap();
+    let got: Vec<(&str, Network)> = x_only
+        .iter()
+        .map(|p| (p.parts[0].content.as_str(), p.network))
+        .collect();
+    assert_eq!(got, [("tweet", Network::X)]);
+    let both = claim(&c, "b", "b", 10, 60_000, &[Network::X, Network::Mastodon])
+        .await
+        .unwrap();
+    let got: Vec<(&str, Network, &str)> = both
+        .iter()
+        .map(|p| {
+            (
+                p.parts[0].content.as_str(),
+                p.network,
+                p.remote_user_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("toot", Network::Mastodon, "109")]);
+}
