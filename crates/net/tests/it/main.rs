@@ -1,5 +1,6 @@
 //! The integration tests of chirp-net: one binary, one module per subject (every file
 //! used to be a binary of its own, each linking the whole tree), sharing one test cluster.
 
+mod conformance_x;
 mod x_client;
 mod x_media;

@@ -244,7 +244,9 @@ async fn a_publisher_claims_only_posts_of_networks_it_reaches_and_learns_each_on
     )
     .await;
     // An X-only publisher leaves the toot, due first, for one that reaches Mastodon.
-    let x_only = claim(&c, "a", "a", 10, 60_000, &[Network::X]).await.unwrap();
+    let x_only = claim(&c, "a", "a", 10, 60_000, &[Network::X])
+        .await
+        .unwrap();
     let got: Vec<(&str, Network)> = x_only
         .iter()
         .map(|p| (p.parts[0].content.as_str(), p.network))
