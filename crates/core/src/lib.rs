@@ -22,7 +22,7 @@ pub use post::{AccountId, Post, PostId, PostPart};
 pub use price::Pricing;
 pub use send::{Quota, SendError};
 pub use status::{Action, Status, TransitionError};
-pub use text::{PartError, TextCount, TextError, TextRule};
+pub use text::{PartError, TextCount, TextError, TextRule, rule_for};
 pub use when::{WhenError, parse_when};
 
 /// Generated inputs for the "no input makes it panic" tests: random sequences of pieces a

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use chirp_core::{RetryPolicy, SendError, text};
+use chirp_core::{RetryPolicy, SendError};
 use chirp_credentials::AuthError;
 use chirp_net::{Lookup, Network, Part, Secret};
 use chirp_store::accounts::grants_media;
@@ -47,9 +47,11 @@ impl<I: Io> Attempt<'_, I> {
             Ok(f) => f,
             Err(o) => return o,
         };
+        // The text may have been written by plain SQL: the account's network's rule decides.
+        let rule = chirp_core::rule_for(p.network);
         for (i, part) in p.parts.iter().enumerate().skip(first) {
             let has_media = files.iter().any(|f| f.position == part.position);
-            if let Err(e) = text::validate_part(&part.content, has_media) {
+            if let Err(e) = rule.validate_part(&part.content, has_media) {
                 return Outcome::Failed(format!("{}not sent: {e}", self.which(i, " ")));
             }
         }

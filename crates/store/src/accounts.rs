@@ -490,6 +490,17 @@ pub async fn network_of(
         .transpose()
 }
 
+/// The text rule of `account`'s network: what its posts are checked against.
+pub async fn text_rule(
+    client: &impl GenericClient,
+    account: AccountId,
+) -> Result<&'static dyn chirp_core::TextRule, DbError> {
+    let network = network_of(client, account)
+        .await?
+        .ok_or_else(|| DbError::Unexpected(format!("no account {account}")))?;
+    Ok(chirp_core::rule_for(network))
+}
+
 /// The stored credentials of an account, None when there is no such account.
 pub async fn stored(
     client: &impl GenericClient,

@@ -9,7 +9,9 @@ use tokio_postgres::Row;
 
 use super::DbError;
 use chirp_core::status::{check_settled, transition};
-use chirp_core::{AccountId, Action, Post, PostId, PostPart, Status, text};
+use chirp_core::{AccountId, Action, Post, PostId, PostPart, Status};
+
+use crate::accounts::text_rule;
 
 pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, posted_at, \
      x_tweet_id, error_message, attempts, needs_reconcile, next_attempt_at, created_at, updated_at, \
@@ -138,7 +140,7 @@ pub async fn create(
     content: &str,
     at: Option<DateTime<Utc>>,
 ) -> Result<Post, DbError> {
-    text::validate(content)?;
+    text_rule(&*client, account).await?.validate(content)?;
     let status = if at.is_some() {
         Status::Scheduled
     } else {
@@ -196,7 +198,12 @@ pub async fn create_with_media(
     media: &[Vec<crate::media::NewAttachment>],
     when: Schedule,
 ) -> Result<Vec<Post>, DbError> {
-    text::validate_parts_with(parts, |i| media.get(i).is_some_and(|m| !m.is_empty()))?;
+    // Each account's network's rule: one text may fit X and not Bluesky.
+    for &account in accounts {
+        text_rule(&*client, account)
+            .await?
+            .validate_parts_with(parts, &|i| media.get(i).is_some_and(|m| !m.is_empty()))?;
+    }
     let (status, at) = match when {
         Schedule::At(at) | Schedule::Slot(at) => (Status::Scheduled, Some(at)),
         Schedule::Draft | Schedule::Queue => (Status::Draft, None),
@@ -314,9 +321,9 @@ pub async fn edit(
     id: PostId,
     content: &str,
 ) -> Result<Post, DbError> {
-    text::validate(content)?;
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
+    text_rule(&tx, post.x_account_id).await?.validate(content)?;
     if post.parts_sent > 0 {
         // A thread that stopped part-way: what is published stays as it is.
         return Err(DbError::Refused {
@@ -379,9 +386,11 @@ async fn edit_parts(
     then_enqueue: bool,
 ) -> Result<Post, DbError> {
     let files = media.unwrap_or_default();
-    text::validate_parts_with(parts, |i| files.get(i).is_some_and(|m| !m.is_empty()))?;
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
+    text_rule(&tx, post.x_account_id)
+        .await?
+        .validate_parts_with(parts, &|i| files.get(i).is_some_and(|m| !m.is_empty()))?;
     if post.parts_sent > 0 {
         return Err(DbError::Refused {
             id,
@@ -583,7 +592,7 @@ pub async fn retry(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<
     set_schedule(client, actor, id, Action::Retry, Some(Utc::now())).await
 }
 
-/// The text may have been written by plain SQL, or X's rule may have changed: check again
+/// The text may have been written by plain SQL, or the network's rule may have changed: check again
 /// before a post can go out (a first part with media may have no text).
 async fn check_first_part(tx: &Transaction<'_>, post: &Post) -> Result<(), DbError> {
     let with_media: bool = tx
@@ -593,10 +602,12 @@ async fn check_first_part(tx: &Transaction<'_>, post: &Post) -> Result<(), DbErr
         )
         .await?
         .get(0);
-    text::validate_part(&post.content, with_media).map_err(|e| DbError::Refused {
-        id: post.id,
-        msg: e.to_string(),
-    })
+    let rule = text_rule(tx, post.x_account_id).await?;
+    rule.validate_part(&post.content, with_media)
+        .map_err(|e| DbError::Refused {
+            id: post.id,
+            msg: e.to_string(),
+        })
 }
 
 async fn set_schedule(

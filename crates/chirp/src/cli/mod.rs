@@ -119,14 +119,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Count text as X does (weighted, limit 280); exit 1 when it would be refused.
+    /// Count text as the account's network does (X: weighted, limit 280); exit 1 when it
+    /// would be refused.
     Count {
         /// The text; stdin when absent.
         text: Option<String>,
         /// One JSON object per part.
         #[arg(long)]
         json: bool,
-        /// Count for this account (`@handle`; every account has X's limit of 280).
+        /// Count for this account (`@handle`): by its network's rule (X when absent).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
     },
@@ -366,6 +367,8 @@ pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
             e.downcast_ref::<chirp_store::DbError>(),
             Some(
                 chirp_store::DbError::UnknownAccount { .. }
+                    | chirp_store::DbError::Text(_)
+                    | chirp_store::DbError::PartText(_)
                     | chirp_store::DbError::NoQueue(_)
                     | chirp_store::DbError::UnknownTemplate { .. }
                     | chirp_store::DbError::TemplateExists(_)
@@ -407,17 +410,22 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             json,
             account,
         } => {
-            // The handle must name an account; the limit is X's, the same for every one.
-            if let Some(h) = account {
-                with_db(config, move |db| {
-                    Box::pin(async move {
-                        accounts::find(&db.client().await?, &h).await?;
-                        Ok(ExitCode::SUCCESS)
-                    })
-                })
-                .await?;
-            }
-            count(text, json, &config.x.pricing)
+            // The handle must name an account, whose network's rule counts.
+            let rule = match account {
+                None => chirp_core::rule_for(chirp_core::Network::X),
+                Some(h) => {
+                    let (db, _) = open_db(config).await?;
+                    let rule = async {
+                        let c = db.client().await?;
+                        let id = accounts::find(&c, &h).await?;
+                        accounts::text_rule(&c, id).await
+                    }
+                    .await;
+                    db.close();
+                    rule?
+                }
+            };
+            count(rule, text, json, &config.x.pricing)
         }
         Command::Migrate => {
             let (db, applied) = open_db(config).await?;
@@ -461,45 +469,59 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             // Every file is read and checked before anything is written.
             let attached = media_args(&files, &alts, std::env::args())?;
             let text = read_text(text.as_deref().unwrap_or("-"))?;
-            let parts = if thread {
-                text::split_thread(&text)
-            } else if split {
-                text::auto_split(&text, numbered)
-            } else {
-                vec![text]
-            };
-            let per_part = media_per_part(&attached, parts.len())?;
-            // A part with media may have no text.
-            text::validate_parts_with(&parts, |i| !per_part[i].is_empty()).map_err(|e| {
-                if parts.len() == 1 {
-                    anyhow::Error::from(e.err)
-                } else {
-                    anyhow::Error::from(e)
-                }
-            })?;
             let when = post_when(at, draft, &tz)?;
-            // What sending it will cost, said before it goes out (a draft costs nothing yet).
-            let cost = (when != posts::Schedule::Draft).then(|| {
-                let each = config.x.pricing.post(&parts);
-                let links = price::url_parts(&parts);
-                let per = if handles.len() > 1 {
-                    " per account"
-                } else {
-                    ""
-                };
-                let mut s = format!("costs {}{per} at X's prices", price::usd(each));
-                match (links, parts.len()) {
-                    (0, _) => {}
-                    (_, 1) => s.push_str(" (a link makes it a URL post)"),
-                    (1, n) => s.push_str(&format!(" (1 of its {n} parts has a link)")),
-                    (k, n) => s.push_str(&format!(" ({k} of its {n} parts have a link)")),
-                }
-                s
-            });
-            with_db(config, |db| {
+            let config_pricing = config.x.pricing;
+            with_db(config, move |db| {
                 Box::pin(async move {
                     let mut c = db.client().await?;
                     let targets = accounts_named(&mut c, &handles).await?;
+                    // The text must fit the rule of every account it goes to.
+                    let rules = rules_of(&c, &targets).await?;
+                    let parts = if thread {
+                        text::split_thread(&text)
+                    } else if split {
+                        // Cut for the strictest, it fits them all.
+                        let strictest = rules
+                            .first()
+                            .copied()
+                            .unwrap_or_else(|| chirp_core::rule_for(chirp_core::Network::X));
+                        text::auto_split(strictest, &text, numbered)
+                    } else {
+                        vec![text]
+                    };
+                    let per_part = media_per_part(&attached, parts.len())?;
+                    // A part with media may have no text.
+                    for rule in &rules {
+                        rule.validate_parts_with(&parts, &|i| !per_part[i].is_empty())
+                            .map_err(|e| {
+                                if parts.len() == 1 {
+                                    anyhow::Error::from(e.err)
+                                } else {
+                                    anyhow::Error::from(e)
+                                }
+                            })?;
+                    }
+                    // What sending it will cost, said before it goes out (a draft costs
+                    // nothing yet).
+                    let cost = (when != posts::Schedule::Draft).then(|| {
+                        let each = config_pricing.post(&parts);
+                        let links = price::url_parts(&parts);
+                        let per = if handles.len() > 1 {
+                            " per account"
+                        } else {
+                            ""
+                        };
+                        let mut s = format!("costs {}{per} at X's prices", price::usd(each));
+                        match (links, parts.len()) {
+                            (0, _) => {}
+                            (_, 1) => s.push_str(" (a link makes it a URL post)"),
+                            (1, n) => s.push_str(&format!(" (1 of its {n} parts has a link)")),
+                            (k, n) => {
+                                s.push_str(&format!(" ({k} of its {n} parts have a link)"));
+                            }
+                        }
+                        s
+                    });
                     let media = store_media(&mut c, per_part).await?;
                     let made =
                         posts::create_with_media(&mut c, ACTOR, &targets, &parts, &media, when)
@@ -559,7 +581,8 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                         outln!("{}", serde_json::to_string_pretty(&v)?);
                         return Ok(ExitCode::SUCCESS);
                     }
-                    print_post(&post, &tz)?;
+                    let rule = accounts::text_rule(&c, post.x_account_id).await?;
+                    print_post(&post, rule, &tz)?;
                     // Whose it is, and where the rest of its group stands.
                     let st = accounts::status_by_id(&c, post.x_account_id).await?;
                     if let Some(h) = st.username {
@@ -583,7 +606,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                         );
                     }
                     if parts.len() > 1 {
-                        print_parts(&parts, &tz)?;
+                        print_parts(&parts, rule, &tz)?;
                     }
                     if let Some((at, m)) = reads.last() {
                         outln!(
@@ -653,14 +676,13 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
         Command::Edit { id, text, thread } => {
             let text = read_text(&text)?;
             if thread {
+                // The store checks it by the rule of the post's account.
                 let parts = text::split_thread(&text);
-                text::validate_parts(&parts)?;
                 change(config, id, tz, false, move |c, id| {
                     Box::pin(async move { posts::edit_thread(c, ACTOR, id, &parts).await })
                 })
                 .await
             } else {
-                text::validate(&text)?;
                 change(config, id, tz, false, move |c, id| {
                     Box::pin(async move { posts::edit(c, ACTOR, id, &text).await })
                 })
@@ -842,6 +864,22 @@ where
     result
 }
 
+/// The text rules of `accounts`' networks, strictest first, each once.
+async fn rules_of(
+    c: &chirp_store::Object,
+    accounts: &[chirp_core::AccountId],
+) -> Result<Vec<&'static dyn chirp_core::TextRule>, chirp_store::DbError> {
+    let mut rules: Vec<&'static dyn chirp_core::TextRule> = Vec::new();
+    for &a in accounts {
+        let rule = accounts::text_rule(c, a).await?;
+        if !rules.iter().any(|r| r.network() == rule.network()) {
+            rules.push(rule);
+        }
+    }
+    rules.sort_by_key(|r| r.limit());
+    Ok(rules)
+}
+
 /// A one-post change from the CLI: runs it and prints the post's new state.
 async fn change<F>(config: &Config, id: PostId, tz: Tz, deleted: bool, f: F) -> Result<ExitCode>
 where
@@ -859,7 +897,8 @@ where
             if deleted {
                 outln!("deleted post {id}");
             } else {
-                print_post(&post, &tz)?;
+                let rule = accounts::text_rule(&c, post.x_account_id).await?;
+                print_post(&post, rule, &tz)?;
             }
             Ok(ExitCode::SUCCESS)
         })
@@ -904,7 +943,12 @@ fn read_text(arg: &str) -> Result<String> {
     Ok(s)
 }
 
-fn count(arg: Option<String>, json: bool, pricing: &Pricing) -> Result<ExitCode> {
+fn count(
+    rule: &dyn chirp_core::TextRule,
+    arg: Option<String>,
+    json: bool,
+    pricing: &Pricing,
+) -> Result<ExitCode> {
     let text = match arg {
         Some(t) => read_text(&t)?,
         None => read_text("-")?,
@@ -912,30 +956,35 @@ fn count(arg: Option<String>, json: bool, pricing: &Pricing) -> Result<ExitCode>
     // Refused before counting: no post is this long, and counting it would only take time.
     let chars = text.chars().count();
     if chars > text::MAX_CHARS {
-        return Err(text::TextError::WayTooLong { chars }.into());
+        return Err(text::TextError::WayTooLong {
+            network: rule.network(),
+            chars,
+            max: text::MAX_CHARS,
+        }
+        .into());
     }
+    // Prices are X's: other networks charge nothing per post.
+    let pricing = (rule.network() == chirp_core::Network::X).then_some(pricing);
     let parts = text::split_thread(&text);
     if parts.len() > 1 {
-        return count_parts(&parts, json, pricing);
+        return count_parts(rule, &parts, json, pricing);
     }
-    let c = text::count(&text);
-    let valid = text::validate(&text).is_ok();
-    let price = pricing.part(&text);
+    let c = rule.count(&text);
+    let valid = rule.validate(&text).is_ok();
+    let price = pricing.map(|p| p.part(&text));
     let link = text::has_url(&text);
     if json {
         outln!(
             "{}",
-            serde_json::json!({"weighted_length": c.weighted, "limit": text::LIMIT, "valid": valid,
-                "price_usd": price::as_dollars(price), "has_url": link})
+            serde_json::json!({"weighted_length": c.weighted, "limit": rule.limit(), "valid": valid,
+                "network": rule.network(),
+                "price_usd": price.map(price::as_dollars), "has_url": link})
         );
     } else {
-        outln!(
-            "{}/{}  {}{}",
-            c.weighted,
-            text::LIMIT,
-            price::usd(price),
-            link_note(link)
-        );
+        let cost = price.map_or_else(String::new, |p| {
+            format!("  {}{}", price::usd(p), link_note(link))
+        });
+        outln!("{}/{}{cost}", c.weighted, rule.limit());
     }
     Ok(if valid {
         ExitCode::SUCCESS
@@ -955,41 +1004,47 @@ fn link_note(link: bool) -> &'static str {
 
 /// `chirp count` of a thread: each part on a line (`2/3 41/280  $0.015`), then the thread's
 /// price; exit 1 if X would refuse any part.
-fn count_parts(parts: &[String], json: bool, pricing: &Pricing) -> Result<ExitCode> {
+fn count_parts(
+    rule: &dyn chirp_core::TextRule,
+    parts: &[String],
+    json: bool,
+    pricing: Option<&Pricing>,
+) -> Result<ExitCode> {
     let n = parts.len();
     let counted: Vec<(i32, bool, bool)> = parts
         .iter()
         .map(|p| {
-            let ok = text::validate(p).is_ok();
-            (text::count(p).weighted, ok, text::has_url(p))
+            let ok = rule.validate(p).is_ok();
+            (rule.count(p).weighted, ok, text::has_url(p))
         })
         .collect();
-    let total = pricing.post(parts);
+    let total = pricing.map(|pr| pr.post(parts));
     if json {
         let v: Vec<_> = counted
             .iter()
             .zip(parts)
             .map(|((w, ok, link), p)| {
-                serde_json::json!({"weighted_length": w, "limit": text::LIMIT, "valid": ok,
-                    "price_usd": price::as_dollars(pricing.part(p)), "has_url": link})
+                serde_json::json!({"weighted_length": w, "limit": rule.limit(), "valid": ok,
+                    "network": rule.network(),
+                    "price_usd": pricing.map(|pr| price::as_dollars(pr.part(p))), "has_url": link})
             })
             .collect();
         outln!(
             "{}",
-            serde_json::json!({ "parts": v, "price_usd": price::as_dollars(total) })
+            serde_json::json!({ "parts": v, "price_usd": total.map(price::as_dollars) })
         );
     } else {
         for (i, ((w, ok, link), p)) in counted.iter().zip(parts).enumerate() {
             let mark = if *ok { "" } else { "  refused" };
-            let cost = price::usd(pricing.part(p));
-            outln!(
-                "{}/{n} {w}/{}  {cost}{}{mark}",
-                i + 1,
-                text::LIMIT,
-                link_note(*link)
-            );
+            let cost = pricing.map_or_else(String::new, |pr| {
+                format!("  {}{}", price::usd(pr.part(p)), link_note(*link))
+            });
+            outln!("{}/{n} {w}/{}{cost}{mark}", i + 1, rule.limit());
         }
-        outln!("thread of {n}: {}", price::usd(total));
+        match total {
+            Some(t) => outln!("thread of {n}: {}", price::usd(t)),
+            None => outln!("thread of {n}"),
+        }
     }
     Ok(if counted.iter().all(|(_, ok, _)| *ok) {
         ExitCode::SUCCESS
@@ -1364,22 +1419,28 @@ async fn unpublish(db: &Db, config: Config, id: PostId) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Each part of a thread: its place, whether it is on X (and as what), its text.
-fn print_parts(parts: &[chirp_core::PostPart], tz: &Tz) -> std::io::Result<()> {
+/// Each part of a thread: its place, whether it is on its network (and as what), its text,
+/// counted by its network's rule.
+fn print_parts(
+    parts: &[chirp_core::PostPart],
+    rule: &dyn chirp_core::TextRule,
+    tz: &Tz,
+) -> std::io::Result<()> {
     let n = parts.len();
+    let net = rule.network();
     for p in parts {
         let state = match (&p.remote_id, p.posted_at, p.remote_deleted_at) {
-            (Some(id), _, Some(d)) => format!("was {id}, deleted on X {}", when::show(d, tz)),
-            (Some(id), Some(t), None) => format!("on X as {id}, {}", when::show(t, tz)),
-            (Some(id), None, None) => format!("on X as {id}"),
+            (Some(id), _, Some(d)) => format!("was {id}, deleted on {net} {}", when::show(d, tz)),
+            (Some(id), Some(t), None) => format!("on {net} as {id}, {}", when::show(t, tz)),
+            (Some(id), None, None) => format!("on {net} as {id}"),
             _ => "not sent".to_string(),
         };
-        let c = text::count(&p.content);
+        let c = rule.count(&p.content);
         outln!(
             "  part {}/{n} · {state} · {}/{}",
             p.position,
             c.weighted,
-            text::LIMIT
+            rule.limit()
         );
         for line in inert(&p.content, true).lines() {
             outln!("  │ {line}");
@@ -1388,7 +1449,7 @@ fn print_parts(parts: &[chirp_core::PostPart], tz: &Tz) -> std::io::Result<()> {
     Ok(())
 }
 
-fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
+fn print_post(p: &Post, rule: &dyn chirp_core::TextRule, tz: &Tz) -> std::io::Result<()> {
     match p.progress() {
         Some(progress) => outln!("post {} · {} · {progress}", p.id, p.status),
         None if p.parts > 1 => outln!("post {} · {} · thread of {}", p.id, p.status, p.parts),
@@ -1413,8 +1474,8 @@ fn print_post(p: &Post, tz: &Tz) -> std::io::Result<()> {
         // The parts follow, each with its own count.
         return Ok(());
     }
-    let c = text::count(&p.content);
-    outln!("  length     {}/{}", c.weighted, text::LIMIT);
+    let c = rule.count(&p.content);
+    outln!("  length     {}/{}", c.weighted, rule.limit());
     for line in inert(&p.content, true).lines() {
         outln!("  │ {line}");
     }

@@ -870,6 +870,12 @@ async fn check(
             ));
         }
     }
+    // Checked by the rule of the account it goes to (X's when the account is unknown: that
+    // problem is said already).
+    let rule = match account {
+        Some(a) => accounts::text_rule(c, a).await?,
+        None => chirp_core::rule_for(chirp_core::Network::X),
+    };
     let mut files = Vec::with_capacity(row.parts.len());
     for (i, part) in row.parts.iter().enumerate() {
         let column = if csv {
@@ -890,8 +896,8 @@ async fn check(
         } else {
             format!("parts[{}].media", i + 1)
         };
-        // Text already on X is history: it is kept as X took it.
-        if to_send && let Err(e) = text::validate_part(&part.text, !part.media.is_empty()) {
+        // Text already sent is history: it is kept as the network took it.
+        if to_send && let Err(e) = rule.validate_part(&part.text, !part.media.is_empty()) {
             problems.push(format!("{label}, {column}: {e}"));
         }
         let mut part_files = Vec::new();

@@ -4,7 +4,7 @@
 
 use std::any::Any;
 
-use chirp_core::{Post, PostId, Status};
+use chirp_core::{Post, PostId, Status, TextRule};
 use chirp_publisher::Event;
 use chirp_store::accounts::AccountStatus;
 use chirp_store::posts::{Cursor, ListQuery, Order, Page};
@@ -223,6 +223,31 @@ impl Model {
 
     pub fn selected(&self) -> Option<&Post> {
         self.list(self.focus).selected_post()
+    }
+
+    /// The text rules of `accounts`' networks, strictest first, each once; X's when none of
+    /// them is known (the list of accounts not read yet).
+    pub fn text_rules(&self, accounts: &[chirp_core::AccountId]) -> Vec<&'static dyn TextRule> {
+        let mut rules: Vec<&'static dyn TextRule> = Vec::new();
+        for a in self.accounts.iter().filter(|a| accounts.contains(&a.id)) {
+            let rule = chirp_core::rule_for(a.network);
+            if !rules.iter().any(|r| r.network() == rule.network()) {
+                rules.push(rule);
+            }
+        }
+        if rules.is_empty() {
+            rules.push(chirp_core::rule_for(chirp_core::Network::X));
+        }
+        rules.sort_by_key(|r| r.limit());
+        rules
+    }
+
+    /// The rule a text for `accounts` is counted by: the strictest of theirs.
+    pub fn text_rule(&self, accounts: &[chirp_core::AccountId]) -> &'static dyn TextRule {
+        self.text_rules(accounts)
+            .first()
+            .copied()
+            .unwrap_or_else(|| chirp_core::rule_for(chirp_core::Network::X))
     }
 
     /// The handle of an account, as shown ("@name"), if it has one.

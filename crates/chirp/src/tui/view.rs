@@ -13,7 +13,6 @@ use super::keymap::Context;
 use super::model::{DbState, Model, Pane, PublisherState};
 use super::screens::lists;
 use crate::present::{clip_words, fit_hints, inert, width};
-use chirp_core::text;
 
 /// Styles, or none at all under NO_COLOR.
 pub struct Theme {
@@ -38,11 +37,11 @@ impl Theme {
             (false, _) => Style::default().add_modifier(Modifier::REVERSED),
         }
     }
-    /// The counter: plain, yellow near the limit, red past it.
-    pub fn counter(&self, weighted: i32) -> Style {
-        if weighted > text::LIMIT {
+    /// The counter: plain, yellow near the rule's limit, red past it.
+    pub fn counter(&self, weighted: i32, rule: &dyn chirp_core::TextRule) -> Style {
+        if weighted > rule.limit() {
             self.fg(Color::Red).add_modifier(Modifier::BOLD)
-        } else if weighted >= text::WARN_AT {
+        } else if weighted >= rule.warn_at() {
             self.fg(Color::Yellow)
         } else {
             self.fg(Color::Green)

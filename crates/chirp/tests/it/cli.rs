@@ -260,7 +260,7 @@ async fn count_follows_x() {
     assert_eq!(
         v,
         serde_json::json!({"weighted_length": 282, "limit": 280, "valid": false,
-            "price_usd": 0.015, "has_url": false})
+            "network": "x", "price_usd": 0.015, "has_url": false})
     );
     // Prices come from [x.pricing].
     let cfg = home.path().join("priced.toml");
@@ -1560,4 +1560,70 @@ fn completions_man_page_and_version_come_from_the_command_line_definitions() {
         }
     }
     assert!(missing.is_empty(), "flags without help: {missing:#?}");
+}
+
+#[tokio::test]
+async fn count_and_post_follow_the_accounts_network() {
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    e.t.client()
+        .await
+        .batch_execute(
+            "INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, network,
+                                     server_url, remote_user_id, handle)
+             SELECT min(id), '', '', '', 'mastodon', 'https://mastodon.social', '7',
+                    '@me@mastodon.social' FROM users",
+        )
+        .await
+        .unwrap();
+    // 200 CJK characters: 400 of X's 280, 200 of Mastodon's 500 (and no X price).
+    let cjk = "字".repeat(200);
+    let out = e.run(&["count", "-a", "@me@mastodon.social", &cjk]);
+    assert_eq!(stdout(&out), "200/500");
+    assert!(out.status.success());
+    let out = e.run(&["count", "-a", "@alice", &cjk]);
+    assert!(stdout(&out).starts_with("400/280"), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1));
+    // Posted to both, it must fit both: refused as X refuses it, nothing written.
+    let out = e.run(&["post", "-a", "@me@mastodon.social", "-a", "@alice", &cjk]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        one_line_error(&out),
+        "chirp: the post is 400/280 weighted characters: shorten it by 120"
+    );
+    let out = e.run(&["post", "-a", "@me@mastodon.social", "--draft", &cjk]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Split for both, every part fits the stricter rule.
+    let long = "word ".repeat(120);
+    let out = e.run(&[
+        "post",
+        "-a",
+        "@me@mastodon.social",
+        "-a",
+        "@alice",
+        "--split",
+        "--draft",
+        &long,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parts: i64 =
+        e.t.client()
+            .await
+            .query_one(
+                "SELECT max(position)::bigint FROM post_parts pp JOIN posts p ON p.id = pp.post_id
+             WHERE p.content LIKE 'word%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(parts, 3, "600 characters in parts of at most 280");
 }

@@ -1300,11 +1300,12 @@ fn auto_split_cuts_the_whole_text_under_the_limit_numbered_on_request() {
     update(&mut m, alt(KeyCode::Char('a')));
     let parts = parts_of(&m);
     assert!(parts.len() >= 3, "{parts:?}");
-    assert!(
-        parts
-            .iter()
-            .all(|p| chirp_core::text::count(p).weighted <= 280)
-    );
+    assert!(parts.iter().all(|p| {
+        chirp_core::rule_for(chirp_core::Network::X)
+            .count(p)
+            .weighted
+            <= 280
+    }));
     assert_eq!(parts.join(" "), long.trim());
     assert_eq!(
         composer(&m).note.as_deref(),
@@ -1316,7 +1317,13 @@ fn auto_split_cuts_the_whole_text_under_the_limit_numbered_on_request() {
     let n = numbered.len();
     for (i, p) in numbered.iter().enumerate() {
         assert!(p.ends_with(&format!(" {}/{n}", i + 1)), "{p}");
-        assert!(chirp_core::text::count(p).weighted <= 280, "{p}");
+        assert!(
+            chirp_core::rule_for(chirp_core::Network::X)
+                .count(p)
+                .weighted
+                <= 280,
+            "{p}"
+        );
     }
     update(&mut m, alt(KeyCode::Char('a')));
     assert_eq!(parts_of(&m), parts);
@@ -2259,4 +2266,26 @@ fn the_mouse_switches_tabs_selects_rows_scrolls_and_runs_hints() {
     );
     update(&mut m, click(1, 1));
     assert!(m.screen::<chirp::tui::screens::Help>().is_some());
+}
+
+#[test]
+fn the_composer_counts_by_the_rule_of_the_accounts_network() {
+    let mut m = empty_model(80);
+    let mut toots = account(1, "me@mastodon.social", true);
+    toots.network = chirp_core::Network::Mastodon;
+    m.accounts = vec![toots];
+    update(&mut m, key(KeyCode::Char('n')));
+    // 300 CJK characters: 600 weighted on X, 300 of Mastodon's 500.
+    update(&mut m, Msg::Paste("字".repeat(300)));
+    let t = draw(&m, 80, 24);
+    assert_eq!(fg_of(&t, "300/500"), Color::Green);
+    assert!(!update(&mut m, ctrl('s')).is_empty(), "saved: it fits");
+    // On X it is over the limit, in red, and cannot be saved.
+    let mut m = empty_model(80);
+    m.accounts = vec![account(1, "me", true)];
+    update(&mut m, key(KeyCode::Char('n')));
+    update(&mut m, Msg::Paste("字".repeat(300)));
+    let t = draw(&m, 80, 24);
+    assert_eq!(fg_of(&t, "600/280"), Color::Red);
+    assert!(update(&mut m, ctrl('s')).is_empty());
 }

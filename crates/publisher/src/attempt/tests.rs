@@ -119,6 +119,23 @@ async fn every_id_stored_already_finishes_without_a_call() {
 }
 
 #[tokio::test]
+async fn the_text_is_checked_by_the_rule_of_the_accounts_network() {
+    // 200 CJK characters: 400 weighted on X, 200 characters on Mastodon.
+    let cjk = "字".repeat(200);
+    let (net, io) = (MemNetwork::new(), MemIo::new());
+    let o = run(&net, &io, &claimed(&[(&cjk, None)])).await;
+    assert!(
+        matches!(&o, Outcome::Failed(m) if m.contains("400/280")),
+        "{o:?}"
+    );
+    let mut toot = claimed(&[(&cjk, None)]);
+    toot.network = chirp_core::Network::Mastodon;
+    let o = run(&net, &io, &toot).await;
+    assert!(matches!(&o, Outcome::Posted { .. }), "{o:?}");
+    assert_eq!(texts(&net), [cjk]);
+}
+
+#[tokio::test]
 async fn after_an_unknown_outcome_a_part_found_is_never_sent_again() {
     let (net, io) = (MemNetwork::new(), MemIo::new());
     let there = net.seed("hello", None);

@@ -327,7 +327,14 @@ async fn bad_text_writes_nothing() {
     for (text, want) in [
         ("", TextError::Empty),
         ("  ", TextError::Empty),
-        (&"字".repeat(141)[..], TextError::TooLong { weighted: 282 }),
+        (
+            &"字".repeat(141)[..],
+            TextError::TooLong {
+                network: chirp_core::Network::X,
+                weighted: 282,
+                limit: 280,
+            },
+        ),
     ] {
         match posts::create(&mut c, ME, acct, text, None).await {
             Err(DbError::Text(e)) => assert_eq!(e, want),

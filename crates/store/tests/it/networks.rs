@@ -129,3 +129,56 @@ async fn other_networks_say_where_they_live_and_leave_xs_columns_empty() {
     let unknown = accounts::find(&c, "@nobody@mastodon.social").await;
     assert!(matches!(unknown, Err(DbError::UnknownAccount { .. })));
 }
+
+#[tokio::test]
+async fn each_post_is_checked_by_the_rule_of_its_accounts_network() {
+    use chirp_store::posts::{self, Actor};
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    c.batch_execute(
+        "INSERT INTO users (name) VALUES ('local');
+         INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username)
+         VALUES (1, '', '42', 'alice');
+         INSERT INTO x_accounts (user_id, access_token, x_user_id, x_username, network,
+                                 server_url, remote_user_id, handle)
+         VALUES (1, '', '', '', 'mastodon', 'https://mastodon.social', '7', '@me@mastodon.social'),
+                (1, '', '', '', 'bluesky', 'https://bsky.social', 'did:plc:abc', 'me.bsky.social');",
+    )
+    .await
+    .unwrap();
+    let me = Actor("test");
+    // 290 characters: too long for X's 280, fine for Bluesky's 300 and Mastodon's 500.
+    let text = "a".repeat(290);
+    let on_x = posts::create(&mut c, me, 1, &text, None).await.unwrap_err();
+    assert_eq!(
+        on_x.to_string(),
+        "the post is 290/280 weighted characters: shorten it by 10"
+    );
+    let toot = posts::create(&mut c, me, 2, &text, None).await.unwrap();
+    let skeet = posts::create(&mut c, me, 3, &text, None).await.unwrap();
+    // Edited past Bluesky's limit, the Bluesky post is refused and kept as it was; the
+    // Mastodon one takes it.
+    let longer = "b".repeat(400);
+    let e = posts::edit(&mut c, me, skeet.id, &longer)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the post is 400/300 characters: shorten it by 100"
+    );
+    assert_eq!(posts::get(&c, skeet.id).await.unwrap().content, text);
+    posts::edit(&mut c, me, toot.id, &longer).await.unwrap();
+    // One text to several accounts must fit each of them.
+    let both =
+        posts::create_for_accounts(&mut c, me, &[2, 3], std::slice::from_ref(&longer), None).await;
+    assert!(
+        matches!(&both, Err(DbError::PartText(e)) if e.err.to_string().contains("/300")),
+        "{both:?}"
+    );
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM posts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2, "nothing half-written");
+}

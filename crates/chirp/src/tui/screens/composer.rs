@@ -4,7 +4,7 @@
 //! failed save keeps the text here, closing asks before discarding, and quitting keeps it as
 //! a draft.
 
-use chirp_core::{PostId, price, text};
+use chirp_core::{PostId, TextRule, price, text};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -186,7 +186,7 @@ impl Composer {
     }
 
     fn save(&mut self, m: &mut Model) {
-        if let Some((parts, files)) = self.checked() {
+        if let Some((parts, files)) = self.checked(m) {
             self.saving = Some(m.request(match self.id {
                 Some(id) => Cmd::Save(id, parts, files),
                 None => Cmd::Create(parts, self.to.clone(), files),
@@ -205,7 +205,7 @@ impl Composer {
             ));
             return;
         }
-        if let Some((parts, files)) = self.checked() {
+        if let Some((parts, files)) = self.checked(m) {
             self.saving = Some(m.request(Cmd::SaveQueued {
                 id: self.id,
                 parts,
@@ -229,8 +229,14 @@ impl Composer {
         }
     }
 
-    /// The parts and files, if they may be saved (else the error says why, naming the part).
-    fn checked(&mut self) -> Option<(Vec<String>, Vec<Vec<FileRef>>)> {
+    /// The rule its text is counted by: the strictest of its accounts' networks.
+    fn text_rule(&self, m: &Model) -> &'static dyn TextRule {
+        m.text_rule(&self.targets(m))
+    }
+
+    /// The parts and files, if they may be saved (else the error says why, naming the part):
+    /// the text must fit the rule of every account it goes to.
+    fn checked(&mut self, m: &Model) -> Option<(Vec<String>, Vec<Vec<FileRef>>)> {
         if self.saving.is_some() {
             return None;
         }
@@ -250,7 +256,11 @@ impl Composer {
                 return None;
             }
         }
-        match text::validate_parts_with(&parts, |i| !self.files[i].is_empty()) {
+        let checked = m
+            .text_rules(&self.targets(m))
+            .into_iter()
+            .try_for_each(|r| r.validate_parts_with(&parts, &|i| !self.files[i].is_empty()));
+        match checked {
             // Refused before touching the database, naming the part; the text stays.
             Err(e) if parts.len() == 1 => self.error = Some(e.err.to_string()),
             Err(e) => {
@@ -369,8 +379,8 @@ impl Composer {
         self.file = 0;
     }
 
-    fn auto_split(&mut self, numbered: bool) {
-        let parts = text::resplit(&self.parts(), numbered);
+    fn auto_split(&mut self, m: &Model, numbered: bool) {
+        let parts = text::resplit(self.text_rule(m), &self.parts(), numbered);
         if parts.is_empty() {
             self.error = Some("there is no text to split".into());
             return;
@@ -472,8 +482,8 @@ impl Screen for Composer {
             Some(Action::DeletePart) => self.ask = Some(Ask::DeletePart),
             Some(Action::NextPart) => self.move_to(1),
             Some(Action::PrevPart) => self.move_to(-1),
-            Some(Action::AutoSplit) => self.auto_split(false),
-            Some(Action::AutoSplitNumbered) => self.auto_split(true),
+            Some(Action::AutoSplit) => self.auto_split(m, false),
+            Some(Action::AutoSplitNumbered) => self.auto_split(m, true),
             Some(Action::ChooseAccount) => return self.choose_accounts(m),
             Some(Action::Attach) if self.inspecting.is_some() => {
                 self.error = Some("a file is still being read".into());
@@ -510,6 +520,7 @@ impl Screen for Composer {
     }
 
     fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
+        let rule = self.text_rule(m);
         let thread = self.parts.len() > 1;
         let full = f.area();
         let height = if thread {
@@ -542,7 +553,8 @@ impl Screen for Composer {
             );
         } else {
             block = block.title_bottom(
-                Line::from(vec![counter(&text_of(&self.parts[0]), theme), cost]).right_aligned(),
+                Line::from(vec![counter(&text_of(&self.parts[0]), rule, theme), cost])
+                    .right_aligned(),
             );
         }
         // Where "save into the queue" would put it.
@@ -565,7 +577,7 @@ impl Screen for Composer {
         ])
         .areas(inner);
         if thread {
-            self.draw_parts(f, edit, theme);
+            self.draw_parts(f, edit, rule, theme);
         } else {
             let n = u16::try_from(self.files[0].len()).unwrap_or(4);
             let [text_area, files_area] =
@@ -583,11 +595,11 @@ impl Screen for Composer {
 }
 
 /// " 42/280 " in the counter's colour.
-fn counter(text: &str, theme: &Theme) -> Span<'static> {
-    let count = text::count(text);
+fn counter(text: &str, rule: &dyn TextRule, theme: &Theme) -> Span<'static> {
+    let count = rule.count(text);
     Span::styled(
-        format!(" {}/{} ", count.weighted, text::LIMIT),
-        theme.counter(count.weighted),
+        format!(" {}/{} ", count.weighted, rule.limit()),
+        theme.counter(count.weighted, rule),
     )
 }
 
@@ -604,7 +616,7 @@ const OTHER_ROWS: u16 = 3;
 impl Composer {
     /// The parts one under another, each under a rule with its number and counter; the part
     /// being edited gets the room that is left, and the window follows it.
-    fn draw_parts(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw_parts(&self, f: &mut Frame, area: Rect, rule: &dyn TextRule, theme: &Theme) {
         let n = self.parts.len();
         let want: Vec<u16> = self
             .parts
@@ -654,7 +666,7 @@ impl Composer {
                 Constraint::Length(n_files),
             ])
             .areas(rect);
-            f.render_widget(Paragraph::new(self.rule(i, head.width, theme)), head);
+            f.render_widget(Paragraph::new(self.rule(i, head.width, rule, theme)), head);
             f.render_widget(Paragraph::new(self.file_lines(i, theme)), files);
             if i == self.current {
                 f.render_widget(&self.parts[i], body);
@@ -692,9 +704,9 @@ impl Composer {
     }
 
     /// "── 2/5 ─────── 42/280": a part's rule, the current one bold.
-    fn rule(&self, i: usize, w: u16, theme: &Theme) -> Line<'static> {
+    fn rule(&self, i: usize, w: u16, text_rule: &dyn TextRule, theme: &Theme) -> Line<'static> {
         let label = format!("─ {}/{} ", i + 1, self.parts.len());
-        let count = counter(&text_of(&self.parts[i]), theme);
+        let count = counter(&text_of(&self.parts[i]), text_rule, theme);
         let fill = usize::from(w).saturating_sub(width(&label) + width(&count.content));
         let style = if i == self.current {
             theme.bold()
@@ -738,12 +750,13 @@ impl Composer {
     /// The line under the parts: a question, an error, progress, a note, or what is over;
     /// else what a link costs.
     fn message(&self, m: &Model, theme: &Theme) -> Line<'static> {
+        let rule = self.text_rule(m);
         let over: Vec<(usize, i32)> = self
             .parts
             .iter()
             .enumerate()
-            .map(|(i, t)| (i + 1, text::count(&text_of(t)).weighted))
-            .filter(|(_, w)| *w > text::LIMIT)
+            .map(|(i, t)| (i + 1, rule.count(&text_of(t)).weighted))
+            .filter(|(_, w)| *w > rule.limit())
             .collect();
         match self.ask {
             Some(Ask::Discard) => {
@@ -775,7 +788,7 @@ impl Composer {
             Line::styled(
                 format!(
                     "{which}{} over the limit: it cannot be saved or scheduled",
-                    w - text::LIMIT
+                    w - rule.limit()
                 ),
                 theme.fg(Color::Red),
             )

@@ -1,7 +1,7 @@
 //! The base screen: the Drafts, Scheduled and Posted panes and the selected post in full. Its
 //! keys act on the selection or open a popup.
 
-use chirp_core::{Metrics, Post, Status, price, text, when};
+use chirp_core::{Metrics, Post, Status, price, when};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -136,6 +136,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         )
     };
     let parts = selected_parts(m)?;
+    let rule = m.text_rule(&[account]);
     let mut refuse = |what: &str| {
         m.flash = Some((format!("a {status} post cannot be {what}"), true));
         None
@@ -154,7 +155,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         }
         Action::Edit => refuse("edited (press y to duplicate it as a new draft)"),
         Action::Schedule if editable => {
-            if let Err(e) = text::validate_parts(&parts) {
+            if let Err(e) = rule.validate_parts(&parts) {
                 let e = if parts.len() == 1 {
                     e.err.to_string()
                 } else {
@@ -167,7 +168,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         }
         Action::Schedule => refuse("scheduled"),
         Action::AddToQueue if editable => {
-            if let Err(e) = text::validate_parts(&parts) {
+            if let Err(e) = rule.validate_parts(&parts) {
                 m.flash = Some((format!("cannot queue: {e}"), true));
                 return None;
             }
@@ -449,7 +450,9 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         f.render_widget(Paragraph::new("").block(block), area);
         return;
     };
-    let c = text::count(&p.content);
+    let rule = m.text_rule(&[p.x_account_id]);
+    let net = rule.network();
+    let c = rule.count(&p.content);
     let mut head = vec![
         Span::styled(format!("#{} {}", p.id, p.status), theme.bold()),
         Span::raw("  "),
@@ -460,8 +463,8 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
             )
         } else {
             Span::styled(
-                format!("{}/{}", c.weighted, text::LIMIT),
-                theme.counter(c.weighted),
+                format!("{}/{}", c.weighted, rule.limit()),
+                theme.counter(c.weighted, rule),
             )
         },
     ];
@@ -513,18 +516,18 @@ pub fn draw_detail(m: &Model, f: &mut Frame, area: Rect, theme: &Theme) {
         Some(parts) => {
             let n = parts.len();
             for part in parts {
-                let c = text::count(&part.content);
+                let c = rule.count(&part.content);
                 let state = match (&part.remote_id, part.remote_deleted_at) {
                     (None, _) => "not sent".to_string(),
-                    (Some(x), None) => format!("on X as {x}"),
-                    (Some(x), Some(_)) => format!("deleted on X (was {x})"),
+                    (Some(x), None) => format!("on {net} as {x}"),
+                    (Some(x), Some(_)) => format!("deleted on {net} (was {x})"),
                 };
                 lines.push(Line::from(vec![
                     Span::styled(format!("part {}/{n}", part.position), theme.bold()),
                     Span::raw(format!(" · {state} · ")),
                     Span::styled(
-                        format!("{}/{}", c.weighted, text::LIMIT),
-                        theme.counter(c.weighted),
+                        format!("{}/{}", c.weighted, rule.limit()),
+                        theme.counter(c.weighted, rule),
                     ),
                 ]));
                 lines.extend(

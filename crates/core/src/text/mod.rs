@@ -1,6 +1,13 @@
-//! X's rule for post text (twitter-text, config v3): weighted length up to 280, where URLs
-//! weigh 23, CJK and emoji 2, after NFC normalisation. The database only keeps a loose sanity
-//! CHECK; this module is the rule the app enforces before every write and every publish.
+//! Each network's rule for post text, and what every rule shares (empty text, threads cut
+//! under the limit). X's (twitter-text, config v3: weighted length up to 280, where URLs
+//! weigh 23, CJK and emoji 2, after NFC normalisation) is here; Mastodon's and Bluesky's are
+//! [`mastodon`] and [`bluesky`]. The database only keeps a loose sanity CHECK: the rule of the
+//! post's account ([`rule_for`]) is what the app enforces before every write and every publish.
+
+pub mod bluesky;
+pub mod mastodon;
+
+use crate::Network;
 
 /// X's limit in weighted characters.
 pub const LIMIT: i32 = 280;
@@ -15,14 +22,73 @@ pub struct TextCount {
     pub valid: bool,
 }
 
-/// A network's rule for the text of one post. X's is [`XText`]; another network brings its own.
-pub trait TextRule {
+/// A network's rule for the text of one post. Everything that counts or checks text (the
+/// composer's counter, `chirp count`, every write, every publish) asks the rule of the post's
+/// account, never a network's functions directly.
+pub trait TextRule: Send + Sync {
+    /// Whose rule it is (its words name the network).
+    fn network(&self) -> Network;
     /// The most a post may weigh.
     fn limit(&self) -> i32;
+    /// From this weight on, the composer warns.
+    fn warn_at(&self) -> i32 {
+        self.limit() - 20
+    }
     /// The post's weight as the network counts it.
     fn count(&self, text: &str) -> TextCount;
     /// Whether the network would accept `text`; the error says what to change.
     fn validate(&self, text: &str) -> Result<TextCount, TextError>;
+
+    /// Whether the network would accept one part: its text, which may be empty when it
+    /// carries media.
+    fn validate_part(&self, text: &str, has_media: bool) -> Result<(), TextError> {
+        if has_media && text.chars().all(invisible) {
+            return Ok(());
+        }
+        self.validate(text).map(|_| ())
+    }
+
+    /// Whether the network would accept every part of a thread (a single post is a thread of
+    /// one), part `i` (from 0) carrying media when `has_media(i)`; the error names the first
+    /// part it would refuse.
+    fn validate_parts_with(
+        &self,
+        parts: &[String],
+        has_media: &dyn Fn(usize) -> bool,
+    ) -> Result<(), PartError> {
+        if parts.is_empty() {
+            return Err(PartError {
+                part: 1,
+                of: 1,
+                err: TextError::Empty,
+            });
+        }
+        for (i, p) in parts.iter().enumerate() {
+            self.validate_part(p, has_media(i))
+                .map_err(|err| PartError {
+                    part: i + 1,
+                    of: parts.len(),
+                    err,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// [`TextRule::validate_parts_with`] for parts without media.
+    fn validate_parts(&self, parts: &[String]) -> Result<(), PartError> {
+        self.validate_parts_with(parts, &|_| false)
+    }
+}
+
+/// The rule of a network, with its default limits (a Mastodon instance may allow more: see
+/// [`mastodon::MastodonText`]).
+pub fn rule_for(network: Network) -> &'static dyn TextRule {
+    static MASTODON: mastodon::MastodonText = mastodon::MastodonText::DEFAULT;
+    match network {
+        Network::X => &XText,
+        Network::Mastodon => &MASTODON,
+        Network::Bluesky => &bluesky::BlueskyText,
+    }
 }
 
 /// X's rule: twitter-text with config v3.
@@ -30,8 +96,14 @@ pub trait TextRule {
 pub struct XText;
 
 impl TextRule for XText {
+    fn network(&self) -> Network {
+        Network::X
+    }
     fn limit(&self) -> i32 {
         LIMIT
+    }
+    fn warn_at(&self) -> i32 {
+        WARN_AT
     }
     fn count(&self, text: &str) -> TextCount {
         count(text)
@@ -55,7 +127,7 @@ const URL_WEIGHT: i32 = 23;
 /// span the cut (see [`pieces`]), since the parser is quadratic on long runs without spaces.
 /// Text longer than [`MAX_CHARS`] is not counted at all (X refuses it whatever it weighs): its
 /// number of characters is given instead, so no screen ever waits for it.
-pub fn count(text: &str) -> TextCount {
+fn count(text: &str) -> TextCount {
     if text.len() > MAX_CHARS {
         let chars = text.chars().count();
         if chars > MAX_CHARS {
@@ -179,16 +251,57 @@ fn pieces(text: &str) -> Vec<&str> {
 pub enum TextError {
     #[error("the post is empty: write some text")]
     Empty,
-    #[error("the post is {weighted}/{LIMIT} weighted characters: shorten it by {}", weighted - LIMIT)]
-    TooLong { weighted: i32 },
-    #[error("the post contains a NUL byte, which X does not accept: remove it")]
-    Nul,
-    #[error("the post contains the character {0}, which X does not accept: remove it")]
-    InvalidChar(String),
+    #[error("the post is {weighted}/{limit} {}: shorten it by {}", unit(*network), weighted - limit)]
+    TooLong {
+        network: Network,
+        weighted: i32,
+        limit: i32,
+    },
+    #[error("the post contains a NUL byte, which {network} does not accept: remove it")]
+    Nul { network: Network },
+    #[error("the post contains the character {what}, which {network} does not accept: remove it")]
+    InvalidChar { network: Network, what: String },
     #[error(
-        "the text is {chars} characters long, more than X takes in any post ({MAX_CHARS}): shorten it"
+        "the text is {chars} characters long, more than {network} takes in any post ({max}): shorten it"
     )]
-    WayTooLong { chars: usize },
+    WayTooLong {
+        network: Network,
+        chars: usize,
+        max: usize,
+    },
+    #[error("the post is {bytes} bytes, more than {network} takes ({max}): shorten it")]
+    TooManyBytes {
+        network: Network,
+        bytes: usize,
+        max: usize,
+    },
+}
+
+/// What a network's count counts, as people read it.
+fn unit(network: Network) -> &'static str {
+    match network {
+        Network::X => "weighted characters",
+        Network::Mastodon | Network::Bluesky => "characters",
+    }
+}
+
+/// The checks every network makes before counting: not empty, no NUL, not absurdly long.
+fn basic_checks(network: Network, text: &str, max_chars: usize) -> Result<(), TextError> {
+    if text.chars().all(invisible) {
+        return Err(TextError::Empty);
+    }
+    if text.contains('\0') {
+        return Err(TextError::Nul { network });
+    }
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(TextError::WayTooLong {
+            network,
+            chars,
+            max: max_chars,
+        });
+    }
+    Ok(())
 }
 
 /// Characters that show nothing: a post made only of these (and spaces) looks empty.
@@ -226,27 +339,28 @@ pub fn split_thread(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A text too long for one post cut into a thread: parts under X's limit, cut after a
+/// A text too long for one post cut into a thread: parts under the rule's limit, cut after a
 /// sentence when one ends in the second half of a part, else between words (a word longer
 /// than a whole part is cut where it must). With `numbered`, each part ends with " k/n",
 /// counted in the limit. Text that fits stays one part (unless numbered). Empty text: none.
-pub fn auto_split(text: &str, numbered: bool) -> Vec<String> {
+pub fn auto_split(rule: &dyn TextRule, text: &str, numbered: bool) -> Vec<String> {
     let text = normalize_newlines(text).trim().to_string();
     if text.is_empty() {
         return Vec::new();
     }
-    if !numbered && count(&text).weighted <= LIMIT {
+    let limit = rule.limit();
+    if !numbered && rule.count(&text).weighted <= limit {
         return vec![text];
     }
     // The numbering's width depends on how many parts there are: guess, then check.
     let mut n = 1;
     loop {
         let budget = if numbered {
-            LIMIT - count(&format!(" {n}/{n}")).weighted
+            limit - rule.count(&format!(" {n}/{n}")).weighted
         } else {
-            LIMIT
+            limit
         };
-        let parts = pack(&text, budget);
+        let parts = pack(rule, &text, budget);
         if !numbered {
             return parts;
         }
@@ -282,19 +396,19 @@ pub fn strip_numbering(parts: &[String]) -> Vec<String> {
 
 /// A whole thread cut again under the limit: its parts (numbering dropped) as one text, a
 /// blank line where parts met, then [`auto_split`]. What the composer's auto-split does.
-pub fn resplit(parts: &[String], numbered: bool) -> Vec<String> {
+pub fn resplit(rule: &dyn TextRule, parts: &[String], numbered: bool) -> Vec<String> {
     let text = strip_numbering(parts)
         .iter()
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join("\n\n");
-    auto_split(&text, numbered)
+    auto_split(rule, &text, numbered)
 }
 
 /// Greedy packing of `text` into parts that weigh at most `budget` (see [`auto_split`]).
-fn pack(text: &str, budget: i32) -> Vec<String> {
-    let fits = |s: &str| count(s.trim_end()).weighted <= budget;
+fn pack(rule: &dyn TextRule, text: &str, budget: i32) -> Vec<String> {
+    let fits = |s: &str| rule.count(s.trim_end()).weighted <= budget;
     let mut parts = Vec::new();
     let mut current = String::new();
     // Where in `current` the last sentence ended (a cut there reads best).
@@ -317,7 +431,7 @@ fn pack(text: &str, budget: i32) -> Vec<String> {
             continue;
         } else {
             let cut = sentence_end
-                .filter(|&e| count(current[..e].trim_end()).weighted >= budget / 2)
+                .filter(|&e| rule.count(current[..e].trim_end()).weighted >= budget / 2)
                 .unwrap_or(current.len());
             parts.push(current[..cut].trim().to_string());
             current = format!("{}{token}", &current[cut..]);
@@ -334,7 +448,7 @@ fn pack(text: &str, budget: i32) -> Vec<String> {
     parts
 }
 
-/// A part of a thread that X would refuse: which one, and why.
+/// A part of a thread that its network would refuse: which one, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("part {part} of {of}: {err}")]
 pub struct PartError {
@@ -343,67 +457,30 @@ pub struct PartError {
     pub err: TextError,
 }
 
-/// Whether X would accept every part of a thread (a single post is a thread of one); the
-/// error names the first part it would refuse.
-pub fn validate_parts(parts: &[String]) -> Result<(), PartError> {
-    validate_parts_with(parts, |_| false)
-}
-
-/// [`validate_parts`] where part `i` (from 0) carries media when `has_media(i)`: such a part
-/// may have no text (X posts media alone).
-pub fn validate_parts_with(
-    parts: &[String],
-    has_media: impl Fn(usize) -> bool,
-) -> Result<(), PartError> {
-    if parts.is_empty() {
-        return Err(PartError {
-            part: 1,
-            of: 1,
-            err: TextError::Empty,
-        });
-    }
-    for (i, p) in parts.iter().enumerate() {
-        validate_part(p, has_media(i)).map_err(|err| PartError {
-            part: i + 1,
-            of: parts.len(),
-            err,
-        })?;
-    }
-    Ok(())
-}
-
-/// Whether X would accept one part: its text, which may be empty when it carries media.
-pub fn validate_part(text: &str, has_media: bool) -> Result<(), TextError> {
-    if has_media && text.chars().all(invisible) {
-        return Ok(());
-    }
-    validate(text).map(|_| ())
-}
-
 /// Whether X would accept `text`; the error says what to change.
-pub fn validate(text: &str) -> Result<TextCount, TextError> {
-    if text.chars().all(invisible) {
-        return Err(TextError::Empty);
-    }
-    if text.contains('\0') {
-        return Err(TextError::Nul);
-    }
-    let chars = text.chars().count();
-    if chars > MAX_CHARS {
-        return Err(TextError::WayTooLong { chars });
-    }
+fn validate(text: &str) -> Result<TextCount, TextError> {
+    let network = Network::X;
+    basic_checks(network, text, MAX_CHARS)?;
     if let Some(c) = text.chars().find(|c| refused(*c)) {
-        return Err(TextError::InvalidChar(format!("U+{:04X}", c as u32)));
+        return Err(TextError::InvalidChar {
+            network,
+            what: format!("U+{:04X}", c as u32),
+        });
     }
     let c = count(text);
     if c.weighted > LIMIT {
         return Err(TextError::TooLong {
+            network,
             weighted: c.weighted,
+            limit: LIMIT,
         });
     }
     if !c.valid {
         // twitter-text refused it for a reason not caught above; say so rather than guess.
-        return Err(TextError::InvalidChar("that X does not accept".into()));
+        return Err(TextError::InvalidChar {
+            network,
+            what: "that X does not accept".into(),
+        });
     }
     Ok(c)
 }
@@ -473,15 +550,21 @@ mod tests {
     #[test]
     fn a_part_with_media_may_have_no_text_and_only_such_a_part() {
         let v = |s: &[&str]| s.iter().map(ToString::to_string).collect::<Vec<_>>();
-        assert!(validate_part("", true).is_ok());
-        assert_eq!(validate_part(" ", false), Err(TextError::Empty));
+        assert!(XText.validate_part("", true).is_ok());
+        assert_eq!(XText.validate_part(" ", false), Err(TextError::Empty));
         assert!(
-            validate_part(&"x".repeat(281), true).is_err(),
+            XText.validate_part(&"x".repeat(281), true).is_err(),
             "media does not lift the limit"
         );
         let parts = v(&["words", "", "more"]);
-        assert!(validate_parts_with(&parts, |i| i == 1).is_ok());
-        assert_eq!(validate_parts_with(&parts, |_| false).unwrap_err().part, 2);
+        assert!(XText.validate_parts_with(&parts, &|i| i == 1).is_ok());
+        assert_eq!(
+            XText
+                .validate_parts_with(&parts, &|_| false)
+                .unwrap_err()
+                .part,
+            2
+        );
     }
 
     #[test]
@@ -496,21 +579,27 @@ mod tests {
         assert_eq!(strip_numbering(&v(&["version 1/1"])), v(&["version"]));
         assert_eq!(strip_numbering(&v(&["1/2 is half"])), v(&["1/2 is half"]));
         let sentence = "This sentence is about forty characters. ";
-        let numbered = auto_split(&sentence.repeat(20), true);
-        let plain = resplit(&numbered, false);
-        assert_eq!(plain, auto_split(&sentence.repeat(20), false));
-        assert_eq!(resplit(&plain, true), numbered);
+        let numbered = auto_split(&XText, &sentence.repeat(20), true);
+        let plain = resplit(&XText, &numbered, false);
+        assert_eq!(plain, auto_split(&XText, &sentence.repeat(20), false));
+        assert_eq!(resplit(&XText, &plain, true), numbered);
         // Short parts are joined into one where they fit, a blank line between them.
-        assert_eq!(resplit(&v(&["one", " ", "two"]), false), v(&["one\n\ntwo"]));
+        assert_eq!(
+            resplit(&XText, &v(&["one", " ", "two"]), false),
+            v(&["one\n\ntwo"])
+        );
     }
 
     #[test]
     fn auto_split_cuts_under_the_limit_after_sentences_and_numbers_the_parts() {
-        assert_eq!(auto_split("short enough", false), vec!["short enough"]);
-        assert_eq!(auto_split("  ", false), Vec::<String>::new());
+        assert_eq!(
+            auto_split(&XText, "short enough", false),
+            vec!["short enough"]
+        );
+        assert_eq!(auto_split(&XText, "  ", false), Vec::<String>::new());
         let sentence = "This sentence is about forty characters. ";
         let long = sentence.repeat(20);
-        let parts = auto_split(&long, false);
+        let parts = auto_split(&XText, &long, false);
         assert!(parts.len() >= 3, "{parts:?}");
         for p in &parts {
             assert!(count(p).weighted <= LIMIT, "{p}");
@@ -519,7 +608,7 @@ mod tests {
         let joined = parts.join(" ");
         assert_eq!(joined, long.trim());
         // Numbered: " k/n" at the end of each, within the limit.
-        let numbered = auto_split(&long, true);
+        let numbered = auto_split(&XText, &long, true);
         let n = numbered.len();
         for (i, p) in numbered.iter().enumerate() {
             assert!(p.ends_with(&format!(" {}/{n}", i + 1)), "{p}");
@@ -527,14 +616,14 @@ mod tests {
         }
         // A word longer than a part is cut; a long URL weighs 23 and stays whole.
         let word = "x".repeat(600);
-        let cut = auto_split(&word, false);
+        let cut = auto_split(&XText, &word, false);
         assert_eq!(cut.concat(), word);
         assert!(cut.iter().all(|p| count(p).weighted <= LIMIT));
         let url = format!("https://example.com/{}", "p".repeat(400));
-        let with_url = auto_split(&format!("{} {url}", "word ".repeat(60)), false);
+        let with_url = auto_split(&XText, &format!("{} {url}", "word ".repeat(60)), false);
         assert!(with_url.iter().any(|p| p.contains(&url)), "{with_url:?}");
         // Many parts: the numbering's width is counted (10+ parts need "10/12").
-        let many = auto_split(&sentence.repeat(80), true);
+        let many = auto_split(&XText, &sentence.repeat(80), true);
         assert!(many.len() >= 10);
         assert!(many.iter().all(|p| count(p).weighted <= LIMIT));
     }
@@ -548,7 +637,9 @@ mod tests {
         assert_eq!(split_thread("just one"), vec!["just one"]);
         // An empty part stays, to be refused by name.
         assert_eq!(split_thread("a\n---\n---\nb"), vec!["a", "", "b"]);
-        let err = validate_parts(&split_thread("a\n---\n\n---\nb")).unwrap_err();
+        let err = XText
+            .validate_parts(&split_thread("a\n---\n\n---\nb"))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "part 2 of 3: the post is empty: write some text"
@@ -670,7 +761,14 @@ mod tests {
         assert_eq!(count("👨\u{200d}👩\u{200d}👧").weighted, 2);
         // 141 CJK characters are 282 > 280 even though char_length is only 141.
         let cjk = "字".repeat(141);
-        assert_eq!(validate(&cjk), Err(TextError::TooLong { weighted: 282 }));
+        assert_eq!(
+            validate(&cjk),
+            Err(TextError::TooLong {
+                network: Network::X,
+                weighted: 282,
+                limit: LIMIT
+            })
+        );
     }
 
     #[test]
@@ -692,10 +790,18 @@ mod tests {
         assert_eq!(validate("\u{200b}\u{200b} \u{2060}"), Err(TextError::Empty));
         assert!(validate("a\u{200b}").is_ok());
         assert_eq!(normalize_newlines("a\r\nb\rc\n"), "a\nb\nc\n");
-        assert_eq!(validate("a\0b"), Err(TextError::Nul));
+        assert_eq!(
+            validate("a\0b"),
+            Err(TextError::Nul {
+                network: Network::X
+            })
+        );
         assert_eq!(
             validate("a\u{FEFF}b"),
-            Err(TextError::InvalidChar("U+FEFF".into()))
+            Err(TextError::InvalidChar {
+                network: Network::X,
+                what: "U+FEFF".into()
+            })
         );
     }
 }
