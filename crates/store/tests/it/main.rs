@@ -5,4 +5,5 @@ mod db;
 mod networks;
 mod parts;
 mod queue;
+mod statements;
 mod tls;
