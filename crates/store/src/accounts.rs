@@ -622,7 +622,13 @@ pub async fn expiring_tokens(
         )
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .map(|r| {
+            (
+                r.get("id"),
+                r.get("token_expires_at"),
+                r.get("token_lifetime_secs"),
+            )
+        })
         .collect())
 }
 
@@ -659,28 +665,30 @@ pub async fn glance(client: &impl GenericClient, account: Option<i32>) -> Result
                   next AS (SELECT id, scheduled_at FROM mine
                            WHERE status = 'scheduled' AND scheduled_at IS NOT NULL
                            ORDER BY scheduled_at, id LIMIT 1)
-             SELECT (SELECT scheduled_at FROM next), (SELECT id FROM next),
-                    (SELECT count(*) FROM mine WHERE status IN ('scheduled', 'publishing')),
-                    (SELECT count(*) FROM mine WHERE status = 'draft'),
+             SELECT (SELECT scheduled_at FROM next) AS next_at, (SELECT id FROM next) AS next_id,
+                    (SELECT count(*) FROM mine WHERE status IN ('scheduled', 'publishing'))
+                        AS waiting,
+                    (SELECT count(*) FROM mine WHERE status = 'draft') AS drafts,
                     (SELECT count(*) FROM mine WHERE status = 'failed'
-                       AND updated_at > now() - interval '24 hours'),
+                       AND updated_at > now() - interval '24 hours') AS failed,
                     (SELECT coalesce(array_agg(x_username || ' ' ||
                          CASE WHEN needs_reconnect THEN 'reconnect'
                               WHEN out_of_credits_at IS NOT NULL THEN 'no credits'
                               WHEN NOT is_active THEN 'not connected'
                               WHEN rate_limited_until > now() THEN 'rate limited'
                               ELSE 'ok' END ORDER BY id), '{}')
-                     FROM x_accounts WHERE x_username <> '' AND ($1::int IS NULL OR id = $1))",
+                     FROM x_accounts WHERE x_username <> '' AND ($1::int IS NULL OR id = $1))
+                        AS accounts",
             &[&account],
         )
         .await?;
-    let accounts: Vec<String> = r.get(5);
+    let accounts: Vec<String> = r.get("accounts");
     Ok(Glance {
-        next_at: r.get(0),
-        next_id: r.get(1),
-        waiting: r.get(2),
-        drafts: r.get(3),
-        failed: r.get(4),
+        next_at: r.get("next_at"),
+        next_id: r.get("next_id"),
+        waiting: r.get("waiting"),
+        drafts: r.get("drafts"),
+        failed: r.get("failed"),
         accounts: accounts
             .into_iter()
             .map(|s| match s.split_once(' ') {

@@ -22,14 +22,15 @@ pub struct ToRead {
     pub posted_at: DateTime<Utc>,
 }
 
-const TO_READ: &str = "p.id, p.x_account_id, p.x_tweet_id, coalesce(p.posted_at, p.updated_at)";
+const TO_READ: &str = "p.id, p.x_account_id, p.x_tweet_id, \
+     coalesce(p.posted_at, p.updated_at) AS posted_at";
 
 fn to_read(r: &tokio_postgres::Row) -> ToRead {
     ToRead {
-        post: r.get(0),
-        account: r.get(1),
-        x_id: r.get(2),
-        posted_at: r.get(3),
+        post: r.get("id"),
+        account: r.get("x_account_id"),
+        x_id: r.get("x_tweet_id"),
+        posted_at: r.get("posted_at"),
     }
 }
 
@@ -198,17 +199,18 @@ pub async fn postpone(
     Ok(())
 }
 
-fn metrics_of(r: &tokio_postgres::Row, at: usize) -> Metrics {
+/// The [`METRICS`] columns of a row.
+fn metrics_of(r: &tokio_postgres::Row) -> Metrics {
     Metrics {
-        impressions: r.get(at),
-        likes: r.get(at + 1),
-        reposts: r.get(at + 2),
-        replies: r.get(at + 3),
-        quotes: r.get(at + 4),
-        bookmarks: r.get(at + 5),
-        url_clicks: r.get(at + 6),
-        profile_clicks: r.get(at + 7),
-        private: r.get(at + 8),
+        impressions: r.get("impressions"),
+        likes: r.get("likes"),
+        reposts: r.get("reposts"),
+        replies: r.get("replies"),
+        quotes: r.get("quotes"),
+        bookmarks: r.get("bookmarks"),
+        url_clicks: r.get("url_clicks"),
+        profile_clicks: r.get("profile_clicks"),
+        private: r.get("private"),
     }
 }
 
@@ -229,7 +231,10 @@ pub async fn latest(
             &[&posts],
         )
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), metrics_of(r, 1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("post_id"), metrics_of(r)))
+        .collect())
 }
 
 /// Each post's reads, oldest first.
@@ -251,9 +256,9 @@ pub async fn histories(c: &impl GenericClient, posts: &[PostId]) -> Result<Histo
         )
         .await?;
     for r in &rows {
-        out.entry(r.get(0))
+        out.entry(r.get("post_id"))
             .or_default()
-            .push((r.get(1), metrics_of(r, 2)));
+            .push((r.get("fetched_at"), metrics_of(r)));
     }
     Ok(out)
 }
@@ -272,7 +277,10 @@ pub async fn history(
             &[&post],
         )
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), metrics_of(r, 1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("fetched_at"), metrics_of(r)))
+        .collect())
 }
 
 /// A post as the stats show it: what it said, when it went out, its latest numbers.
@@ -296,9 +304,10 @@ pub async fn posted(
     let rows = c
         .query(
             &format!(
-                "SELECT p.id, p.x_account_id, p.content, coalesce(p.posted_at, p.updated_at),
-                        p.gone_from_x_at IS NOT NULL OR p.x_deleted_at IS NOT NULL,
-                        m.post_id IS NOT NULL, {}
+                "SELECT p.id, p.x_account_id, p.content,
+                        coalesce(p.posted_at, p.updated_at) AS posted_at,
+                        p.gone_from_x_at IS NOT NULL OR p.x_deleted_at IS NOT NULL AS gone,
+                        m.post_id IS NOT NULL AS read, {}
                  FROM posts p
                  LEFT JOIN LATERAL (
                      SELECT * FROM post_analytics a WHERE a.post_id = p.id
@@ -319,12 +328,12 @@ pub async fn posted(
     Ok(rows
         .iter()
         .map(|r| PostStats {
-            post: r.get(0),
-            account: r.get(1),
-            content: r.get(2),
-            posted_at: r.get(3),
-            gone: r.get(4),
-            metrics: r.get::<_, bool>(5).then(|| metrics_of(r, 6)),
+            post: r.get("id"),
+            account: r.get("x_account_id"),
+            content: r.get("content"),
+            posted_at: r.get("posted_at"),
+            gone: r.get("gone"),
+            metrics: r.get::<_, bool>("read").then(|| metrics_of(r)),
         })
         .collect())
 }
@@ -354,11 +363,14 @@ pub async fn usage(
         )
         .await?
     {
-        out.entry(r.get(0)).or_default().parts.push(r.get(1));
+        out.entry(r.get("x_account_id"))
+            .or_default()
+            .parts
+            .push(r.get("content"));
     }
     let counts = c
         .query(
-            "SELECT p.x_account_id, 'delete', count(*) FROM post_parts pp JOIN posts p ON p.id = pp.post_id
+            "SELECT p.x_account_id, 'delete' AS what, count(*) AS n FROM post_parts pp JOIN posts p ON p.id = pp.post_id
              WHERE pp.remote_deleted_at >= $1 GROUP BY 1
              UNION ALL
              SELECT p.x_account_id, 'read', count(*) FROM post_analytics a JOIN posts p ON p.id = a.post_id
@@ -372,9 +384,9 @@ pub async fn usage(
         )
         .await?;
     for r in counts {
-        let n = u64::try_from(r.get::<_, i64>(2)).unwrap_or(0);
-        let u = out.entry(r.get(0)).or_default();
-        match r.get::<_, &str>(1) {
+        let n = u64::try_from(r.get::<_, i64>("n")).unwrap_or(0);
+        let u = out.entry(r.get("x_account_id")).or_default();
+        match r.get::<_, &str>("what") {
             "delete" => u.deletes += n,
             "read" => u.reads += n,
             _ => u.metadata += n,

@@ -245,9 +245,9 @@ pub async fn for_posts(
     }
     let rows = client
         .query(
-            "SELECT pm.position, pm.ord, m.id, m.kind, m.media_type, m.size_bytes,
-                    encode(m.sha256, 'hex'), pm.alt_text, pm.remote_media_id, pm.remote_media_expires_at,
-                    pm.post_id
+            "SELECT pm.position, pm.ord, m.id AS media_id, m.kind, m.media_type, m.size_bytes,
+                    encode(m.sha256, 'hex') AS sha256, pm.alt_text, pm.remote_media_id,
+                    pm.remote_media_expires_at, pm.post_id
              FROM part_media pm JOIN media m ON m.id = pm.media_id
              WHERE pm.post_id = ANY($1) ORDER BY pm.post_id, pm.position, pm.ord",
             &[&posts],
@@ -255,27 +255,27 @@ pub async fn for_posts(
         .await?;
     for r in &rows {
         let a = attachment_of(r)?;
-        out.entry(r.get(10)).or_default().push(a);
+        out.entry(r.get("post_id")).or_default().push(a);
     }
     Ok(out)
 }
 
-/// An attachment from a row of: position, ord, media id, kind, media type, size, hex SHA-256,
-/// alt text, X media id, its expiry.
+/// An attachment from a row with columns position, ord, media_id, kind, media_type,
+/// size_bytes, sha256 (hex), alt_text, remote_media_id and remote_media_expires_at.
 pub(crate) fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, DbError> {
-    let kind: String = r.get(3);
+    let kind: String = r.get("kind");
     Ok(Attachment {
-        position: r.get(0),
-        ord: r.get(1),
-        media_id: r.get(2),
+        position: r.get("position"),
+        ord: r.get("ord"),
+        media_id: r.get("media_id"),
         kind: MediaKind::parse(&kind)
             .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")))?,
-        media_type: r.get(4),
-        size_bytes: r.get(5),
-        sha256: r.get(6),
-        alt_text: r.get(7),
-        remote_media_id: r.get(8),
-        remote_media_expires_at: r.get(9),
+        media_type: r.get("media_type"),
+        size_bytes: r.get("size_bytes"),
+        sha256: r.get("sha256"),
+        alt_text: r.get("alt_text"),
+        remote_media_id: r.get("remote_media_id"),
+        remote_media_expires_at: r.get("remote_media_expires_at"),
     })
 }
 

@@ -287,6 +287,17 @@ pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPa
         .unwrap_or_default())
 }
 
+/// A part as `SELECT post_parts.*` reads it.
+fn part_from(r: &Row) -> PostPart {
+    PostPart {
+        position: r.get("position"),
+        content: r.get("content"),
+        remote_id: r.get("remote_id"),
+        posted_at: r.get("posted_at"),
+        remote_deleted_at: r.get("remote_deleted_at"),
+    }
+}
+
 /// [`parts`] of each of `ids`, in one query.
 pub async fn parts_of(
     client: &impl GenericClient,
@@ -303,13 +314,7 @@ pub async fn parts_of(
     let mut out: std::collections::HashMap<PostId, Vec<PostPart>> =
         std::collections::HashMap::new();
     for r in &rows {
-        out.entry(r.get(0)).or_default().push(PostPart {
-            position: r.get(1),
-            content: r.get(2),
-            remote_id: r.get(3),
-            posted_at: r.get(4),
-            remote_deleted_at: r.get(5),
-        });
+        out.entry(r.get("post_id")).or_default().push(part_from(r));
     }
     Ok(out)
 }
@@ -822,7 +827,7 @@ async fn groups(
     }
     let rows = client
         .query(
-            "SELECT group_id, count(*), count(*) FILTER (WHERE status = 'posted')
+            "SELECT group_id, count(*) AS posts, count(*) FILTER (WHERE status = 'posted') AS posted
              FROM posts WHERE group_id = ANY($1) GROUP BY group_id",
             &[&ids],
         )
@@ -831,10 +836,10 @@ async fn groups(
         .iter()
         .map(|r| {
             (
-                r.get(0),
+                r.get("group_id"),
                 Group {
-                    posts: r.get(1),
-                    posted: r.get(2),
+                    posts: r.get("posts"),
+                    posted: r.get("posted"),
                 },
             )
         })
@@ -847,31 +852,10 @@ async fn thread_parts(
     posts: &[Post],
 ) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, DbError> {
     let ids: Vec<PostId> = posts.iter().filter(|p| p.parts > 1).map(|p| p.id).collect();
-    let mut threads = std::collections::HashMap::new();
     if ids.is_empty() {
-        return Ok(threads);
+        return Ok(std::collections::HashMap::new());
     }
-    let rows = client
-        .query(
-            "SELECT post_id, position, content, remote_id, posted_at, remote_deleted_at
-             FROM post_parts WHERE post_id = ANY($1)
-             ORDER BY post_id, position",
-            &[&ids],
-        )
-        .await?;
-    for r in rows {
-        threads
-            .entry(r.get::<_, PostId>(0))
-            .or_insert_with(Vec::new)
-            .push(PostPart {
-                position: r.get(1),
-                content: r.get(2),
-                remote_id: r.get(3),
-                posted_at: r.get(4),
-                remote_deleted_at: r.get(5),
-            });
-    }
-    Ok(threads)
+    parts_of(client, &ids).await
 }
 
 /// How many posts there are in each status (statuses with none are absent).
@@ -882,16 +866,16 @@ pub async fn counts(
 ) -> Result<Vec<(Status, i64)>, DbError> {
     let rows = client
         .query(
-            "SELECT status, count(*) FROM posts WHERE ($1::int IS NULL OR x_account_id = $1)
+            "SELECT status, count(*) AS n FROM posts WHERE ($1::int IS NULL OR x_account_id = $1)
              GROUP BY status ORDER BY status",
             &[&account],
         )
         .await?;
     rows.iter()
         .map(|r| {
-            let s: String = r.get(0);
+            let s: String = r.get("status");
             let status = s.parse()?;
-            Ok((status, r.get(1)))
+            Ok((status, r.get("n")))
         })
         .collect()
 }
@@ -935,12 +919,12 @@ pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Even
     Ok(rows
         .iter()
         .map(|r| Event {
-            event: r.get(0),
-            from: r.get(1),
-            to: r.get(2),
-            actor: r.get(3),
-            detail: r.get(4),
-            at: r.get(5),
+            event: r.get("event"),
+            from: r.get("from_status"),
+            to: r.get("to_status"),
+            actor: r.get("actor"),
+            detail: r.get("detail"),
+            at: r.get("at"),
         })
         .collect())
 }

@@ -297,14 +297,15 @@ pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
                  FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
                  WHERE p.status = 'scheduled' AND {USABLE}
              )
-             SELECT (EXTRACT(EPOCH FROM ((SELECT at FROM due) - clock_timestamp())) * 1000)::float8,
+             SELECT (EXTRACT(EPOCH FROM ((SELECT at FROM due) - clock_timestamp())) * 1000)::float8
+                        AS due_ms,
                     (EXTRACT(EPOCH FROM (least(
                         (SELECT at FROM due),
                         (SELECT min(claim_expires_at) FROM posts WHERE status = 'publishing'),
                         -- While posts are in flight, look each second for publishers that died.
                         (SELECT clock_timestamp() + interval '1 second' FROM posts
                          WHERE status = 'publishing' AND claimed_by_app IS NOT NULL LIMIT 1)
-                    ) - clock_timestamp())) * 1000)::float8"
+                    ) - clock_timestamp())) * 1000)::float8 AS wake_ms"
             ),
             &[],
         )
@@ -320,8 +321,8 @@ pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
         })
     };
     Ok(Wake {
-        due_ms: ms(row.get(0)),
-        wake_ms: ms(row.get(1)),
+        due_ms: ms(row.get("due_ms")),
+        wake_ms: ms(row.get("wake_ms")),
     })
 }
 

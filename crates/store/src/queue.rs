@@ -66,7 +66,7 @@ pub async fn get(
             &[&account],
         )
         .await?;
-    row.map(|r| queue_of(account, r.get(0), r.get(1)))
+    row.map(|r| queue_of(account, r.get("spec"), r.get("timezone")))
         .transpose()
 }
 
@@ -87,7 +87,7 @@ pub async fn all(client: &impl GenericClient) -> Result<Vec<Queue>, DbError> {
         )
         .await?;
     rows.iter()
-        .map(|r| queue_of(r.get(0), r.get(1), r.get(2)))
+        .map(|r| queue_of(r.get("x_account_id"), r.get("spec"), r.get("timezone")))
         .collect()
 }
 
@@ -113,7 +113,7 @@ async fn lock(tx: &Transaction<'_>, account: AccountId) -> Result<Queue, DbError
         )
         .await?;
     match row {
-        Some(r) => queue_of(account, r.get(0), r.get(1)),
+        Some(r) => queue_of(account, r.get("spec"), r.get("timezone")),
         None => Err(no_queue(tx, account).await),
     }
 }
@@ -324,7 +324,7 @@ pub async fn compact(
         )
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .map(|r| (r.get("id"), r.get("scheduled_at")))
         .collect();
     let ids: Vec<PostId> = was.iter().map(|(id, _)| *id).collect();
     let taken = taken(&tx, account, now, &ids).await?;

@@ -94,8 +94,9 @@ pub async fn save_from_post(
 pub async fn list(client: &impl GenericClient) -> Result<Vec<Summary>, DbError> {
     let rows = client
         .query(
-            "SELECT t.name, 1 + (SELECT count(*) FROM template_parts p WHERE p.template_id = t.id),
-                    (SELECT count(*) FROM template_media m WHERE m.template_id = t.id),
+            "SELECT t.name,
+                    1 + (SELECT count(*) FROM template_parts p WHERE p.template_id = t.id) AS parts,
+                    (SELECT count(*) FROM template_media m WHERE m.template_id = t.id) AS files,
                     t.content, t.updated_at
              FROM post_templates t
              WHERE t.user_id = (SELECT min(id) FROM users)
@@ -106,11 +107,11 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<Summary>, DbError> 
     Ok(rows
         .iter()
         .map(|r| Summary {
-            name: r.get(0),
-            parts: r.get(1),
-            files: r.get(2),
-            first: r.get(3),
-            updated_at: r.get(4),
+            name: r.get("name"),
+            parts: r.get("parts"),
+            files: r.get("files"),
+            first: r.get("content"),
+            updated_at: r.get("updated_at"),
         })
         .collect())
 }
@@ -128,8 +129,8 @@ pub async fn get(client: &impl GenericClient, name: &str) -> Result<Template, Db
     else {
         return Err(unknown(client, name).await);
     };
-    let id: i32 = row.get(0);
-    let mut parts: Vec<String> = vec![row.get(1)];
+    let id: i32 = row.get("id");
+    let mut parts: Vec<String> = vec![row.get("content")];
     for r in client
         .query(
             "SELECT content FROM template_parts WHERE template_id = $1 ORDER BY position",
@@ -148,14 +149,14 @@ pub async fn get(client: &impl GenericClient, name: &str) -> Result<Template, Db
         )
         .await?
     {
-        let position: i32 = r.get(0);
+        let position: i32 = r.get("position");
         if let Some(files) = usize::try_from(position - 1)
             .ok()
             .and_then(|i| media.get_mut(i))
         {
             files.push(NewAttachment {
-                media_id: r.get(1),
-                alt_text: r.get(2),
+                media_id: r.get("media_id"),
+                alt_text: r.get("alt_text"),
             });
         }
     }
@@ -163,7 +164,7 @@ pub async fn get(client: &impl GenericClient, name: &str) -> Result<Template, Db
         name: name.to_string(),
         parts,
         media,
-        updated_at: row.get(2),
+        updated_at: row.get("updated_at"),
     })
 }
 
@@ -199,8 +200,9 @@ pub async fn files(
 ) -> Result<Vec<crate::media::Attachment>, DbError> {
     let rows = client
         .query(
-            "SELECT tm.position, tm.ord, m.id, m.kind, m.media_type, m.size_bytes,
-                    encode(m.sha256, 'hex'), tm.alt_text, NULL::varchar, NULL::timestamptz
+            "SELECT tm.position, tm.ord, m.id AS media_id, m.kind, m.media_type, m.size_bytes,
+                    encode(m.sha256, 'hex') AS sha256, tm.alt_text,
+                    NULL::varchar AS remote_media_id, NULL::timestamptz AS remote_media_expires_at
              FROM post_templates t
              JOIN template_media tm ON tm.template_id = t.id
              JOIN media m ON m.id = tm.media_id
