@@ -8,6 +8,7 @@ mod error;
 pub mod media;
 pub mod notify;
 mod present;
+pub mod running;
 pub mod stats;
 pub mod tui;
 

@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{SecondsFormat, Utc};
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
 use chirp_credentials::{Credentials, Refresh, Why};
-use chirp_publisher::{self as publisher, Event, Options, Stop};
+use chirp_publisher::{Event, Options, Stop};
 
 use crate::config::Config;
 use crate::error::UsageError;
@@ -99,15 +99,7 @@ pub(super) async fn run(
     let networks = config.networks(timeout);
     let credentials = Credentials::new(&networks, cipher);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = watch::channel(Stop::No);
-    let mut task = tokio::spawn(publisher::run(
-        chirp_store::Target::from(&*db),
-        networks,
-        credentials,
-        opts,
-        tx,
-        stop_rx,
-    ));
+    let mut publisher = crate::running::Publisher::start(&db, networks, credentials, opts, tx);
     let names_db = db.clone();
     let printer = tokio::spawn(async move {
         use std::io::Write as _;
@@ -145,7 +137,7 @@ pub(super) async fn run(
     let mut stopping = false;
     loop {
         tokio::select! {
-            _ = &mut task => break,
+            _ = &mut publisher.task => break,
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
@@ -153,19 +145,19 @@ pub(super) async fn run(
             eprintln!(
                 "chirp: stopping now: the posts in flight are handed back, to be checked on X before any resend"
             );
-            let _ = stop_tx.send(Stop::Release);
+            publisher.stop(Stop::Release);
             // Handing back is one statement; if the database does not answer, leases run out.
-            if tokio::time::timeout(Duration::from_secs(10), &mut task)
+            if tokio::time::timeout(Duration::from_secs(10), &mut publisher.task)
                 .await
                 .is_err()
             {
-                task.abort();
+                publisher.task.abort();
             }
             break;
         }
         stopping = true;
         eprintln!("chirp: stopping: finishing the posts in flight (signal again to quit at once)");
-        let _ = stop_tx.send(Stop::Finish);
+        publisher.stop(Stop::Finish);
     }
     let _ = printer.await;
     db.close();

@@ -22,11 +22,11 @@ use crossterm::{execute, terminal};
 use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use chirp_credentials::Credentials;
 use chirp_net::DEFAULT_TIMEOUT;
-use chirp_publisher::{self as publisher, Options, Stop};
+use chirp_publisher::{Options, Stop};
 use chirp_store::Db;
 use chirp_store::notify::{self, Heard};
 
@@ -199,8 +199,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     model.pricing = config.x.pricing;
 
     // The background publisher, when enabled and able to read tokens.
-    let (stop_pub, stop_rx) = watch::channel(Stop::No);
-    let mut publisher_task = None;
+    let mut running: Option<crate::running::Publisher> = None;
     // The networks, for unpublishing, connecting and the publisher: reaching them takes the
     // key that decrypts tokens.
     let access: effects::Access = match chirp_credentials::key(&db).await {
@@ -228,8 +227,8 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                         }
                     }
                 });
-                publisher_task = Some(tokio::spawn(publisher::run(
-                    chirp_store::Target::from(&*db),
+                running = Some(crate::running::Publisher::start(
+                    &db,
                     networks,
                     credentials,
                     Options {
@@ -238,8 +237,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                         ..Options::default()
                     },
                     etx,
-                    stop_rx,
-                )));
+                ));
             }
             Err(e) => model.publisher = PublisherState::Off(e.clone()),
         }
@@ -363,10 +361,10 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     if let Some(line) = kept {
         say(&line);
     }
-    let _ = stop_pub.send(Stop::Finish);
-    if let Some(mut t) = publisher_task {
+    if let Some(mut p) = running {
+        p.stop(Stop::Finish);
         // Posts in flight finish (or time out at X) before we go; say so if that takes a while.
-        if tokio::time::timeout(Duration::from_secs(1), &mut t)
+        if tokio::time::timeout(Duration::from_secs(1), &mut p.task)
             .await
             .is_err()
         {
@@ -382,14 +380,14 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                 }
             };
             tokio::select! {
-                _ = &mut t => {}
+                _ = &mut p.task => {}
                 () = interrupted => {
-                    let _ = stop_pub.send(Stop::Release);
-                    let _ = tokio::time::timeout(Duration::from_secs(10), &mut t).await;
+                    p.stop(Stop::Release);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), &mut p.task).await;
                 }
                 () = tokio::time::sleep(Duration::from_secs(35)) => {
-                    let _ = stop_pub.send(Stop::Release);
-                    let _ = tokio::time::timeout(Duration::from_secs(10), &mut t).await;
+                    p.stop(Stop::Release);
+                    let _ = tokio::time::timeout(Duration::from_secs(10), &mut p.task).await;
                 }
             }
         }

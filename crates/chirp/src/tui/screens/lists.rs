@@ -141,7 +141,10 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         m.flash = Some((format!("a {status} post cannot be {what}"), true));
         None
     };
-    let editable = matches!(status, Status::Draft | Status::Scheduled | Status::Failed);
+    // What a post in this status allows is chirp-core's status table, not a copy of it.
+    let allows = |a: chirp_core::Action| chirp_core::status::transition(status, a).is_ok();
+    let editable = allows(chirp_core::Action::Edit);
+    let schedulable = allows(chirp_core::Action::Schedule);
     match action {
         Action::Edit if editable && sent > 0 => {
             refuse("edited: part of it is on X (press t to make its unsent parts a new draft)")
@@ -154,7 +157,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             Some(Box::new(c))
         }
         Action::Edit => refuse("edited (press y to duplicate it as a new draft)"),
-        Action::Schedule if editable => {
+        Action::Schedule if schedulable => {
             if let Err(e) = rule.validate_parts(&parts) {
                 let e = if parts.len() == 1 {
                     e.err.to_string()
@@ -167,7 +170,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             Some(Box::new(Prompt::new(id, account)))
         }
         Action::Schedule => refuse("scheduled"),
-        Action::AddToQueue if editable => {
+        Action::AddToQueue if schedulable => {
             if let Err(e) = rule.validate_parts(&parts) {
                 m.flash = Some((format!("cannot queue: {e}"), true));
                 return None;
@@ -176,20 +179,22 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             None
         }
         Action::AddToQueue => refuse("queued"),
-        Action::Unschedule if matches!(status, Status::Scheduled | Status::Failed) => {
+        Action::Unschedule if allows(chirp_core::Action::Unschedule) => {
             m.request(Cmd::Unschedule(id));
             None
         }
         Action::Unschedule => refuse("unscheduled"),
-        Action::PublishNow if editable => Some(Box::new(Confirm::PublishNow(id))),
+        Action::PublishNow if schedulable => Some(Box::new(Confirm::PublishNow(id))),
         Action::PublishNow => refuse("published again"),
-        Action::Delete if status == Status::Publishing => refuse("deleted while it is being sent"),
+        Action::Delete if !allows(chirp_core::Action::Delete) => {
+            refuse("deleted while it is being sent")
+        }
         Action::Delete => Some(Box::new(Confirm::Delete(id))),
         Action::Duplicate => {
             m.request(Cmd::Duplicate(id));
             None
         }
-        Action::Retry if status == Status::Failed => {
+        Action::Retry if allows(chirp_core::Action::Retry) => {
             m.request(Cmd::Retry(id));
             None
         }
@@ -202,7 +207,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             Some(Box::new(Confirm::Unpublish(id, sent)))
         }
         Action::Unpublish => refuse("unpublished (nothing of it is on X)"),
-        Action::SplitOff if status == Status::Failed && sent > 0 => {
+        Action::SplitOff if allows(chirp_core::Action::SplitOff) && sent > 0 => {
             m.request(Cmd::SplitOff(id));
             None
         }
