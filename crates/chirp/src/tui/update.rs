@@ -13,9 +13,7 @@ use super::keymap::Context;
 use super::model::{
     Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
 };
-use super::screens::{
-    Composer, ConnectView, Input, QueueView, StatsView, Step, TemplatePicker, lists,
-};
+use super::screens::{Notice, Step, Taken, lists};
 
 /// Handles one message; returns the requests it made.
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Request> {
@@ -148,33 +146,19 @@ pub(crate) fn handle(m: &mut Model, msg: Msg) {
             if any {
                 load_account(m);
             }
-            // An open queue view follows too (once: a load in flight covers the burst).
-            if let Some(week) = m
-                .screen::<QueueView>()
-                .filter(|v| v.loading.is_none())
-                .map(|v| v.week)
-            {
-                let id = m.request(Cmd::LoadQueue(week));
-                if let Some(v) = m.screen_mut::<QueueView>() {
-                    v.loading = Some(id);
-                }
-            }
-            // So does an open stats screen (new numbers read, an account resumed).
-            if m.screen::<StatsView>().is_some_and(|v| v.loading.is_none()) {
-                let id = m.request(Cmd::LoadStats(m.pricing));
-                if let Some(v) = m.screen_mut::<StatsView>() {
-                    v.loading = Some(id);
-                }
-            }
+            // Open screens follow too (the queue's week, the stats).
+            notify(m, &Notice::Changed);
         }
         Msg::Publisher(e) => publisher_event(m, e),
         Msg::ConnectReady { id, url, redirect } => {
-            if let Some(v) = m.screen_mut::<ConnectView>().filter(|v| v.request == id) {
-                v.url = Some(url);
-                v.redirect = Some(redirect);
+            notify(m, &Notice::ConnectReady { id, url, redirect });
+        }
+        Msg::Answer(id, answer) => {
+            // Each screen takes the answers it waits for; the model, the rest.
+            if let Some(answer) = offer(m, id, answer) {
+                answered(m, id, answer);
             }
         }
-        Msg::Answer(id, answer) => answered(m, id, answer),
         Msg::Quit => m.quit = true,
     }
 }
@@ -183,7 +167,7 @@ fn key(m: &mut Model, k: KeyEvent) {
     // Ctrl-C quits from anywhere but the composer (which asks before dropping text) and what
     // is open over it (its help).
     let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
-    if ctrl_c && m.screen::<Composer>().is_none() {
+    if ctrl_c && !m.stack.iter().any(|s| s.holds_text()) {
         m.quit = true;
         return;
     }
@@ -211,8 +195,46 @@ fn key(m: &mut Model, k: KeyEvent) {
     }
 }
 
-/// An answer from the effects runner. Answers to requests nobody waits for any more (a page
-/// of an old filter) are dropped here.
+/// Tells every open screen of `notice`, top first.
+fn notify(m: &mut Model, notice: &Notice) {
+    for i in (0..m.stack.len()).rev() {
+        let mut s = m.stack.remove(i);
+        s.on_notice(m, notice);
+        m.stack.insert(i.min(m.stack.len()), s);
+    }
+}
+
+/// Offers an answer to the open screens, top first, each off the stack while it looks (like
+/// a key); what none takes (or one takes and passes on) is the model's.
+fn offer(m: &mut Model, id: ReqId, mut answer: Answer) -> Option<Answer> {
+    for i in (0..m.stack.len()).rev() {
+        let mut s = m.stack.remove(i);
+        let (step, rest) = match s.on_answer(m, id, answer) {
+            Taken::No(a) => {
+                m.stack.insert(i.min(m.stack.len()), s);
+                answer = a;
+                continue;
+            }
+            Taken::Yes(step) => (step, None),
+            Taken::Also(a, step) => (step, Some(a)),
+        };
+        let at = i.min(m.stack.len());
+        match step {
+            Step::Stay => m.stack.insert(at, s),
+            Step::Pop => {}
+            Step::Push(next) => {
+                m.stack.insert(at, s);
+                m.stack.insert(at + 1, next);
+            }
+            Step::Replace(next) => m.stack.insert(at, next),
+        }
+        return rest;
+    }
+    Some(answer)
+}
+
+/// An answer no screen took. Answers to requests nobody waits for any more (a page of an
+/// old filter, a screen closed meanwhile) are dropped here.
 fn answered(m: &mut Model, id: ReqId, answer: Answer) {
     match answer {
         Answer::Loaded(result) => {
@@ -229,36 +251,9 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
                 account_loaded(m, result);
             }
         }
-        Answer::Saved(result) => saved(m, id, result),
+        Answer::Saved(result) => saved(m, result),
         Answer::Done(Ok(s)) => m.flash = Some((s, false)),
         Answer::Done(Err(e)) => m.flash = Some((e, true)),
-        Answer::Edited(result) => {
-            if let Some(c) = m.screen_mut::<Composer>() {
-                match result {
-                    Ok(text) => c.replace_text(&text),
-                    Err(e) => c.error = Some(e),
-                }
-            }
-        }
-        Answer::Inspected(result) => {
-            if let Some(c) = m.screen_mut::<Composer>()
-                && c.inspecting == Some(id)
-            {
-                c.inspecting = None;
-                c.note = None;
-                match result {
-                    Ok(file) => c.add_file(file),
-                    Err(e) => c.error = Some(e),
-                }
-            }
-        }
-        Answer::Completed(asked, input, names) => {
-            if let Some(i) = m.screen_mut::<Input>()
-                && i.completing == Some(id)
-            {
-                i.completed(&asked, input, names);
-            }
-        }
         Answer::Preview(media, result) => {
             let shown = match (result, &m.picker) {
                 (Ok(img), Some(picker)) => Preview::Ready(Box::new(std::cell::RefCell::new(
@@ -269,89 +264,22 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
             };
             m.previews.insert(media, shown);
         }
-        Answer::Connected(result) => {
-            let mine = m.screen::<ConnectView>().is_some_and(|v| v.request == id);
-            match result {
-                Ok(msg) => {
-                    if mine {
-                        m.stack
-                            .retain(|s| !(s.as_ref() as &dyn std::any::Any).is::<ConnectView>());
-                    }
-                    m.flash = Some((msg, false));
-                    load_account(m);
-                }
-                Err(e) if mine => {
-                    if let Some(v) = m.screen_mut::<ConnectView>() {
-                        v.error = Some(e);
-                        v.checking = false;
-                    }
-                }
-                // A connect given up on: nothing to say.
-                Err(_) => {}
-            }
+        // A connect done (its screen closed, or given up on: then nothing to say on failure).
+        Answer::Connected(Ok(msg)) => {
+            m.flash = Some((msg, false));
+            load_account(m);
         }
-        Answer::Pasted(Err(e)) => {
-            if let Some(v) = m.screen_mut::<ConnectView>() {
-                v.error = Some(e);
-                v.checking = false;
-            }
-        }
-        Answer::Pasted(Ok(())) => {}
-        Answer::Stats(result) => {
-            // First shown: the account the panes show, else the default.
-            let prefer = m
-                .showing
-                .or_else(|| m.accounts.iter().find(|a| a.is_default).map(|a| a.id));
-            if let Some(v) = m.screen_mut::<StatsView>() {
-                v.answered(prefer, id, result);
-            }
-        }
-        Answer::Queue(result) => {
-            if let Some(v) = m.screen_mut::<QueueView>() {
-                v.answered(id, result);
-            }
-        }
-        Answer::Templates(result) => {
-            if let Some(p) = m.screen_mut::<TemplatePicker>() {
-                p.listed(id, result);
-            }
-        }
-        Answer::Template(result) => template_read(m, id, result),
         Answer::Crashed(why) => crashed(m, id, why),
-    }
-}
-
-/// A template read to start a post: the picker gives way to a composer holding it.
-fn template_read(
-    m: &mut Model,
-    id: ReqId,
-    result: Result<(Vec<String>, Vec<chirp_store::media::Attachment>), String>,
-) {
-    let Some(name) = m
-        .screen::<TemplatePicker>()
-        .and_then(|p| p.opening.clone())
-        .filter(|(r, _)| *r == id)
-        .map(|(_, n)| n)
-    else {
-        return;
-    };
-    match result {
-        Ok((parts, files)) => {
-            let c = crate::tui::screens::templates::composer_from(m, &name, &parts, files);
-            if let Some(i) = m.stack.iter().rposition(|s| {
-                (s.as_ref() as &dyn std::any::Any)
-                    .downcast_ref::<TemplatePicker>()
-                    .is_some()
-            }) {
-                m.stack[i] = Box::new(c);
-            }
-        }
-        Err(e) => {
-            if let Some(p) = m.screen_mut::<TemplatePicker>() {
-                p.opening = None;
-                p.error = Some(e);
-            }
-        }
+        // Answers for a screen that has closed meanwhile.
+        Answer::Connected(Err(_))
+        | Answer::Pasted(_)
+        | Answer::Edited(_)
+        | Answer::Inspected(_)
+        | Answer::Completed(..)
+        | Answer::Stats(_)
+        | Answer::Queue(_)
+        | Answer::Templates(_)
+        | Answer::Template(_) => {}
     }
 }
 
@@ -380,22 +308,6 @@ fn crashed(m: &mut Model, id: ReqId, why: String) {
     }
     if m.account_loading == Some(id) {
         m.account_loading = None;
-    }
-    if let Some(c) = m.screen_mut::<Composer>()
-        && c.inspecting == Some(id)
-    {
-        c.inspecting = None;
-        c.note = None;
-        c.error = Some(why);
-        return;
-    }
-    if let Some(c) = m.screen_mut::<Composer>()
-        && c.saving == Some(id)
-    {
-        // The text stays in the composer: nothing typed is lost.
-        c.saving = None;
-        c.error = Some(why);
-        return;
     }
     m.flash = Some((why, true));
 }
@@ -450,17 +362,10 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     }
 }
 
-fn saved(m: &mut Model, id: ReqId, result: Result<Post, String>) {
-    let from_composer = m.stack.iter().rposition(|s| {
-        (s.as_ref() as &dyn std::any::Any)
-            .downcast_ref::<Composer>()
-            .is_some_and(|c| c.saving == Some(id))
-    });
+/// A post saved (the composer that saved it has closed): say so and show it.
+fn saved(m: &mut Model, result: Result<Post, String>) {
     match result {
         Ok(post) => {
-            if let Some(i) = from_composer {
-                m.stack.remove(i);
-            }
             let said = match post.scheduled_at.filter(|_| post.queued) {
                 Some(at) => format!("post {} queued for {}", post.id, when::show(at, &m.tz)),
                 None => format!("saved post {}", post.id),
@@ -472,17 +377,7 @@ fn saved(m: &mut Model, id: ReqId, result: Result<Post, String>) {
                 reload(m, p);
             }
         }
-        Err(e) => {
-            // The text stays in the composer: nothing typed is lost.
-            if from_composer.is_some()
-                && let Some(c) = m.screen_mut::<Composer>()
-            {
-                c.saving = None;
-                c.error = Some(e);
-            } else {
-                m.flash = Some((e, true));
-            }
-        }
+        Err(e) => m.flash = Some((e, true)),
     }
 }
 

@@ -2289,3 +2289,20 @@ fn the_composer_counts_by_the_rule_of_the_accounts_network() {
     assert_eq!(fg_of(&t, "600/280"), Color::Red);
     assert!(update(&mut m, ctrl('s')).is_empty());
 }
+
+#[test]
+fn a_screens_load_that_crashed_stops_waiting_and_says_why() {
+    let mut m = populated(80);
+    update(&mut m, key(KeyCode::Char('S')));
+    let id = m.screen::<StatsView>().and_then(|v| v.loading).unwrap();
+    update(
+        &mut m,
+        Msg::Answer(id, Answer::Crashed("the stats query panicked".into())),
+    );
+    let v = m.screen::<StatsView>().unwrap();
+    assert_eq!(v.loading, None, "no longer loading");
+    assert_eq!(v.error.as_deref(), Some("the stats query panicked"));
+    // A change loads it again (it was not left waiting for an answer that will never come).
+    let again = update(&mut m, Msg::Changed);
+    assert!(again.iter().any(|c| matches!(c, Cmd::LoadStats(_))));
+}

@@ -13,10 +13,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui_textarea::{CursorMove, TextArea};
 
-use super::{AccountPicker, Help, Input, Screen, Step, hint_line, popup};
+use super::{AccountPicker, Help, Input, Screen, Step, Taken, hint_line, popup};
 use crate::present::{inert, width};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, FileRef, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, FileRef, Model, ReqId};
 use crate::tui::view::Theme;
 
 /// A question the composer waits on: the next key answers it (y: yes, any other: no).
@@ -437,6 +437,49 @@ impl Composer {
 impl Screen for Composer {
     fn context(&self) -> Option<Context> {
         Some(Context::Composer)
+    }
+
+    fn holds_text(&self) -> bool {
+        true
+    }
+
+    fn on_answer(&mut self, _m: &mut Model, id: ReqId, answer: Answer) -> Taken {
+        match answer {
+            // The text from $EDITOR (one editor at a time: no id to wait for).
+            Answer::Edited(result) => {
+                match result {
+                    Ok(text) => self.replace_text(&text),
+                    Err(e) => self.error = Some(e),
+                }
+                Taken::Yes(Step::Stay)
+            }
+            Answer::Inspected(result) if self.inspecting == Some(id) => {
+                self.inspecting = None;
+                self.note = None;
+                match result {
+                    Ok(file) => self.add_file(file),
+                    Err(e) => self.error = Some(e),
+                }
+                Taken::Yes(Step::Stay)
+            }
+            // Saved: it closes, and the lists show the post.
+            Answer::Saved(Ok(post)) if self.saving == Some(id) => {
+                Taken::Also(Answer::Saved(Ok(post)), Step::Pop)
+            }
+            // Not saved, or the request died: the text stays here, nothing typed is lost.
+            Answer::Saved(Err(e)) | Answer::Crashed(e) if self.saving == Some(id) => {
+                self.saving = None;
+                self.error = Some(e);
+                Taken::Yes(Step::Stay)
+            }
+            Answer::Crashed(e) if self.inspecting == Some(id) => {
+                self.inspecting = None;
+                self.note = None;
+                self.error = Some(e);
+                Taken::Yes(Step::Stay)
+            }
+            other => Taken::No(other),
+        }
     }
 
     fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {

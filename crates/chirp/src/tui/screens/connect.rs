@@ -10,10 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::line::LineEdit;
-use super::{Screen, Step, hint_line, popup};
+use super::{Notice, Screen, Step, Taken, hint_line, popup};
 use crate::present::inert;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, Model, ReqId};
 use crate::tui::view::Theme;
 
 pub struct ConnectView {
@@ -53,6 +53,36 @@ impl ConnectView {
 impl Screen for ConnectView {
     fn context(&self) -> Option<Context> {
         Some(Context::Connect)
+    }
+
+    fn on_answer(&mut self, _m: &mut Model, id: ReqId, answer: Answer) -> Taken {
+        match answer {
+            // Connected: it closes, and the model says so and reads the accounts again.
+            Answer::Connected(Ok(msg)) if id == self.request => {
+                Taken::Also(Answer::Connected(Ok(msg)), Step::Pop)
+            }
+            // A connect failed, or the address pasted into it was not one: say why here.
+            Answer::Connected(Err(e)) if id == self.request => {
+                self.error = Some(e);
+                self.checking = false;
+                Taken::Yes(Step::Stay)
+            }
+            Answer::Pasted(Err(e)) => {
+                self.error = Some(e);
+                self.checking = false;
+                Taken::Yes(Step::Stay)
+            }
+            other => Taken::No(other),
+        }
+    }
+
+    fn on_notice(&mut self, _m: &mut Model, notice: &Notice) {
+        if let Notice::ConnectReady { id, url, redirect } = notice
+            && *id == self.request
+        {
+            self.url = Some(url.clone());
+            self.redirect = Some(redirect.clone());
+        }
     }
 
     fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {

@@ -9,10 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::line::LineEdit;
-use super::{Composer, Screen, Step, hint_line, popup};
+use super::{Composer, Screen, Step, Taken, hint_line, popup};
 use crate::present::inert;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, Model, ReqId};
 use crate::tui::view::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +98,16 @@ impl Input {
 impl Screen for Input {
     fn context(&self) -> Option<Context> {
         Some(Context::Input)
+    }
+
+    fn on_answer(&mut self, _m: &mut Model, id: ReqId, answer: Answer) -> Taken {
+        match answer {
+            Answer::Completed(asked, input, names) if self.completing == Some(id) => {
+                self.completed(&asked, input, names);
+                Taken::Yes(Step::Stay)
+            }
+            other => Taken::No(other),
+        }
     }
 
     fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step {

@@ -23,7 +23,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
 use super::keymap::{Action, Context};
-use super::model::Model;
+use super::model::{Answer, Model, ReqId};
 use super::view::Theme;
 
 pub use accounts::AccountPicker;
@@ -50,6 +50,28 @@ pub enum Step {
     Replace(Box<dyn Screen>),
 }
 
+/// What a screen did with an answer it was offered.
+pub enum Taken {
+    /// Not its answer: it goes to the screen below, then to the model.
+    No(Answer),
+    /// Its answer; the screen's fate, as after a key.
+    Yes(Step),
+    /// Its answer, and the model's too (a post saved: the composer closes, the lists reload).
+    Also(Answer, Step),
+}
+
+/// Something a screen may follow that is not an answer to it.
+pub enum Notice {
+    /// The database changed (a NOTIFY): what is shown may be stale.
+    Changed,
+    /// A connect under way has its address to open.
+    ConnectReady {
+        id: ReqId,
+        url: String,
+        redirect: String,
+    },
+}
+
 /// A screen on the stack.
 pub trait Screen: Any {
     /// The keymap section its keys are read in; None: it reads raw keys (help: any key).
@@ -58,6 +80,20 @@ pub trait Screen: Any {
     /// A key, with the action the keymap gives it in this screen's context. The screen is off
     /// the stack while it handles the key, so it may change the whole model.
     fn on_key(&mut self, m: &mut Model, key: KeyEvent, action: Option<Action>) -> Step;
+
+    /// An answer to a request: each screen takes the ones it waits for (by their id), off the
+    /// stack like a key, so it may change the whole model.
+    fn on_answer(&mut self, _m: &mut Model, _id: ReqId, answer: Answer) -> Taken {
+        Taken::No(answer)
+    }
+
+    /// A change it may follow (reloading what it shows).
+    fn on_notice(&mut self, _m: &mut Model, _notice: &Notice) {}
+
+    /// Whether it holds text the user typed (then Ctrl-C asks it, not the program, to close).
+    fn holds_text(&self) -> bool {
+        false
+    }
 
     /// Pasted text (bracketed paste); ignored by screens without a text field.
     fn on_paste(&mut self, _text: &str) {}

@@ -6,10 +6,10 @@ use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{Screen, Step, hint_line, popup};
+use super::{Notice, Screen, Step, Taken, hint_line, popup};
 use crate::present::clip;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, Model, QueueOf, ReqId};
+use crate::tui::model::{Answer, Cmd, Model, QueueOf, ReqId};
 use crate::tui::view::Theme;
 
 pub struct QueueView {
@@ -132,6 +132,29 @@ impl QueueView {
 impl Screen for QueueView {
     fn context(&self) -> Option<Context> {
         Some(Context::Queue)
+    }
+
+    fn on_answer(&mut self, _m: &mut Model, id: ReqId, answer: Answer) -> Taken {
+        match answer {
+            Answer::Queue(result) => {
+                self.answered(id, result);
+                Taken::Yes(Step::Stay)
+            }
+            // Its load died: it stops waiting and says why.
+            Answer::Crashed(e) if self.loading == Some(id) => {
+                self.loading = None;
+                self.error = Some(e);
+                Taken::Yes(Step::Stay)
+            }
+            other => Taken::No(other),
+        }
+    }
+
+    /// The week shown follows the database (once: a load in flight covers a burst).
+    fn on_notice(&mut self, m: &mut Model, notice: &Notice) {
+        if matches!(notice, Notice::Changed) && self.loading.is_none() {
+            self.loading = Some(m.request(Cmd::LoadQueue(self.week)));
+        }
     }
 
     fn on_key(&mut self, m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {

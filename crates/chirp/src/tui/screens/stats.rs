@@ -9,11 +9,11 @@ use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Sparkline, Wrap};
 
-use super::{Screen, Step, hint_line, popup};
+use super::{Notice, Screen, Step, Taken, hint_line, popup};
 use crate::present::{clip, inert};
 use crate::stats::{AccountStats, compact};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, Model, ReqId};
 use crate::tui::view::Theme;
 use chirp_core::price::usd;
 
@@ -152,6 +152,33 @@ impl StatsView {
 impl Screen for StatsView {
     fn context(&self) -> Option<Context> {
         Some(Context::Stats)
+    }
+
+    fn on_answer(&mut self, m: &mut Model, id: ReqId, answer: Answer) -> Taken {
+        match answer {
+            Answer::Stats(result) => {
+                // First shown: the account the panes show, else the default.
+                let prefer = m
+                    .showing
+                    .or_else(|| m.accounts.iter().find(|a| a.is_default).map(|a| a.id));
+                self.answered(prefer, id, result);
+                Taken::Yes(Step::Stay)
+            }
+            // Its load died: it stops waiting and says why.
+            Answer::Crashed(e) if self.loading == Some(id) => {
+                self.loading = None;
+                self.error = Some(e);
+                Taken::Yes(Step::Stay)
+            }
+            other => Taken::No(other),
+        }
+    }
+
+    /// New numbers read, an account resumed: read again (once per burst).
+    fn on_notice(&mut self, m: &mut Model, notice: &Notice) {
+        if matches!(notice, Notice::Changed) && self.loading.is_none() {
+            self.loading = Some(m.request(Cmd::LoadStats(m.pricing)));
+        }
     }
 
     fn on_key(&mut self, m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {

@@ -9,10 +9,10 @@ use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{Composer, Screen, Step, hint_line, popup};
+use super::{Composer, Screen, Step, Taken, hint_line, popup};
 use crate::present::{clip, inert};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Cmd, FileRef, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, FileRef, Model, ReqId};
 use crate::tui::view::Theme;
 use chirp_core::template;
 
@@ -90,6 +90,38 @@ pub fn composer_from(m: &Model, name: &str, parts: &[String], files: Vec<Attachm
 impl Screen for TemplatePicker {
     fn context(&self) -> Option<Context> {
         Some(Context::Templates)
+    }
+
+    fn on_answer(&mut self, m: &mut Model, id: ReqId, answer: Answer) -> Taken {
+        match answer {
+            Answer::Templates(result) => {
+                self.listed(id, result);
+                Taken::Yes(Step::Stay)
+            }
+            // The template read to start a post: the picker gives way to a composer.
+            Answer::Template(result) if self.opening.as_ref().is_some_and(|(r, _)| *r == id) => {
+                match result {
+                    Ok((parts, files)) => {
+                        let name = self.opening.take().map(|(_, n)| n).unwrap_or_default();
+                        Taken::Yes(Step::Replace(Box::new(composer_from(
+                            m, &name, &parts, files,
+                        ))))
+                    }
+                    Err(e) => {
+                        self.opening = None;
+                        self.error = Some(e);
+                        Taken::Yes(Step::Stay)
+                    }
+                }
+            }
+            // Its load died: it stops waiting and says why.
+            Answer::Crashed(e) if self.loading == Some(id) => {
+                self.loading = None;
+                self.error = Some(e);
+                Taken::Yes(Step::Stay)
+            }
+            other => Taken::No(other),
+        }
     }
 
     fn on_key(&mut self, m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {
