@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
                 "chirp: {}",
                 format!("{e:#}").replace('\n', " ")
             );
-            ExitCode::from(if cli::is_usage(&e) { 2 } else { 1 })
+            ExitCode::from(error::kind_of(&e).exit_code())
         }
     }
 }

@@ -1,6 +1,7 @@
 //! chirp's pure rules: no IO here (no tokio, no SQL, no HTTP). The store, the networks, the
 //! publisher, the CLI and the TUI all call into these so that a rule is written once.
 
+pub mod error;
 pub mod media;
 pub mod metrics;
 pub mod network;
@@ -14,6 +15,7 @@ pub mod template;
 pub mod text;
 pub mod when;
 
+pub use error::{HasKind, Kind};
 pub use media::{MediaError, MediaKind};
 pub use metrics::Metrics;
 pub use network::Network;

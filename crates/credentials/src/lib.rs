@@ -85,6 +85,20 @@ impl AuthError {
     }
 }
 
+impl chirp_core::HasKind for AuthError {
+    fn kind(&self) -> chirp_core::Kind {
+        use chirp_core::Kind;
+        match self {
+            AuthError::NotConnected | AuthError::NeedsReconnect(_) | AuthError::KeyMissing(_) => {
+                Kind::Conflict
+            }
+            AuthError::Secret(e) => e.kind(),
+            AuthError::Token(e) => e.kind(),
+            AuthError::Db(e) => e.kind(),
+        }
+    }
+}
+
 /// Tokens for stored accounts: where they come from and how they are kept.
 #[derive(Clone, Debug)]
 pub struct Credentials {

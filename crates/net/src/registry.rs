@@ -127,6 +127,12 @@ impl Networks {
     }
 }
 
+impl chirp_core::HasKind for Unavailable {
+    fn kind(&self) -> chirp_core::Kind {
+        chirp_core::Kind::Conflict
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,6 +206,13 @@ pub fn default_key_path() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("chirp").join("secret.key"))
 }
 
+/// A key that does not open the tokens, or cannot be read: the person's to restore.
+impl chirp_core::HasKind for SecretError {
+    fn kind(&self) -> chirp_core::Kind {
+        chirp_core::Kind::Conflict
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,3 +54,13 @@ pub trait TokenSource: Send + Sync + std::fmt::Debug {
     /// Revokes a token, as far as the network allows.
     fn revoke<'a>(&'a self, token: &'a Secret) -> BoxFuture<'a, Result<(), TokenError>>;
 }
+
+impl chirp_core::HasKind for TokenError {
+    fn kind(&self) -> chirp_core::Kind {
+        match self {
+            TokenError::NotConfigured(_) => chirp_core::Kind::BadInput,
+            TokenError::Refused(_) => chirp_core::Kind::Conflict,
+            TokenError::Failed { .. } => chirp_core::Kind::Network,
+        }
+    }
+}

@@ -32,6 +32,18 @@ pub enum UnpublishError {
     },
 }
 
+impl chirp_core::HasKind for UnpublishError {
+    fn kind(&self) -> chirp_core::Kind {
+        match self {
+            UnpublishError::Db(e) => e.kind(),
+            UnpublishError::Auth(e) => e.kind(),
+            UnpublishError::Unavailable(e) => e.kind(),
+            UnpublishError::NotOnX(_) => chirp_core::Kind::Conflict,
+            UnpublishError::Part { .. } => chirp_core::Kind::Network,
+        }
+    }
+}
+
 /// Deletes every part of post `id` on the network, each request bounded by `timeout`.
 pub async fn unpublish(
     db: &Db,

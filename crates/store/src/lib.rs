@@ -560,3 +560,41 @@ pub async fn private_users(cluster: &Cluster) -> Result<Vec<u32>, DbError> {
     pids.dedup();
     Ok(pids)
 }
+
+/// A database fault is the database's; what the person asked for that is not there or not
+/// allowed is theirs, and said as such.
+impl chirp_core::HasKind for DbError {
+    fn kind(&self) -> chirp_core::Kind {
+        use chirp_core::Kind;
+        match self {
+            DbError::Connect { .. }
+            | DbError::Migrate(_)
+            | DbError::Tls(_)
+            | DbError::Query(_)
+            | DbError::Pool(_) => Kind::Database,
+            DbError::Cluster(e) => e.kind(),
+            DbError::BadUrl
+            | DbError::Text(_)
+            | DbError::PartText(_)
+            | DbError::NoQueue(_)
+            | DbError::TemplateExists(_)
+            | DbError::BadTemplateName(_) => Kind::BadInput,
+            DbError::NotFound(_)
+            | DbError::UnknownAccount { .. }
+            | DbError::UnknownTemplate { .. } => Kind::NotFound,
+            DbError::Transition { .. } | DbError::Refused { .. } => Kind::Conflict,
+            DbError::Unexpected(_) => Kind::Bug,
+        }
+    }
+}
+
+impl chirp_core::HasKind for cluster::ClusterError {
+    fn kind(&self) -> chirp_core::Kind {
+        use chirp_core::Kind;
+        match self {
+            // What the machine lacks, or another chirp holding the private database.
+            cluster::ClusterError::InUse => Kind::Conflict,
+            _ => Kind::Database,
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::present::inert;
 use chirp_core::when;
 use chirp_credentials::Credentials;
-use chirp_net::x::connect::{self, ConnectError};
+use chirp_net::x::connect;
 use chirp_net::x::oauth::{OAuth, OAuthError};
 use chirp_net::{Cipher, DEFAULT_TIMEOUT};
 use chirp_store::{Db, accounts};
@@ -352,11 +352,4 @@ pub(super) async fn disconnect(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub(super) fn connect_error_is_usage(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<ConnectError>(),
-        Some(ConnectError::BadRedirect(_))
-    )
 }

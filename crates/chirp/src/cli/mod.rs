@@ -32,7 +32,7 @@ mod status;
 mod template;
 mod transfer;
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use chirp_core::{Post, PostId, text};
 use chirp_store::posts::{self, Actor};
 use chirp_store::{Db, accounts};
@@ -46,30 +46,6 @@ use media::{export_media, media_args, media_per_part, store_media};
 use show::{list, print_post, show, unpublish};
 
 pub use crate::error::UsageError;
-
-/// Whether an error is the user's input (exit 2) rather than the world (exit 1).
-pub(crate) fn is_usage(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<ConfigError>().is_some()
-        || e.downcast_ref::<UsageError>().is_some()
-        // Text X would refuse, given on the command line or stdin: the user's input.
-        || e.downcast_ref::<chirp_core::TextError>().is_some()
-        || e.downcast_ref::<chirp_core::PartError>().is_some()
-        || e.downcast_ref::<chirp_core::template::TemplateError>().is_some()
-        || account::connect_error_is_usage(e)
-        // A handle that names no account.
-        || matches!(
-            e.downcast_ref::<chirp_store::DbError>(),
-            Some(
-                chirp_store::DbError::UnknownAccount { .. }
-                    | chirp_store::DbError::Text(_)
-                    | chirp_store::DbError::PartText(_)
-                    | chirp_store::DbError::NoQueue(_)
-                    | chirp_store::DbError::UnknownTemplate { .. }
-                    | chirp_store::DbError::TemplateExists(_)
-                    | chirp_store::DbError::BadTemplateName(_)
-            )
-        )
-}
 
 /// Parses the command line; a mistake in it is one line on stderr and exit 2.
 pub fn parse() -> Result<Cli, ExitCode> {

@@ -1627,3 +1627,26 @@ async fn count_and_post_follow_the_accounts_network() {
             .get(0);
     assert_eq!(parts, 3, "600 characters in parts of at most 280");
 }
+
+#[tokio::test]
+async fn the_kind_of_a_failure_decides_its_exit_code() {
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    // A post id that names nothing is what was typed: 2.
+    let out = e.run(&["show", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(one_line_error(&out), "chirp: no post with id 999");
+    // A draft cannot be retried: the state of things refuses it, 1.
+    let out = e.run(&["post", "--draft", "a draft"]);
+    let id = stdout(&out);
+    let out = e.run(&["retry", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        one_line_error(&out),
+        format!("chirp: post {id}: a draft post cannot be retried (schedule it instead)")
+    );
+    // Text no network takes: 2, and nothing written.
+    let out = e.run(&["edit", &id, ""]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(part_texts(&e, &id), ["a draft"]);
+}

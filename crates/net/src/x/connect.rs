@@ -269,6 +269,19 @@ pub fn has_display() -> bool {
     std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
 }
 
+impl chirp_core::HasKind for ConnectError {
+    fn kind(&self) -> chirp_core::Kind {
+        use chirp_core::Kind;
+        match self {
+            ConnectError::BadRedirect(_) => Kind::BadInput,
+            ConnectError::StateMismatch | ConnectError::Denied(_) | ConnectError::Cancelled => {
+                Kind::Conflict
+            }
+            ConnectError::TimedOut(_) | ConnectError::Listen { .. } => Kind::Network,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -264,3 +264,13 @@ async fn send(
     // should that ever fail, oauth2 reports an unreadable answer rather than a panic.
     Ok(builder.body(body).unwrap_or_default())
 }
+
+impl chirp_core::HasKind for OAuthError {
+    fn kind(&self) -> chirp_core::Kind {
+        match self {
+            OAuthError::NoClientId | OAuthError::BadConfig { .. } => chirp_core::Kind::BadInput,
+            OAuthError::Refused(_) => chirp_core::Kind::Conflict,
+            OAuthError::X(_) => chirp_core::Kind::Network,
+        }
+    }
+}
