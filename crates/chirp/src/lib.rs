@@ -49,11 +49,7 @@ pub fn main() -> ExitCode {
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // Not eprintln: with the terminal gone it would panic instead of exiting.
-            let _ = writeln!(
-                std::io::stderr(),
-                "chirp: {}",
-                format!("{e:#}").replace('\n', " ")
-            );
+            let _ = writeln!(std::io::stderr(), "chirp: {}", present::cli_failure(&e));
             ExitCode::from(error::kind_of(&e).exit_code())
         }
     }

@@ -111,6 +111,47 @@ pub(crate) fn attachment(a: &chirp_store::media::Attachment) -> String {
     )
 }
 
+/// A store error as the command line says it: the store says what is wrong, and the command
+/// line adds what to run about it (the TUI says its own).
+pub(crate) fn cli_words(e: &chirp_store::DbError) -> String {
+    use chirp_store::DbError as E;
+    match e {
+        E::UnknownAccount { handle, known } if known.is_empty() => {
+            format!(
+                "no connected account @{handle}; none is connected: run `chirp account connect`"
+            )
+        }
+        E::UnknownAccount { handle, known } => {
+            let handles: Vec<String> = known.iter().map(|h| format!("@{h}")).collect();
+            format!(
+                "no connected account @{handle} (connected: {}; see chirp account list)",
+                handles.join(", ")
+            )
+        }
+        E::NoQueue(h) => {
+            format!("{e}: set them with `chirp queue set @{h} \"mon-fri 09:00,17:00\"`")
+        }
+        E::UnknownTemplate { known, .. } if known.is_empty() => {
+            format!("{e}: `chirp template save POST_ID NAME` makes one")
+        }
+        E::TemplateExists(_) => format!("{e}: pick another name, or --replace it"),
+        other => other.to_string(),
+    }
+}
+
+/// A failure as the command line prints it: each error of the chain in its words (a store
+/// error with the command line's advice), outermost first, on one line.
+pub(crate) fn cli_failure(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| match c.downcast_ref::<chirp_store::DbError>() {
+            Some(db) => cli_words(db),
+            None => c.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,18 +59,17 @@ pub enum DbError {
     PartText(#[from] chirp_core::PartError),
     #[error("post {id}: {msg}")]
     Refused { id: PostId, msg: String },
-    /// A handle that names no connected account (the user's input: exit 2).
-    #[error("no connected X account @{handle}{}", known_accounts(.known))]
+    /// A handle that names no connected account. The words say what is; what to run about
+    /// it is for whoever shows it (the CLI, the TUI).
+    #[error("no connected account @{handle}{}", known_accounts(.known))]
     UnknownAccount { handle: String, known: Vec<String> },
     /// Adding to the queue of an account that has no slots (the user's input: exit 2).
-    #[error(
-        "@{0} has no queue slots: set them with `chirp queue set @{0} \"mon-fri 09:00,17:00\"`"
-    )]
+    #[error("@{0} has no queue slots")]
     NoQueue(String),
     /// A template name that names none (the user's input: exit 2).
     #[error("no template named `{name}`{}", known_templates(.known))]
     UnknownTemplate { name: String, known: Vec<String> },
-    #[error("a template named `{0}` exists: pick another name, or --replace it")]
+    #[error("a template named `{0}` exists")]
     TemplateExists(String),
     #[error("`{0}` cannot be a template name: give 1 to 100 characters")]
     BadTemplateName(String),
@@ -82,25 +81,22 @@ pub enum DbError {
     Pool(String),
 }
 
-/// " (there are: a, b)" or how to make one.
+/// " (there are: a, b)", or that there are none.
 fn known_templates(known: &[String]) -> String {
     if known.is_empty() {
-        "; there are none yet: `chirp template save POST_ID NAME` makes one".to_string()
+        "; there are none yet".to_string()
     } else {
         format!(" (there are: {})", known.join(", "))
     }
 }
 
-/// "; connected: @a, @b" or how to connect one.
+/// " (connected: @a, @b)", or that none is.
 fn known_accounts(known: &[String]) -> String {
     if known.is_empty() {
-        "; none is connected: run `chirp account connect`".to_string()
+        "; none is connected".to_string()
     } else {
         let handles: Vec<String> = known.iter().map(|h| format!("@{h}")).collect();
-        format!(
-            " (connected: {}; see chirp account list)",
-            handles.join(", ")
-        )
+        format!(" (connected: {})", handles.join(", "))
     }
 }
 

@@ -813,7 +813,10 @@ async fn check(
         (None, Some(h)) => match accounts::find(c, h).await {
             Ok(a) => Some(a),
             Err(e @ chirp_store::DbError::UnknownAccount { .. }) => {
-                problems.push(format!("{label}, account: {e}"));
+                problems.push(format!(
+                    "{label}, account: {}",
+                    crate::present::cli_words(&e)
+                ));
                 None
             }
             Err(e) => return Err(e.into()),
@@ -866,7 +869,7 @@ async fn check(
         if !rules.brought.contains(&handle.to_lowercase()) {
             problems.push(format!(
                 "{label}, scheduled_at: {}",
-                chirp_store::DbError::NoQueue(handle)
+                crate::present::cli_words(&chirp_store::DbError::NoQueue(handle))
             ));
         }
     }

@@ -467,10 +467,7 @@ async fn a_personal_and_a_project_account_each_get_their_posts() {
         &["account", "default", "@nobody"],
     ] {
         let err = usage_error(&env.output(args));
-        assert_eq!(
-            err,
-            format!("chirp: no connected X account @nobody {known}")
-        );
+        assert_eq!(err, format!("chirp: no connected account @nobody {known}"));
     }
     let listed: serde_json::Value =
         serde_json::from_slice(&env.output(&["list", "--json"]).stdout).unwrap();

@@ -990,7 +990,7 @@ async fn weekly_slots_fill_in_order_show_what_fills_them_and_keep_local_time_acr
         ),
         (
             vec!["queue", "set", "@carol", "mon 09:00"],
-            "no connected X account @carol",
+            "no connected account @carol",
         ),
         (
             vec!["post", "x", "--at", "next", "-a", "@bob"],
@@ -1267,7 +1267,7 @@ async fn a_csv_goes_into_the_queue_and_one_bad_row_refuses_the_whole_file() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("row 23, account: no connected X account @carol")),
+            .any(|l| l.contains("row 23, account: no connected account @carol")),
         "{err}"
     );
     assert!(

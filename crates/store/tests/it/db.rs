@@ -783,7 +783,7 @@ async fn several_accounts_a_default_handles_and_one_text_for_each() {
     let err = accounts::find(&c, "@carol").await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        "no connected X account @carol (connected: @Alice, @bob; see chirp account list)"
+        "no connected account @carol (connected: @Alice, @bob)"
     );
     accounts::set_default(&c, b).await.unwrap();
     assert_eq!(accounts::default_account(&mut c).await.unwrap(), b);
