@@ -72,6 +72,24 @@ pub enum Notice {
     },
 }
 
+/// For a screen that loads what it shows: an answer that says its load died makes it stop
+/// waiting and say why; any other is not its.
+pub(crate) fn load_died(
+    loading: &mut Option<ReqId>,
+    error: &mut Option<String>,
+    id: ReqId,
+    answer: Answer,
+) -> Taken {
+    match answer {
+        Answer::Crashed(e) if *loading == Some(id) => {
+            *loading = None;
+            *error = Some(e);
+            Taken::Yes(Step::Stay)
+        }
+        other => Taken::No(other),
+    }
+}
+
 /// A screen on the stack.
 pub trait Screen: Any {
     /// The keymap section its keys are read in; None: it reads raw keys (help: any key).

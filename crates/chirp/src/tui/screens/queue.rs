@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{Notice, Screen, Step, Taken, hint_line, popup};
+use super::{Notice, Screen, Step, Taken, hint_line, load_died, popup};
 use crate::present::clip;
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Answer, Cmd, Model, QueueOf, ReqId};
@@ -140,13 +140,7 @@ impl Screen for QueueView {
                 self.answered(id, result);
                 Taken::Yes(Step::Stay)
             }
-            // Its load died: it stops waiting and says why.
-            Answer::Crashed(e) if self.loading == Some(id) => {
-                self.loading = None;
-                self.error = Some(e);
-                Taken::Yes(Step::Stay)
-            }
-            other => Taken::No(other),
+            other => load_died(&mut self.loading, &mut self.error, id, other),
         }
     }
 

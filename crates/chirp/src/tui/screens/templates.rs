@@ -9,7 +9,7 @@ use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::{Composer, Screen, Step, Taken, hint_line, popup};
+use super::{Composer, Screen, Step, Taken, hint_line, load_died, popup};
 use crate::present::{clip, inert};
 use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Answer, Cmd, FileRef, Model, ReqId};
@@ -114,13 +114,7 @@ impl Screen for TemplatePicker {
                     }
                 }
             }
-            // Its load died: it stops waiting and says why.
-            Answer::Crashed(e) if self.loading == Some(id) => {
-                self.loading = None;
-                self.error = Some(e);
-                Taken::Yes(Step::Stay)
-            }
-            other => Taken::No(other),
+            other => load_died(&mut self.loading, &mut self.error, id, other),
         }
     }
 
