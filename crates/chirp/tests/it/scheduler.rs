@@ -145,10 +145,29 @@ async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
     let timing = ["--lease", "120", "--x-timeout", "3", "--grace", "3"];
     let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
     assert_eq!(fake.wait_for_posts(4, T).await, 4);
-    let child = first.0.take().unwrap();
+    let mut child = first.0.take().unwrap();
+    // Two signals of one kind sent back to back can reach the process as one (a pending signal
+    // is not counted), so the second is sent once the first has been heard.
+    let stderr = child.stderr.take().unwrap();
+    let (heard, said) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("stopping: finishing") {
+                let _ = heard.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
     signal(&child, "-TERM");
+    said.recv_timeout(T).expect("the first signal was not heard");
     signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
+    let errors = reader.join().unwrap();
+    assert!(errors.contains("stopping now"), "{errors}");
     assert!(out.status.success());
     let log = String::from_utf8_lossy(&out.stdout);
     assert_eq!(log.matches("handed back post").count(), 4, "{log}");
