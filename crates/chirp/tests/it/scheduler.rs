@@ -153,7 +153,10 @@ async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
     let reader = std::thread::spawn(move || {
         use std::io::BufRead;
         let mut all = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if line.contains("stopping: finishing") {
                 let _ = heard.send(());
             }
@@ -163,7 +166,8 @@ async fn a_second_signal_hands_the_posts_in_flight_back_at_once() {
         all
     });
     signal(&child, "-TERM");
-    said.recv_timeout(T).expect("the first signal was not heard");
+    said.recv_timeout(T)
+        .expect("the first signal was not heard");
     signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let errors = reader.join().unwrap();

@@ -3,7 +3,7 @@
 //! step's wall time and the peak resident memory (ru_maxrss) of the `chirp` process. Target:
 //! under 100 MB for both.
 //!
-//!     cargo build --release --bin chirp && cargo run --release --example bench_media [MB]
+//!     cargo build --release --bin chirp && cargo bench -p chirp --bench bench_media -- [MB]
 //!
 //! It runs the real `chirp` binary beside this program (target/release/chirp).
 // Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
@@ -55,8 +55,10 @@ fn chirp(home: &Path, url: &str, args: &[&str]) -> Command {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `cargo bench` adds `--bench` to the arguments.
     let mb: usize = std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|a| a != "--bench")
         .and_then(|a| a.parse().ok())
         .unwrap_or(512);
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! TUI benchmark: time to first frame, resident memory, CPU per frame and bytes written to the
 //! terminal per keystroke, with 0 and 100,000 posts in the database.
 //!
-//!     cargo run --release --example bench_tui
+//!     cargo bench -p chirp --bench bench_tui
 //!
 //! First frame, CPU and bytes are measured in-process with the TUI's own update/view and the
 //! real crossterm backend writing into a counter (what an SSH link would carry); resident

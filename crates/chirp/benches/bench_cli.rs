@@ -2,7 +2,7 @@
 //! private database against the same commands with `DATABASE_URL`, the first start and a later
 //! start of the private server, and 200 `chirp post` run 8 at a time (failures counted).
 //!
-//!     cargo build --release --bin chirp && cargo run --release --example bench_cli
+//!     cargo build --release --bin chirp && cargo bench -p chirp --bench bench_cli
 //!
 //! It runs the real `chirp` binary beside this program (target/release/chirp).
 // Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.

@@ -2,7 +2,7 @@
 //! loopback (with a throwaway PostgreSQL cluster), a send falling due in the middle of it,
 //! and the queries the stats screen runs over 30,000 reads.
 //!
-//!     cargo run --release --example bench_metrics
+//!     cargo bench -p chirp-publisher --bench bench_metrics
 //!
 //! Prints figures; asserts nothing about time.
 // Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.

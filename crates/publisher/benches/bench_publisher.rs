@@ -1,7 +1,7 @@
 //! Publisher benchmark: dispatch lag and throughput against the fake X on loopback, with a
 //! throwaway PostgreSQL cluster (crash-safe settings, as a user would run it).
 //!
-//!     cargo run --release --example bench_publisher
+//!     cargo bench -p chirp-publisher --bench bench_publisher
 //!
 //! Prints figures; asserts nothing about time. Exits non-zero if any post reached X twice.
 // Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
