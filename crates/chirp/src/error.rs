@@ -39,7 +39,9 @@ fn kind_of_one(e: &(dyn std::error::Error + 'static)) -> Option<Kind> {
     first!(
         UsageError,
         crate::config::ConfigError,
+        chirp_store::StoreError,
         chirp_store::DbError,
+        chirp_store::Refusal,
         chirp_store::cluster::ClusterError,
         chirp_credentials::AuthError,
         chirp_publisher::unpublish::UnpublishError,
@@ -70,9 +72,16 @@ mod tests {
     fn the_outermost_error_that_knows_its_kind_decides() {
         let typed = anyhow::Error::new(chirp_core::TextError::Empty);
         assert_eq!(kind_of(&typed).exit_code(), 2);
-        let gone = anyhow::Error::new(chirp_store::DbError::NotFound(9));
+        // The store's refusals are the person's, its faults the database's.
+        let gone = anyhow::Error::new(chirp_store::StoreError::from(
+            chirp_store::Refusal::NotFound(9),
+        ));
         assert_eq!(kind_of(&gone), Kind::NotFound);
-        let down = anyhow::Error::new(chirp_store::DbError::Pool("refused".into()));
+        assert_eq!(kind_of(&gone).exit_code(), 2);
+        let down = anyhow::Error::new(chirp_store::StoreError::from(chirp_store::DbError::Pool(
+            "refused".into(),
+        )));
+        assert_eq!(kind_of(&down), Kind::Database);
         assert_eq!(kind_of(&down).exit_code(), 1);
         // Wrapped with words of its own, the error inside still says what it is.
         let wrapped = anyhow::Error::new(UsageError("bad".into())).context("reading the file");

@@ -112,29 +112,37 @@ pub(crate) fn attachment(a: &chirp_store::media::Attachment) -> String {
 }
 
 /// A store error as the command line says it: the store says what is wrong, and the command
-/// line adds what to run about it (the TUI says its own).
-pub(crate) fn cli_words(e: &chirp_store::DbError) -> String {
-    use chirp_store::DbError as E;
-    match e {
-        E::UnknownAccount { handle, known } if known.is_empty() => {
+/// line adds what to run about a refusal (the TUI says its own).
+pub(crate) fn cli_words(e: &chirp_store::StoreError) -> String {
+    match e.refusal() {
+        Some(r) => refusal_words(r),
+        None => e.to_string(),
+    }
+}
+
+/// A refusal with what to run about it.
+pub(crate) fn refusal_words(r: &chirp_store::Refusal) -> String {
+    use chirp_store::Refusal as R;
+    match r {
+        R::UnknownAccount { handle, known } if known.is_empty() => {
             format!(
                 "no connected account @{handle}; none is connected: run `chirp account connect`"
             )
         }
-        E::UnknownAccount { handle, known } => {
+        R::UnknownAccount { handle, known } => {
             let handles: Vec<String> = known.iter().map(|h| format!("@{h}")).collect();
             format!(
                 "no connected account @{handle} (connected: {}; see chirp account list)",
                 handles.join(", ")
             )
         }
-        E::NoQueue(h) => {
-            format!("{e}: set them with `chirp queue set @{h} \"mon-fri 09:00,17:00\"`")
+        R::NoQueue(h) => {
+            format!("{r}: set them with `chirp queue set @{h} \"mon-fri 09:00,17:00\"`")
         }
-        E::UnknownTemplate { known, .. } if known.is_empty() => {
-            format!("{e}: `chirp template save POST_ID NAME` makes one")
+        R::UnknownTemplate { known, .. } if known.is_empty() => {
+            format!("{r}: `chirp template save POST_ID NAME` makes one")
         }
-        E::TemplateExists(_) => format!("{e}: pick another name, or --replace it"),
+        R::TemplateExists(_) => format!("{r}: pick another name, or --replace it"),
         other => other.to_string(),
     }
 }
@@ -143,7 +151,7 @@ pub(crate) fn cli_words(e: &chirp_store::DbError) -> String {
 /// error with the command line's advice), outermost first, on one line.
 pub(crate) fn cli_failure(e: &anyhow::Error) -> String {
     e.chain()
-        .map(|c| match c.downcast_ref::<chirp_store::DbError>() {
+        .map(|c| match c.downcast_ref::<chirp_store::StoreError>() {
             Some(db) => cli_words(db),
             None => c.to_string(),
         })

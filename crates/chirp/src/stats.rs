@@ -8,7 +8,7 @@ use serde::Serialize;
 use chirp_core::AccountId;
 use chirp_core::price::{self, Micros, Pricing, usd};
 use chirp_store::analytics::{self, Day, PostStats, Usage};
-use chirp_store::{Db, DbError, accounts};
+use chirp_store::{Db, StoreError, accounts};
 
 /// How many best posts are shown.
 pub const BEST: usize = 5;
@@ -120,7 +120,7 @@ pub async fn gather(
     days: u32,
     tz: Tz,
     pricing: &Pricing,
-) -> Result<Vec<AccountStats>, DbError> {
+) -> Result<Vec<AccountStats>, StoreError> {
     let c = db.client().await?;
     let now = Utc::now();
     let today = now.with_timezone(&tz).date_naive();

@@ -15,7 +15,7 @@ use chirp_core::AccountId;
 use chirp_net::secret::{Cipher, Column, SecretError};
 use chirp_net::{Networks, Secret, TokenError, TokenSource, Tokens};
 use chirp_store::accounts::{self, StoredTokens};
-use chirp_store::{Db, DbError};
+use chirp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
@@ -67,7 +67,7 @@ pub enum AuthError {
     #[error(transparent)]
     Token(TokenError),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(#[from] StoreError),
     #[error(
         "the secret key ({0}) is missing, and the database holds tokens encrypted with it: restore the key file (or set CHIRP_SECRET_KEY), or run `chirp account connect` to connect again"
     )]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chirp_core::{AccountId, PostId};
 use chirp_credentials::AuthError;
 use chirp_net::{Chunks, Secret};
-use chirp_store::DbError;
+use chirp_store::StoreError;
 use chirp_store::media::{Attachment, MediaId};
 use chrono::{DateTime, Utc};
 
@@ -37,7 +37,7 @@ pub(crate) trait Io: Send + Sync {
         &self,
         post: PostId,
         account: AccountId,
-    ) -> impl Future<Output = Result<(Vec<Attachment>, Option<String>), DbError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<Attachment>, Option<String>), StoreError>> + Send;
     /// A file's bytes, chunk by chunk.
     fn chunks(&self, media: MediaId) -> Box<dyn Chunks>;
     /// Remembers an upload the network holds for a file of a part (best effort).
@@ -60,13 +60,13 @@ pub(crate) trait Io: Send + Sync {
         position: i32,
         of: usize,
         remote_id: &str,
-    ) -> impl Future<Output = Result<bool, DbError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The post that has `remote_id` on one of its parts, other than `post`.
     fn owner_of(
         &self,
         remote_id: &str,
         post: PostId,
-    ) -> impl Future<Output = Result<Option<PostId>, DbError>> + Send;
+    ) -> impl Future<Output = Result<Option<PostId>, StoreError>> + Send;
 
     fn emit(&self, e: Event);
     /// Waits before trying a write again (the tests do not wait).

@@ -39,7 +39,7 @@ use chirp_credentials::{AuthError, Credentials};
 use chirp_net::{Chunks, Networks, Secret};
 use chirp_store::media::{Attachment, MediaId};
 use chirp_store::publishing::{self as store, Claimed};
-use chirp_store::{Db, DbError};
+use chirp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
@@ -304,7 +304,7 @@ impl io::Io for Inner {
         &self,
         post: PostId,
         account: AccountId,
-    ) -> Result<(Vec<Attachment>, Option<String>), DbError> {
+    ) -> Result<(Vec<Attachment>, Option<String>), StoreError> {
         let c = self.db.client().await?;
         let files = chirp_store::media::attachments(&c, post).await?;
         let scope = if files.is_empty() {
@@ -347,12 +347,12 @@ impl io::Io for Inner {
         position: i32,
         of: usize,
         remote_id: &str,
-    ) -> Result<bool, DbError> {
+    ) -> Result<bool, StoreError> {
         let mut c = self.db.client().await?;
         store::mark_part_sent(&mut c, &self.me, post, position, of, remote_id).await
     }
 
-    async fn owner_of(&self, remote_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {
+    async fn owner_of(&self, remote_id: &str, post: PostId) -> Result<Option<PostId>, StoreError> {
         let c = self.db.client().await?;
         store::remote_id_owner(&c, remote_id, post).await
     }

@@ -13,7 +13,7 @@ use chirp_core::{AccountId, PostId, SendError};
 use chirp_credentials::{AuthError, Credentials};
 use chirp_net::{MetricsRead, Network, Networks, Secret};
 use chirp_store::analytics::{self, Read, ToRead};
-use chirp_store::{Db, DbError};
+use chirp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 
 /// What one run of the reader did.
@@ -40,7 +40,7 @@ pub struct Reader<'a> {
 impl Reader<'_> {
     /// Reads `posts`. With `reschedule`, each post's next read is set by the schedule (the
     /// collector); without, posts keep their schedule (a read on demand).
-    pub async fn read(&self, posts: &[ToRead], reschedule: bool) -> Result<Summary, DbError> {
+    pub async fn read(&self, posts: &[ToRead], reschedule: bool) -> Result<Summary, StoreError> {
         let mut summary = Summary::default();
         let mut by_account: BTreeMap<AccountId, Vec<&ToRead>> = BTreeMap::new();
         for p in posts {
@@ -59,7 +59,7 @@ impl Reader<'_> {
         posts: &[&ToRead],
         reschedule: bool,
         summary: &mut Summary,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         // Recent posts (private numbers too) and older ones (public only) go in separate
         // requests: X refuses private fields for a whole post, not a field.
@@ -158,7 +158,7 @@ impl Reader<'_> {
         got: MetricsRead,
         reschedule: bool,
         summary: &mut Summary,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         let of = |x: &str| batch.iter().find(|p| p.x_id == x);
         let mut read = Read::default();
@@ -196,7 +196,7 @@ impl Reader<'_> {
         at: DateTime<Utc>,
         why: String,
         summary: &mut Summary,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         if reschedule && !posts.is_empty() {
             let ids: Vec<PostId> = posts.iter().map(|p| p.post).collect();
             let c = self.db.client().await?;
@@ -254,7 +254,7 @@ pub(crate) async fn collect(
 }
 
 /// One round: every post due now, then when the next is due.
-async fn round(reader: &Reader<'_>) -> Result<(Summary, Option<DateTime<Utc>>), DbError> {
+async fn round(reader: &Reader<'_>) -> Result<(Summary, Option<DateTime<Utc>>), StoreError> {
     let mut summary = Summary::default();
     loop {
         let due = {

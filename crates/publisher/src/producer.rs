@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chirp_core::policy;
-use chirp_store::DbError;
+use chirp_store::StoreError;
 use chirp_store::notify::{self, Heard};
 use chirp_store::publishing as store;
 use chrono::Utc;
@@ -137,7 +137,7 @@ impl Inner {
         }
     }
 
-    fn database_down(&self, already: &mut bool, e: &DbError) {
+    fn database_down(&self, already: &mut bool, e: &StoreError) {
         if !*already {
             *already = true;
             self.emit(Event::DatabaseDown {
@@ -151,7 +151,7 @@ impl Inner {
     pub(crate) async fn fill(
         self: &Arc<Self>,
         inflight: &mut JoinSet<()>,
-    ) -> Result<Option<store::Wake>, DbError> {
+    ) -> Result<Option<store::Wake>, StoreError> {
         let c = self.db.client().await?;
         // Leases run for minutes: looking for expired ones once a second is plenty.
         self.rescue(&c).await?;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chirp_core::PostId;
-use chirp_store::DbError;
+use chirp_store::StoreError;
 use chirp_store::publishing as store;
 use chrono::Utc;
 
@@ -13,7 +13,7 @@ use crate::{Event, Inner, lock};
 
 impl Inner {
     /// Hands expired leases back, at most once a second (leases run for minutes).
-    pub(crate) async fn rescue(&self, c: &deadpool_postgres::Object) -> Result<(), DbError> {
+    pub(crate) async fn rescue(&self, c: &deadpool_postgres::Object) -> Result<(), StoreError> {
         let due = lock(&self.last_rescue).is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
         if due {
             let grace = self.opts.grace.as_millis() as i64;

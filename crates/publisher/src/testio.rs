@@ -10,9 +10,9 @@ use chirp_core::media::NextChunk;
 use chirp_core::{AccountId, MediaKind, PostId};
 use chirp_credentials::AuthError;
 use chirp_net::{Chunks, Secret};
-use chirp_store::DbError;
 use chirp_store::media::{Attachment, MediaId};
 use chirp_store::publishing::{Claimed, ClaimedPart};
+use chirp_store::{DbError, StoreError};
 use chrono::{DateTime, Utc};
 
 use crate::Event;
@@ -154,7 +154,7 @@ impl Io for MemIo {
         &self,
         _post: PostId,
         _account: AccountId,
-    ) -> Result<(Vec<Attachment>, Option<String>), DbError> {
+    ) -> Result<(Vec<Attachment>, Option<String>), StoreError> {
         Ok((
             lock(&self.files).clone(),
             Some("tweet.write media.write".into()),
@@ -186,12 +186,12 @@ impl Io for MemIo {
         position: i32,
         _of: usize,
         remote_id: &str,
-    ) -> Result<bool, DbError> {
+    ) -> Result<bool, StoreError> {
         {
             let mut failures = lock(&self.store_failures);
             if *failures > 0 {
                 *failures -= 1;
-                return Err(DbError::Pool("the database went away".into()));
+                return Err(DbError::Pool("the database went away".into()).into());
             }
         }
         if *lock(&self.lost) {
@@ -201,7 +201,7 @@ impl Io for MemIo {
         Ok(true)
     }
 
-    async fn owner_of(&self, remote_id: &str, post: PostId) -> Result<Option<PostId>, DbError> {
+    async fn owner_of(&self, remote_id: &str, post: PostId) -> Result<Option<PostId>, StoreError> {
         Ok(lock(&self.owners)
             .get(remote_id)
             .copied()

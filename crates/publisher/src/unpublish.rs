@@ -8,12 +8,12 @@ use chirp_core::{Post, PostId, SendError};
 use chirp_credentials::{AuthError, Credentials};
 use chirp_net::{Networks, Unavailable};
 use chirp_store::posts::{self, Actor};
-use chirp_store::{Db, DbError};
+use chirp_store::{Db, DbError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UnpublishError {
     #[error(transparent)]
-    Db(#[from] DbError),
+    Db(#[from] StoreError),
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
@@ -61,7 +61,9 @@ pub async fn unpublish(
     }
     let kind = chirp_store::accounts::network_of(&c, post.x_account_id)
         .await?
-        .ok_or_else(|| DbError::Unexpected(format!("post {id} has no account")))?;
+        .ok_or_else(|| {
+            StoreError::from(DbError::Unexpected(format!("post {id} has no account")))
+        })?;
     let network = networks.get(kind)?;
     let of = usize::try_from(post.parts).unwrap_or(1);
     let mut token = credentials.token(db, post.x_account_id).await?;

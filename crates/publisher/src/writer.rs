@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use chirp_core::PostId;
-use chirp_store::DbError;
 use chirp_store::publishing::{self as store, Claimed, LastPart};
+use chirp_store::{DbError, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::outcome::Outcome;
@@ -37,7 +37,7 @@ pub(crate) async fn posted_writer(
             Ok(c) => store::mark_posted_many(&c, &me, &rows)
                 .await
                 .map_err(|e| e.to_string()),
-            Err(e) => Err(DbError::from(e).to_string()),
+            Err(e) => Err(StoreError::from(e).to_string()),
         };
         for (l, reply) in batch {
             let _ = reply.send(
@@ -95,7 +95,7 @@ impl Inner {
     }
 
     /// The one statement for an outcome. False: the lease was lost.
-    async fn write(&self, p: &Claimed, o: &Outcome) -> Result<bool, DbError> {
+    async fn write(&self, p: &Claimed, o: &Outcome) -> Result<bool, StoreError> {
         let id: PostId = p.id;
         if let Outcome::Posted {
             position,
@@ -113,8 +113,8 @@ impl Inner {
             };
             let _ = self.posted.send((last, tx));
             return match rx.await {
-                Ok(r) => r.map_err(DbError::Pool),
-                Err(_) => Err(DbError::Pool("the publisher is stopping".into())),
+                Ok(r) => r.map_err(|e| DbError::Pool(e).into()),
+                Err(_) => Err(DbError::Pool("the publisher is stopping".into()).into()),
             };
         }
         let mut c = self.db.client().await?;

@@ -3,7 +3,7 @@
 use chirp_core::AccountId;
 use deadpool_postgres::{GenericClient, Object, Transaction};
 
-use super::DbError;
+use super::{DbError, Refusal, StoreError};
 
 /// Serialises creation of the local placeholder across processes.
 const DEFAULT_ACCOUNT_LOCK: i64 = 0x6368_6972_7002;
@@ -11,7 +11,7 @@ const DEFAULT_ACCOUNT_LOCK: i64 = 0x6368_6972_7002;
 /// The account posts are written for unless told otherwise: chirp's user's default account,
 /// else its first (active first), else a new local placeholder (inactive until connected) so
 /// that drafts and scheduling work before any X login.
-pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i32, DbError> {
+pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i32, StoreError> {
     if let Some(id) = find_default(&*client).await? {
         return Ok(id);
     }
@@ -41,7 +41,7 @@ pub async fn default_account(client: &mut deadpool_postgres::Object) -> Result<i
 
 /// chirp's user: the first one, made (as "local") when there is none. Call under
 /// [`DEFAULT_ACCOUNT_LOCK`]. Its accounts are the ones chirp lists and posts to.
-async fn me(tx: &Transaction<'_>) -> Result<i32, DbError> {
+async fn me(tx: &Transaction<'_>) -> Result<i32, StoreError> {
     if let Some(r) = tx
         .query_opt("SELECT id FROM users ORDER BY id LIMIT 1", &[])
         .await?
@@ -58,7 +58,7 @@ async fn me(tx: &Transaction<'_>) -> Result<i32, DbError> {
 }
 
 /// chirp's user's default account: the one set, else its first (active first).
-async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, DbError> {
+async fn find_default(client: &impl GenericClient) -> Result<Option<i32>, StoreError> {
     Ok(client
         .query_opt(
             "SELECT coalesce(
@@ -133,7 +133,7 @@ const STATUS_COLUMNS: &str = "a.id, a.network, a.server_url, a.handle, a.remote_
      needs_reconnect_reason, token_refreshed_at, refreshes, refresh_started_at, scope, \
      out_of_credits_at, out_of_credits_reason";
 
-fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountStatus, DbError> {
+fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountStatus, StoreError> {
     let id: i32 = r.get("id");
     let network = network_from(r.get("network"))?;
     let handle: String = r.get("handle");
@@ -176,7 +176,7 @@ fn status_of(r: &tokio_postgres::Row, default: Option<i32>) -> Result<AccountSta
 async fn with_next_slots(
     client: &impl GenericClient,
     mut all: Vec<AccountStatus>,
-) -> Result<Vec<AccountStatus>, DbError> {
+) -> Result<Vec<AccountStatus>, StoreError> {
     let now = chrono::Utc::now();
     for q in crate::queue::all(client).await? {
         if let Some(a) = all.iter_mut().find(|a| a.id == q.account) {
@@ -190,7 +190,7 @@ async fn with_next_slots(
 }
 
 /// The default account's state, if there is any account at all.
-pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>, DbError> {
+pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>, StoreError> {
     let Some(id) = find_default(client).await? else {
         return Ok(None);
     };
@@ -198,7 +198,10 @@ pub async fn status(client: &impl GenericClient) -> Result<Option<AccountStatus>
 }
 
 /// One account's state.
-pub async fn status_by_id(client: &impl GenericClient, id: i32) -> Result<AccountStatus, DbError> {
+pub async fn status_by_id(
+    client: &impl GenericClient,
+    id: i32,
+) -> Result<AccountStatus, StoreError> {
     let default = find_default(client).await?;
     let r = client
         .query_one(
@@ -209,11 +212,11 @@ pub async fn status_by_id(client: &impl GenericClient, id: i32) -> Result<Accoun
     let one = with_next_slots(client, vec![status_of(&r, default)?]).await?;
     one.into_iter()
         .next()
-        .ok_or_else(|| DbError::Unexpected(format!("account {id} vanished")))
+        .ok_or_else(|| DbError::Unexpected(format!("account {id} vanished")).into())
 }
 
 /// An account's X handle (without `@`), if it has one (the local placeholder has none).
-pub async fn handle(client: &impl GenericClient, id: i32) -> Result<Option<String>, DbError> {
+pub async fn handle(client: &impl GenericClient, id: i32) -> Result<Option<String>, StoreError> {
     Ok(client
         .query_opt(
             "SELECT nullif(x_username, '') FROM x_accounts WHERE id = $1",
@@ -225,7 +228,7 @@ pub async fn handle(client: &impl GenericClient, id: i32) -> Result<Option<Strin
 
 /// Every X account chirp's user has connected (connected now or not), oldest first; the
 /// local placeholder, which is no X account yet, is left out.
-pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, DbError> {
+pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, StoreError> {
     let default = find_default(client).await?;
     let rows = client
         .query(
@@ -246,7 +249,7 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<AccountStatus>, DbE
 
 /// The account a handle names, among chirp's user's accounts, in any case: `@name` or
 /// `name` on X, `@name@instance` on Mastodon, `name.bsky.social` on Bluesky.
-pub async fn find(client: &impl GenericClient, handle: &str) -> Result<i32, DbError> {
+pub async fn find(client: &impl GenericClient, handle: &str) -> Result<i32, StoreError> {
     let name = handle.trim().trim_start_matches('@');
     let forms = chirp_core::network::handle_forms(handle);
     let found = client
@@ -260,19 +263,19 @@ pub async fn find(client: &impl GenericClient, handle: &str) -> Result<i32, DbEr
         .await?;
     match found {
         Some(r) => Ok(r.get(0)),
-        None => Err(DbError::UnknownAccount {
+        None => Err(StoreError::from(Refusal::UnknownAccount {
             handle: name.to_string(),
             known: list(client)
                 .await?
                 .into_iter()
                 .filter_map(|a| a.username)
                 .collect(),
-        }),
+        })),
     }
 }
 
 /// Makes `id` the account posts go to unless told otherwise.
-pub async fn set_default(client: &impl GenericClient, id: i32) -> Result<(), DbError> {
+pub async fn set_default(client: &impl GenericClient, id: i32) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE users SET default_x_account_id = $1
@@ -312,7 +315,7 @@ pub async fn save_connected(
     x_user_id: &str,
     username: &str,
     tokens: &StoredTokens,
-) -> Result<i32, DbError> {
+) -> Result<i32, StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&DEFAULT_ACCOUNT_LOCK])
         .await?;
@@ -388,7 +391,7 @@ pub async fn save_connected(
 pub async fn resume(
     client: &mut deadpool_postgres::Object,
     id: i32,
-) -> Result<Option<i64>, DbError> {
+) -> Result<Option<i64>, StoreError> {
     let tx = client.transaction().await?;
     let held = tx
         .execute(
@@ -416,7 +419,7 @@ pub async fn resume(
 }
 
 /// Forgets an account's tokens and deactivates it; its posts stay.
-pub async fn deactivate(client: &impl GenericClient, id: i32) -> Result<(), DbError> {
+pub async fn deactivate(client: &impl GenericClient, id: i32) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE x_accounts SET is_active = false, access_token = '', refresh_token = NULL,
@@ -456,12 +459,12 @@ const STORED: &str = "SELECT network, access_token, refresh_token, token_expires
      FROM x_accounts WHERE id = $1";
 
 /// A network name as the database holds it (a CHECK keeps it one chirp knows).
-pub(crate) fn network_from(name: &str) -> Result<chirp_core::Network, DbError> {
+pub(crate) fn network_from(name: &str) -> Result<chirp_core::Network, StoreError> {
     name.parse()
-        .map_err(|e: chirp_core::network::UnknownNetwork| DbError::Unexpected(e.to_string()))
+        .map_err(|e: chirp_core::network::UnknownNetwork| DbError::Unexpected(e.to_string()).into())
 }
 
-fn stored_from(r: &tokio_postgres::Row) -> Result<StoredAccount, DbError> {
+fn stored_from(r: &tokio_postgres::Row) -> Result<StoredAccount, StoreError> {
     Ok(StoredAccount {
         network: network_from(r.get("network"))?,
         tokens: StoredTokens {
@@ -482,7 +485,7 @@ fn stored_from(r: &tokio_postgres::Row) -> Result<StoredAccount, DbError> {
 pub async fn network_of(
     client: &impl GenericClient,
     account: AccountId,
-) -> Result<Option<chirp_core::Network>, DbError> {
+) -> Result<Option<chirp_core::Network>, StoreError> {
     client
         .query_opt("SELECT network FROM x_accounts WHERE id = $1", &[&account])
         .await?
@@ -494,7 +497,7 @@ pub async fn network_of(
 pub async fn text_rule(
     client: &impl GenericClient,
     account: AccountId,
-) -> Result<&'static dyn chirp_core::TextRule, DbError> {
+) -> Result<&'static dyn chirp_core::TextRule, StoreError> {
     let network = network_of(client, account)
         .await?
         .ok_or_else(|| DbError::Unexpected(format!("no account {account}")))?;
@@ -505,7 +508,7 @@ pub async fn text_rule(
 pub async fn stored(
     client: &impl GenericClient,
     account: AccountId,
-) -> Result<Option<StoredAccount>, DbError> {
+) -> Result<Option<StoredAccount>, StoreError> {
     client
         .query_opt(STORED, &[&account])
         .await?
@@ -531,7 +534,7 @@ pub struct RefreshLock<'a> {
 pub async fn lock_refresh(
     client: &mut Object,
     account: AccountId,
-) -> Result<Option<RefreshLock<'_>>, DbError> {
+) -> Result<Option<RefreshLock<'_>>, StoreError> {
     let tx = client.transaction().await?;
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, $2)",
@@ -552,7 +555,7 @@ pub async fn lock_refresh(
 pub async fn mark_refresh_started(
     client: &impl GenericClient,
     account: AccountId,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE x_accounts SET refresh_started_at = now() WHERE id = $1",
@@ -568,7 +571,7 @@ pub async fn save_refreshed(
     client: &impl GenericClient,
     account: AccountId,
     tokens: &StoredTokens,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
@@ -596,7 +599,7 @@ pub async fn mark_needs_reconnect(
     client: &impl GenericClient,
     account: AccountId,
     reason: &str,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE x_accounts SET needs_reconnect = true, needs_reconnect_reason = $2,
@@ -611,7 +614,7 @@ pub async fn mark_needs_reconnect(
 /// Active accounts with tokens that expire, and when each expires (for the refresh keeper).
 pub async fn expiring_tokens(
     client: &impl GenericClient,
-) -> Result<Vec<(AccountId, chrono::DateTime<chrono::Utc>, Option<i32>)>, DbError> {
+) -> Result<Vec<(AccountId, chrono::DateTime<chrono::Utc>, Option<i32>)>, StoreError> {
     Ok(client
         .query(
             "SELECT id, token_expires_at, token_lifetime_secs FROM x_accounts
@@ -633,7 +636,7 @@ pub async fn expiring_tokens(
 }
 
 /// Whether any account holds tokens (ciphertexts that need the key that made them).
-pub async fn any_tokens(client: &impl GenericClient) -> Result<bool, DbError> {
+pub async fn any_tokens(client: &impl GenericClient) -> Result<bool, StoreError> {
     Ok(client
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM x_accounts WHERE access_token <> '')",
@@ -658,7 +661,10 @@ pub struct Glance {
 }
 
 /// [`Glance`] of one account's posts, or of all.
-pub async fn glance(client: &impl GenericClient, account: Option<i32>) -> Result<Glance, DbError> {
+pub async fn glance(
+    client: &impl GenericClient,
+    account: Option<i32>,
+) -> Result<Glance, StoreError> {
     let r = client
         .query_one(
             "WITH mine AS (SELECT * FROM posts WHERE $1::int IS NULL OR x_account_id = $1),

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::GenericClient;
 
-use crate::DbError;
+use crate::StoreError;
 use crate::accounts::USABLE;
 use chirp_core::{AccountId, Metrics, PostId};
 
@@ -40,7 +40,7 @@ pub async fn take_due(
     c: &impl GenericClient,
     limit: i64,
     hold_ms: i64,
-) -> Result<Vec<ToRead>, DbError> {
+) -> Result<Vec<ToRead>, StoreError> {
     let rows = c
         .query(
             &format!(
@@ -64,7 +64,7 @@ pub async fn take_due(
 }
 
 /// When the next read of any post is due (None: none is scheduled).
-pub async fn next_due(c: &impl GenericClient) -> Result<Option<DateTime<Utc>>, DbError> {
+pub async fn next_due(c: &impl GenericClient) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(c.query_one(
         &format!(
             "SELECT min(p.metrics_due_at) FROM posts p JOIN x_accounts a ON a.id = p.x_account_id
@@ -82,7 +82,7 @@ pub async fn posted_since(
     c: &impl GenericClient,
     account: Option<AccountId>,
     since: DateTime<Utc>,
-) -> Result<Vec<ToRead>, DbError> {
+) -> Result<Vec<ToRead>, StoreError> {
     let rows = c
         .query(
             &format!(
@@ -111,7 +111,7 @@ pub struct Read {
 }
 
 /// Stores a read in one transaction, then tells listeners once (op `metrics`).
-pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<(), DbError> {
+pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<(), StoreError> {
     let tx = c.transaction().await?;
     let reads: Vec<(PostId, Option<DateTime<Utc>>, &Metrics)> =
         read.found.iter().map(|(p, m)| (*p, None, m)).collect();
@@ -142,7 +142,7 @@ pub async fn record(c: &mut deadpool_postgres::Object, read: &Read) -> Result<()
 pub(crate) async fn insert_reads(
     c: &impl GenericClient,
     reads: &[(PostId, Option<DateTime<Utc>>, &Metrics)],
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     if reads.is_empty() {
         return Ok(());
     }
@@ -190,7 +190,7 @@ pub async fn postpone(
     c: &impl GenericClient,
     posts: &[PostId],
     at: DateTime<Utc>,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     c.execute(
         "UPDATE posts SET metrics_due_at = $2 WHERE id = ANY($1) AND metrics_due_at IS NOT NULL",
         &[&posts, &at],
@@ -221,7 +221,7 @@ const METRICS: &str =
 pub async fn latest(
     c: &impl GenericClient,
     posts: &[PostId],
-) -> Result<HashMap<PostId, Metrics>, DbError> {
+) -> Result<HashMap<PostId, Metrics>, StoreError> {
     let rows = c
         .query(
             &format!(
@@ -241,7 +241,7 @@ pub async fn latest(
 pub type Histories = HashMap<PostId, Vec<(DateTime<Utc>, Metrics)>>;
 
 /// Every read of each of `posts` that has any, oldest first.
-pub async fn histories(c: &impl GenericClient, posts: &[PostId]) -> Result<Histories, DbError> {
+pub async fn histories(c: &impl GenericClient, posts: &[PostId]) -> Result<Histories, StoreError> {
     let mut out = Histories::new();
     if posts.is_empty() {
         return Ok(out);
@@ -267,7 +267,7 @@ pub async fn histories(c: &impl GenericClient, posts: &[PostId]) -> Result<Histo
 pub async fn history(
     c: &impl GenericClient,
     post: PostId,
-) -> Result<Vec<(DateTime<Utc>, Metrics)>, DbError> {
+) -> Result<Vec<(DateTime<Utc>, Metrics)>, StoreError> {
     let rows = c
         .query(
             &format!(
@@ -300,7 +300,7 @@ pub async fn posted(
     c: &impl GenericClient,
     account: Option<AccountId>,
     since: DateTime<Utc>,
-) -> Result<Vec<PostStats>, DbError> {
+) -> Result<Vec<PostStats>, StoreError> {
     let rows = c
         .query(
             &format!(
@@ -352,7 +352,7 @@ pub struct Usage {
 pub async fn usage(
     c: &impl GenericClient,
     since: DateTime<Utc>,
-) -> Result<HashMap<AccountId, Usage>, DbError> {
+) -> Result<HashMap<AccountId, Usage>, StoreError> {
     let mut out: HashMap<AccountId, Usage> = HashMap::new();
     // Every part sent, each with its own time.
     for r in c

@@ -34,6 +34,18 @@ mod embedded {
 /// The key of the advisory lock that serialises migrations across processes.
 const MIGRATION_LOCK: i64 = 0x6368_6972_7001;
 
+/// Why the store did not do what was asked: the database failed it, or it was refused (the
+/// person's request names nothing, or is not allowed as things stand). The two are separate
+/// types, so that no code mistakes a typo for an outage or the other way round.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+}
+
+/// The database could not be reached or used, or answered with what its constraints rule out.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot connect to the database ({target}): {reason}")]
@@ -49,6 +61,18 @@ pub enum DbError {
     /// A value the schema's constraints should have made impossible.
     #[error("unexpected data in the database: {0}")]
     Unexpected(String),
+    #[error("database TLS: {0}")]
+    Tls(String),
+    #[error("database error: {}", one_line(.0))]
+    Query(#[from] tokio_postgres::Error),
+    #[error("database unavailable: {0}")]
+    Pool(String),
+}
+
+/// What was asked is not there or not allowed: the person's to fix. The words say what is; what
+/// to run about it is for whoever shows it (the CLI, the TUI).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
     #[error("no post with id {0}")]
     NotFound(PostId),
     #[error("post {id}: {err}")]
@@ -59,26 +83,60 @@ pub enum DbError {
     PartText(#[from] chirp_core::PartError),
     #[error("post {id}: {msg}")]
     Refused { id: PostId, msg: String },
-    /// A handle that names no connected account. The words say what is; what to run about
-    /// it is for whoever shows it (the CLI, the TUI).
+    /// A handle that names no connected account.
     #[error("no connected account @{handle}{}", known_accounts(.known))]
     UnknownAccount { handle: String, known: Vec<String> },
-    /// Adding to the queue of an account that has no slots (the user's input: exit 2).
+    /// Adding to the queue of an account that has no slots.
     #[error("@{0} has no queue slots")]
     NoQueue(String),
-    /// A template name that names none (the user's input: exit 2).
+    /// A template name that names none.
     #[error("no template named `{name}`{}", known_templates(.known))]
     UnknownTemplate { name: String, known: Vec<String> },
     #[error("a template named `{0}` exists")]
     TemplateExists(String),
     #[error("`{0}` cannot be a template name: give 1 to 100 characters")]
     BadTemplateName(String),
-    #[error("database TLS: {0}")]
-    Tls(String),
-    #[error("database error: {}", one_line(.0))]
-    Query(#[from] tokio_postgres::Error),
-    #[error("database unavailable: {0}")]
-    Pool(String),
+}
+
+impl StoreError {
+    /// The refusal, when the request (not the database) was the trouble.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            StoreError::Refused(r) => Some(r),
+            StoreError::Db(_) => None,
+        }
+    }
+}
+
+// `?` in the store's functions: a query, the pool, text rules, stored statuses.
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Db(DbError::Query(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Db(DbError::from(e))
+    }
+}
+
+impl From<cluster::ClusterError> for StoreError {
+    fn from(e: cluster::ClusterError) -> Self {
+        StoreError::Db(DbError::Cluster(e))
+    }
+}
+
+impl From<TextError> for StoreError {
+    fn from(e: TextError) -> Self {
+        StoreError::Refused(Refusal::Text(e))
+    }
+}
+
+impl From<chirp_core::PartError> for StoreError {
+    fn from(e: chirp_core::PartError) -> Self {
+        StoreError::Refused(Refusal::PartText(e))
+    }
 }
 
 /// " (there are: a, b)", or that there are none.
@@ -100,9 +158,9 @@ fn known_accounts(known: &[String]) -> String {
     }
 }
 
-impl From<chirp_core::status::UnknownStatus> for DbError {
+impl From<chirp_core::status::UnknownStatus> for StoreError {
     fn from(e: chirp_core::status::UnknownStatus) -> Self {
-        DbError::Unexpected(e.to_string())
+        StoreError::Db(DbError::Unexpected(e.to_string()))
     }
 }
 
@@ -157,7 +215,7 @@ pub fn valid_url(url: &str) -> bool {
 }
 
 /// The connection settings and TLS connector a connection string describes.
-fn parse_url(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnect), DbError> {
+fn parse_url(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
     let (rest, settings) = tls::split(url).map_err(DbError::Tls)?;
     let mut pg = rest
         .parse::<tokio_postgres::Config>()
@@ -254,7 +312,7 @@ impl From<&Db> for Target {
 impl Db {
     /// Connects to `url`, or (None) to the private cluster, started if needed, and brings the
     /// schema up to date. Returns the names of the migrations it applied.
-    pub async fn open(url: Option<&str>) -> Result<(Db, Vec<String>), DbError> {
+    pub async fn open(url: Option<&str>) -> Result<(Db, Vec<String>), StoreError> {
         Db::open_announcing(url, |_, _| {}).await
     }
 
@@ -263,7 +321,7 @@ impl Db {
     pub async fn open_announcing(
         url: Option<&str>,
         mut announce: impl FnMut(Started, &std::path::Path) + Send + 'static,
-    ) -> Result<(Db, Vec<String>), DbError> {
+    ) -> Result<(Db, Vec<String>), StoreError> {
         let (mut pg, cluster, user, tls) = match url {
             Some(url) => {
                 let (pg, tls) = parse_url(url)?;
@@ -276,7 +334,7 @@ impl Db {
                     let user = c.register_user()?;
                     let lifecycle = c.lifecycle()?;
                     c.start_if_needed(&[], &mut |s| announce(s, &c.root))?;
-                    Ok::<_, DbError>((c, user, lifecycle))
+                    Ok::<_, StoreError>((c, user, lifecycle))
                 })
                 .await
                 .map_err(|e| DbError::Pool(e.to_string()))??;
@@ -287,7 +345,9 @@ impl Db {
                 loop {
                     match create_database(&cluster, cluster::DATABASE).await {
                         Ok(()) => break,
-                        Err(DbError::Connect { .. }) if Instant::now() < give_up => {
+                        Err(StoreError::Db(DbError::Connect { .. }))
+                            if Instant::now() < give_up =>
+                        {
                             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                             let c = cluster.clone();
                             let _ = tokio::task::spawn_blocking(move || {
@@ -327,7 +387,7 @@ impl Db {
     /// The database as it is, for a quick look (`chirp status --format` in a tmux status
     /// line): no migrations, and chirp's private server is neither created nor started (nor
     /// started again if it stops) — None when it is not running.
-    pub fn open_if_running(url: Option<&str>) -> Result<Option<Db>, DbError> {
+    pub fn open_if_running(url: Option<&str>) -> Result<Option<Db>, StoreError> {
         match url {
             Some(url) => {
                 let (pg, tls) = parse_url(url)?;
@@ -406,7 +466,9 @@ impl Db {
     }
 
     /// A connection of its own, outside the pool: LISTEN needs one that nobody else uses.
-    pub async fn connect_dedicated(&self) -> Result<(tokio_postgres::Client, Connection), DbError> {
+    pub async fn connect_dedicated(
+        &self,
+    ) -> Result<(tokio_postgres::Client, Connection), StoreError> {
         match self.pg.connect(self.tls.clone()).await {
             Ok(c) => Ok(c),
             Err(e) if self.heal().await => self
@@ -418,7 +480,7 @@ impl Db {
         }
     }
 
-    fn connect_error(&self, e: &tokio_postgres::Error) -> DbError {
+    fn connect_error(&self, e: &tokio_postgres::Error) -> StoreError {
         let hint = match &self.cluster {
             Some(c) => format!(
                 "chirp's private database did not answer (chirp starts it again if it stopped); see {}",
@@ -429,14 +491,14 @@ impl Db {
                     .into()
             }
         };
-        DbError::Connect {
+        StoreError::from(DbError::Connect {
             target: describe(&self.pg),
             reason: format!("{}; {hint}", one_line(e)),
-        }
+        })
     }
 
     /// A pooled connection, with connection failures reported plainly.
-    pub async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
+    pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         match self.pool.get().await {
             Ok(c) => Ok(c),
             Err(deadpool_postgres::PoolError::Backend(e)) => {
@@ -447,12 +509,12 @@ impl Db {
                 }
                 Err(self.connect_error(&e))
             }
-            Err(other) => Err(DbError::Pool(other.to_string())),
+            Err(other) => Err(StoreError::from(DbError::Pool(other.to_string()))),
         }
     }
 
     /// Applies pending migrations (serialised across processes by an advisory lock).
-    pub async fn migrate(&self) -> Result<Vec<String>, DbError> {
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
         let mut obj = self.client().await?;
         let client: &mut tokio_postgres::Client = &mut obj;
         client
@@ -484,7 +546,7 @@ impl Db {
 /// look at who is connected): the client, and the task driving its connection.
 async fn connect_admin(
     cluster: &Cluster,
-) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), DbError> {
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), StoreError> {
     let pg = cluster.pg_config("postgres");
     let (client, conn) = pg.connect(NoTls).await.map_err(|e| DbError::Connect {
         target: describe(&pg),
@@ -501,7 +563,7 @@ async fn connect_admin(
 }
 
 /// Creates database `name` in a cluster unless it exists (safe when several processes race).
-pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), DbError> {
+pub async fn create_database(cluster: &Cluster, name: &str) -> Result<(), StoreError> {
     let (client, conn) = connect_admin(cluster).await?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
@@ -534,7 +596,7 @@ fn app_name() -> String {
 
 /// The chirp processes connected to a private cluster's server now (their pids, from the
 /// names their connections carry), without registering as one.
-pub async fn private_users(cluster: &Cluster) -> Result<Vec<u32>, DbError> {
+pub async fn private_users(cluster: &Cluster) -> Result<Vec<u32>, StoreError> {
     let (client, conn) = connect_admin(cluster).await?;
     let rows = client
         .query(
@@ -559,6 +621,15 @@ pub async fn private_users(cluster: &Cluster) -> Result<Vec<u32>, DbError> {
 
 /// A database fault is the database's; what the person asked for that is not there or not
 /// allowed is theirs, and said as such.
+impl chirp_core::HasKind for StoreError {
+    fn kind(&self) -> chirp_core::Kind {
+        match self {
+            StoreError::Db(e) => e.kind(),
+            StoreError::Refused(r) => r.kind(),
+        }
+    }
+}
+
 impl chirp_core::HasKind for DbError {
     fn kind(&self) -> chirp_core::Kind {
         use chirp_core::Kind;
@@ -569,17 +640,26 @@ impl chirp_core::HasKind for DbError {
             | DbError::Query(_)
             | DbError::Pool(_) => Kind::Database,
             DbError::Cluster(e) => e.kind(),
-            DbError::BadUrl
-            | DbError::Text(_)
-            | DbError::PartText(_)
-            | DbError::NoQueue(_)
-            | DbError::TemplateExists(_)
-            | DbError::BadTemplateName(_) => Kind::BadInput,
-            DbError::NotFound(_)
-            | DbError::UnknownAccount { .. }
-            | DbError::UnknownTemplate { .. } => Kind::NotFound,
-            DbError::Transition { .. } | DbError::Refused { .. } => Kind::Conflict,
+            // The configuration's URL: the person's to fix.
+            DbError::BadUrl => Kind::BadInput,
             DbError::Unexpected(_) => Kind::Bug,
+        }
+    }
+}
+
+impl chirp_core::HasKind for Refusal {
+    fn kind(&self) -> chirp_core::Kind {
+        use chirp_core::Kind;
+        match self {
+            Refusal::Text(_)
+            | Refusal::PartText(_)
+            | Refusal::NoQueue(_)
+            | Refusal::TemplateExists(_)
+            | Refusal::BadTemplateName(_) => Kind::BadInput,
+            Refusal::NotFound(_)
+            | Refusal::UnknownAccount { .. }
+            | Refusal::UnknownTemplate { .. } => Kind::NotFound,
+            Refusal::Transition { .. } | Refusal::Refused { .. } => Kind::Conflict,
         }
     }
 }

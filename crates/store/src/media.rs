@@ -6,7 +6,7 @@ use chirp_core::media::{self, Chunks, MediaKind};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object, Transaction};
 
-use super::{Db, DbError};
+use super::{Db, DbError, Refusal, StoreError};
 
 /// How much of a file one stored chunk holds (and so one append to X, and the most any
 /// reader holds at once).
@@ -59,7 +59,7 @@ pub async fn store(
     client: &mut Object,
     meta: &NewMedia<'_>,
     chunks: &mut dyn Chunks,
-) -> Result<MediaId, DbError> {
+) -> Result<MediaId, StoreError> {
     if let Some(id) = find(&*client, meta.sha256).await? {
         return Ok(id);
     }
@@ -99,10 +99,10 @@ pub async fn store(
         seq += 1;
     }
     if total != meta.size {
-        return Err(DbError::Unexpected(format!(
+        return Err(StoreError::from(DbError::Unexpected(format!(
             "the file changed while it was read ({} bytes, then {total}): nothing was stored",
             meta.size
-        )));
+        ))));
     }
     // Files left by a save that never came (the process died between storing and attaching).
     sweep(&tx).await?;
@@ -110,7 +110,7 @@ pub async fn store(
     Ok(id)
 }
 
-async fn find(client: &impl GenericClient, sha256: &[u8]) -> Result<Option<MediaId>, DbError> {
+async fn find(client: &impl GenericClient, sha256: &[u8]) -> Result<Option<MediaId>, StoreError> {
     Ok(client
         .query_opt("SELECT id FROM media WHERE sha256 = $1", &[&sha256])
         .await?
@@ -118,7 +118,7 @@ async fn find(client: &impl GenericClient, sha256: &[u8]) -> Result<Option<Media
 }
 
 /// Drops files stored more than a day ago that no part or template uses.
-async fn sweep(tx: &Transaction<'_>) -> Result<(), DbError> {
+async fn sweep(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM media m WHERE created_at < now() - interval '1 day'
            AND NOT EXISTS (SELECT 1 FROM part_media pm WHERE pm.media_id = m.id)
@@ -136,7 +136,7 @@ pub async fn attach(
     post: PostId,
     position: i32,
     new: &[NewAttachment],
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let mut kinds: Vec<MediaKind> = tx
         .query(
             "SELECT m.kind FROM part_media pm JOIN media m ON m.id = pm.media_id
@@ -176,7 +176,7 @@ pub async fn replace(
     tx: &Transaction<'_>,
     post: PostId,
     media: &[Vec<NewAttachment>],
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     const ASIDE: i32 = 1_000_000;
     for (i, files) in media.iter().enumerate() {
         let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
@@ -215,18 +215,18 @@ pub async fn replace(
     Ok(())
 }
 
-fn refused(post: PostId, position: i32, e: &media::MediaError) -> DbError {
-    DbError::Refused {
+fn refused(post: PostId, position: i32, e: &media::MediaError) -> StoreError {
+    StoreError::from(Refusal::Refused {
         id: post,
         msg: format!("part {position}: {e}"),
-    }
+    })
 }
 
 /// Every attachment of a post, by part then order.
 pub async fn attachments(
     client: &impl GenericClient,
     post: PostId,
-) -> Result<Vec<Attachment>, DbError> {
+) -> Result<Vec<Attachment>, StoreError> {
     Ok(for_posts(client, &[post])
         .await?
         .remove(&post)
@@ -237,7 +237,7 @@ pub async fn attachments(
 pub async fn for_posts(
     client: &impl GenericClient,
     posts: &[PostId],
-) -> Result<std::collections::HashMap<PostId, Vec<Attachment>>, DbError> {
+) -> Result<std::collections::HashMap<PostId, Vec<Attachment>>, StoreError> {
     let mut out: std::collections::HashMap<PostId, Vec<Attachment>> =
         std::collections::HashMap::new();
     if posts.is_empty() {
@@ -262,7 +262,7 @@ pub async fn for_posts(
 
 /// An attachment from a row with columns position, ord, media_id, kind, media_type,
 /// size_bytes, sha256 (hex), alt_text, remote_media_id and remote_media_expires_at.
-pub(crate) fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, DbError> {
+pub(crate) fn attachment_of(r: &tokio_postgres::Row) -> Result<Attachment, StoreError> {
     let kind: String = r.get("kind");
     Ok(Attachment {
         position: r.get("position"),
@@ -287,7 +287,7 @@ pub async fn remember_upload(
     ord: i32,
     remote_media_id: &str,
     expires_at: Option<DateTime<Utc>>,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE part_media SET remote_media_id = $4, remote_media_expires_at = $5
@@ -299,7 +299,7 @@ pub async fn remember_upload(
 }
 
 /// Forgets every upload remembered for a post (the network no longer holds them).
-pub async fn forget_uploads(client: &impl GenericClient, post: PostId) -> Result<(), DbError> {
+pub async fn forget_uploads(client: &impl GenericClient, post: PostId) -> Result<(), StoreError> {
     client
         .execute(
             "UPDATE part_media SET remote_media_id = NULL, remote_media_expires_at = NULL

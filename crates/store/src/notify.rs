@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_postgres::AsyncMessage;
 
-use super::{Db, DbError};
+use super::{Db, StoreError};
 
 pub const CHANNEL: &str = "chirp_posts";
 
@@ -36,7 +36,7 @@ pub struct Listener {
 }
 
 /// Connects, LISTENs, and forwards what arrives until the connection ends.
-pub async fn listen(db: &Db) -> Result<Listener, DbError> {
+pub async fn listen(db: &Db) -> Result<Listener, StoreError> {
     let (client, mut conn) = db.connect_dedicated().await?;
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -7,7 +7,7 @@ use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Object, Transaction};
 use tokio_postgres::Row;
 
-use super::DbError;
+use super::{DbError, Refusal, StoreError};
 use chirp_core::status::{check_settled, transition};
 use chirp_core::{AccountId, Action, Post, PostId, PostPart, Status};
 
@@ -18,7 +18,7 @@ pub const COLUMNS: &str = "id, x_account_id, status, content, scheduled_at, post
      (SELECT count(*)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts, \
      (SELECT count(pp.remote_id)::int FROM post_parts pp WHERE pp.post_id = posts.id) AS parts_sent, unpublished_at, group_id, queued, gone_from_x_at";
 
-pub fn from_row(r: &Row) -> Result<Post, DbError> {
+pub fn from_row(r: &Row) -> Result<Post, StoreError> {
     let status: String = r.get("status");
     Ok(Post {
         id: r.get("id"),
@@ -52,7 +52,7 @@ pub async fn begin<'a>(
     client: &'a mut Object,
     actor: Actor<'_>,
     detail: Option<&str>,
-) -> Result<Transaction<'a>, DbError> {
+) -> Result<Transaction<'a>, StoreError> {
     let tx = client.transaction().await?;
     tx.execute(
         "SELECT set_config('chirp.actor', $1, true), set_config('chirp.detail', $2, true)",
@@ -63,7 +63,7 @@ pub async fn begin<'a>(
 }
 
 /// What the audit rows written next in `tx` say about why.
-async fn set_detail(tx: &Transaction<'_>, detail: &str) -> Result<(), DbError> {
+async fn set_detail(tx: &Transaction<'_>, detail: &str) -> Result<(), StoreError> {
     tx.execute("SELECT set_config('chirp.detail', $1, true)", &[&detail])
         .await?;
     Ok(())
@@ -71,7 +71,7 @@ async fn set_detail(tx: &Transaction<'_>, detail: &str) -> Result<(), DbError> {
 
 /// Parts 2.. of post `id`, in order (the first part came with the post's own text: the
 /// database makes it from `posts.content`).
-async fn insert_rest(tx: &Transaction<'_>, id: PostId, rest: &[String]) -> Result<(), DbError> {
+async fn insert_rest(tx: &Transaction<'_>, id: PostId, rest: &[String]) -> Result<(), StoreError> {
     let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
     tx.execute(
         "INSERT INTO post_parts (post_id, position, content)
@@ -87,17 +87,17 @@ async fn lock_for(
     tx: &Transaction<'_>,
     id: PostId,
     action: Action,
-) -> Result<(Post, Option<Status>), DbError> {
+) -> Result<(Post, Option<Status>), StoreError> {
     let row = tx
         .query_opt(
             &format!("SELECT {COLUMNS} FROM posts WHERE id = $1 FOR UPDATE"),
             &[&id],
         )
         .await?
-        .ok_or(DbError::NotFound(id))?;
+        .ok_or(Refusal::NotFound(id))?;
     let post = from_row(&row)?;
-    let to = transition(post.status, action).map_err(|err| DbError::Transition { id, err })?;
-    check_settled(action, post.outcome_unknown).map_err(|e| DbError::Refused {
+    let to = transition(post.status, action).map_err(|err| Refusal::Transition { id, err })?;
+    check_settled(action, post.outcome_unknown).map_err(|e| Refusal::Refused {
         id,
         msg: e.to_string(),
     })?;
@@ -139,7 +139,7 @@ pub async fn create(
     account: AccountId,
     content: &str,
     at: Option<DateTime<Utc>>,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     text_rule(&*client, account).await?.validate(content)?;
     let status = if at.is_some() {
         Status::Scheduled
@@ -168,10 +168,10 @@ pub async fn create_thread(
     account: AccountId,
     parts: &[String],
     at: Option<DateTime<Utc>>,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     let mut made = create_for_accounts(client, actor, &[account], parts, at).await?;
     made.pop()
-        .ok_or_else(|| DbError::Unexpected("no post was made".into()))
+        .ok_or_else(|| DbError::Unexpected("no post was made".into()).into())
 }
 
 /// One text (a thread of `parts`) for each of `accounts`, in one transaction: one post per
@@ -183,7 +183,7 @@ pub async fn create_for_accounts(
     accounts: &[AccountId],
     parts: &[String],
     at: Option<DateTime<Utc>>,
-) -> Result<Vec<Post>, DbError> {
+) -> Result<Vec<Post>, StoreError> {
     create_with_media(client, actor, accounts, parts, &[], at.into()).await
 }
 
@@ -197,7 +197,7 @@ pub async fn create_with_media(
     parts: &[String],
     media: &[Vec<crate::media::NewAttachment>],
     when: Schedule,
-) -> Result<Vec<Post>, DbError> {
+) -> Result<Vec<Post>, StoreError> {
     // Each account's network's rule: one text may fit X and not Bluesky.
     for &account in accounts {
         text_rule(&*client, account)
@@ -246,7 +246,11 @@ pub async fn create_with_media(
 }
 
 /// A new draft with the same parts and files (and alt texts) as post `id`, on its account.
-pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+pub async fn duplicate(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+) -> Result<Post, StoreError> {
     let tx = begin(client, actor, Some(&format!("a copy of post {id}"))).await?;
     let new: PostId = tx
         .query_opt(
@@ -255,7 +259,7 @@ pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Res
             &[&id],
         )
         .await?
-        .ok_or(DbError::NotFound(id))?
+        .ok_or(Refusal::NotFound(id))?
         .get(0);
     tx.execute(
         "INSERT INTO post_parts (post_id, position, content)
@@ -280,7 +284,7 @@ pub async fn duplicate(client: &mut Object, actor: Actor<'_>, id: PostId) -> Res
 }
 
 /// Every part of a post, the first one (the post's own text) included, in order.
-pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPart>, DbError> {
+pub async fn parts(client: &impl GenericClient, id: PostId) -> Result<Vec<PostPart>, StoreError> {
     Ok(parts_of(client, &[id])
         .await?
         .remove(&id)
@@ -302,7 +306,7 @@ fn part_from(r: &Row) -> PostPart {
 pub async fn parts_of(
     client: &impl GenericClient,
     ids: &[PostId],
-) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, DbError> {
+) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, StoreError> {
     let rows = client
         .query(
             "SELECT post_id, position, content, remote_id, posted_at, remote_deleted_at
@@ -325,16 +329,16 @@ pub async fn edit(
     actor: Actor<'_>,
     id: PostId,
     content: &str,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
     text_rule(&tx, post.x_account_id).await?.validate(content)?;
     if post.parts_sent > 0 {
         // A thread that stopped part-way: what is published stays as it is.
-        return Err(DbError::Refused {
+        return Err(StoreError::from(Refusal::Refused {
             id,
             msg: "its first part is on X already, so its text cannot change".into(),
-        });
+        }));
     }
     let row = tx
         .query_one(
@@ -354,7 +358,7 @@ pub async fn edit_thread(
     actor: Actor<'_>,
     id: PostId,
     parts: &[String],
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     edit_parts(client, actor, id, parts, None, false).await
 }
 
@@ -366,7 +370,7 @@ pub async fn edit_with_media(
     id: PostId,
     parts: &[String],
     media: &[Vec<crate::media::NewAttachment>],
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     edit_parts(client, actor, id, parts, Some(media), false).await
 }
 
@@ -378,7 +382,7 @@ pub async fn edit_into_queue(
     id: PostId,
     parts: &[String],
     media: &[Vec<crate::media::NewAttachment>],
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     edit_parts(client, actor, id, parts, Some(media), true).await
 }
 
@@ -389,7 +393,7 @@ async fn edit_parts(
     parts: &[String],
     media: Option<&[Vec<crate::media::NewAttachment>]>,
     then_enqueue: bool,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     let files = media.unwrap_or_default();
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Edit).await?;
@@ -397,10 +401,10 @@ async fn edit_parts(
         .await?
         .validate_parts_with(parts, &|i| files.get(i).is_some_and(|m| !m.is_empty()))?;
     if post.parts_sent > 0 {
-        return Err(DbError::Refused {
+        return Err(StoreError::from(Refusal::Refused {
             id,
             msg: "its first part is on X already, so its text cannot change".into(),
-        });
+        }));
     }
     if let Some(media) = media {
         crate::media::replace(&tx, id, media).await?;
@@ -415,12 +419,12 @@ async fn edit_parts(
         .get(0);
     if let Some(part) = orphaned {
         // Files are never dropped silently with the text around them.
-        return Err(DbError::Refused {
+        return Err(StoreError::from(Refusal::Refused {
             id,
             msg: format!(
                 "part {part} has media attached and the new text has {n} part(s): keep that part, or remove its media first"
             ),
-        });
+        }));
     }
     let old_rest: Vec<String> = tx
         .query(
@@ -480,14 +484,14 @@ pub async fn split_off(
     client: &mut Object,
     actor: Actor<'_>,
     id: PostId,
-) -> Result<(Post, Post), DbError> {
+) -> Result<(Post, Post), StoreError> {
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::SplitOff).await?;
     if post.parts_sent == 0 {
-        return Err(DbError::Refused {
+        return Err(StoreError::from(Refusal::Refused {
             id,
             msg: "none of its parts is on X: edit it or retry it instead".into(),
-        });
+        }));
     }
     let unsent: Vec<String> = tx
         .query(
@@ -500,10 +504,10 @@ pub async fn split_off(
         .map(|r| r.get(0))
         .collect();
     let (Some(first), true) = (unsent.first(), post.parts_sent > 0) else {
-        return Err(DbError::Refused {
+        return Err(StoreError::from(Refusal::Refused {
             id,
             msg: "every part of it is on X already".into(),
-        });
+        }));
     };
     set_detail(&tx, &format!("the unsent parts of post {id}")).await?;
     let new_id: PostId = tx
@@ -563,12 +567,16 @@ pub async fn schedule(
     actor: Actor<'_>,
     id: PostId,
     at: DateTime<Utc>,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     set_schedule(client, actor, id, Action::Schedule, Some(at)).await
 }
 
 /// Schedules (or moves) a post into its account's next free queue slot.
-pub async fn enqueue(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+pub async fn enqueue(
+    client: &mut Object,
+    actor: Actor<'_>,
+    id: PostId,
+) -> Result<Post, StoreError> {
     let tx = begin(client, actor, Some("added to the queue")).await?;
     let (post, _) = lock_for(&tx, id, Action::Schedule).await?;
     check_first_part(&tx, &post).await?;
@@ -588,18 +596,18 @@ pub async fn unschedule(
     client: &mut Object,
     actor: Actor<'_>,
     id: PostId,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     set_schedule(client, actor, id, Action::Unschedule, None).await
 }
 
 /// Puts a failed post back in the queue, due now (`chirp retry`).
-pub async fn retry(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+pub async fn retry(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, StoreError> {
     set_schedule(client, actor, id, Action::Retry, Some(Utc::now())).await
 }
 
 /// The text may have been written by plain SQL, or the network's rule may have changed: check again
 /// before a post can go out (a first part with media may have no text).
-async fn check_first_part(tx: &Transaction<'_>, post: &Post) -> Result<(), DbError> {
+async fn check_first_part(tx: &Transaction<'_>, post: &Post) -> Result<(), StoreError> {
     let with_media: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM part_media WHERE post_id = $1 AND position = 1)",
@@ -608,11 +616,13 @@ async fn check_first_part(tx: &Transaction<'_>, post: &Post) -> Result<(), DbErr
         .await?
         .get(0);
     let rule = text_rule(tx, post.x_account_id).await?;
-    rule.validate_part(&post.content, with_media)
-        .map_err(|e| DbError::Refused {
+    rule.validate_part(&post.content, with_media).map_err(|e| {
+        Refusal::Refused {
             id: post.id,
             msg: e.to_string(),
-        })
+        }
+        .into()
+    })
 }
 
 async fn set_schedule(
@@ -621,7 +631,7 @@ async fn set_schedule(
     id: PostId,
     action: Action,
     at: Option<DateTime<Utc>>,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     let tx = begin(client, actor, None).await?;
     let (post, to) = lock_for(&tx, id, action).await?;
     if to == Some(Status::Scheduled) {
@@ -645,7 +655,7 @@ async fn set_schedule(
 }
 
 /// Removes a post from chirp (X is not touched). Returns what it was.
-pub async fn delete(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, DbError> {
+pub async fn delete(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result<Post, StoreError> {
     let tx = begin(client, actor, None).await?;
     let (post, _) = lock_for(&tx, id, Action::Delete).await?;
     tx.execute("DELETE FROM posts WHERE id = $1", &[&id])
@@ -654,14 +664,14 @@ pub async fn delete(client: &mut Object, actor: Actor<'_>, id: PostId) -> Result
     Ok(post)
 }
 
-pub async fn get(client: &impl GenericClient, id: PostId) -> Result<Post, DbError> {
+pub async fn get(client: &impl GenericClient, id: PostId) -> Result<Post, StoreError> {
     let row = client
         .query_opt(
             &format!("SELECT {COLUMNS} FROM posts WHERE id = $1"),
             &[&id],
         )
         .await?
-        .ok_or(DbError::NotFound(id))?;
+        .ok_or(Refusal::NotFound(id))?;
     from_row(&row)
 }
 
@@ -740,7 +750,7 @@ impl Group {
 }
 
 /// One page of posts, keyset-paginated so that page N costs the same as page 1.
-pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, DbError> {
+pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, StoreError> {
     let statuses: Option<Vec<&str>> =
         (!q.statuses.is_empty()).then(|| q.statuses.iter().map(|s| s.as_str()).collect());
     let pattern = q.text.as_ref().filter(|t| !t.is_empty()).map(|t| {
@@ -804,7 +814,7 @@ pub async fn list(client: &impl GenericClient, q: &ListQuery) -> Result<Page, Db
 }
 
 /// The posts of a group (one text sent to several accounts), oldest first.
-pub async fn group(client: &impl GenericClient, group: PostId) -> Result<Vec<Post>, DbError> {
+pub async fn group(client: &impl GenericClient, group: PostId) -> Result<Vec<Post>, StoreError> {
     let rows = client
         .query(
             &format!("SELECT {COLUMNS} FROM posts WHERE group_id = $1 ORDER BY id"),
@@ -818,7 +828,7 @@ pub async fn group(client: &impl GenericClient, group: PostId) -> Result<Vec<Pos
 async fn groups(
     client: &impl GenericClient,
     posts: &[Post],
-) -> Result<std::collections::HashMap<PostId, Group>, DbError> {
+) -> Result<std::collections::HashMap<PostId, Group>, StoreError> {
     let mut ids: Vec<PostId> = posts.iter().filter_map(|p| p.group_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -850,7 +860,7 @@ async fn groups(
 async fn thread_parts(
     client: &impl GenericClient,
     posts: &[Post],
-) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, DbError> {
+) -> Result<std::collections::HashMap<PostId, Vec<PostPart>>, StoreError> {
     let ids: Vec<PostId> = posts.iter().filter(|p| p.parts > 1).map(|p| p.id).collect();
     if ids.is_empty() {
         return Ok(std::collections::HashMap::new());
@@ -863,7 +873,7 @@ async fn thread_parts(
 pub async fn counts(
     client: &impl GenericClient,
     account: Option<AccountId>,
-) -> Result<Vec<(Status, i64)>, DbError> {
+) -> Result<Vec<(Status, i64)>, StoreError> {
     let rows = client
         .query(
             "SELECT status, count(*) AS n FROM posts WHERE ($1::int IS NULL OR x_account_id = $1)
@@ -884,7 +894,7 @@ pub async fn counts(
 pub async fn next_due(
     client: &impl GenericClient,
     account: Option<AccountId>,
-) -> Result<Option<DateTime<Utc>>, DbError> {
+) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(client
         .query_one(
             "SELECT min(greatest(scheduled_at, next_attempt_at)) FROM posts
@@ -908,7 +918,7 @@ pub struct Event {
 }
 
 /// The audit trail of one post, oldest first.
-pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Event>, DbError> {
+pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Event>, StoreError> {
     let rows = client
         .query(
             "SELECT event, from_status, to_status, actor, detail, at FROM post_events
@@ -934,12 +944,12 @@ pub async fn history(client: &impl GenericClient, id: PostId) -> Result<Vec<Even
 pub async fn unpublish_targets(
     client: &impl GenericClient,
     post: &Post,
-) -> Result<Vec<(i32, String)>, DbError> {
+) -> Result<Vec<(i32, String)>, StoreError> {
     if post.status == Status::Publishing {
-        return Err(DbError::Refused {
+        return Err(StoreError::from(Refusal::Refused {
             id: post.id,
             msg: "it is being published right now: unpublish it once that is done".into(),
-        });
+        }));
     }
     let mut targets: Vec<(i32, String)> = parts(client, post.id)
         .await?
@@ -958,7 +968,7 @@ pub async fn mark_part_deleted(
     id: PostId,
     position: i32,
     of: usize,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let tx = begin(client, actor, None).await?;
     // Part 1's time reaches `posts.x_deleted_at` through the trigger (on X).
     tx.execute(
@@ -982,7 +992,7 @@ pub async fn finish_unpublish(
     client: &mut Object,
     actor: Actor<'_>,
     id: PostId,
-) -> Result<Post, DbError> {
+) -> Result<Post, StoreError> {
     let tx = begin(client, actor, None).await?;
     tx.execute(
         "INSERT INTO post_events (post_id, event, actor, detail)

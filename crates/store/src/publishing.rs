@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
-use crate::DbError;
+use crate::StoreError;
 use crate::accounts::USABLE;
 use chirp_core::{AccountId, PostId};
 
@@ -54,7 +54,7 @@ pub async fn claim(
     limit: i64,
     lease_ms: i64,
     networks: &[chirp_core::Network],
-) -> Result<Vec<Claimed>, DbError> {
+) -> Result<Vec<Claimed>, StoreError> {
     // Posts of a network this publisher cannot reach wait for one that can.
     let networks: Vec<&str> = networks.iter().map(|n| n.as_str()).collect();
     let rows = c
@@ -146,7 +146,7 @@ pub async fn mark_part_sent(
     position: i32,
     of: usize,
     remote_id: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let tx = c.transaction().await?;
     let held = tx
         .query_opt(
@@ -197,7 +197,11 @@ pub async fn mark_part_sent(
 }
 
 /// Every part is on the network (each id stored as it went): the post is posted.
-pub async fn finish_thread(c: &impl GenericClient, me: &str, id: PostId) -> Result<bool, DbError> {
+pub async fn finish_thread(
+    c: &impl GenericClient,
+    me: &str,
+    id: PostId,
+) -> Result<bool, StoreError> {
     let n = c
         .execute(
             "UPDATE posts SET status = 'posted', error_message = NULL, needs_reconcile = false,
@@ -215,7 +219,10 @@ pub async fn finish_thread(c: &impl GenericClient, me: &str, id: PostId) -> Resu
 /// expired (it hung, or its host vanished). Nobody knows whether X received them, so they must
 /// be reconciled before any resend, and not before `grace_ms` (a request still on the wire
 /// lands meanwhile; a live publisher never starts a send it could not finish by then).
-pub async fn rescue_expired(c: &impl GenericClient, grace_ms: i64) -> Result<Vec<PostId>, DbError> {
+pub async fn rescue_expired(
+    c: &impl GenericClient,
+    grace_ms: i64,
+) -> Result<Vec<PostId>, StoreError> {
     let rows = c
         .query(
             "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
@@ -241,7 +248,7 @@ pub async fn release_claims(
     c: &impl GenericClient,
     me: &str,
     grace_ms: i64,
-) -> Result<Vec<PostId>, DbError> {
+) -> Result<Vec<PostId>, StoreError> {
     let rows = c
         .query(
             "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
@@ -264,7 +271,7 @@ pub async fn extend_leases(
     c: &impl GenericClient,
     me: &str,
     lease_ms: i64,
-) -> Result<Vec<PostId>, DbError> {
+) -> Result<Vec<PostId>, StoreError> {
     let rows = c
         .query(
             "UPDATE posts SET claim_expires_at = now() + $2 * interval '1 millisecond'
@@ -286,7 +293,7 @@ pub struct Wake {
     pub wake_ms: Option<i64>,
 }
 
-pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, DbError> {
+pub async fn next_wake(c: &impl GenericClient) -> Result<Wake, StoreError> {
     let row = c
         .query_one(
             &format!(
@@ -343,7 +350,7 @@ pub async fn mark_posted_many(
     c: &impl GenericClient,
     me: &str,
     posted: &[LastPart],
-) -> Result<Vec<PostId>, DbError> {
+) -> Result<Vec<PostId>, StoreError> {
     let ids: Vec<PostId> = posted.iter().map(|l| l.post).collect();
     let positions: Vec<i32> = posted.iter().map(|l| l.position).collect();
     let of: Vec<i32> = posted.iter().map(|l| l.of).collect();
@@ -400,7 +407,7 @@ pub async fn mark_posted_without_id(
     me: &str,
     id: PostId,
     note: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let n = c
         .execute(
             "UPDATE posts SET status = 'posted', posted_at = now(), error_message = $3,
@@ -418,7 +425,7 @@ pub async fn remote_id_owner(
     c: &impl GenericClient,
     remote_id: &str,
     id: PostId,
-) -> Result<Option<PostId>, DbError> {
+) -> Result<Option<PostId>, StoreError> {
     Ok(c.query_opt(
         "SELECT post_id FROM post_parts WHERE remote_id = $1 AND post_id <> $2 LIMIT 1",
         &[&remote_id, &id],
@@ -432,7 +439,7 @@ pub async fn mark_failed(
     me: &str,
     id: PostId,
     reason: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let n = c
         .execute(
             "UPDATE posts SET status = 'failed', error_message = $3, next_attempt_at = NULL,
@@ -454,7 +461,7 @@ pub async fn requeue(
     reason: Option<&str>,
     unknown: bool,
     uncount: bool,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let n = c
         .execute(
             "UPDATE posts SET status = 'scheduled', next_attempt_at = $3,
@@ -478,7 +485,7 @@ pub async fn out_of_credits(
     id: PostId,
     account: AccountId,
     reason: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let tx = c.transaction().await?;
     if !requeue(&tx, me, id, None, Some(reason), false, true).await? {
         return Ok(false);
@@ -504,7 +511,7 @@ pub async fn rate_limited(
     account: AccountId,
     until: DateTime<Utc>,
     reason: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let tx = c.transaction().await?;
     if !requeue(&tx, me, id, Some(until), Some(reason), false, true).await? {
         return Ok(false);

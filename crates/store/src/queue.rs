@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use deadpool_postgres::{GenericClient, Object, Transaction};
 
-use crate::DbError;
 use crate::posts::{self, Actor, COLUMNS, from_row};
+use crate::{DbError, Refusal, StoreError};
 use chirp_core::slots::WeeklySlots;
 use chirp_core::{AccountId, Post, PostId};
 
@@ -35,7 +35,7 @@ pub async fn set(
     account: AccountId,
     slots: &WeeklySlots,
     tz: Tz,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     if slots.is_empty() {
         client
             .execute(
@@ -59,7 +59,7 @@ pub async fn set(
 pub async fn get(
     client: &impl GenericClient,
     account: AccountId,
-) -> Result<Option<Queue>, DbError> {
+) -> Result<Option<Queue>, StoreError> {
     let row = client
         .query_opt(
             "SELECT spec, timezone FROM queue_slots WHERE x_account_id = $1",
@@ -70,8 +70,8 @@ pub async fn get(
         .transpose()
 }
 
-/// `account`'s queue; [`DbError::NoQueue`] (saying how to set one) when it has no slots.
-pub async fn require(client: &impl GenericClient, account: AccountId) -> Result<Queue, DbError> {
+/// `account`'s queue; [`Refusal::NoQueue`] (saying how to set one) when it has no slots.
+pub async fn require(client: &impl GenericClient, account: AccountId) -> Result<Queue, StoreError> {
     match get(client, account).await? {
         Some(q) => Ok(q),
         None => Err(no_queue(client, account).await),
@@ -79,7 +79,7 @@ pub async fn require(client: &impl GenericClient, account: AccountId) -> Result<
 }
 
 /// Every account's queue, by account id.
-pub async fn all(client: &impl GenericClient) -> Result<Vec<Queue>, DbError> {
+pub async fn all(client: &impl GenericClient) -> Result<Vec<Queue>, StoreError> {
     let rows = client
         .query(
             "SELECT x_account_id, spec, timezone FROM queue_slots ORDER BY x_account_id",
@@ -91,7 +91,7 @@ pub async fn all(client: &impl GenericClient) -> Result<Vec<Queue>, DbError> {
         .collect()
 }
 
-fn queue_of(account: AccountId, spec: String, tz: String) -> Result<Queue, DbError> {
+fn queue_of(account: AccountId, spec: String, tz: String) -> Result<Queue, StoreError> {
     let bad = |what: String| DbError::Unexpected(format!("queue of account {account}: {what}"));
     Ok(Queue {
         account,
@@ -105,7 +105,7 @@ fn queue_of(account: AccountId, spec: String, tz: String) -> Result<Queue, DbErr
 }
 
 /// Locks `account`'s queue for this transaction; a clear error when it has no slots.
-async fn lock(tx: &Transaction<'_>, account: AccountId) -> Result<Queue, DbError> {
+async fn lock(tx: &Transaction<'_>, account: AccountId) -> Result<Queue, StoreError> {
     let row = tx
         .query_opt(
             "SELECT spec, timezone FROM queue_slots WHERE x_account_id = $1 FOR UPDATE",
@@ -125,7 +125,7 @@ async fn taken(
     account: AccountId,
     from: DateTime<Utc>,
     except: &[PostId],
-) -> Result<HashSet<DateTime<Utc>>, DbError> {
+) -> Result<HashSet<DateTime<Utc>>, StoreError> {
     let rows = client
         .query(
             "SELECT scheduled_at FROM posts
@@ -160,7 +160,7 @@ pub(crate) async fn take_slot(
     tx: &Transaction<'_>,
     id: PostId,
     account: AccountId,
-) -> Result<DateTime<Utc>, DbError> {
+) -> Result<DateTime<Utc>, StoreError> {
     let queue = lock(tx, account).await?;
     let now: DateTime<Utc> = tx.query_one("SELECT now()", &[]).await?.get(0);
     let taken = taken(tx, account, now, &[id]).await?;
@@ -184,7 +184,7 @@ pub(crate) async fn place(
     id: PostId,
     account: AccountId,
     when: posts::Schedule,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     match when {
         posts::Schedule::Queue => {
             take_slot(tx, id, account).await?;
@@ -205,7 +205,7 @@ pub async fn upcoming(
     account: AccountId,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> Result<Vec<Slot>, DbError> {
+) -> Result<Vec<Slot>, StoreError> {
     let Some(queue) = get(client, account).await? else {
         return Ok(Vec::new());
     };
@@ -241,16 +241,16 @@ pub async fn free(
     account: AccountId,
     from: DateTime<Utc>,
     count: usize,
-) -> Result<Vec<DateTime<Utc>>, DbError> {
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
     let queue = require(client, account).await?;
     let taken = taken(client, account, from, &[]).await?;
     Ok(first_free(&queue, from, &taken, count))
 }
 
 /// "@h has no queue slots", naming the account by its handle.
-async fn no_queue(client: &impl GenericClient, account: AccountId) -> DbError {
+async fn no_queue(client: &impl GenericClient, account: AccountId) -> StoreError {
     match crate::accounts::handle(client, account).await {
-        Ok(h) => DbError::NoQueue(h.unwrap_or_else(|| account.to_string())),
+        Ok(h) => StoreError::from(Refusal::NoQueue(h.unwrap_or_else(|| account.to_string()))),
         Err(e) => e,
     }
 }
@@ -260,7 +260,7 @@ async fn no_queue(client: &impl GenericClient, account: AccountId) -> DbError {
 pub async fn off_slot(
     client: &impl GenericClient,
     account: AccountId,
-) -> Result<Vec<Post>, DbError> {
+) -> Result<Vec<Post>, StoreError> {
     let Some(queue) = get(client, account).await? else {
         return Ok(Vec::new());
     };
@@ -299,7 +299,7 @@ pub async fn compact(
     actor: Actor<'_>,
     account: AccountId,
     shuffle: bool,
-) -> Result<Vec<Move>, DbError> {
+) -> Result<Vec<Move>, StoreError> {
     let detail = if shuffle {
         "queue shuffled"
     } else {

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 
-use crate::DbError;
 use crate::media::NewAttachment;
+use crate::{Refusal, StoreError};
 use chirp_core::PostId;
 
 /// A template in full: its parts, in order, and each part's files.
@@ -35,10 +35,10 @@ pub async fn save_from_post(
     post: PostId,
     name: &str,
     replace: bool,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(DbError::BadTemplateName(name.to_string()));
+        return Err(StoreError::from(Refusal::BadTemplateName(name.to_string())));
     }
     let tx = client.transaction().await?;
     let user: i32 = tx
@@ -48,7 +48,7 @@ pub async fn save_from_post(
             &[&post],
         )
         .await?
-        .ok_or(DbError::NotFound(post))?
+        .ok_or(Refusal::NotFound(post))?
         .get(0);
     let existing: Option<i32> = tx
         .query_opt(
@@ -58,7 +58,9 @@ pub async fn save_from_post(
         .await?
         .map(|r| r.get(0));
     match existing {
-        Some(_) if !replace => return Err(DbError::TemplateExists(name.to_string())),
+        Some(_) if !replace => {
+            return Err(StoreError::from(Refusal::TemplateExists(name.to_string())));
+        }
         // Replacing is a new template under the old name: its files go if nothing else uses them.
         Some(id) => {
             tx.execute("DELETE FROM post_templates WHERE id = $1", &[&id])
@@ -91,7 +93,7 @@ pub async fn save_from_post(
 }
 
 /// chirp's user's templates, by name.
-pub async fn list(client: &impl GenericClient) -> Result<Vec<Summary>, DbError> {
+pub async fn list(client: &impl GenericClient) -> Result<Vec<Summary>, StoreError> {
     let rows = client
         .query(
             "SELECT t.name,
@@ -117,7 +119,7 @@ pub async fn list(client: &impl GenericClient) -> Result<Vec<Summary>, DbError> 
 }
 
 /// Template `name` in full; an unknown name says which there are.
-pub async fn get(client: &impl GenericClient, name: &str) -> Result<Template, DbError> {
+pub async fn get(client: &impl GenericClient, name: &str) -> Result<Template, StoreError> {
     let name = name.trim();
     let Some(row) = client
         .query_opt(
@@ -168,18 +170,18 @@ pub async fn get(client: &impl GenericClient, name: &str) -> Result<Template, Db
     })
 }
 
-async fn unknown(client: &impl GenericClient, name: &str) -> DbError {
+async fn unknown(client: &impl GenericClient, name: &str) -> StoreError {
     match list(client).await {
-        Ok(all) => DbError::UnknownTemplate {
+        Ok(all) => StoreError::from(Refusal::UnknownTemplate {
             name: name.to_string(),
             known: all.into_iter().map(|t| t.name).collect(),
-        },
+        }),
         Err(e) => e,
     }
 }
 
 /// Deletes template `name` (its files go if nothing else uses them).
-pub async fn delete(client: &impl GenericClient, name: &str) -> Result<(), DbError> {
+pub async fn delete(client: &impl GenericClient, name: &str) -> Result<(), StoreError> {
     let n = client
         .execute(
             "DELETE FROM post_templates
@@ -197,7 +199,7 @@ pub async fn delete(client: &impl GenericClient, name: &str) -> Result<(), DbErr
 pub async fn files(
     client: &impl GenericClient,
     name: &str,
-) -> Result<Vec<crate::media::Attachment>, DbError> {
+) -> Result<Vec<crate::media::Attachment>, StoreError> {
     let rows = client
         .query(
             "SELECT tm.position, tm.ord, m.id AS media_id, m.kind, m.media_type, m.size_bytes,

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Object};
 
-use crate::DbError;
 use crate::media::{Attachment, NewAttachment};
 use crate::posts::{self, Actor, COLUMNS, Schedule, from_row};
+use crate::{DbError, StoreError};
 use chirp_core::{AccountId, Post, PostId, PostPart, Status};
 
 /// Which posts to export.
@@ -33,7 +33,7 @@ pub struct Exported {
 pub async fn export(
     client: &impl GenericClient,
     filter: &Filter,
-) -> Result<Vec<Exported>, DbError> {
+) -> Result<Vec<Exported>, StoreError> {
     let status = filter.status.map(|s| s.as_str().to_string());
     let rows = client
         .query(
@@ -99,7 +99,7 @@ pub async fn import(
     client: &mut Object,
     actor: Actor<'_>,
     new: &[NewPost],
-) -> Result<Vec<PostId>, DbError> {
+) -> Result<Vec<PostId>, StoreError> {
     let tx = posts::begin(client, actor, Some("imported")).await?;
     let mut ids = Vec::with_capacity(new.len());
     let mut groups: HashMap<i64, PostId> = HashMap::new();
@@ -183,7 +183,7 @@ pub async fn import(
 pub async fn media_by_hash(
     client: &impl GenericClient,
     sha256_hex: &str,
-) -> Result<Option<crate::media::MediaId>, DbError> {
+) -> Result<Option<crate::media::MediaId>, StoreError> {
     Ok(client
         .query_opt(
             "SELECT id FROM media WHERE sha256 = decode($1, 'hex')",
@@ -197,13 +197,13 @@ pub async fn media_by_hash(
 pub async fn media_kind(
     client: &impl GenericClient,
     id: crate::media::MediaId,
-) -> Result<chirp_core::MediaKind, DbError> {
+) -> Result<chirp_core::MediaKind, StoreError> {
     let kind: String = client
         .query_one("SELECT kind FROM media WHERE id = $1", &[&id])
         .await?
         .get(0);
     chirp_core::MediaKind::parse(&kind)
-        .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")))
+        .ok_or_else(|| DbError::Unexpected(format!("media kind {kind}")).into())
 }
 
 /// A post of `account` that an imported one would repeat: one holding any of `x_ids` (on X
@@ -215,7 +215,7 @@ pub async fn already_here(
     text: Option<&str>,
     at: Option<DateTime<Utc>>,
     x_ids: &[String],
-) -> Result<Option<PostId>, DbError> {
+) -> Result<Option<PostId>, StoreError> {
     Ok(client
         .query_opt(
             "SELECT id FROM posts

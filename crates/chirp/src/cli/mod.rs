@@ -323,7 +323,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
 
 /// Opens the configured database; for chirp's private one, says on stderr (before the wait)
 /// when it is being created or started, and where.
-pub(crate) async fn open_db(config: &Config) -> Result<(Db, Vec<String>), chirp_store::DbError> {
+pub(crate) async fn open_db(config: &Config) -> Result<(Db, Vec<String>), chirp_store::StoreError> {
     Db::open_announcing(config.database.url.as_deref(), |did, root| {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "chirp: {}", db::announcement(did, root));
@@ -349,7 +349,7 @@ where
 async fn rules_of(
     c: &chirp_store::Object,
     accounts: &[chirp_core::AccountId],
-) -> Result<Vec<&'static dyn chirp_core::TextRule>, chirp_store::DbError> {
+) -> Result<Vec<&'static dyn chirp_core::TextRule>, chirp_store::StoreError> {
     let mut rules: Vec<&'static dyn chirp_core::TextRule> = Vec::new();
     for &a in accounts {
         let rule = accounts::text_rule(c, a).await?;
@@ -367,7 +367,7 @@ where
     F: for<'a> FnOnce(
             &'a mut chirp_store::Object,
             PostId,
-        ) -> BoxFut<'a, Result<Post, chirp_store::DbError>>
+        ) -> BoxFut<'a, Result<Post, chirp_store::StoreError>>
         + Send
         + 'static,
 {
@@ -428,7 +428,7 @@ fn read_text(arg: &str) -> Result<String> {
 pub(crate) async fn accounts_named(
     c: &mut chirp_store::Object,
     handles: &[String],
-) -> Result<Vec<chirp_core::AccountId>, chirp_store::DbError> {
+) -> Result<Vec<chirp_core::AccountId>, chirp_store::StoreError> {
     if handles.is_empty() {
         return Ok(vec![accounts::default_account(c).await?]);
     }

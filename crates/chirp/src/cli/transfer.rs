@@ -812,10 +812,12 @@ async fn check(
         (None, None) => Some(default),
         (None, Some(h)) => match accounts::find(c, h).await {
             Ok(a) => Some(a),
-            Err(e @ chirp_store::DbError::UnknownAccount { .. }) => {
+            Err(chirp_store::StoreError::Refused(
+                e @ chirp_store::Refusal::UnknownAccount { .. },
+            )) => {
                 problems.push(format!(
                     "{label}, account: {}",
-                    crate::present::cli_words(&e)
+                    crate::present::refusal_words(&e)
                 ));
                 None
             }
@@ -869,7 +871,7 @@ async fn check(
         if !rules.brought.contains(&handle.to_lowercase()) {
             problems.push(format!(
                 "{label}, scheduled_at: {}",
-                crate::present::cli_words(&chirp_store::DbError::NoQueue(handle))
+                crate::present::refusal_words(&chirp_store::Refusal::NoQueue(handle))
             ));
         }
     }

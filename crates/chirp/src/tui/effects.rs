@@ -10,7 +10,7 @@ use chirp_credentials::Credentials;
 use chirp_net::Networks;
 use chirp_net::x::connect;
 use chirp_store::posts::{self, Actor};
-use chirp_store::{Db, DbError, accounts};
+use chirp_store::{Db, DbError, StoreError, accounts};
 use chrono_tz::Tz;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -212,7 +212,7 @@ fn describe(cmd: &Cmd) -> String {
 }
 
 async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
-    let err = |e: DbError| e.to_string();
+    let err = |e: StoreError| e.to_string();
     match cmd {
         Cmd::Load {
             pane,
@@ -320,7 +320,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
                 let tz = chirp_store::queue::get(&c, p.x_account_id)
                     .await?
                     .map_or(tz, |q| q.tz);
-                Ok::<_, DbError>(match p.scheduled_at {
+                Ok::<_, StoreError>(match p.scheduled_at {
                     Some(at) => format!("post {id} queued for {}", when::show(at, &tz)),
                     None => format!("post {id} queued"),
                 })
@@ -338,7 +338,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
                 let c = db.client().await?;
                 let t = chirp_store::templates::get(&c, &name).await?;
                 let files = chirp_store::templates::files(&c, &name).await?;
-                Ok::<_, DbError>((t.parts, files))
+                Ok::<_, StoreError>((t.parts, files))
             }
             .await
             .map_err(err),
@@ -353,7 +353,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             async {
                 let mut c = db.client().await?;
                 let name = accounts::handle(&c, account).await?.unwrap_or_default();
-                Ok::<_, DbError>(match accounts::resume(&mut c, account).await? {
+                Ok::<_, StoreError>(match accounts::resume(&mut c, account).await? {
                     Some(n) => format!("@{name} resumed: {n} post(s) due now go out at once"),
                     None => format!("@{name} was not held for credits"),
                 })
@@ -389,7 +389,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
 async fn store_files(
     c: &mut chirp_store::Object,
     files: Vec<Vec<FileRef>>,
-) -> Result<Vec<Vec<NewAttachment>>, DbError> {
+) -> Result<Vec<Vec<NewAttachment>>, StoreError> {
     let mut out = Vec::with_capacity(files.len());
     for part in files {
         let mut refs = Vec::with_capacity(part.len());
@@ -400,8 +400,8 @@ async fn store_files(
                     alt_text: alt,
                 },
                 FileRef::New { file, alt } => {
-                    let mut chunks =
-                        crate::media::FileChunks::open(&file).map_err(DbError::Unexpected)?;
+                    let mut chunks = crate::media::FileChunks::open(&file)
+                        .map_err(|e| StoreError::from(DbError::Unexpected(e)))?;
                     let meta = chirp_store::media::NewMedia {
                         sha256: &file.sha256,
                         media_type: file.media_type,
@@ -465,7 +465,7 @@ async fn unpublish(db: &Db, x: Access, id: chirp_core::PostId) -> Result<String,
 }
 
 /// The answer to an action on one post: `ok` for the status bar, or the error.
-fn done<T>(r: Result<T, DbError>, ok: String) -> Answer {
+fn done<T>(r: Result<T, StoreError>, ok: String) -> Answer {
     Answer::Done(r.map(|_| ok).map_err(|e| e.to_string()))
 }
 
@@ -530,7 +530,7 @@ async fn create(
     to: Vec<chirp_core::AccountId>,
     files: Vec<Vec<FileRef>>,
     when: posts::Schedule,
-) -> Result<chirp_core::Post, DbError> {
+) -> Result<chirp_core::Post, StoreError> {
     let mut c = db.client().await?;
     let to = if to.is_empty() {
         vec![accounts::default_account(&mut c).await?]
@@ -542,12 +542,12 @@ async fn create(
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| DbError::Unexpected("no post was made".into()))
+        .ok_or_else(|| DbError::Unexpected("no post was made".into()).into())
 }
 
 /// Each account's slots for week `week` (0: the 7 days from now, 1: the 7 after…) and what
 /// waits in them.
-async fn load_queue(db: &Db, week: u32) -> Result<Vec<crate::tui::model::QueueOf>, DbError> {
+async fn load_queue(db: &Db, week: u32) -> Result<Vec<crate::tui::model::QueueOf>, StoreError> {
     let c = db.client().await?;
     let from = chrono::Utc::now() + chrono::Duration::weeks(i64::from(week));
     let until = from + chrono::Duration::weeks(1);

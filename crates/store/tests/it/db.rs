@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chirp_core::{Status, TextError};
 use chirp_store::posts::{self, Actor, ListQuery, Order};
-use chirp_store::{DbError, accounts, notify};
+use chirp_store::{Refusal, StoreError, accounts, notify};
 use chirp_testdb::fresh_db;
 use chrono::{Duration as Dur, Utc};
 
@@ -232,7 +232,10 @@ async fn lifecycle_legal_and_illegal_with_audit() {
     .await
     .unwrap();
     let e = posts::edit(&mut c, ME, p.id, "sneaky").await.unwrap_err();
-    assert!(matches!(e, DbError::Transition { .. }), "{e}");
+    assert!(
+        matches!(e, StoreError::Refused(Refusal::Transition { .. })),
+        "{e}"
+    );
     assert_eq!(
         e.to_string(),
         format!(
@@ -263,7 +266,10 @@ async fn lifecycle_legal_and_illegal_with_audit() {
         posts::unschedule(&mut c, ME, q.id).await,
         posts::edit(&mut c, ME, q.id, "x").await,
     ] {
-        assert!(matches!(r, Err(DbError::Transition { .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(StoreError::Refused(Refusal::Transition { .. }))),
+            "{r:?}"
+        );
     }
     // Failed → retry → scheduled, due now.
     c.execute(
@@ -279,11 +285,11 @@ async fn lifecycle_legal_and_illegal_with_audit() {
     posts::delete(&mut c, ME, q.id).await.unwrap();
     assert!(matches!(
         posts::get(&c, q.id).await,
-        Err(DbError::NotFound(_))
+        Err(StoreError::Refused(Refusal::NotFound(_)))
     ));
     assert!(matches!(
         posts::delete(&mut c, ME, 4242).await,
-        Err(DbError::NotFound(4242))
+        Err(StoreError::Refused(Refusal::NotFound(4242)))
     ));
 
     // The audit trail has every change, who made it, in order.
@@ -337,7 +343,7 @@ async fn bad_text_writes_nothing() {
         ),
     ] {
         match posts::create(&mut c, ME, acct, text, None).await {
-            Err(DbError::Text(e)) => assert_eq!(e, want),
+            Err(StoreError::Refused(Refusal::Text(e))) => assert_eq!(e, want),
             other => panic!("{other:?}"),
         }
     }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chirp_core::Network;
-use chirp_store::{DbError, accounts};
+use chirp_store::{Refusal, StoreError, accounts};
 use chirp_testdb::fresh_db;
 
 #[tokio::test]
@@ -127,7 +127,10 @@ async fn other_networks_say_where_they_live_and_leave_xs_columns_empty() {
         .is_err()
     );
     let unknown = accounts::find(&c, "@nobody@mastodon.social").await;
-    assert!(matches!(unknown, Err(DbError::UnknownAccount { .. })));
+    assert!(matches!(
+        unknown,
+        Err(StoreError::Refused(Refusal::UnknownAccount { .. }))
+    ));
 }
 
 #[tokio::test]
@@ -172,7 +175,7 @@ async fn each_post_is_checked_by_the_rule_of_its_accounts_network() {
     let both =
         posts::create_for_accounts(&mut c, me, &[2, 3], std::slice::from_ref(&longer), None).await;
     assert!(
-        matches!(&both, Err(DbError::PartText(e)) if e.err.to_string().contains("/300")),
+        matches!(&both, Err(StoreError::Refused(Refusal::PartText(e))) if e.err.to_string().contains("/300")),
         "{both:?}"
     );
     let n: i64 = c

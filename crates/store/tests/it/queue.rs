@@ -6,7 +6,7 @@
 use chirp_core::slots::WeeklySlots;
 use chirp_core::{Post, Status};
 use chirp_store::posts::{self, Actor, Schedule};
-use chirp_store::{DbError, queue};
+use chirp_store::{Refusal, StoreError, queue};
 use chirp_testdb::{TestDb, fresh_db};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -172,7 +172,10 @@ async fn adding_to_an_account_without_slots_is_refused_and_writes_nothing() {
         posts::create_with_media(&mut c, ME, &[a], &["no slots".into()], &[], Schedule::Queue)
             .await
             .unwrap_err();
-    assert!(matches!(&err, DbError::NoQueue(h) if h == "alice"), "{err}");
+    assert!(
+        matches!(&err, StoreError::Refused(Refusal::NoQueue(h)) if h == "alice"),
+        "{err}"
+    );
     // What is wrong, in the store's words; what to run is the command line's to say.
     assert_eq!(err.to_string(), "@alice has no queue slots");
     let n: i64 = c
@@ -193,7 +196,10 @@ async fn an_edit_saved_into_the_queue_is_both_or_neither() {
     let err = posts::edit_into_queue(&mut c, ME, draft.id, &["after".into()], &[])
         .await
         .unwrap_err();
-    assert!(matches!(&err, DbError::NoQueue(_)), "{err}");
+    assert!(
+        matches!(&err, StoreError::Refused(Refusal::NoQueue(_))),
+        "{err}"
+    );
     assert_eq!(posts::get(&c, draft.id).await.unwrap().content, "before");
     // With slots: edited and queued at once.
     queue::set(
