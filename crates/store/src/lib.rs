@@ -96,6 +96,9 @@ pub enum Refusal {
     TemplateExists(String),
     #[error("`{0}` cannot be a template name: give 1 to 100 characters")]
     BadTemplateName(String),
+    /// A file to store could not be read, or changed while it was read: nothing was stored.
+    #[error("{0}")]
+    File(String),
 }
 
 impl StoreError {
@@ -655,7 +658,8 @@ impl chirp_core::HasKind for Refusal {
             | Refusal::PartText(_)
             | Refusal::NoQueue(_)
             | Refusal::TemplateExists(_)
-            | Refusal::BadTemplateName(_) => Kind::BadInput,
+            | Refusal::BadTemplateName(_)
+            | Refusal::File(_) => Kind::BadInput,
             Refusal::NotFound(_)
             | Refusal::UnknownAccount { .. }
             | Refusal::UnknownTemplate { .. } => Kind::NotFound,

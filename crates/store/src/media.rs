@@ -88,7 +88,7 @@ pub async fn store(
     while let Some(chunk) = chunks
         .next_chunk()
         .await
-        .map_err(|e| DbError::Unexpected(format!("cannot read the file: {e}")))?
+        .map_err(|e| StoreError::from(Refusal::File(format!("cannot read the file: {e}"))))?
     {
         total += chunk.len() as u64;
         tx.execute(
@@ -99,7 +99,7 @@ pub async fn store(
         seq += 1;
     }
     if total != meta.size {
-        return Err(StoreError::from(DbError::Unexpected(format!(
+        return Err(StoreError::from(Refusal::File(format!(
             "the file changed while it was read ({} bytes, then {total}): nothing was stored",
             meta.size
         ))));

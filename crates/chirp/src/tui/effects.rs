@@ -10,12 +10,13 @@ use chirp_credentials::Credentials;
 use chirp_net::Networks;
 use chirp_net::x::connect;
 use chirp_store::posts::{self, Actor};
-use chirp_store::{Db, DbError, StoreError, accounts};
+use chirp_store::{Db, StoreError, accounts};
 use chrono_tz::Tz;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::model::{Answer, Cmd, FileRef, Msg, ReqId, Request};
+use super::model::{Answer, Cmd, Failure, FileRef, Msg, ReqId, Request};
+use chirp_core::Kind;
 use chirp_store::media::NewAttachment;
 
 const ACTOR: Actor<'static> = Actor("tui");
@@ -31,7 +32,7 @@ pub(super) struct Reach {
 }
 
 /// The networks within reach, or why they are not.
-pub(super) type Access = Result<Arc<Reach>, String>;
+pub(super) type Access = Result<Arc<Reach>, Failure>;
 
 /// Runs requests against the database (and X, for unpublishing and connecting).
 pub(super) struct Effects {
@@ -117,10 +118,10 @@ async fn connect_account(
 ) -> Answer {
     let result = async {
         let x = x?;
-        let oauth = x.networks.x_oauth().map_err(|e| e.to_string())?;
+        let oauth = x.networks.x_oauth().map_err(|e| Failure::of(&e))?;
         let callback = connect::listen(&oauth.redirect_uri)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::of(&e))?;
         let pending = oauth.start();
         let (ptx, prx) = mpsc::channel(4);
         *slot_lock(&slot) = Some(ptx);
@@ -137,23 +138,27 @@ async fn connect_account(
         )
         .await;
         slot_lock(&slot).take();
-        let code = connect::check(answer.map_err(|e| e.to_string())?, &pending.state)
-            .map_err(|e| e.to_string())?;
+        let code = connect::check(answer.map_err(|e| Failure::of(&e))?, &pending.state)
+            .map_err(|e| Failure::of(&e))?;
+        let unsaved = |e: Failure| Failure {
+            text: format!("{}: nothing was saved", e.text),
+            ..e
+        };
         let tokens = oauth
             .exchange(&code, pending.verifier)
             .await
-            .map_err(|e| format!("{e}: nothing was saved"))?;
+            .map_err(|e| unsaved(Failure::of(&e)))?;
         let me = x
             .networks
             .x_client()
-            .ok_or("chirp cannot reach X: nothing was saved")?
+            .ok_or_else(|| Failure::new(Kind::BadInput, "chirp cannot reach X: nothing was saved"))?
             .me(&tokens.access)
             .await
-            .map_err(|e| format!("{e}: nothing was saved"))?;
+            .map_err(|e| unsaved(Failure::of(&e)))?;
         x.credentials
             .save_connected(&db, &me.id, &me.username, &tokens)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::of(&e))?;
         Ok(format!("connected as @{}", me.username))
     }
     .await;
@@ -169,11 +174,15 @@ fn supervise(id: ReqId, what: String, work: JoinHandle<Answer>, tx: Tx) {
             Ok(a) => a,
             Err(e) if e.is_panic() => {
                 tracing::error!(request = id, "{what} crashed: {e}");
-                Answer::Crashed(format!(
-                    "{what} failed unexpectedly (see chirp.log); nothing was lost: try again"
+                Answer::Crashed(Failure::new(
+                    Kind::Bug,
+                    format!("{what} failed unexpectedly: try again"),
                 ))
             }
-            Err(_) => Answer::Crashed(format!("{what} was cancelled: try again")),
+            Err(_) => Answer::Crashed(Failure::new(
+                Kind::Bug,
+                format!("{what} was cancelled: try again"),
+            )),
         };
         let _ = tx.send(Msg::Answer(id, answer));
     });
@@ -212,7 +221,7 @@ fn describe(cmd: &Cmd) -> String {
 }
 
 async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
-    let err = |e: StoreError| e.to_string();
+    let err = Failure::from;
     match cmd {
         Cmd::Load {
             pane,
@@ -240,11 +249,9 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             .await
             .map_err(err),
         ),
-        Cmd::Create(parts, to, files) => Answer::Saved(
-            create(&db, parts, to, files, posts::Schedule::Draft)
-                .await
-                .map_err(err),
-        ),
+        Cmd::Create(parts, to, files) => {
+            Answer::Saved(create(&db, parts, to, files, posts::Schedule::Draft).await)
+        }
         Cmd::Complete(asked) => {
             let a = asked.clone();
             let (input, names) = tokio::task::spawn_blocking(move || {
@@ -268,21 +275,16 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             async {
                 let mut c = db.client().await?;
                 let media = store_files(&mut c, files).await?;
-                posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await
+                Ok(posts::edit_with_media(&mut c, ACTOR, id, &parts, &media).await?)
             }
-            .await
-            .map_err(err),
+            .await,
         ),
         Cmd::SaveQueued {
             id: None,
             parts,
             to,
             files,
-        } => Answer::Saved(
-            create(&db, parts, to, files, posts::Schedule::Queue)
-                .await
-                .map_err(err),
-        ),
+        } => Answer::Saved(create(&db, parts, to, files, posts::Schedule::Queue).await),
         Cmd::SaveQueued {
             id: Some(id),
             parts,
@@ -292,10 +294,9 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             async {
                 let mut c = db.client().await?;
                 let media = store_files(&mut c, files).await?;
-                posts::edit_into_queue(&mut c, ACTOR, id, &parts, &media).await
+                Ok(posts::edit_into_queue(&mut c, ACTOR, id, &parts, &media).await?)
             }
-            .await
-            .map_err(err),
+            .await,
         ),
         Cmd::Duplicate(id) => Answer::Saved(
             async { posts::duplicate(&mut db.client().await?, ACTOR, id).await }
@@ -374,14 +375,19 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             format!("post {id} deleted"),
         ),
         // The runtime hands the terminal to the editor itself; it never comes here.
-        Cmd::OpenEditor(_) => Answer::Crashed("the external editor cannot run here".into()),
-        Cmd::Suspend => Answer::Crashed("suspending cannot happen here".into()),
-        Cmd::Copy(_) => Answer::Crashed("copying cannot happen here".into()),
+        Cmd::OpenEditor(_) => Answer::Crashed(misrouted("the external editor")),
+        Cmd::Suspend => Answer::Crashed(misrouted("suspending")),
+        Cmd::Copy(_) => Answer::Crashed(misrouted("copying")),
         // Run apart (see Effects::run).
         Cmd::Connect | Cmd::ConnectPaste(_) | Cmd::ConnectCancel => {
-            Answer::Crashed("connecting cannot happen here".into())
+            Answer::Crashed(misrouted("connecting"))
         }
     }
+}
+
+/// A request the runtime carries out itself that reached the runner: chirp's bug.
+fn misrouted(what: &str) -> Failure {
+    Failure::new(Kind::Bug, format!("{what} cannot happen here"))
 }
 
 /// Each part's files as attachments: those stored already as they are, new ones stored now
@@ -389,7 +395,7 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
 async fn store_files(
     c: &mut chirp_store::Object,
     files: Vec<Vec<FileRef>>,
-) -> Result<Vec<Vec<NewAttachment>>, StoreError> {
+) -> Result<Vec<Vec<NewAttachment>>, Failure> {
     let mut out = Vec::with_capacity(files.len());
     for part in files {
         let mut refs = Vec::with_capacity(part.len());
@@ -400,8 +406,10 @@ async fn store_files(
                     alt_text: alt,
                 },
                 FileRef::New { file, alt } => {
+                    // The file went away since it was attached: the person's to put back or
+                    // attach again (not a database fault, not a bug).
                     let mut chunks = crate::media::FileChunks::open(&file)
-                        .map_err(|e| StoreError::from(DbError::Unexpected(e)))?;
+                        .map_err(|e| Failure::new(Kind::BadInput, e))?;
                     let meta = chirp_store::media::NewMedia {
                         sha256: &file.sha256,
                         media_type: file.media_type,
@@ -442,8 +450,8 @@ async fn preview(db: &Db, media: i32) -> Result<image::DynamicImage, String> {
 }
 
 /// Deletes every part of post `id` on X; the line for the status bar.
-async fn unpublish(db: &Db, x: Access, id: chirp_core::PostId) -> Result<String, String> {
-    let x = x.map_err(|why| format!("cannot unpublish post {id}: {why}"))?;
+async fn unpublish(db: &Db, x: Access, id: chirp_core::PostId) -> Result<String, Failure> {
+    let x = x.map_err(|why| why.context(format_args!("cannot unpublish post {id}")))?;
     let post = chirp_publisher::unpublish::unpublish(
         db,
         &x.networks,
@@ -453,7 +461,7 @@ async fn unpublish(db: &Db, x: Access, id: chirp_core::PostId) -> Result<String,
         chirp_net::DEFAULT_TIMEOUT,
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| Failure::of(&e))?;
     Ok(if post.parts > 1 {
         format!(
             "post {id} unpublished: all {} parts deleted on X",
@@ -466,7 +474,7 @@ async fn unpublish(db: &Db, x: Access, id: chirp_core::PostId) -> Result<String,
 
 /// The answer to an action on one post: `ok` for the status bar, or the error.
 fn done<T>(r: Result<T, StoreError>, ok: String) -> Answer {
-    Answer::Done(r.map(|_| ok).map_err(|e| e.to_string()))
+    Answer::Done(r.map(|_| ok).map_err(Failure::from))
 }
 
 /// Saves what was being composed when the TUI ends, so typed text is never thrown away.
@@ -530,7 +538,7 @@ async fn create(
     to: Vec<chirp_core::AccountId>,
     files: Vec<Vec<FileRef>>,
     when: posts::Schedule,
-) -> Result<chirp_core::Post, StoreError> {
+) -> Result<chirp_core::Post, Failure> {
     let mut c = db.client().await?;
     let to = if to.is_empty() {
         vec![accounts::default_account(&mut c).await?]
@@ -542,7 +550,7 @@ async fn create(
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| DbError::Unexpected("no post was made".into()).into())
+        .ok_or_else(|| Failure::new(Kind::Bug, "no post was made"))
 }
 
 /// Each account's slots for week `week` (0: the 7 days from now, 1: the 7 after…) and what
@@ -597,7 +605,7 @@ mod tests {
         let (id, a) = answer_of(boom).await;
         assert_eq!(id, 7);
         assert!(
-            matches!(&a, Answer::Crashed(m) if m == "saving post 3 failed unexpectedly (see chirp.log); nothing was lost: try again"),
+            matches!(&a, Answer::Crashed(m) if m.kind == Kind::Bug && m.to_string() == "chirp bug: saving post 3 failed unexpectedly: try again (see chirp.log)"),
             "{a:?}"
         );
 
@@ -605,7 +613,7 @@ mod tests {
         stuck.abort();
         let (_, a) = answer_of(stuck).await;
         assert!(
-            matches!(&a, Answer::Crashed(m) if m == "saving post 3 was cancelled: try again"),
+            matches!(&a, Answer::Crashed(m) if m.text == "saving post 3 was cancelled: try again"),
             "{a:?}"
         );
     }

@@ -4,6 +4,7 @@
 
 mod editor;
 mod effects;
+pub mod failure;
 pub mod keymap;
 pub mod model;
 mod mouse;
@@ -76,7 +77,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                 credentials,
             }))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(failure::Failure::of(&e)),
     };
     if config.publisher.enabled {
         match &access {
@@ -104,7 +105,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
                     etx,
                 ));
             }
-            Err(e) => model.publisher = PublisherState::Off(e.clone()),
+            Err(e) => model.publisher = PublisherState::Off(e.to_string()),
         }
     } else {
         model.publisher = PublisherState::Off("publisher.enabled = false".into());

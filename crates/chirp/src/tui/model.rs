@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use crossterm::event::KeyEvent;
 
+pub use super::failure::Failure;
 use super::keymap::Keymap;
 use super::screens::Screen;
 
@@ -155,8 +156,9 @@ pub struct Model {
     pub showing: Option<chirp_core::AccountId>,
     pub db: DbState,
     pub publisher: PublisherState,
-    /// A one-line message for the status bar: (text, is_error).
-    pub flash: Option<(String, bool)>,
+    /// A one-line message for the status bar: (text, the kind of failure it says, if it is
+    /// one: the kind picks its colour).
+    pub flash: Option<(String, Option<chirp_core::Kind>)>,
     pub tz: Tz,
     /// The clock the view shows ("in 2h"): set by ticks, so a frame is a pure function of
     /// the model.
@@ -250,6 +252,12 @@ impl Model {
             .unwrap_or_else(|| chirp_core::rule_for(chirp_core::Network::X))
     }
 
+    /// Shows a failure in the status bar, in its kind's words and colour.
+    pub fn failed(&mut self, f: Failure) {
+        let kind = f.kind;
+        self.flash = Some((f.to_string(), Some(kind)));
+    }
+
     /// The handle of an account, as shown ("@name"), if it has one.
     pub fn handle(&self, id: chirp_core::AccountId) -> Option<String> {
         self.accounts
@@ -326,12 +334,12 @@ pub enum Msg {
 /// What a request came back with.
 #[derive(Debug, Clone)]
 pub enum Answer {
-    Loaded(Result<Page, String>),
-    Account(Result<Vec<AccountStatus>, String>),
+    Loaded(Result<Page, Failure>),
+    Account(Result<Vec<AccountStatus>, Failure>),
     /// A post written from the composer (or duplicated).
-    Saved(Result<Post, String>),
+    Saved(Result<Post, Failure>),
     /// An action finished: the message to flash.
-    Done(Result<String, String>),
+    Done(Result<String, Failure>),
     /// `$EDITOR` finished: the new text, or why not.
     Edited(Result<String, String>),
     /// A file to attach was read and checked, or why it cannot be attached.
@@ -341,19 +349,19 @@ pub enum Answer {
     /// A stored image decoded for its preview (scaled down), or why it cannot be shown.
     Preview(i32, Result<image::DynamicImage, String>),
     /// Each account's queue for the next days.
-    Queue(Result<Vec<QueueOf>, String>),
+    Queue(Result<Vec<QueueOf>, Failure>),
     /// Every account's stats.
-    Stats(Result<Vec<crate::stats::AccountStats>, String>),
+    Stats(Result<Vec<crate::stats::AccountStats>, Failure>),
     /// The templates there are.
-    Templates(Result<Vec<chirp_store::templates::Summary>, String>),
+    Templates(Result<Vec<chirp_store::templates::Summary>, Failure>),
     /// A template's parts and files.
-    Template(Result<(Vec<String>, Vec<chirp_store::media::Attachment>), String>),
+    Template(Result<(Vec<String>, Vec<chirp_store::media::Attachment>), Failure>),
     /// Connecting an account ended: "connected as @me", or why not.
-    Connected(Result<String, String>),
+    Connected(Result<String, Failure>),
     /// A pasted answer was handed to the connect under way, or why it cannot be used.
     Pasted(Result<(), String>),
     /// The task answering it panicked or was cancelled: what to tell the user.
-    Crashed(String),
+    Crashed(Failure),
 }
 
 /// One account's queue as the queue view shows it.

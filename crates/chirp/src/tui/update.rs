@@ -2,7 +2,7 @@
 //! awaits; the IO it needs goes out as [`Request`]s for the effects runner, each answered by
 //! exactly one [`Msg::Answer`] with the same id.
 
-use chirp_core::{Post, Quota, when};
+use chirp_core::{Kind, Post, Quota, when};
 use chirp_credentials::Refresh;
 use chirp_publisher::Event;
 use chirp_store::accounts::AccountStatus;
@@ -11,7 +11,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::Context;
 use super::model::{
-    Answer, Cmd, DbState, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId, Request,
+    Answer, Cmd, DbState, Failure, List, Loading, Model, Msg, Pane, Preview, PublisherState, ReqId,
+    Request,
 };
 use super::screens::{Notice, Step, Taken, lists};
 
@@ -252,8 +253,8 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
             }
         }
         Answer::Saved(result) => saved(m, result),
-        Answer::Done(Ok(s)) => m.flash = Some((s, false)),
-        Answer::Done(Err(e)) => m.flash = Some((e, true)),
+        Answer::Done(Ok(s)) => m.flash = Some((s, None)),
+        Answer::Done(Err(e)) => m.failed(e),
         Answer::Preview(media, result) => {
             let shown = match (result, &m.picker) {
                 (Ok(img), Some(picker)) => Preview::Ready(Box::new(std::cell::RefCell::new(
@@ -266,7 +267,7 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
         }
         // A connect done (its screen closed, or given up on: then nothing to say on failure).
         Answer::Connected(Ok(msg)) => {
-            m.flash = Some((msg, false));
+            m.flash = Some((msg, None));
             load_account(m);
         }
         Answer::Crashed(why) => crashed(m, id, why),
@@ -283,7 +284,7 @@ fn answered(m: &mut Model, id: ReqId, answer: Answer) {
     }
 }
 
-fn account_loaded(m: &mut Model, result: Result<Vec<AccountStatus>, String>) {
+fn account_loaded(m: &mut Model, result: Result<Vec<AccountStatus>, Failure>) {
     match result {
         Ok(a) => {
             m.accounts = a;
@@ -295,12 +296,12 @@ fn account_loaded(m: &mut Model, result: Result<Vec<AccountStatus>, String>) {
                 reset_and_reload(m);
             }
         }
-        Err(e) => m.flash = Some((e, true)),
+        Err(e) => m.failed(e),
     }
 }
 
 /// A request's task died: whatever waited for it stops waiting, and the user is told.
-fn crashed(m: &mut Model, id: ReqId, why: String) {
+fn crashed(m: &mut Model, id: ReqId, why: Failure) {
     for l in &mut m.lists {
         if l.loading.is_some_and(|x| x.id == id) {
             l.loading = None;
@@ -309,10 +310,10 @@ fn crashed(m: &mut Model, id: ReqId, why: String) {
     if m.account_loading == Some(id) {
         m.account_loading = None;
     }
-    m.flash = Some((why, true));
+    m.failed(why);
 }
 
-fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
+fn loaded(m: &mut Model, pane: Pane, result: Result<Page, Failure>) {
     let select = m.select_after_load;
     let pricing = m.pricing;
     let list = m.list_mut(pane);
@@ -321,7 +322,7 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
     let page = match result {
         Ok(p) => p,
         Err(e) => {
-            m.flash = Some((e, true));
+            m.failed(e);
             return;
         }
     };
@@ -363,21 +364,21 @@ fn loaded(m: &mut Model, pane: Pane, result: Result<Page, String>) {
 }
 
 /// A post saved (the composer that saved it has closed): say so and show it.
-fn saved(m: &mut Model, result: Result<Post, String>) {
+fn saved(m: &mut Model, result: Result<Post, Failure>) {
     match result {
         Ok(post) => {
             let said = match post.scheduled_at.filter(|_| post.queued) {
                 Some(at) => format!("post {} queued for {}", post.id, when::show(at, &m.tz)),
                 None => format!("saved post {}", post.id),
             };
-            m.flash = Some((said, false));
+            m.flash = Some((said, None));
             m.select_after_load = Some(post.id);
             m.focus = Pane::of(post.status);
             for p in Pane::ALL {
                 reload(m, p);
             }
         }
-        Err(e) => m.flash = Some((e, true)),
+        Err(e) => m.failed(e),
     }
 }
 
@@ -391,8 +392,10 @@ fn publisher_event(m: &mut Model, e: Event) {
                     .handle(account)
                     .unwrap_or_else(|| "the X account".to_string());
                 m.flash = Some((
-                    format!("{who} needs reconnecting: {reason} (chirp account connect)"),
-                    true,
+                    format!(
+                        "{who} needs reconnecting: {reason} (press C, or chirp account connect)"
+                    ),
+                    Some(Kind::Conflict),
                 ));
             }
             load_account(m);
@@ -405,7 +408,7 @@ fn publisher_event(m: &mut Model, e: Event) {
                 format!(
                     "X says {who} is out of credits: its posts wait until you top up and resume it (S, then R)"
                 ),
-                true,
+                Some(Kind::Network),
             ));
             load_account(m);
         }

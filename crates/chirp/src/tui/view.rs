@@ -1,6 +1,7 @@
 //! `view`: draws the model. Nothing here changes state or does IO. Post text is always passed
 //! through `text::inert` first, so no control character or escape sequence reaches the terminal.
 
+use chirp_core::Kind;
 use chirp_store::accounts::AccountStatus;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -138,12 +139,9 @@ pub fn view(m: &Model, f: &mut Frame) {
     match draw_status(m, f, status, &theme) {
         // A message that does not fit beside the status takes the hints' line: messages come
         // before hints, and are cut between words, never inside one.
-        Some((msg, err)) => f.render_widget(
-            Paragraph::new(format!(" {}", clip_words(&inert(msg, false), cols))).style(if err {
-                theme.fg(Color::Red)
-            } else {
-                theme.fg(Color::Cyan)
-            }),
+        Some((msg, failed)) => f.render_widget(
+            Paragraph::new(format!(" {}", clip_words(&inert(msg, false), cols)))
+                .style(flash_style(&theme, failed)),
             hints,
         ),
         None => f.render_widget(
@@ -205,13 +203,21 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// A status-bar message in the colour of what it says: news in cyan, a failure in its kind's.
+fn flash_style(theme: &Theme, failed: Option<Kind>) -> Style {
+    match failed {
+        None => theme.fg(Color::Cyan),
+        Some(kind) => theme.fg(super::failure::color_of(kind)),
+    }
+}
+
 /// The status bar. Returns the message to show, when it did not fit beside the status.
 fn draw_status<'m>(
     m: &'m Model,
     f: &mut Frame,
     area: Rect,
     theme: &Theme,
-) -> Option<(&'m str, bool)> {
+) -> Option<(&'m str, Option<Kind>)> {
     // The account shown, or every account (each in the colour of its state).
     let shown: Vec<&AccountStatus> = match m.showing {
         Some(id) => m.accounts.iter().filter(|a| a.id == id).collect(),
@@ -281,14 +287,7 @@ fn draw_status<'m>(
         let used: usize = spans.iter().map(|s| width(&s.content)).sum();
         if used + 3 + width(&shown) <= usize::from(area.width) {
             spans.push(Span::raw(" │ "));
-            spans.push(Span::styled(
-                shown,
-                if *err {
-                    theme.fg(Color::Red)
-                } else {
-                    theme.fg(Color::Cyan)
-                },
-            ));
+            spans.push(Span::styled(shown, flash_style(theme, *err)));
         } else {
             elsewhere = Some((msg.as_str(), *err));
         }

@@ -4,13 +4,15 @@
 // Tests and benchmarks stop at the first surprise: unwrap and expect are how they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chirp::tui::model::{Answer, Cmd, DbState, Model, Msg, Pane, PublisherState, QueueOf, ReqId};
+use chirp::tui::model::{
+    Answer, Cmd, DbState, Failure, Model, Msg, Pane, PublisherState, QueueOf, ReqId,
+};
 use chirp::tui::screens::composer::Ask;
 use chirp::tui::screens::{
     AccountPicker, Composer, Confirm, Prompt, QueueView, StatsView, TemplatePicker,
 };
 use chirp::tui::view::view;
-use chirp_core::{Post, Status};
+use chirp_core::{Kind, Post, Status};
 use chirp_store::accounts::AccountStatus;
 use chirp_store::media::Attachment;
 use chirp_store::posts::{Cursor, Page};
@@ -122,7 +124,7 @@ fn loaded(m: &mut Model, pane: Pane, posts: Vec<Post>, next: Option<Cursor>) -> 
 }
 
 /// The composer's save answers with `result`.
-fn save_answer(m: &mut Model, result: Result<Post, String>) -> Vec<Cmd> {
+fn save_answer(m: &mut Model, result: Result<Post, Failure>) -> Vec<Cmd> {
     let id = m
         .screen::<Composer>()
         .and_then(|c| c.saving)
@@ -311,17 +313,19 @@ fn compose_save_and_failures_keep_the_text() {
             vec![]
         )]
     );
-    // The database refuses (down): the text stays, with the error.
+    // The database is down: the text stays, and the error says it is the database's.
     save_answer(
         &mut m,
-        Err("database unavailable: connection refused".into()),
+        Err(Failure::from(chirp_store::StoreError::from(
+            chirp_store::DbError::Pool("connection refused".into()),
+        ))),
     );
     let c = composer(&m);
     assert_eq!(c.text(), "hello q and j are text here");
-    assert_eq!(
-        c.error.as_deref(),
-        Some("database unavailable: connection refused")
-    );
+    let said = c.error.as_deref().unwrap_or_default();
+    assert!(said.starts_with("database unavailable: "), "{said}");
+    assert!(said.contains("connection refused"), "{said}");
+    assert!(said.contains("nothing typed is lost"), "{said}");
     // Saved: the composer closes and the new post is selected once its pane reloads.
     update(&mut m, ctrl('s'));
     let cmds = save_answer(
@@ -602,7 +606,7 @@ fn at_80_columns_a_message_takes_the_hint_line_and_is_never_cut_inside_a_word() 
     };
     let mut m = populated(80);
     // Short: beside the status, the hints stay, ending with the help key.
-    m.flash = Some(("post 7 deleted".into(), false));
+    m.flash = Some(("post 7 deleted".into(), None));
     insta::assert_snapshot!("message_short", draw(&m, 80, 24).backend());
     assert!(
         line(&m, 22).trim_end().ends_with("│ post 7 deleted"),
@@ -616,23 +620,61 @@ fn at_80_columns_a_message_takes_the_hint_line_and_is_never_cut_inside_a_word() 
     );
     // Too long for the status bar: the hints give way to it, whole.
     let msg = "post 7 scheduled for Fri 2026-11-27 17:00 UTC";
-    m.flash = Some((msg.into(), false));
+    m.flash = Some((msg.into(), None));
     insta::assert_snapshot!("message_long", draw(&m, 80, 24).backend());
     assert_eq!(line(&m, 23).trim(), msg);
     assert!(!line(&m, 22).contains("post 7"), "{}", line(&m, 22));
     // Longer than the line: cut between words.
     m.flash = Some((
         "X refused it: You are not allowed to create a Tweet with duplicate content, so nothing was posted".into(),
-        true,
+        Some(Kind::Network),
     ));
     assert_eq!(
         line(&m, 23).trim(),
         "X refused it: You are not allowed to create a Tweet with duplicate content, so…"
     );
     insta::assert_snapshot!("message_error_cut", draw(&m, 80, 24).backend());
-    // The message is drawn in its colour (red for an error).
+    // The message is drawn in its kind's colour (yellow for what a network said).
     let t = draw(&m, 80, 24);
-    assert_eq!(t.backend().buffer()[(2, 23)].fg, Color::Red);
+    assert_eq!(t.backend().buffer()[(2, 23)].fg, Color::Yellow);
+}
+
+#[test]
+fn a_failure_is_shown_by_its_kind_a_refusal_the_database_and_a_bug_each_in_their_words() {
+    use chirp_store::{DbError, Refusal, StoreError};
+    let mut m = populated(120);
+    let answer = |m: &mut Model, e: StoreError| {
+        let id = m.request(Cmd::Delete(7));
+        update(m, Msg::Answer(id, Answer::Done(Err(Failure::from(e)))));
+        let t = draw(m, 120, 24);
+        let (text, kind) = m.flash.clone().expect("a message");
+        let start: String = text.chars().take(20).collect();
+        (text, kind, fg_of(&t, &start))
+    };
+    // What the person asked for is refused: red, in the store's words.
+    let (text, kind, color) = answer(&mut m, StoreError::Refused(Refusal::NotFound(7)));
+    assert_eq!(kind, Some(Kind::NotFound));
+    assert_eq!(color, Color::Red);
+    assert!(!text.contains("database"), "{text}");
+    // The database fails: yellow, said as the database's, with nothing lost.
+    let (text, kind, color) = answer(
+        &mut m,
+        StoreError::from(DbError::Pool("timed out waiting for a connection".into())),
+    );
+    assert_eq!(kind, Some(Kind::Database));
+    assert_eq!(color, Color::Yellow);
+    assert!(
+        text.starts_with("database unavailable: timed out waiting for a connection"),
+        "{text}"
+    );
+    // chirp's own fault: magenta, said as a bug.
+    let (text, kind, color) = answer(
+        &mut m,
+        StoreError::from(DbError::Unexpected("a row without its post".into())),
+    );
+    assert_eq!(kind, Some(Kind::Bug));
+    assert_eq!(color, Color::Magenta);
+    assert!(text.starts_with("chirp bug: "), "{text}");
 }
 
 #[test]
@@ -1015,7 +1057,10 @@ fn a_crashed_save_stops_saving_and_keeps_the_text() {
         &mut m,
         Msg::Answer(
             id,
-            Answer::Crashed("saving the new post failed unexpectedly (see chirp.log)".into()),
+            Answer::Crashed(Failure::new(
+                Kind::Bug,
+                "saving the new post failed unexpectedly",
+            )),
         ),
     );
     let c = composer(&m);
@@ -1038,10 +1083,19 @@ fn a_crashed_load_is_said_and_the_pane_can_load_again() {
     let id = m.list(Pane::Posted).loading.unwrap().id;
     update(
         &mut m,
-        Msg::Answer(id, Answer::Crashed("loading Posted failed".into())),
+        Msg::Answer(
+            id,
+            Answer::Crashed(Failure::new(Kind::Bug, "loading Posted failed")),
+        ),
     );
     assert!(m.list(Pane::Posted).loading.is_none());
-    assert_eq!(m.flash, Some(("loading Posted failed".into(), true)));
+    assert_eq!(
+        m.flash,
+        Some((
+            "chirp bug: loading Posted failed (see chirp.log)".into(),
+            Some(Kind::Bug)
+        ))
+    );
     let again = update(&mut m, Msg::Changed);
     assert!(again.contains(&Cmd::Load {
         pane: Pane::Posted,
@@ -1458,7 +1512,7 @@ fn unpublishing_asks_first_and_names_the_parts() {
     let mut m = populated(80);
     update(&mut m, key(KeyCode::Char('U')));
     assert!(!m.on_top::<Confirm>());
-    assert!(m.flash.as_ref().unwrap().1, "an error");
+    assert_eq!(m.flash.as_ref().unwrap().1, Some(Kind::Conflict), "refused");
 }
 
 #[test]
@@ -2173,7 +2227,10 @@ fn c_connects_an_account_from_the_tui_pasting_works_and_esc_gives_up() {
     // Another connect's answer (one given up on) changes nothing here.
     update(
         &mut m,
-        Msg::Answer(id + 1000, Answer::Connected(Err("an old one".into()))),
+        Msg::Answer(
+            id + 1000,
+            Answer::Connected(Err(Failure::new(Kind::Network, "an old one"))),
+        ),
     );
     assert!(
         !draw(&m, 80, 24)
@@ -2186,7 +2243,10 @@ fn c_connects_an_account_from_the_tui_pasting_works_and_esc_gives_up() {
         &mut m,
         Msg::Answer(
             id,
-            Answer::Connected(Err("X refused the code: nothing was saved".into())),
+            Answer::Connected(Err(Failure::new(
+                Kind::Network,
+                "X refused the code: nothing was saved",
+            ))),
         ),
     );
     let text = draw(&m, 80, 24).backend().to_string();
@@ -2297,11 +2357,20 @@ fn a_screens_load_that_crashed_stops_waiting_and_says_why() {
     let id = m.screen::<StatsView>().and_then(|v| v.loading).unwrap();
     update(
         &mut m,
-        Msg::Answer(id, Answer::Crashed("the stats query panicked".into())),
+        Msg::Answer(
+            id,
+            Answer::Crashed(Failure::new(Kind::Bug, "the stats query panicked")),
+        ),
     );
     let v = m.screen::<StatsView>().unwrap();
     assert_eq!(v.loading, None, "no longer loading");
-    assert_eq!(v.error.as_deref(), Some("the stats query panicked"));
+    assert!(
+        v.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("chirp bug: the stats query panicked")),
+        "{:?}",
+        v.error
+    );
     // A change loads it again (it was not left waiting for an answer that will never come).
     let again = update(&mut m, Msg::Changed);
     assert!(again.iter().any(|c| matches!(c, Cmd::LoadStats(_))));

@@ -109,6 +109,14 @@ pub enum XError {
     Unexpected { status: u16, message: String },
 }
 
+/// Every answer of X's, refusals included, is the network's: what X refuses is said in X's
+/// words, which tell the person what to change.
+impl chirp_core::HasKind for XError {
+    fn kind(&self) -> chirp_core::Kind {
+        chirp_core::Kind::Network
+    }
+}
+
 impl XError {
     /// Whether the same request might succeed later without a person changing anything.
     pub fn retryable(&self) -> bool {

@@ -980,3 +980,68 @@ async fn the_next_due_time_is_a_posts_never_a_lease() {
     assert!((3_590_000..=3_600_000).contains(&due), "{due}");
     assert!(w.wake_ms.unwrap() <= 10_000, "{w:?}");
 }
+
+/// A file that gives `first`, then fails or ends (as a file truncated or removed while it is
+/// read does).
+struct Failing {
+    first: Option<Vec<u8>>,
+    then_fail: bool,
+}
+
+impl chirp_core::media::Chunks for Failing {
+    fn next_chunk(&mut self) -> chirp_core::media::NextChunk<'_> {
+        Box::pin(async move {
+            match self.first.take() {
+                Some(piece) => Ok(Some(piece)),
+                None if self.then_fail => Err("No such file or directory".to_string()),
+                None => Ok(None),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_cannot_be_read_or_changes_is_the_persons_and_stores_nothing() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let sha = vec![7u8; 32];
+    let meta = chirp_store::media::NewMedia {
+        sha256: &sha,
+        media_type: "image/png",
+        kind: chirp_core::MediaKind::Image,
+        size: 10,
+    };
+    for then_fail in [true, false] {
+        let mut file = Failing {
+            first: Some(vec![1, 2, 3]),
+            then_fail,
+        };
+        let err = chirp_store::media::store(&mut c, &meta, &mut file)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Refused(Refusal::File(_))),
+            "a file's fault, not the database's: {err:?}"
+        );
+        assert_eq!(
+            chirp_core::HasKind::kind(&err),
+            chirp_core::Kind::BadInput,
+            "{err}"
+        );
+        let said = err.to_string();
+        assert!(
+            said.contains(if then_fail {
+                "cannot read the file: No such file"
+            } else {
+                "changed while it was read"
+            }),
+            "{said}"
+        );
+    }
+    let stored: i64 = c
+        .query_one("SELECT count(*) AS n FROM media", &[])
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(stored, 0, "nothing half-stored");
+}

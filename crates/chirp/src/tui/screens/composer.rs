@@ -424,7 +424,7 @@ impl Composer {
         let yes = matches!(key.code, KeyCode::Char('y' | 'Y'));
         match (ask, yes) {
             (Ask::Discard, true) => {
-                m.flash = Some(("discarded the changes".into(), false));
+                m.flash = Some(("discarded the changes".into(), None));
                 return Step::Pop;
             }
             (Ask::DeletePart, true) => self.delete_part(),
@@ -469,13 +469,13 @@ impl Screen for Composer {
             // Not saved, or the request died: the text stays here, nothing typed is lost.
             Answer::Saved(Err(e)) | Answer::Crashed(e) if self.saving == Some(id) => {
                 self.saving = None;
-                self.error = Some(e);
+                self.error = Some(e.to_string());
                 Taken::Yes(Step::Stay)
             }
             Answer::Crashed(e) if self.inspecting == Some(id) => {
                 self.inspecting = None;
                 self.note = None;
-                self.error = Some(e);
+                self.error = Some(e.to_string());
                 Taken::Yes(Step::Stay)
             }
             other => Taken::No(other),

@@ -27,7 +27,7 @@ impl Screen for Confirm {
 
     fn on_key(&mut self, m: &mut Model, _key: KeyEvent, action: Option<Action>) -> Step {
         if action != Some(Action::Yes) {
-            m.flash = Some(("cancelled".into(), false));
+            m.flash = Some(("cancelled".into(), None));
             return Step::Pop;
         }
         m.request(match *self {

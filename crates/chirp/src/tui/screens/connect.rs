@@ -63,7 +63,7 @@ impl Screen for ConnectView {
             }
             // A connect failed, or the address pasted into it was not one: say why here.
             Answer::Connected(Err(e)) if id == self.request => {
-                self.error = Some(e);
+                self.error = Some(e.to_string());
                 self.checking = false;
                 Taken::Yes(Step::Stay)
             }
@@ -94,7 +94,7 @@ impl Screen for ConnectView {
             Some(Action::Copy) => {
                 if let Some(url) = &self.url {
                     m.request(Cmd::Copy(url.clone()));
-                    m.flash = Some(("the address is on the clipboard".into(), false));
+                    m.flash = Some(("the address is on the clipboard".into(), None));
                 }
             }
             Some(Action::Confirm) if !self.input.trim().is_empty() => {

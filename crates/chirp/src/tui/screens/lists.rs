@@ -1,7 +1,7 @@
 //! The base screen: the Drafts, Scheduled and Posted panes and the selected post in full. Its
 //! keys act on the selection or open a popup.
 
-use chirp_core::{Metrics, Post, Status, price, when};
+use chirp_core::{Kind, Metrics, Post, Status, price, when};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
@@ -69,7 +69,7 @@ fn switch_account(m: &mut Model) {
     if ids.len() < 2 && m.showing.is_none() {
         m.flash = Some((
             "one account only: connect another with chirp account connect".into(),
-            false,
+            None,
         ));
         return;
     }
@@ -82,7 +82,7 @@ fn switch_account(m: &mut Model) {
             Some(h) => format!("showing {h}'s posts"),
             None => "showing every account's posts".into(),
         },
-        false,
+        None,
     ));
     crate::tui::update::reset_and_reload(m);
 }
@@ -138,7 +138,10 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
     let parts = selected_parts(m)?;
     let rule = m.text_rule(&[account]);
     let mut refuse = |what: &str| {
-        m.flash = Some((format!("a {status} post cannot be {what}"), true));
+        m.flash = Some((
+            format!("a {status} post cannot be {what}"),
+            Some(Kind::Conflict),
+        ));
         None
     };
     // What a post in this status allows is chirp-core's status table, not a copy of it.
@@ -164,7 +167,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
                 } else {
                     e.to_string()
                 };
-                m.flash = Some((format!("cannot schedule: {e}"), true));
+                m.flash = Some((format!("cannot schedule: {e}"), Some(Kind::BadInput)));
                 return None;
             }
             Some(Box::new(Prompt::new(id, account)))
@@ -172,7 +175,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         Action::Schedule => refuse("scheduled"),
         Action::AddToQueue if schedulable => {
             if let Err(e) = rule.validate_parts(&parts) {
-                m.flash = Some((format!("cannot queue: {e}"), true));
+                m.flash = Some((format!("cannot queue: {e}"), Some(Kind::BadInput)));
                 return None;
             }
             m.request(Cmd::Enqueue(id));
@@ -200,7 +203,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
         }
         Action::Retry => refuse("retried (only failed posts are)"),
         Action::Unpublish if unpublished => {
-            m.flash = Some((format!("post {id} is already unpublished"), false));
+            m.flash = Some((format!("post {id} is already unpublished"), None));
             None
         }
         Action::Unpublish if sent > 0 && status != Status::Publishing => {

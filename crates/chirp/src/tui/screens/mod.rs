@@ -83,7 +83,7 @@ pub(crate) fn load_died(
     match answer {
         Answer::Crashed(e) if *loading == Some(id) => {
             *loading = None;
-            *error = Some(e);
+            *error = Some(e.to_string());
             Taken::Yes(Step::Stay)
         }
         other => Taken::No(other),

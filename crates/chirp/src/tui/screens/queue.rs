@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::{Notice, Screen, Step, Taken, hint_line, load_died, popup};
 use crate::present::clip;
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Answer, Cmd, Model, QueueOf, ReqId};
+use crate::tui::model::{Answer, Cmd, Failure, Model, QueueOf, ReqId};
 use crate::tui::view::Theme;
 
 pub struct QueueView {
@@ -42,14 +42,14 @@ impl QueueView {
     }
 
     /// The answer to `id`, if it is the one awaited.
-    pub fn answered(&mut self, id: ReqId, result: Result<Vec<QueueOf>, String>) {
+    pub fn answered(&mut self, id: ReqId, result: Result<Vec<QueueOf>, Failure>) {
         if self.loading != Some(id) {
             return;
         }
         self.loading = None;
         match result {
             Ok(q) => self.queues = q,
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 

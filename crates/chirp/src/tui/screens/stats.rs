@@ -13,7 +13,7 @@ use super::{Notice, Screen, Step, Taken, hint_line, load_died, popup};
 use crate::present::{clip, inert};
 use crate::stats::{AccountStats, compact};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Answer, Cmd, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, Failure, Model, ReqId};
 use crate::tui::view::Theme;
 use chirp_core::price::usd;
 
@@ -45,7 +45,7 @@ impl StatsView {
         &mut self,
         prefer: Option<chirp_core::AccountId>,
         id: ReqId,
-        result: Result<Vec<AccountStats>, String>,
+        result: Result<Vec<AccountStats>, Failure>,
     ) {
         if self.loading != Some(id) {
             return;
@@ -61,7 +61,7 @@ impl StatsView {
                     .unwrap_or(0);
                 self.error = None;
             }
-            Err(e) => self.error = Some(e),
+            Err(e) => self.error = Some(e.to_string()),
         }
     }
 
@@ -190,7 +190,7 @@ impl Screen for StatsView {
                     m.request(Cmd::Resume(a.account));
                 }
                 Some(a) => {
-                    m.flash = Some((format!("@{} is not held for credits", a.handle), false));
+                    m.flash = Some((format!("@{} is not held for credits", a.handle), None));
                 }
                 None => {}
             },

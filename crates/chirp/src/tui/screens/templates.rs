@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::{Composer, Screen, Step, Taken, hint_line, load_died, popup};
 use crate::present::{clip, inert};
 use crate::tui::keymap::{Action, Context};
-use crate::tui::model::{Answer, Cmd, FileRef, Model, ReqId};
+use crate::tui::model::{Answer, Cmd, Failure, FileRef, Model, ReqId};
 use crate::tui::view::Theme;
 use chirp_core::template;
 
@@ -36,12 +36,12 @@ impl TemplatePicker {
         }
     }
 
-    pub fn listed(&mut self, id: ReqId, result: Result<Vec<Summary>, String>) {
+    pub fn listed(&mut self, id: ReqId, result: Result<Vec<Summary>, Failure>) {
         if self.loading == Some(id) {
             self.loading = None;
             match result {
                 Ok(items) => self.items = items,
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.to_string()),
             }
         }
     }
@@ -109,7 +109,7 @@ impl Screen for TemplatePicker {
                     }
                     Err(e) => {
                         self.opening = None;
-                        self.error = Some(e);
+                        self.error = Some(e.to_string());
                         Taken::Yes(Step::Stay)
                     }
                 }
