@@ -25,11 +25,8 @@ pub struct Inspected {
 pub fn inspect(path: &Path) -> Result<Inspected, String> {
     let name = path.display().to_string();
     let cannot = |e: std::io::Error| format!("cannot read {name}: {e}");
-    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mut file = open_regular(path).map_err(cannot)?;
     let size = file.metadata().map_err(cannot)?.len();
-    if file.metadata().map_err(cannot)?.is_dir() {
-        return Err(format!("{name} is a directory, not a file"));
-    }
     let mut head = vec![0u8; SNIFF_BYTES];
     let n = read_full(&mut file, &mut head).map_err(cannot)?;
     head.truncate(n);
@@ -76,8 +73,29 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize>
     Ok(at)
 }
 
+/// Opens `path` for reading only if it is a regular file (a symlink to one included). It is
+/// opened without blocking, so a FIFO (or a device) given as a file is refused at once instead
+/// of hanging until something writes to it.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(std::io::Error::other("it is a directory, not a file"));
+    }
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "it is not a regular file (a FIFO, a socket or a device): give a file",
+        ));
+    }
+    Ok(file)
+}
+
 fn hash(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut file = std::fs::File::open(path)?;
+    let mut file = open_regular(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -102,7 +120,7 @@ pub struct FileChunks {
 impl FileChunks {
     pub fn open(f: &Inspected) -> Result<FileChunks, String> {
         let name = f.path.display().to_string();
-        let file = std::fs::File::open(&f.path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let file = open_regular(&f.path).map_err(|e| format!("cannot read {name}: {e}"))?;
         Ok(FileChunks {
             file,
             name,
@@ -290,5 +308,45 @@ mod tests {
                 .unwrap_err()
                 .starts_with("cannot read")
         );
+    }
+
+    /// Inspects `path` on a thread of its own; None when it has not answered within 10 s
+    /// (the bound of a test that would otherwise hang forever, not a synchronisation).
+    fn inspect_within(path: &Path) -> Option<Result<Inspected, String>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.to_path_buf();
+        std::thread::spawn(move || {
+            let _ = tx.send(inspect(&p));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10)).ok()
+    }
+
+    #[test]
+    fn a_fifo_a_directory_or_a_device_is_refused_at_once_and_a_symlink_to_a_file_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("cat.png");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+        let err = inspect_within(&fifo)
+            .expect("a FIFO is refused at once, not read until someone writes to it")
+            .unwrap_err();
+        assert!(err.contains("cat.png"), "{err}");
+        assert!(err.contains("not a regular file"), "{err}");
+
+        let err = inspect_within(dir.path()).unwrap().unwrap_err();
+        assert!(err.contains("is a directory"), "{err}");
+        let err = inspect_within(Path::new("/dev/zero")).unwrap().unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+
+        let png = dir.path().join("real.png");
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        bytes.extend_from_slice(&[0; 100]);
+        std::fs::write(&png, &bytes).unwrap();
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink(&png, &link).unwrap();
+        assert_eq!(inspect_within(&link).unwrap().unwrap().size, 108);
     }
 }
