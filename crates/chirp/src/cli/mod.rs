@@ -21,6 +21,7 @@ macro_rules! outln {
 mod account;
 mod args;
 mod count;
+mod csv_cell;
 mod db;
 mod media;
 mod post;

@@ -346,7 +346,7 @@ fn csv_of(posts: &[PostOut]) -> Result<Vec<u8>> {
             ]
             .map(|n| n.map(|n| n.to_string()).unwrap_or_default()),
         );
-        w.write_record(&row)?;
+        w.write_record(row.into_iter().map(super::csv_cell::guard))?;
     }
     w.into_inner().map_err(|e| anyhow!("cannot write CSV: {e}"))
 }
@@ -707,6 +707,7 @@ fn read_csv(bytes: &[u8], path: &Path, base: &Path) -> Result<Vec<Row>> {
         let cell = |name: &str| {
             col(name)
                 .and_then(|c| record.get(c))
+                .map(super::csv_cell::unguard)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(String::from)
@@ -714,10 +715,11 @@ fn read_csv(bytes: &[u8], path: &Path, base: &Path) -> Result<Vec<Row>> {
         let label = format!("row {}", i + 2);
         // Only posts still to send come from a CSV; another status is refused by name.
         let refused_status = cell("status").filter(|s| s != "draft" && s != "scheduled");
-        let mut texts = vec![record.get(text_col).unwrap_or("").to_string()];
+        let text_of = |c: usize| super::csv_cell::unguard(record.get(c).unwrap_or("")).to_string();
+        let mut texts = vec![text_of(text_col)];
         let mut n = 2;
         while let Some(c) = col(&format!("part{n}")) {
-            texts.push(record.get(c).unwrap_or("").to_string());
+            texts.push(text_of(c));
             n += 1;
         }
         // Trailing empty part columns are no parts (other rows have more).

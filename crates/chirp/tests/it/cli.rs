@@ -1650,3 +1650,57 @@ async fn the_kind_of_a_failure_decides_its_exit_code() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(part_texts(&e, &id), ["a draft"]);
 }
+
+#[tokio::test]
+async fn a_csv_export_cannot_run_a_formula_in_a_spreadsheet_and_reads_back_the_same() {
+    let a = Env::new().await;
+    add_account(&a, "42", "alice").await;
+    let texts = [
+        "=HYPERLINK(\"http://example.com/x\",\"click\")",
+        "-5 degrees and falling",
+        "'=quoted already",
+        "plain words",
+    ];
+    for t in texts {
+        let out = a.run(&["post", "--draft", "-a", "@alice", "--", t]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let csv = stdout(&a.run(&["export", "--format", "csv"]));
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let header = r.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    for row in r.records() {
+        let row = row.unwrap();
+        for cell in &row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+        assert_eq!(&row[col("account")], "alice");
+    }
+    // Imported elsewhere, the posts are what they were.
+    let b = Env::new().await;
+    add_account(&b, "42", "alice").await;
+    let file = b.home.path().join("posts.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let out = b.run(&["import", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got: Vec<String> = b
+        .list()
+        .iter()
+        .map(|p| p["content"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = texts.iter().map(ToString::to_string).collect();
+    want.sort();
+    assert_eq!(got, want);
+}
