@@ -150,14 +150,17 @@ pub(crate) fn refusal_words(r: &chirp_store::Refusal) -> String {
 /// A failure as the command line prints it: each error of the chain in its words (a store
 /// error with the command line's advice), outermost first, on one line.
 pub(crate) fn cli_failure(e: &anyhow::Error) -> String {
-    e.chain()
+    let said = e
+        .chain()
         .map(|c| match c.downcast_ref::<chirp_store::StoreError>() {
             Some(db) => cli_words(db),
             None => c.to_string(),
         })
         .collect::<Vec<_>>()
         .join(": ")
-        .replace('\n', " ")
+        .replace('\n', " ");
+    // Errors quote what was given (an --at, a handle, a row of a file): never as escapes.
+    inert(&said, false)
 }
 
 #[cfg(test)]

@@ -63,9 +63,10 @@ pub fn parse() -> Result<Cli, ExitCode> {
                 .filter(|l| !l.is_empty())
                 .collect();
             let what = what.join(" ");
+            // clap quotes the argument it refuses: inert, in case it holds escapes.
             eprintln!(
                 "chirp: {} (see chirp --help)",
-                what.trim_start_matches("error: ")
+                crate::present::inert(what.trim_start_matches("error: "), false)
             );
             Err(ExitCode::from(2))
         }

@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use super::{ACTOR, UsageError, with_db};
 use crate::config::Config;
-use crate::present::clip;
+use crate::present::{clip, inert};
 use chirp_core::{PostId, template, when};
 use chirp_store::posts::{self, Schedule};
 use chirp_store::{Db, queue, templates};
@@ -55,7 +55,7 @@ pub(super) async fn run(command: TemplateCommand, config: &Config) -> Result<Exi
                     let mut c = db.client().await?;
                     templates::save_from_post(&mut c, id, &name, replace).await?;
                     let t = templates::get(&c, &name).await?;
-                    outln!("saved template {} ({})", t.name, shape(&t));
+                    outln!("saved template {} ({})", inert(&t.name, false), shape(&t));
                     Ok(ExitCode::SUCCESS)
                 })
             })
@@ -73,11 +73,11 @@ pub(super) async fn run(command: TemplateCommand, config: &Config) -> Result<Exi
                     for t in all.iter().filter(|_| !json) {
                         outln!(
                             "{:<20} {} part(s) · {} file(s) · {}  {}",
-                            t.name,
+                            inert(&t.name, false),
                             t.parts,
                             t.files,
                             when::show(t.updated_at, &tz),
-                            clip(&t.first, 40)
+                            clip(&inert(&t.first, false), 40)
                         );
                     }
                     Ok(ExitCode::SUCCESS)
@@ -89,12 +89,12 @@ pub(super) async fn run(command: TemplateCommand, config: &Config) -> Result<Exi
             with_db(config, move |db| {
                 Box::pin(async move {
                     let t = templates::get(&db.client().await?, &name).await?;
-                    outln!("{} · {}", t.name, shape(&t));
+                    outln!("{} · {}", inert(&t.name, false), shape(&t));
                     let mut names: Vec<String> = Vec::new();
                     for (i, part) in t.parts.iter().enumerate() {
                         outln!("  part {}/{}", i + 1, t.parts.len());
                         for line in part.lines() {
-                            outln!("  │ {}", crate::present::inert(line, false));
+                            outln!("  │ {}", inert(line, false));
                         }
                         for n in template::placeholders(part).unwrap_or_default() {
                             if !names.contains(&n) {
@@ -115,7 +115,7 @@ pub(super) async fn run(command: TemplateCommand, config: &Config) -> Result<Exi
             with_db(config, move |db| {
                 Box::pin(async move {
                     templates::delete(&db.client().await?, &name).await?;
-                    outln!("deleted template {name}");
+                    outln!("deleted template {}", inert(&name, false));
                     Ok(ExitCode::SUCCESS)
                 })
             })

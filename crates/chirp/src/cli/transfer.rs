@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ACTOR, UsageError};
 use crate::media::{Inspected, extension, inspect};
+use crate::present::inert;
 use chirp_core::media::MediaKind;
 use chirp_core::{AccountId, PostId, Status, text, when};
 use chirp_store::media::NewAttachment;
@@ -460,7 +461,12 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
     }
     if !problems.is_empty() {
         for p in &problems {
-            eprintln!("{}: {p}", args.file.display());
+            // A row's problem quotes the row: inert, as everything from a file is.
+            eprintln!(
+                "{}: {}",
+                inert(&args.file.display().to_string(), false),
+                inert(p, false)
+            );
         }
         bail!(UsageError(format!(
             "nothing was imported: {} problem(s) in {}",
@@ -471,7 +477,7 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
     if args.dry_run {
         for ch in &checked {
             let what = describe(&c, ch, &tz).await?;
-            outln!("would import {}: {what}", ch.row.label);
+            outln!("would import {}: {}", ch.row.label, inert(&what, false));
         }
         outln!(
             "{} post(s) would be imported (dry run: nothing was written)",

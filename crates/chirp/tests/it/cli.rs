@@ -1704,3 +1704,65 @@ async fn a_csv_export_cannot_run_a_formula_in_a_spreadsheet_and_reads_back_the_s
     want.sort();
     assert_eq!(got, want);
 }
+
+#[tokio::test]
+async fn text_from_outside_is_printed_inert_in_template_lists_import_previews_and_errors() {
+    let e = Env::new().await;
+    add_account(&e, "42", "alice").await;
+    // OSC 52 writes the clipboard; ESC [2J clears the screen.
+    let osc = "\u{1b}]52;c;ZWNobyBob3N0aWxl\u{7}";
+    let clear = "\u{1b}[2J";
+    let raw = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let assert_inert = |what: &str, o: &Output| {
+        let all = raw(o);
+        assert!(
+            !all.contains('\u{1b}'),
+            "{what} printed an escape raw: {all:?}"
+        );
+        assert!(!all.contains('\u{7}'), "{what} printed a bell raw: {all:?}");
+        assert!(all.contains("\\e"), "{what} shows it escaped: {all:?}");
+    };
+    let out = e.run(&[
+        "post",
+        "--draft",
+        "-a",
+        "@alice",
+        &format!("look {clear}here{osc}"),
+    ]);
+    assert!(out.status.success(), "{}", raw(&out));
+    let id = stdout(&out).trim().to_string();
+    let out = e.run(&["template", "save", &id, &format!("rel{clear}")]);
+    assert_inert("template save", &out);
+    assert_inert("template list", &e.run(&["template", "list"]));
+    // A CSV someone sent, previewed and refused.
+    let file = e.home.path().join("sent.csv");
+    std::fs::write(
+        &file,
+        format!("text,scheduled_at\n\"hi {osc} there\",\n\"again\",\"tomorrow {clear}9am\"\n"),
+    )
+    .unwrap();
+    let out = e.run(&["import", file.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "{}", raw(&out));
+    assert_inert("import's problems", &out);
+    std::fs::write(&file, format!("text,scheduled_at\n\"hi {osc} there\",\n")).unwrap();
+    let out = e.run(&["import", file.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", raw(&out));
+    assert_inert("import --dry-run", &out);
+    // The user's own arguments, quoted back in an error.
+    let out = e.run(&["post", "x", "--at", &format!("soon{clear}")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_inert("an --at error", &out);
+    let out = e.run(&["post", "x", "-a", &format!("@bob{osc}")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_inert("a -a error", &out);
+    // clap's own refusal (it drops the sequence from what it quotes): nothing raw either.
+    let out = e.run(&["show", &format!("7{clear}")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!raw(&out).contains('\u{1b}'), "{:?}", raw(&out));
+}
