@@ -37,15 +37,10 @@ impl Failure {
             ..self
         }
     }
-
-    /// The colour it is shown in: red for what the person can put right, yellow for the world
-    /// or the database failing (it passes), magenta for chirp's own fault.
-    pub fn color(&self) -> Color {
-        color_of(self.kind)
-    }
 }
 
-/// The colour a failure of `kind` is shown in.
+/// The colour a failure of `kind` is shown in: red for what the person can put right, yellow
+/// for the world or the database failing (it passes), magenta for chirp's own fault.
 pub fn color_of(kind: Kind) -> Color {
     match kind {
         Kind::BadInput | Kind::NotFound | Kind::Conflict => Color::Red,
@@ -98,7 +93,7 @@ mod tests {
     fn a_database_fault_says_the_text_is_kept_and_a_refusal_says_what_to_do() {
         let down = Failure::from(StoreError::from(DbError::Pool("timed out".into())));
         assert_eq!(down.kind, Kind::Database);
-        assert_eq!(down.color(), Color::Yellow);
+        assert_eq!(color_of(down.kind), Color::Yellow);
         let said = down.to_string();
         assert!(
             said.starts_with("database unavailable: timed out"),
@@ -111,7 +106,7 @@ mod tests {
             known: vec![],
         }));
         assert_eq!(nobody.kind, Kind::NotFound);
-        assert_eq!(nobody.color(), Color::Red);
+        assert_eq!(color_of(nobody.kind), Color::Red);
         assert_eq!(
             nobody.to_string(),
             "no connected account @me: press C to connect one"
@@ -122,7 +117,7 @@ mod tests {
     fn a_bug_is_said_as_chirps_and_context_keeps_the_kind() {
         let bug = Failure::new(Kind::Bug, "saving the new post panicked").context("post 3");
         assert_eq!(bug.kind, Kind::Bug);
-        assert_eq!(bug.color(), Color::Magenta);
+        assert_eq!(color_of(bug.kind), Color::Magenta);
         assert_eq!(
             bug.to_string(),
             "chirp bug: post 3: saving the new post panicked (see chirp.log)"
