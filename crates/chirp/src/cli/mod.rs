@@ -21,7 +21,6 @@ macro_rules! outln {
 mod account;
 mod args;
 mod count;
-mod csv_cell;
 mod db;
 mod media;
 mod post;

@@ -15,11 +15,14 @@ use super::{ACTOR, UsageError};
 use crate::media::{Inspected, extension, inspect};
 use crate::present::inert;
 use chirp_core::media::MediaKind;
-use chirp_core::{AccountId, PostId, Status, text, when};
+use chirp_core::{AccountId, PostId, Status, when};
 use chirp_store::media::NewAttachment;
 use chirp_store::posts::Schedule;
 use chirp_store::transfer::{self, Filter, NewPart, NewPost};
 use chirp_store::{Db, accounts, queue};
+use csv_file::{csv_of, read_csv};
+
+mod csv_file;
 
 /// The JSON export, format 1.
 #[derive(Debug, Serialize, Deserialize)]
@@ -271,85 +274,6 @@ fn write_out(output: Option<&Path>, bytes: &[u8]) -> Result<()> {
             .map_err(|e| anyhow!(UsageError(format!("cannot write {}: {e}", path.display()))))?,
     }
     Ok(())
-}
-
-fn csv_of(posts: &[PostOut]) -> Result<Vec<u8>> {
-    let most = posts
-        .iter()
-        .map(|p| p.parts.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut header: Vec<String> = [
-        "id",
-        "account",
-        "status",
-        "scheduled_at",
-        "queued",
-        "posted_at",
-        "x_tweet_id",
-        "error_message",
-        "parts",
-        "text",
-    ]
-    .map(String::from)
-    .to_vec();
-    header.extend((2..=most).map(|n| format!("part{n}")));
-    header.push("media".into());
-    header.extend((2..=most).map(|n| format!("media{n}")));
-    header.push("alt".into());
-    header.extend((2..=most).map(|n| format!("alt{n}")));
-    // How it did, as last read (posted posts that were read).
-    header.extend(["impressions", "likes", "reposts", "replies"].map(String::from));
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&header)?;
-    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
-    for p in posts {
-        let mut row = vec![
-            p.id.to_string(),
-            p.account.clone().unwrap_or_default(),
-            p.status.clone(),
-            time(p.scheduled_at),
-            p.queued.to_string(),
-            time(p.posted_at),
-            p.x_tweet_id.clone().unwrap_or_default(),
-            p.error_message.clone().unwrap_or_default(),
-            p.parts.len().to_string(),
-        ];
-        let cell =
-            |i: usize, f: &dyn Fn(&PartOut) -> String| p.parts.get(i).map(f).unwrap_or_default();
-        row.extend((0..most).map(|i| cell(i, &|part| part.text.clone())));
-        row.extend((0..most).map(|i| {
-            cell(i, &|part| {
-                part.media
-                    .iter()
-                    .map(|m| m.file.clone().unwrap_or_else(|| m.sha256.clone()))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-        }));
-        row.extend((0..most).map(|i| {
-            cell(i, &|part| {
-                part.media
-                    .iter()
-                    .map(|m| m.alt_text.clone().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-        }));
-        let last = p.metrics.last();
-        row.extend(
-            [
-                last.map(|m| m.impressions),
-                last.map(|m| m.likes),
-                last.map(|m| m.reposts),
-                last.map(|m| m.replies),
-            ]
-            .map(|n| n.map(|n| n.to_string()).unwrap_or_default()),
-        );
-        w.write_record(row.into_iter().map(super::csv_cell::guard))?;
-    }
-    w.into_inner().map_err(|e| anyhow!("cannot write CSV: {e}"))
 }
 
 /// A post read from a file, before it is checked.
@@ -684,107 +608,6 @@ fn resolve(base: &Path, file: &str) -> PathBuf {
     } else {
         p
     }
-}
-
-fn read_csv(bytes: &[u8], path: &Path, base: &Path) -> Result<Vec<Row>> {
-    let bad = |e: csv::Error| {
-        anyhow!(UsageError(format!(
-            "{}: not readable as CSV: {e}",
-            path.display()
-        )))
-    };
-    let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
-    let header: Vec<String> = r
-        .headers()
-        .map_err(bad)?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let Some(text_col) = col("text") else {
-        bail!(UsageError(format!(
-            "{}: no `text` column: the first line names the columns (text, scheduled_at, account, part2…, media…)",
-            path.display()
-        )));
-    };
-    let mut rows = Vec::new();
-    for (i, record) in r.records().enumerate() {
-        let record = record.map_err(bad)?;
-        let cell = |name: &str| {
-            col(name)
-                .and_then(|c| record.get(c))
-                .map(super::csv_cell::unguard)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-        };
-        let label = format!("row {}", i + 2);
-        // Only posts still to send come from a CSV; another status is refused by name.
-        let refused_status = cell("status").filter(|s| s != "draft" && s != "scheduled");
-        let text_of = |c: usize| super::csv_cell::unguard(record.get(c).unwrap_or("")).to_string();
-        let mut texts = vec![text_of(text_col)];
-        let mut n = 2;
-        while let Some(c) = col(&format!("part{n}")) {
-            texts.push(text_of(c));
-            n += 1;
-        }
-        // Trailing empty part columns are no parts (other rows have more).
-        while texts.len() > 1 && texts.last().is_some_and(|t| t.trim().is_empty()) {
-            texts.pop();
-        }
-        let parts = texts
-            .into_iter()
-            .enumerate()
-            .map(|(k, text)| {
-                let suffix = if k == 0 {
-                    String::new()
-                } else {
-                    (k + 1).to_string()
-                };
-                let files = cell(&format!("media{suffix}")).unwrap_or_default();
-                let alts = cell(&format!("alt{suffix}")).unwrap_or_default();
-                let alts: Vec<&str> = alts.split('|').collect();
-                let media = files
-                    .split('|')
-                    .map(str::trim)
-                    .filter(|f| !f.is_empty())
-                    .enumerate()
-                    .map(|(j, f)| RowMedia {
-                        file: Some(resolve(base, f)),
-                        sha256: None,
-                        alt: alts
-                            .get(j)
-                            .map(|a| a.trim().to_string())
-                            .filter(|a| !a.is_empty()),
-                    })
-                    .collect();
-                RowPart {
-                    text: text::normalize_newlines(&text),
-                    media,
-                    ..RowPart::default()
-                }
-            })
-            .collect();
-        let when = match cell("scheduled_at") {
-            None => RowWhen::Draft,
-            Some(w) if super::queue::is_next(&w) => RowWhen::Queue,
-            Some(w) => RowWhen::Words(w),
-        };
-        rows.push(Row {
-            label,
-            account: cell("account"),
-            status: Status::Scheduled,
-            refused_status,
-            when,
-            parts,
-            error_message: None,
-            unpublished_at: None,
-            group: None,
-            metrics: Vec::new(),
-            gone_from_x_at: None,
-        });
-    }
-    Ok(rows)
 }
 
 /// Checks one row; the problems, each "post 3, parts[2].text: …", or what to write.
