@@ -3,11 +3,17 @@
 //! (which only reads and writes ciphertexts) and the HTTP client (which only uses tokens).
 //!
 //! A refresh happens under an advisory lock on the account, so two processes never spend the
-//! same refresh token; whoever waited for the lock uses the token the holder got. A marker is
-//! committed before X is asked and cleared in the statement that stores the rotated tokens, so
-//! a refresh whose process died in between is known as such. A keeper (see
-//! [`Credentials::refresh_ahead`]) refreshes ahead of expiry, so sends almost never wait.
+//! same refresh token; whoever waited for the lock uses the token the holder got. A marker
+//! (when, by whom) is committed before the network is asked and cleared in the statement that
+//! stores the rotated tokens, so a refresh whose process died in between is known as such, and
+//! one still storing its answer is waited for. The answer is kept in the host's token journal
+//! until the database has it (see [`journal`]), and the write is retried through database
+//! faults. A keeper (see [`Credentials::refresh_ahead`]) refreshes ahead of expiry, so sends
+//! almost never wait.
 
+pub mod journal;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +24,8 @@ use chirp_store::accounts::{self, StoredTokens};
 use chirp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+
+pub use journal::{Journal, Replayed};
 
 /// Refresh ahead when the token has less than this left (or a quarter of its lifetime, when
 /// that is shorter).
@@ -50,11 +58,20 @@ pub enum Why {
 }
 
 /// Which refresh is asked for; each is skipped when another process already did it.
-enum Ask<'a> {
+#[derive(Clone)]
+enum Ask {
     Ahead,
     Expiring,
-    After401(&'a Secret),
+    After401(Secret),
 }
+
+/// How long a refresh keeps trying to store the network's answer through a database fault
+/// (it is in the token journal meanwhile).
+const STORE_FOR: Duration = Duration::from_mins(1);
+
+/// How long others leave alone an account whose refresh another live process started: it may
+/// have spent the refresh token and still be storing the answer (see [`STORE_FOR`]).
+const MARKER_WAIT: chrono::Duration = chrono::Duration::minutes(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -109,6 +126,9 @@ pub struct Credentials {
     /// holding a connection each, and then use its token.
     gate: Arc<tokio::sync::Mutex<()>>,
     report: Option<mpsc::UnboundedSender<Refresh>>,
+    journal: Journal,
+    /// This process, as a marker names it: `host:pid`.
+    me: String,
 }
 
 impl Credentials {
@@ -120,7 +140,28 @@ impl Credentials {
             cipher,
             gate: Arc::new(tokio::sync::Mutex::new(())),
             report: None,
+            journal: Journal::default_for_host(),
+            me: format!("{}:{}", host(), std::process::id()),
         }
+    }
+
+    /// The same service, keeping answers not yet stored in `journal`.
+    #[must_use]
+    pub fn journal(self, journal: Journal) -> Credentials {
+        Credentials { journal, ..self }
+    }
+
+    /// Writes into the database what this host's token journal holds for it (see
+    /// [`Journal::replay`]): every chirp process does this on start.
+    pub async fn replay_journal(&self, db: &Db) -> Result<Vec<Replayed>, StoreError> {
+        self.journal.replay(db).await
+    }
+
+    /// Waits, at most `bound`, for a refresh under way in this process to finish, stored
+    /// (or kept in the journal): a clean stop calls this before the process exits. False when
+    /// one was still under way.
+    pub async fn settle(&self, bound: Duration) -> bool {
+        tokio::time::timeout(bound, self.gate.lock()).await.is_ok()
     }
 
     /// The same service, saying what happens to tokens on `to`.
@@ -198,7 +239,8 @@ impl Credentials {
         account: AccountId,
         rejected: &Secret,
     ) -> Result<Secret, AuthError> {
-        self.refresh(db, account, Ask::After401(rejected)).await
+        self.refresh(db, account, Ask::After401(rejected.clone()))
+            .await
     }
 
     /// The keeper's refresh: refreshes `account` if its token is due (see
@@ -207,13 +249,32 @@ impl Credentials {
         self.refresh(db, account, Ask::Ahead).await.map(drop)
     }
 
-    async fn refresh(
+    /// Refreshes in a task of its own, so that a caller cancelled meanwhile (a task aborted
+    /// at shutdown) does not cut the refresh between the network's answer and its storing.
+    async fn refresh(&self, db: &Db, account: AccountId, ask: Ask) -> Result<Secret, AuthError> {
+        let (me, db) = (self.clone(), db.clone());
+        tokio::spawn(async move { me.refresh_here(&db, account, ask).await })
+            .await
+            .unwrap_or_else(|e| {
+                Err(AuthError::Token(TokenError::Failed {
+                    message: format!("the refresh stopped: {e}"),
+                    retryable: true,
+                }))
+            })
+    }
+
+    async fn refresh_here(
         &self,
         db: &Db,
         account: AccountId,
-        ask: Ask<'_>,
+        ask: Ask,
     ) -> Result<Secret, AuthError> {
         let _one_at_a_time = self.gate.lock().await;
+        // An answer this host kept but could not store goes in first: it may be the only
+        // valid refresh token.
+        if let Err(e) = self.journal.replay(db).await {
+            tracing::warn!(%e, "could not replay the token journal yet");
+        }
         // Two connections: one holds the lock, the other commits what must outlive a crash.
         let mut held = db.client().await?;
         let w = db.client().await?;
@@ -231,7 +292,7 @@ impl Credentials {
             .cipher
             .decrypt(Column::AccessToken, &stored.tokens.access)?;
         // While we waited for the lock another process may have refreshed: use its token.
-        let done = match ask {
+        let done = match &ask {
             Ask::Ahead => stored
                 .tokens
                 .expires_at
@@ -255,9 +316,33 @@ impl Credentials {
             return Err(self.refused(&w, account, &why).await);
         };
         let refresh = self.cipher.decrypt(Column::RefreshToken, &stored_refresh)?;
-        // Our lock is held: a marker already there was left by a process that died asking X.
-        let interrupted = stored.refresh_started_at.is_some();
-        accounts::mark_refresh_started(&w, account).await?;
+        // Our lock is held: a marker already there was left by a refresh that is still
+        // storing its answer elsewhere, or by one whose process died.
+        let marker = stored
+            .refresh_started_at
+            .map(|at| (at, stored.refresh_started_by.clone()));
+        if let Some((at, by)) = &marker
+            && self.may_still_be_storing(at, by.as_deref())
+        {
+            let by = by.as_deref().unwrap_or("another chirp");
+            tracing::info!(
+                account,
+                by,
+                "a refresh started elsewhere may still be storing its answer"
+            );
+            if why == Why::Expiring && stored.tokens.expires_at.is_some_and(|e| Utc::now() < e) {
+                return Ok(current);
+            }
+            return Err(AuthError::Token(TokenError::Failed {
+                message: format!(
+                    "a refresh by {by} (started {}) may still be storing {network}'s answer: trying again shortly",
+                    at.format("%H:%M:%S UTC")
+                ),
+                retryable: true,
+            }));
+        }
+        let database = accounts::database_id(&w).await?;
+        accounts::mark_refresh_started(&w, account, &self.me).await?;
         match source.refresh(&refresh).await {
             Ok(t) => {
                 // X and Bluesky rotate refresh tokens; keep the old one only if none came back.
@@ -265,7 +350,14 @@ impl Credentials {
                     refresh: t.refresh.clone().or(Some(refresh)),
                     ..t
                 };
-                accounts::save_refreshed(&w, account, &self.seal(&kept)?).await?;
+                let entry = journal::Entry {
+                    database,
+                    account,
+                    base: stored.refreshes,
+                    tokens: self.seal(&kept)?,
+                    got_at: Utc::now(),
+                };
+                self.store(db, w, &entry).await?;
                 self.tell(Refresh::Refreshed {
                     account,
                     expires_at: kept.expires_at,
@@ -274,12 +366,13 @@ impl Credentials {
                 Ok(kept.access)
             }
             Err(TokenError::Refused(msg)) => {
-                let reason = if interrupted {
-                    format!(
-                        "a refresh was interrupted before {network}'s new token was saved, and {network} refuses the old one ({msg}): reconnect"
-                    )
-                } else {
-                    format!("{network} refused its refresh token ({msg})")
+                let reason = match &marker {
+                    Some((at, by)) => format!(
+                        "a refresh by {} (started {}) was interrupted before {network}'s new token was saved, and {network} refuses the old one ({msg}): if that chirp kept the answer, starting chirp again on its host restores the account; otherwise reconnect",
+                        by.as_deref().unwrap_or("another chirp"),
+                        at.format("%Y-%m-%d %H:%M:%S UTC")
+                    ),
+                    None => format!("{network} refused its refresh token ({msg})"),
                 };
                 Err(self.refused(&w, account, &reason).await)
             }
@@ -290,6 +383,85 @@ impl Credentials {
                     reason: e.to_string(),
                 });
                 Err(AuthError::Token(e))
+            }
+        }
+    }
+
+    /// Whether a marker left at `at` by `by` may stand for a refresh still storing its
+    /// answer: not ours, not a process of this host that is gone, and recent.
+    fn may_still_be_storing(&self, at: &DateTime<Utc>, by: Option<&str>) -> bool {
+        if by == Some(self.me.as_str()) {
+            return false;
+        }
+        let here = by
+            .and_then(|b| b.rsplit_once(':'))
+            .filter(|(h, _)| *h == host());
+        if let Some((_, pid)) = here
+            && !Path::new("/proc").join(pid).exists()
+        {
+            // Its process is gone; whatever it kept, the journal replay just stored.
+            return false;
+        }
+        Utc::now() - *at < MARKER_WAIT
+    }
+
+    /// Stores a refresh's answer: kept in the journal first, then written, retrying through
+    /// database faults for [`STORE_FOR`]. After that it stays in the journal for the next
+    /// chirp process on this host (or this one's next refresh) to store.
+    async fn store(
+        &self,
+        db: &Db,
+        first: deadpool_postgres::Object,
+        entry: &journal::Entry,
+    ) -> Result<(), AuthError> {
+        let kept = match self.journal.write(entry) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(%e, "could not keep the refreshed tokens in the token journal");
+                None
+            }
+        };
+        let deadline = tokio::time::Instant::now() + STORE_FOR;
+        let mut pause = Duration::from_millis(100);
+        let mut conn = Some(first);
+        loop {
+            let written = async {
+                let c = match conn.take() {
+                    Some(c) => c,
+                    None => db.client().await?,
+                };
+                accounts::save_refreshed(&c, entry.account, entry.base, &entry.tokens).await
+            }
+            .await;
+            match written {
+                Ok(stored) => {
+                    if !stored {
+                        tracing::warn!(
+                            account = entry.account,
+                            "another refresh was stored first; this answer is dropped"
+                        );
+                    }
+                    if let Some(p) = &kept
+                        && let Err(e) = self.journal.remove(p)
+                    {
+                        tracing::warn!(%e, "could not remove a stored token journal entry");
+                    }
+                    return Ok(());
+                }
+                Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::warn!(%e, "could not store the refreshed tokens yet; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    self.tell(Refresh::Failed {
+                        account: entry.account,
+                        reason: format!(
+                            "the refreshed tokens could not be stored ({e}); they are kept in this host's token journal and stored when the database answers"
+                        ),
+                    });
+                    return Err(e.into());
+                }
             }
         }
     }
@@ -442,3 +614,9 @@ fn reconnect_reason(s: &accounts::StoredAccount) -> String {
 
 /// The longest a caller keeps a token without asking again.
 const MAX_REUSE: Duration = Duration::from_mins(1);
+
+/// This host's name, as markers and journals name it.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "host".into(), |h| h.trim().to_string())
+}

@@ -157,7 +157,9 @@ async fn an_interrupted_refresh_is_named_as_such() {
         chirp_testing::cipher(),
     );
     let c = t.client().await;
-    let marker = "UPDATE x_accounts SET refresh_started_at = now(), token_expires_at = now()";
+    // Left long ago by a process elsewhere that is gone (a live one would have stored by now).
+    let marker = "UPDATE x_accounts SET refresh_started_at = now() - interval '10 minutes',
+                  refresh_started_by = 'elsewhere:4242', token_expires_at = now()";
 
     // A process committed the marker, then died before X heard it: the refresh goes through
     // and the marker is gone.
@@ -186,21 +188,177 @@ async fn an_interrupted_refresh_is_named_as_such() {
         .unwrap();
     c.execute(marker, &[]).await.unwrap();
     let e = s.token(&t.db, id).await.unwrap_err();
-    assert!(e.to_string().contains("a refresh was interrupted"), "{e}");
+    assert!(e.to_string().contains("a refresh by elsewhere:4242"), "{e}");
+    assert!(e.to_string().contains("was interrupted"), "{e}");
     let st = accounts::status(&c).await.unwrap().unwrap();
     assert!(st.needs_reconnect && !st.connected);
     assert!(
         st.reconnect_reason
             .as_deref()
-            .is_some_and(|r| r.contains("a refresh was interrupted")),
+            .is_some_and(|r| r.contains("was interrupted before X's new token was saved")),
         "{st:?}"
     );
     // And it keeps saying so to every later caller, without asking X again.
     let asked = fake.count("POST", "/2/oauth2/token");
     let again = s.token(&t.db, id).await.unwrap_err();
     assert!(
-        again.to_string().contains("a refresh was interrupted"),
+        again
+            .to_string()
+            .contains("was interrupted before X's new token was saved"),
         "{again}"
     );
     assert_eq!(fake.count("POST", "/2/oauth2/token"), asked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_another_live_process_started_is_waited_for_not_spent_again() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    let (id, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let c = t.client().await;
+    // Another host's chirp asked X a moment ago and may be storing the answer right now.
+    c.execute(
+        "UPDATE x_accounts SET refresh_started_at = now(), refresh_started_by = 'otherhost:77'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let s = chirp_testing::credentials(&fake, Duration::from_secs(10));
+    let e = s.token(&t.db, id).await.unwrap_err();
+    assert!(e.retryable(), "{e}");
+    assert!(e.to_string().contains("otherhost:77"), "{e}");
+    assert_eq!(
+        fake.refreshes(),
+        0,
+        "the refresh token was not spent a second time"
+    );
+    let st = accounts::status(&c).await.unwrap().unwrap();
+    assert!(!st.needs_reconnect, "{st:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_between_the_answer_and_the_write_keeps_the_account() {
+    // This test stops the server: a cluster of its own.
+    let cluster = chirp_testing::own_cluster(true);
+    let fake = FakeX::start(
+        FakeConfig {
+            token_latency: Duration::from_secs(2),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = cluster.fresh_database(true).await;
+    let (id, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let journal = tempfile::tempdir().unwrap();
+    let s = chirp_testing::credentials(&fake, Duration::from_secs(10))
+        .journal(chirp_credentials::Journal::at(journal.path()));
+    let db = t.db.clone();
+    let asked = tokio::spawn(async move { s.token(&db, id).await });
+    // X has spent the refresh token; while it takes its time, the server goes down (fast,
+    // as `systemctl restart postgresql` does) and comes back only after X has answered.
+    assert_eq!(fake.wait_for_refreshes(1, Duration::from_secs(10)).await, 1);
+    cluster.stop().unwrap();
+    while fake.count("POST", "/2/oauth2/token") == 0 {
+        tokio::task::yield_now().await;
+    }
+    cluster.restart().unwrap();
+    let token = asked.await.unwrap().unwrap();
+    let c = t.client().await;
+    let st = accounts::status(&c).await.unwrap().unwrap();
+    assert!(st.connected && !st.needs_reconnect, "{st:?}");
+    assert_eq!(st.refreshes, 1);
+    let x = XClient::new(&fake.base_url(), Duration::from_secs(10));
+    assert!(
+        x.me(&token).await.is_ok(),
+        "the stored token is X's new one"
+    );
+    assert_eq!(
+        std::fs::read_dir(journal.path()).unwrap().count(),
+        0,
+        "the journal entry went once the database had the tokens"
+    );
+    // And the next refresh spends the stored (rotated) refresh token without complaint.
+    fake.expire_access_tokens();
+    let creds = chirp_testing::credentials(&fake, Duration::from_secs(10));
+    creds.token_after_401(&t.db, id, &token).await.unwrap();
+    assert_eq!(fake.refreshes(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_kept_in_the_journal_are_stored_by_the_next_process_and_stale_ones_dropped() {
+    let fake = FakeX::start(FakeConfig::default(), 0).await.unwrap();
+    let t = fresh_db().await;
+    let cfg = chirp_testing::x_config(&fake);
+    let (id, _, refresh) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let c = t.client().await;
+    // A process got X's answer, kept it in the journal and was killed before the write.
+    let got = OAuth::new(&cfg, Duration::from_secs(5))
+        .unwrap()
+        .refresh(&Secret::new(refresh))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = chirp_credentials::Journal::at(dir.path().join("journal"));
+    let s = chirp_testing::credentials(&fake, Duration::from_secs(10)).journal(journal.clone());
+    let entry = |base| chirp_credentials::journal::Entry {
+        database: String::new(),
+        account: id,
+        base,
+        tokens: s.seal(&got).unwrap(),
+        got_at: Utc::now(),
+    };
+    let database = accounts::database_id(&c).await.unwrap();
+    let path = journal
+        .write(&chirp_credentials::journal::Entry {
+            database: database.clone(),
+            ..entry(0)
+        })
+        .unwrap()
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "private to its owner");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(got.access.expose()),
+        "only ciphertexts in the journal"
+    );
+    // An entry of another database is never written here.
+    let foreign = journal
+        .write(&chirp_credentials::journal::Entry {
+            database: "00000000-0000-0000-0000-000000000000".into(),
+            ..entry(0)
+        })
+        .unwrap()
+        .unwrap();
+
+    // The next process starts: it stores the kept tokens, asking X nothing.
+    let replayed = s.replay_journal(&t.db).await.unwrap();
+    assert_eq!(replayed, vec![chirp_credentials::Replayed::Stored(id)]);
+    assert!(!path.exists() && foreign.exists());
+    let token = s.token(&t.db, id).await.unwrap();
+    assert_eq!(token, got.access);
+    assert_eq!(fake.refreshes(), 1, "only the killed process's refresh");
+
+    // A stale entry (its generation overtaken) never overwrites newer tokens.
+    journal
+        .write(&chirp_credentials::journal::Entry {
+            database,
+            got_at: Utc::now() + chrono::Duration::seconds(1),
+            ..entry(0)
+        })
+        .unwrap();
+    fake.expire_access_tokens();
+    let newer = s.token_after_401(&t.db, id, &token).await.unwrap();
+    assert_eq!(
+        s.replay_journal(&t.db).await.unwrap(),
+        Vec::<chirp_credentials::Replayed>::new(),
+        "the refresh itself replayed (and dropped) the stale entry first"
+    );
+    assert_eq!(s.token(&t.db, id).await.unwrap(), newer);
 }

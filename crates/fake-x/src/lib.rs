@@ -77,6 +77,9 @@ pub struct FakeConfig {
     pub lookups_per_window: u32,
     /// Every post lookup answers this status.
     pub lookup_status: Option<u16>,
+    /// How long the token endpoint takes to answer (real servers take 300 ms to 1 s). A
+    /// refresh token is spent on receipt, before this wait, as X does.
+    pub token_latency: Duration,
 }
 
 impl Default for FakeConfig {
@@ -103,6 +106,7 @@ impl Default for FakeConfig {
             refuse_replies: false,
             lookups_per_window: 900,
             lookup_status: None,
+            token_latency: Duration::ZERO,
         }
     }
 }
@@ -198,6 +202,8 @@ struct Shared {
     created: watch::Sender<usize>,
     /// The number of uploads finalized so far, likewise.
     finalized: watch::Sender<usize>,
+    /// The number of refresh tokens spent so far, likewise.
+    spent: watch::Sender<usize>,
 }
 
 /// A running fake X. Dropping it stops the server.
@@ -231,6 +237,7 @@ impl FakeX {
             }),
             created: watch::channel(0).0,
             finalized: watch::channel(0).0,
+            spent: watch::channel(0).0,
         });
         let app = router(shared.clone());
         let task = tokio::spawn(async move {
@@ -394,6 +401,14 @@ impl FakeX {
     /// Waits until `n` uploads were finalized (or `timeout`); how many were.
     pub async fn wait_for_finalized(&self, n: usize, timeout: Duration) -> usize {
         let mut rx = self.shared.finalized.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|c| *c >= n)).await;
+        *rx.borrow()
+    }
+
+    /// Waits until `n` refresh tokens have been spent (answered or not yet), at most
+    /// `timeout`; the number spent.
+    pub async fn wait_for_refreshes(&self, n: usize, timeout: Duration) -> usize {
+        let mut rx = self.shared.spent.subscribe();
         let _ = tokio::time::timeout(timeout, rx.wait_for(|c| *c >= n)).await;
         *rx.borrow()
     }
@@ -632,6 +647,8 @@ async fn token_endpoint(State(s): State<Arc<Shared>>, headers: HeaderMap, body: 
             ),
         },
     };
+    // The grant is decided (a refresh token spent) before the answer takes its time.
+    tokio::time::sleep(cfg.token_latency).await;
     record(&s, "POST", "/2/oauth2/token", resp.status().as_u16());
     resp
 }
@@ -694,6 +711,7 @@ fn refresh_grant(s: &Shared, cfg: &FakeConfig, form: &HashMap<String, String>) -
     grant.spent = true;
     let (user, scope) = (grant.user_id.clone(), grant.scope.clone());
     inner.refreshes += 1;
+    s.spent.send_replace(inner.refreshes);
     let (a, r, exp) = issue(&mut inner, cfg, &user, &scope);
     token_json(a, r, exp, &scope)
 }

@@ -225,12 +225,28 @@ pub async fn run(
         task.abort();
         let _ = task.await;
     }
+    // A refresh under way runs on (it is not the keeper's to cut): the network may have spent
+    // the refresh token, and its answer must be stored before the process goes.
+    if !inner
+        .credentials
+        .settle(inner.opts.request_timeout + Duration::from_secs(5))
+        .await
+    {
+        tracing::warn!("stopping with a refresh under way; its answer is in the token journal");
+    }
     let events = inner.events.clone();
     let pool = inner.db.pool.clone();
     // Every post task has finished: dropping the last sender ends the writer.
     drop(inner);
     let _ = writer.await;
-    let _ = teller.await;
+    // A refresh still under way past the bound holds a sender: do not wait for it here.
+    let mut teller = teller;
+    if tokio::time::timeout(Duration::from_millis(200), &mut teller)
+        .await
+        .is_err()
+    {
+        teller.abort();
+    }
     pool.close();
     let _ = events.send(Event::Stopped);
 }

@@ -45,6 +45,11 @@ impl TokenCache {
 pub(crate) async fn keeper(inner: Arc<Inner>) {
     let mut backoff: HashMap<AccountId, (Instant, Duration)> = HashMap::new();
     loop {
+        // What a refresh on this host got and could not store (the database was down) is
+        // stored as soon as the database answers, not only at the next refresh.
+        if let Err(e) = inner.credentials.replay_journal(&inner.db).await {
+            tracing::debug!(%e, "the token journal waits for the database");
+        }
         let listed = match inner.db.client().await {
             Ok(c) => chirp_store::accounts::expiring_tokens(&c).await,
             Err(e) => Err(e),

@@ -286,8 +286,8 @@ pub async fn set_default(client: &impl GenericClient, id: i32) -> Result<(), Sto
     Ok(())
 }
 
-/// The ciphertexts chirp stores for an account.
-#[derive(Clone, PartialEq, Eq)]
+/// The ciphertexts chirp stores for an account (and a token journal keeps: ciphertexts only).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredTokens {
     pub access: String,
     pub refresh: Option<String>,
@@ -445,6 +445,11 @@ pub struct StoredAccount {
     /// A refresh was started and has not finished: in progress, or its process died after
     /// X may have spent the refresh token.
     pub refresh_started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who started it, as `host:pid` (None for a marker older than this column).
+    pub refresh_started_by: Option<String>,
+    /// How many refreshes have been stored: the generation of the tokens, which a journaled
+    /// answer must still match to be written (see [`save_refreshed`]).
+    pub refreshes: i64,
 }
 
 impl StoredAccount {
@@ -455,7 +460,8 @@ impl StoredAccount {
 }
 
 const STORED: &str = "SELECT network, access_token, refresh_token, token_expires_at, is_active,
-            needs_reconnect, token_lifetime_secs, needs_reconnect_reason, refresh_started_at, scope
+            needs_reconnect, token_lifetime_secs, needs_reconnect_reason, refresh_started_at, scope,
+            refresh_started_by, refreshes
      FROM x_accounts WHERE id = $1";
 
 /// A network name as the database holds it (a CHECK keeps it one chirp knows).
@@ -478,6 +484,8 @@ fn stored_from(r: &tokio_postgres::Row) -> Result<StoredAccount, StoreError> {
         needs_reconnect: r.get("needs_reconnect"),
         reconnect_reason: r.get("needs_reconnect_reason"),
         refresh_started_at: r.get("refresh_started_at"),
+        refresh_started_by: r.get("refresh_started_by"),
+        refreshes: r.get("refreshes"),
     })
 }
 
@@ -550,36 +558,42 @@ pub async fn lock_refresh(
     }))
 }
 
-/// Commits the marker "a refresh is under way" (call it holding [`RefreshLock`], before
-/// asking X).
+/// Commits the marker "a refresh is under way", started by `by` (`host:pid`); call it holding
+/// [`RefreshLock`], before asking the network.
 pub async fn mark_refresh_started(
     client: &impl GenericClient,
     account: AccountId,
+    by: &str,
 ) -> Result<(), StoreError> {
     client
         .execute(
-            "UPDATE x_accounts SET refresh_started_at = now() WHERE id = $1",
-            &[&account],
+            "UPDATE x_accounts SET refresh_started_at = now(), refresh_started_by = $2
+             WHERE id = $1",
+            &[&account, &by],
         )
         .await?;
     Ok(())
 }
 
-/// Stores refreshed tokens and clears the marker, in one statement: X rotated the refresh
-/// token, and the new one exists nowhere else.
+/// Stores refreshed tokens and clears the marker, in one statement, if the stored tokens are
+/// still generation `base` (what the refresh started from): the network rotated the refresh
+/// token, and the new one exists nowhere else. False when they are not (a journaled answer
+/// replayed after a later refresh was stored: it is stale and must not overwrite it).
 pub async fn save_refreshed(
     client: &impl GenericClient,
     account: AccountId,
+    base: i64,
     tokens: &StoredTokens,
-) -> Result<(), StoreError> {
-    client
+) -> Result<bool, StoreError> {
+    let n = client
         .execute(
             "UPDATE x_accounts SET access_token = $2, refresh_token = $3,
                     token_expires_at = $4, needs_reconnect = false, token_lifetime_secs = $5,
                     needs_reconnect_reason = NULL, refresh_started_at = NULL,
+                    refresh_started_by = NULL,
                     token_refreshed_at = now(), refreshes = refreshes + 1,
                     scope = coalesce($6, scope)
-             WHERE id = $1",
+             WHERE id = $1 AND refreshes = $7",
             &[
                 &account,
                 &tokens.access,
@@ -587,10 +601,19 @@ pub async fn save_refreshed(
                 &tokens.expires_at,
                 &tokens.lifetime_secs,
                 &tokens.scope,
+                &base,
             ],
         )
         .await?;
-    Ok(())
+    Ok(n == 1)
+}
+
+/// This database's id, which a host's token journal names (see the migration V18).
+pub async fn database_id(client: &impl GenericClient) -> Result<String, StoreError> {
+    Ok(client
+        .query_one("SELECT id::text FROM chirp_database", &[])
+        .await?
+        .get(0))
 }
 
 /// Marks the account "needs reconnecting", saying why (the network refused its refresh
@@ -603,7 +626,7 @@ pub async fn mark_needs_reconnect(
     client
         .execute(
             "UPDATE x_accounts SET needs_reconnect = true, needs_reconnect_reason = $2,
-                    refresh_started_at = NULL
+                    refresh_started_at = NULL, refresh_started_by = NULL
              WHERE id = $1",
             &[&account, &reason],
         )

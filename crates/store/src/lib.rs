@@ -258,6 +258,7 @@ pub type Connection = tokio_postgres::Connection<
 >;
 
 /// An open database: a pool of connections, plus the private cluster when chirp runs one.
+#[derive(Clone)]
 pub struct Db {
     pub pool: Pool,
     pub pg: tokio_postgres::Config,

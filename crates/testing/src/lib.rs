@@ -39,7 +39,10 @@ pub fn credentials(
     fake: &chirp_fake_x::FakeX,
     timeout: std::time::Duration,
 ) -> chirp_credentials::Credentials {
+    // A journal of the test process's own, not the home folder's.
+    let journal = std::env::temp_dir().join(format!("chirp-test-journal-{}", std::process::id()));
     chirp_credentials::Credentials::new(&networks(fake, timeout), cipher())
+        .journal(chirp_credentials::Journal::at(journal))
 }
 
 /// An account connected "by hand": tokens issued by the fake X, stored encrypted.

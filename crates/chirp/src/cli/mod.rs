@@ -325,11 +325,20 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
 /// Opens the configured database; for chirp's private one, says on stderr (before the wait)
 /// when it is being created or started, and where.
 pub(crate) async fn open_db(config: &Config) -> Result<(Db, Vec<String>), chirp_store::StoreError> {
-    Db::open_announcing(config.database.url.as_deref(), |did, root| {
+    let opened = Db::open_announcing(config.database.url.as_deref(), |did, root| {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "chirp: {}", db::announcement(did, root));
     })
-    .await
+    .await?;
+    // Tokens a refresh on this host got but could not store are stored before anything else
+    // reads the account (the journal's writes are conditional: a stale entry is dropped).
+    if let Err(e) = chirp_credentials::Journal::default_for_host()
+        .replay(&opened.0)
+        .await
+    {
+        tracing::warn!(%e, "could not replay the token journal");
+    }
+    Ok(opened)
 }
 
 type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -123,6 +123,62 @@ async fn kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice() {
     assert!(log.trim_end().ends_with("publisher stopped"), "{log}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_slow_refresh_waits_for_the_answer_and_keeps_the_account() {
+    // X takes 3 s to answer a refresh, and spends the old refresh token on receipt.
+    let (t, fake, account) = setup(FakeConfig {
+        token_latency: Duration::from_secs(3),
+        ..FakeConfig::default()
+    })
+    .await;
+    // Its token has expired: the keeper refreshes at once.
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut p = Reap(Some(scheduler_with(
+        &t,
+        &fake,
+        home.path(),
+        &["--x-timeout", "10"],
+    )));
+    assert_eq!(fake.wait_for_refreshes(1, T).await, 1);
+    // What `systemctl stop` sends, while X is still thinking.
+    let child = p.0.take().unwrap();
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = t
+        .client()
+        .await
+        .query_one(
+            "SELECT refreshes, needs_reconnect, refresh_started_at IS NULL, access_token
+             FROM x_accounts WHERE id = $1",
+            &[&account],
+        )
+        .await
+        .unwrap();
+    let (refreshes, lost, cleared): (i64, bool, bool) = (r.get(0), r.get(1), r.get(2));
+    assert!(
+        !lost && cleared,
+        "the account is connected, the refresh finished"
+    );
+    assert_eq!(
+        refreshes, 1,
+        "X's answer was stored before the scheduler exited"
+    );
+    let access = chirp_testing::cipher()
+        .decrypt(
+            chirp_net::secret::Column::AccessToken,
+            &r.get::<_, String>(3),
+        )
+        .unwrap();
+    let x = chirp_net::x::XClient::new(&fake.base_url(), Duration::from_secs(5));
+    assert!(
+        x.me(&access).await.is_ok(),
+        "the stored token is X's new one"
+    );
+    assert_eq!(fake.refreshes(), 1);
+}
+
 fn signal(child: &Child, sig: &str) {
     let sent = Command::new("kill")
         .args([sig, &child.id().to_string()])
