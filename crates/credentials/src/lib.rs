@@ -11,6 +11,7 @@
 //! faults. A keeper (see [`Credentials::refresh_ahead`]) refreshes ahead of expiry, so sends
 //! almost never wait.
 
+pub mod helper;
 pub mod journal;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ use chirp_store::{Db, StoreError};
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+pub use helper::Helper;
 pub use journal::{Journal, Replayed};
 
 /// Refresh ahead when the token has less than this left (or a quarter of its lifetime, when
@@ -32,7 +34,7 @@ pub use journal::{Journal, Replayed};
 const REFRESH_MARGIN: chrono::Duration = chrono::Duration::seconds(120);
 
 /// What happened to an account's tokens, for whoever shows it (the scheduler's log, the TUI).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Refresh {
     /// The access token was refreshed; the new one expires then.
     Refreshed {
@@ -47,7 +49,7 @@ pub enum Refresh {
 }
 
 /// Why a refresh happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Why {
     /// The keeper, ahead of expiry.
     Ahead,
@@ -58,11 +60,15 @@ pub enum Why {
 }
 
 /// Which refresh is asked for; each is skipped when another process already did it.
-#[derive(Clone)]
-enum Ask {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// The keeper's: the token is due (see [`refresh_due_at`]).
     Ahead,
+    /// A send's: the token is about to expire.
     Expiring,
-    After401(Secret),
+    /// The network answered 401 to the token of this generation (see
+    /// [`accounts::StoredAccount::refreshes`]).
+    Rejected(i64),
 }
 
 /// How long a refresh keeps trying to store the network's answer through a database fault
@@ -122,13 +128,14 @@ pub struct Credentials {
     /// Each network's token endpoint.
     networks: Networks,
     cipher: Cipher,
-    /// One refresh at a time in this process: the others wait here, not on a database lock
-    /// holding a connection each, and then use its token.
+    /// One refresh at a time in this process (see [`Credentials::refresh`]).
     gate: Arc<tokio::sync::Mutex<()>>,
     report: Option<mpsc::UnboundedSender<Refresh>>,
     journal: Journal,
     /// This process, as a marker names it: `host:pid`.
     me: String,
+    /// The process that refreshes, when not this one.
+    helper: Option<Helper>,
 }
 
 impl Credentials {
@@ -142,6 +149,16 @@ impl Credentials {
             report: None,
             journal: Journal::default_for_host(),
             me: format!("{}:{}", host(), std::process::id()),
+            helper: None,
+        }
+    }
+
+    /// The same service, refreshing in `helper` processes (see [`helper`]).
+    #[must_use]
+    pub fn helper(self, helper: Helper) -> Credentials {
+        Credentials {
+            helper: Some(helper),
+            ..self
         }
     }
 
@@ -239,7 +256,20 @@ impl Credentials {
         account: AccountId,
         rejected: &Secret,
     ) -> Result<Secret, AuthError> {
-        self.refresh(db, account, Ask::After401(rejected.clone()))
+        let stored = {
+            let c = db.client().await?;
+            accounts::stored(&c, account)
+                .await?
+                .ok_or(AuthError::NotConnected)?
+        };
+        let current = self
+            .cipher
+            .decrypt(Column::AccessToken, &stored.tokens.access)?;
+        if current != *rejected {
+            // Another task or process refreshed since: its token is the one to use.
+            return Ok(current);
+        }
+        self.refresh(db, account, Ask::Rejected(stored.refreshes))
             .await
     }
 
@@ -250,17 +280,46 @@ impl Credentials {
     }
 
     /// Refreshes in a task of its own, so that a caller cancelled meanwhile (a task aborted
-    /// at shutdown) does not cut the refresh between the network's answer and its storing.
+    /// at shutdown) does not cut the refresh between the network's answer and its storing; in
+    /// a helper process when there is one, so that not even a kill of this process does.
     async fn refresh(&self, db: &Db, account: AccountId, ask: Ask) -> Result<Secret, AuthError> {
+        // One refresh at a time in this process: the others wait here, not on a database lock
+        // holding a connection each. The task holds it, so [`Credentials::settle`] waits for
+        // the refresh even when its caller is gone.
+        let one_at_a_time = self.gate.clone().lock_owned().await;
         let (me, db) = (self.clone(), db.clone());
-        tokio::spawn(async move { me.refresh_here(&db, account, ask).await })
-            .await
-            .unwrap_or_else(|e| {
-                Err(AuthError::Token(TokenError::Failed {
-                    message: format!("the refresh stopped: {e}"),
-                    retryable: true,
-                }))
-            })
+        tokio::spawn(async move {
+            let _held = one_at_a_time;
+            match &me.helper {
+                Some(h) => {
+                    let (told, result) = h.refresh(account, ask).await;
+                    for t in told {
+                        me.tell(t);
+                    }
+                    result?;
+                    me.stored_token(&db, account).await
+                }
+                None => me.refresh_here(&db, account, ask).await,
+            }
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(AuthError::Token(TokenError::Failed {
+                message: format!("the refresh stopped: {e}"),
+                retryable: true,
+            }))
+        })
+    }
+
+    /// The access token stored for `account` now.
+    async fn stored_token(&self, db: &Db, account: AccountId) -> Result<Secret, AuthError> {
+        let c = db.client().await?;
+        let stored = accounts::stored(&c, account)
+            .await?
+            .ok_or(AuthError::NotConnected)?;
+        Ok(self
+            .cipher
+            .decrypt(Column::AccessToken, &stored.tokens.access)?)
     }
 
     async fn refresh_here(
@@ -269,7 +328,6 @@ impl Credentials {
         account: AccountId,
         ask: Ask,
     ) -> Result<Secret, AuthError> {
-        let _one_at_a_time = self.gate.lock().await;
         // An answer this host kept but could not store goes in first: it may be the only
         // valid refresh token.
         if let Err(e) = self.journal.replay(db).await {
@@ -298,7 +356,7 @@ impl Credentials {
                 .expires_at
                 .is_none_or(|e| Utc::now() < refresh_due_at(e, stored.tokens.lifetime_secs)),
             Ask::Expiring => !expiring(&stored.tokens),
-            Ask::After401(rejected) => *rejected != current,
+            Ask::Rejected(generation) => stored.refreshes != *generation,
         };
         if done {
             return Ok(current);
@@ -306,7 +364,7 @@ impl Credentials {
         let why = match ask {
             Ask::Ahead => Why::Ahead,
             Ask::Expiring => Why::Expiring,
-            Ask::After401(_) => Why::Rejected,
+            Ask::Rejected(_) => Why::Rejected,
         };
         let network = stored.network;
         let source: Arc<dyn TokenSource> =

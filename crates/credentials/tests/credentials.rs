@@ -362,3 +362,12 @@ async fn tokens_kept_in_the_journal_are_stored_by_the_next_process_and_stale_one
     );
     assert_eq!(s.token(&t.db, id).await.unwrap(), newer);
 }
+
+#[test]
+fn a_helpers_ask_reads_back_as_written() {
+    use chirp_credentials::Ask;
+    for a in [Ask::Ahead, Ask::Expiring, Ask::Rejected(41)] {
+        assert_eq!(a.to_string().parse::<Ask>(), Ok(a));
+    }
+    assert!("rejected:x".parse::<Ask>().is_err());
+}

@@ -220,6 +220,16 @@ pub enum Command {
         #[command(subcommand)]
         command: db::DbCommand,
     },
+    /// chirp's own token refresh helper (see `chirp_credentials::helper`), not for people.
+    #[command(hide = true)]
+    RefreshToken {
+        #[arg(long)]
+        account: i32,
+        #[arg(long)]
+        ask: chirp_credentials::Ask,
+        #[arg(long, default_value_t = 30)]
+        x_timeout: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

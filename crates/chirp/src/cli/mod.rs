@@ -25,6 +25,7 @@ mod db;
 mod media;
 mod post;
 mod queue;
+mod refresh;
 mod scheduler;
 mod show;
 mod stats;
@@ -43,6 +44,7 @@ pub use args::{AccountCommand, Cli, Command, MediaCommand};
 use count::count;
 pub(crate) use media::write_media_file;
 use media::{export_media, media_args, media_per_part, store_media};
+pub(crate) use refresh::credentials;
 use show::{list, print_post, show, unpublish};
 
 pub use crate::error::UsageError;
@@ -224,6 +226,11 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             scheduler::run(config, &timing, notify.then_some(config.notify)).await
         }
         Command::Db { command } => db::run(command, config).await,
+        Command::RefreshToken {
+            account,
+            ask,
+            x_timeout,
+        } => refresh::serve(config, account, ask, x_timeout).await,
         Command::Queue { command } => queue::run(command, config).await,
         Command::Stats(args) => stats::run(args, config).await,
         Command::Completions { shell } => {

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use std::sync::Arc;
 
-use chirp_credentials::{Credentials, Refresh, Why};
+use chirp_credentials::{Refresh, Why};
 use chirp_publisher::{Event, Options, Stop};
 
 use crate::config::Config;
@@ -97,7 +97,7 @@ pub(super) async fn run(
     };
     let timeout = Duration::from_secs(timing.x_timeout);
     let networks = config.networks(timeout);
-    let credentials = Credentials::new(&networks, cipher);
+    let credentials = crate::cli::credentials(config, &networks, cipher, timeout);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut publisher = crate::running::Publisher::start(&db, networks, credentials, opts, tx);
     let names_db = db.clone();

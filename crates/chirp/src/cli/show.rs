@@ -166,7 +166,7 @@ pub(super) async fn unpublish(db: &Db, config: Config, id: PostId) -> Result<Exi
     use chirp_net::DEFAULT_TIMEOUT;
     let cipher = chirp_credentials::key(db).await?;
     let networks = config.networks(DEFAULT_TIMEOUT);
-    let credentials = chirp_credentials::Credentials::new(&networks, cipher);
+    let credentials = crate::cli::credentials(&config, &networks, cipher, DEFAULT_TIMEOUT);
     let post = chirp_publisher::unpublish::unpublish(
         db,
         &networks,

@@ -116,7 +116,7 @@ async fn refresh(
     let posts = analytics::posted_since(&db.client().await?, account, since).await?;
     let cipher = chirp_credentials::key(db).await?;
     let networks = config.networks(DEFAULT_TIMEOUT);
-    let credentials = chirp_credentials::Credentials::new(&networks, cipher);
+    let credentials = crate::cli::credentials(config, &networks, cipher, DEFAULT_TIMEOUT);
     let reader = chirp_publisher::metrics::Reader {
         db,
         networks: &networks,

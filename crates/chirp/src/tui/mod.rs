@@ -25,7 +25,6 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
-use chirp_credentials::Credentials;
 use chirp_net::DEFAULT_TIMEOUT;
 use chirp_publisher::{Options, Stop};
 use chirp_store::Db;
@@ -71,7 +70,7 @@ async fn run_with(config: &Config, db: Arc<Db>) -> Result<ExitCode> {
     let access: effects::Access = match chirp_credentials::key(&db).await {
         Ok(cipher) => {
             let networks = config.networks(DEFAULT_TIMEOUT);
-            let credentials = Credentials::new(&networks, cipher);
+            let credentials = crate::cli::credentials(config, &networks, cipher, DEFAULT_TIMEOUT);
             Ok(Arc::new(effects::Reach {
                 networks,
                 credentials,

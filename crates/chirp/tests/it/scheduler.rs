@@ -179,6 +179,52 @@ async fn sigterm_during_a_slow_refresh_waits_for_the_answer_and_keeps_the_accoun
     assert_eq!(fake.refreshes(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_slow_refresh_does_not_cut_it() {
+    let (t, fake, account) = setup(FakeConfig {
+        token_latency: Duration::from_secs(2),
+        ..FakeConfig::default()
+    })
+    .await;
+    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let home = tempfile::tempdir().unwrap();
+    let timing = ["--x-timeout", "10"];
+    let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert_eq!(fake.wait_for_refreshes(1, T).await, 1);
+    // X has spent the refresh token and is still thinking: the scheduler dies at once.
+    let mut dead = first.0.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    // The refresh went on without it: the next scheduler publishes with X's new token.
+    let c = t.client().await;
+    let post: i32 = c
+        .query_one(
+            "INSERT INTO posts (x_account_id, content, status, scheduled_at)
+             VALUES ($1, 'after the kill', 'scheduled', now()) RETURNING id",
+            &[&account],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let _second = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
+    assert!(chirp_testing::wait_posted(&t.db, post, T).await);
+    let r = c
+        .query_one(
+            "SELECT refreshes, needs_reconnect FROM x_accounts WHERE id = $1",
+            &[&account],
+        )
+        .await
+        .unwrap();
+    assert!(!r.get::<_, bool>(1), "the account is connected");
+    assert_eq!(
+        r.get::<_, i64>(0),
+        1,
+        "the killed scheduler's refresh was stored"
+    );
+    assert_eq!(fake.refreshes(), 1, "and no other was needed");
+    assert_eq!(fake.posts().len(), 1);
+}
+
 fn signal(child: &Child, sig: &str) {
     let sent = Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -412,11 +458,14 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_of_five_seconds_and_a_kill_every_two_keep_the_account_connected() {
-    // X's access tokens live 5 s; two schedulers publish 300 posts due over 20 s while one of
-    // them is killed with SIGKILL (and started again) every 2 s, refreshes included.
+    // X's access tokens live 5 s and refreshes take 300 ms; two schedulers publish 300 posts
+    // due over 20 s while one of them is killed with SIGKILL (and started again) every 2 s,
+    // refreshes included.
     let (t, fake, account) = setup(FakeConfig {
         posts_per_window: 1_000_000,
         token_lifetime: Duration::from_secs(5),
+        // As real servers answer: a kill often lands while X has the refresh and we wait.
+        token_latency: Duration::from_millis(300),
         ..FakeConfig::default()
     })
     .await;
