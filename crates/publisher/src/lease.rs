@@ -68,6 +68,11 @@ impl Leases {
         );
     }
 
+    /// The posts this publisher works on now.
+    pub(crate) fn posts(&self) -> Vec<PostId> {
+        lock(&self.held).keys().copied().collect()
+    }
+
     /// The attempt on `post` is over.
     pub(crate) fn done(&self, post: PostId) {
         lock(&self.held).remove(&post);
@@ -142,7 +147,10 @@ pub(crate) async fn heartbeat(inner: Arc<Inner>) {
         let asked = Instant::now();
         let held = tokio::time::timeout(every, async {
             let c = inner.db.client().await.ok()?;
-            store::extend_leases(&c, &inner.me, lease_ms).await.ok()
+            let mine = inner.leases.posts();
+            store::extend_leases(&c, &inner.me, &mine, lease_ms)
+                .await
+                .ok()
         })
         .await
         .ok()

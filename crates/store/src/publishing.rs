@@ -265,19 +265,23 @@ pub async fn release_claims(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// The heartbeat: extends the lease of every post `me` still holds, by `lease_ms` from now.
-/// Returns those posts; one that is missing was taken from `me` (rescued or released).
+/// The heartbeat: extends the lease of each of `posts` that `me` still holds, by `lease_ms`
+/// from now. Returns those posts; one that is missing was taken from `me` (rescued or
+/// released). Only the posts the publisher knows it holds: a claim whose answer was lost (the
+/// connection died after the server committed it) is not kept alive forever by a publisher
+/// that never works on it, but runs out and is rescued like any other.
 pub async fn extend_leases(
     c: &impl GenericClient,
     me: &str,
+    posts: &[PostId],
     lease_ms: i64,
 ) -> Result<Vec<PostId>, StoreError> {
     let rows = c
         .query(
             "UPDATE posts SET claim_expires_at = now() + $2 * interval '1 millisecond'
-             WHERE status = 'publishing' AND claimed_by = $1
+             WHERE status = 'publishing' AND claimed_by = $1 AND id = ANY($3)
              RETURNING id",
-            &[&me, &(lease_ms as f64)],
+            &[&me, &(lease_ms as f64), &posts],
         )
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

@@ -1045,3 +1045,52 @@ async fn a_file_that_cannot_be_read_or_changes_is_the_persons_and_stores_nothing
         .get("n");
     assert_eq!(stored, 0, "nothing half-stored");
 }
+
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_is_not_kept_alive_by_the_heartbeat() {
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let account = accounts::default_account(&mut c).await.unwrap();
+    let mut ids = Vec::new();
+    for text in ["being sent", "claim answer lost"] {
+        ids.push(
+            posts::create(&mut c, Actor("t"), account, text, Some(Utc::now()))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    // Both are claimed by publisher p in the database; p only heard of the first (the
+    // connection died after the server committed the second claim).
+    c.execute(
+        "UPDATE posts SET status = 'publishing', claimed_by = 'p',
+                claim_expires_at = now() + interval '1 second'
+         WHERE id = ANY($1)",
+        &[&ids],
+    )
+    .await
+    .unwrap();
+    let held = chirp_store::publishing::extend_leases(&c, "p", &ids[..1], 60_000)
+        .await
+        .unwrap();
+    assert_eq!(held, ids[..1]);
+    let left: Vec<f64> = c
+        .query(
+            "SELECT extract(epoch FROM claim_expires_at - now())::float8 FROM posts
+             WHERE id = ANY($1) ORDER BY id",
+            &[&ids],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        left[0] > 50.0,
+        "the post p works on keeps its lease: {left:?}"
+    );
+    assert!(
+        left[1] <= 1.0,
+        "the one p never heard of runs out, to be rescued: {left:?}"
+    );
+}
