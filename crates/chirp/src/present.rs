@@ -143,6 +143,7 @@ pub(crate) fn refusal_words(r: &chirp_store::Refusal) -> String {
             format!("{r}: `chirp template save POST_ID NAME` makes one")
         }
         R::TemplateExists(_) => format!("{r}: pick another name, or --replace it"),
+        R::Unfilled(_) => format!("{r}: `chirp edit ID` fills them (it stays a draft until then)"),
         other => other.to_string(),
     }
 }

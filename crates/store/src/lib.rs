@@ -99,6 +99,10 @@ pub enum Refusal {
     /// A file to store could not be read, or changed while it was read: nothing was stored.
     #[error("{0}")]
     File(String),
+    /// A post from a template still holds placeholders the template left to fill, and was
+    /// to be scheduled, queued or published (the database refuses it: see migration V19).
+    #[error("{0}")]
+    Unfilled(String),
 }
 
 impl StoreError {
@@ -112,9 +116,17 @@ impl StoreError {
 }
 
 // `?` in the store's functions: a query, the pool, text rules, stored statuses.
+/// The SQLSTATE of the database's refusal of unfilled placeholders (migration V19).
+const UNFILLED: &str = "CH001";
+
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError::Db(DbError::Query(e))
+        match e.as_db_error() {
+            Some(d) if d.code().code() == UNFILLED => {
+                StoreError::Refused(Refusal::Unfilled(d.message().to_string()))
+            }
+            _ => StoreError::Db(DbError::Query(e)),
+        }
     }
 }
 
@@ -660,7 +672,8 @@ impl chirp_core::HasKind for Refusal {
             | Refusal::NoQueue(_)
             | Refusal::TemplateExists(_)
             | Refusal::BadTemplateName(_)
-            | Refusal::File(_) => Kind::BadInput,
+            | Refusal::File(_)
+            | Refusal::Unfilled(_) => Kind::BadInput,
             Refusal::NotFound(_)
             | Refusal::UnknownAccount { .. }
             | Refusal::UnknownTemplate { .. } => Kind::NotFound,

@@ -198,6 +198,21 @@ pub async fn create_with_media(
     media: &[Vec<crate::media::NewAttachment>],
     when: Schedule,
 ) -> Result<Vec<Post>, StoreError> {
+    create_owing(client, actor, accounts, parts, media, when, &[]).await
+}
+
+/// [`create_with_media`] for a post from a template whose placeholders `unfilled` were left
+/// for the person to fill: while its text holds any of them, the database refuses to
+/// schedule, queue or publish it ([`Refusal::Unfilled`]), in this transaction or any later.
+pub async fn create_owing(
+    client: &mut Object,
+    actor: Actor<'_>,
+    accounts: &[AccountId],
+    parts: &[String],
+    media: &[Vec<crate::media::NewAttachment>],
+    when: Schedule,
+    unfilled: &[String],
+) -> Result<Vec<Post>, StoreError> {
     // Each account's network's rule: one text may fit X and not Bluesky.
     for &account in accounts {
         text_rule(&*client, account)
@@ -214,9 +229,9 @@ pub async fn create_with_media(
         let group = (accounts.len() > 1).then(|| ids.first().copied()).flatten();
         let id: PostId = tx
             .query_one(
-                "INSERT INTO posts (x_account_id, content, status, scheduled_at, group_id)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[account, &parts[0], &status.as_str(), &at, &group],
+                "INSERT INTO posts (x_account_id, content, status, scheduled_at, group_id, unfilled)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[account, &parts[0], &status.as_str(), &at, &group, &unfilled],
             )
             .await?
             .get(0);
@@ -254,8 +269,9 @@ pub async fn duplicate(
     let tx = begin(client, actor, Some(&format!("a copy of post {id}"))).await?;
     let new: PostId = tx
         .query_opt(
-            "INSERT INTO posts (x_account_id, content, status)
-             SELECT x_account_id, content, 'draft' FROM posts WHERE id = $1 RETURNING id",
+            "INSERT INTO posts (x_account_id, content, status, unfilled)
+             SELECT x_account_id, content, 'draft', unfilled FROM posts WHERE id = $1
+             RETURNING id",
             &[&id],
         )
         .await?

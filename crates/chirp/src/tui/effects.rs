@@ -249,8 +249,8 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             .await
             .map_err(err),
         ),
-        Cmd::Create(parts, to, files) => {
-            Answer::Saved(create(&db, parts, to, files, posts::Schedule::Draft).await)
+        Cmd::Create(parts, to, files, unfilled) => {
+            Answer::Saved(create(&db, parts, to, files, posts::Schedule::Draft, &unfilled).await)
         }
         Cmd::Complete(asked) => {
             let a = asked.clone();
@@ -284,7 +284,8 @@ async fn perform(cmd: Cmd, db: Arc<Db>, tz: Tz, x: Access) -> Answer {
             parts,
             to,
             files,
-        } => Answer::Saved(create(&db, parts, to, files, posts::Schedule::Queue).await),
+            unfilled,
+        } => Answer::Saved(create(&db, parts, to, files, posts::Schedule::Queue, &unfilled).await),
         Cmd::SaveQueued {
             id: Some(id),
             parts,
@@ -538,6 +539,7 @@ async fn create(
     to: Vec<chirp_core::AccountId>,
     files: Vec<Vec<FileRef>>,
     when: posts::Schedule,
+    unfilled: &[String],
 ) -> Result<chirp_core::Post, Failure> {
     let mut c = db.client().await?;
     let to = if to.is_empty() {
@@ -546,7 +548,7 @@ async fn create(
         to
     };
     let media = store_files(&mut c, files).await?;
-    posts::create_with_media(&mut c, ACTOR, &to, &parts, &media, when)
+    posts::create_owing(&mut c, ACTOR, &to, &parts, &media, when, unfilled)
         .await?
         .into_iter()
         .next()

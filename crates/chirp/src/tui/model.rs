@@ -389,7 +389,14 @@ pub enum Cmd {
     LoadAccount,
     /// A new post of these parts (one for a single post), for each of these accounts (none:
     /// the default one), with each part's files (none at all: an empty list).
-    Create(Vec<String>, Vec<chirp_core::AccountId>, Vec<Vec<FileRef>>),
+    /// A new post: its parts, accounts, files, and the placeholders its template left to
+    /// fill (the database refuses to schedule it while its text holds one).
+    Create(
+        Vec<String>,
+        Vec<chirp_core::AccountId>,
+        Vec<Vec<FileRef>>,
+        Vec<String>,
+    ),
     /// Every part of a post replaced, and its files (an empty list: none).
     Save(PostId, Vec<String>, Vec<Vec<FileRef>>),
     /// [`Cmd::Create`] (no id) or [`Cmd::Save`], then into the next free queue slot.
@@ -398,6 +405,7 @@ pub enum Cmd {
         parts: Vec<String>,
         to: Vec<chirp_core::AccountId>,
         files: Vec<Vec<FileRef>>,
+        unfilled: Vec<String>,
     },
     /// Read and check a file from disk (type from its content, size, hash) to attach it.
     Inspect(std::path::PathBuf),

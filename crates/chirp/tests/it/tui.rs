@@ -310,6 +310,7 @@ fn compose_save_and_failures_keep_the_text() {
         vec![Cmd::Create(
             vec!["hello q and j are text here".into()],
             vec![],
+            vec![],
             vec![]
         )]
     );
@@ -507,6 +508,7 @@ fn the_composer_saves_into_the_queue_and_shows_the_slot_it_will_take() {
     assert_eq!(
         update(&mut m, alt(KeyCode::Char('q'))),
         vec![Cmd::SaveQueued {
+            unfilled: vec![],
             id: None,
             parts: vec!["into the queue".into()],
             to: vec![],
@@ -593,6 +595,21 @@ fn a_template_picked_in_the_tui_opens_as_a_new_post_with_what_chirp_knows_filled
         Some("from template release: fill in {version}, {url}")
     );
     assert_eq!(c.files[1].len(), 1, "its file goes with it");
+    // Not into the queue while {version} and {url} are unfilled: said, and nothing is sent.
+    m.accounts[0].next_slot = Some(Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap());
+    assert!(update(&mut m, alt(KeyCode::Char('q'))).is_empty());
+    assert_eq!(
+        m.screen::<Composer>().unwrap().error.as_deref(),
+        Some(
+            "fill in {version}, {url} first: the template left it to you (Ctrl-S keeps it a draft)"
+        )
+    );
+    // Saved as a draft, it carries what it owes: the database refuses to schedule it later.
+    let saved = update(&mut m, ctrl('s'));
+    let Some(Cmd::Create(_, _, _, owed)) = saved.first() else {
+        panic!("{saved:?}");
+    };
+    assert_eq!(owed, &["version".to_string(), "url".to_string()]);
 }
 
 #[test]
@@ -1072,7 +1089,12 @@ fn a_crashed_save_stops_saving_and_keeps_the_text() {
     // And the save can be tried again.
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["precious words".into()], vec![], vec![])]
+        vec![Cmd::Create(
+            vec!["precious words".into()],
+            vec![],
+            vec![],
+            vec![]
+        )]
     );
 }
 
@@ -1136,7 +1158,7 @@ fn rebound_keys_work_and_every_hint_follows() {
     );
     assert_eq!(
         update(&mut m, ctrl('w')),
-        vec![Cmd::Create(vec!["hi".into()], vec![], vec![])]
+        vec![Cmd::Create(vec!["hi".into()], vec![], vec![], vec![])]
     );
     // The help screens list the new keys: the lists' on ?, the composer's on F1.
     let mut m = populated(100);
@@ -1320,6 +1342,7 @@ fn the_thread_editor_adds_splits_joins_deletes_and_moves_between_parts() {
         update(&mut m, ctrl('s')),
         vec![Cmd::Create(
             vec!["first".into(), "then".into()],
+            vec![],
             vec![],
             vec![]
         )]
@@ -1636,7 +1659,12 @@ fn the_account_switcher_shows_one_account_or_all() {
     typed(&mut m, "only mine");
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["only mine".into()], vec![1], vec![])]
+        vec![Cmd::Create(
+            vec!["only mine".into()],
+            vec![1],
+            vec![],
+            vec![]
+        )]
     );
     update(&mut m, key(KeyCode::Esc));
     update(&mut m, key(KeyCode::Char('y')));
@@ -1697,7 +1725,12 @@ fn the_composer_says_where_a_post_goes_and_f2_changes_it() {
     typed(&mut m, "for both");
     assert_eq!(
         update(&mut m, ctrl('s')),
-        vec![Cmd::Create(vec!["for both".into()], vec![1, 2], vec![])]
+        vec![Cmd::Create(
+            vec!["for both".into()],
+            vec![1, 2],
+            vec![],
+            vec![]
+        )]
     );
     // With one account there is nothing to choose.
     let mut m = populated(100);
@@ -1868,7 +1901,8 @@ fn files_are_attached_described_removed_and_saved_with_their_part() {
             vec![vec![FileRef::New {
                 file: cat,
                 alt: Some("A cat on a keyboard".into())
-            }]]
+            }]],
+            vec![]
         )]
     );
 }

@@ -267,3 +267,103 @@ async fn a_publisher_claims_only_posts_of_networks_it_reaches_and_learns_each_on
         .collect();
     assert_eq!(got, [("toot", Network::Mastodon, "109")]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_post_with_unfilled_placeholders_cannot_be_scheduled_queued_or_published() {
+    use chirp_store::{Refusal, StoreError, accounts};
+    let t = fresh_db().await;
+    let mut c = t.client().await;
+    let account = accounts::default_account(&mut c).await.unwrap();
+    let parts: Vec<String> = vec!["Release {version} is out".into(), "notes: {url}".into()];
+    let owed = vec!["version".to_string(), "url".to_string()];
+    let p = posts::create_owing(
+        &mut c,
+        Actor("test"),
+        &[account],
+        &parts,
+        &[],
+        posts::Schedule::Draft,
+        &owed,
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    let refused = |e: StoreError| match e {
+        StoreError::Refused(Refusal::Unfilled(m)) => m,
+        other => panic!("not refused for its placeholders: {other}"),
+    };
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    // Through chirp: schedule, and (made queued) create.
+    let e = refused(
+        posts::schedule(&mut c, Actor("test"), p.id, soon)
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("{version}") && e.contains("{url}"), "{e}");
+    let e = posts::create_owing(
+        &mut c,
+        Actor("test"),
+        &[account],
+        &parts,
+        &[],
+        posts::Schedule::At(soon),
+        &owed,
+    )
+    .await
+    .unwrap_err();
+    refused(e);
+    // Through plain SQL, as any tool could: refused at commit, whatever the statement.
+    let raw = c
+        .execute(
+            "UPDATE posts SET status = 'scheduled', scheduled_at = now() WHERE id = $1",
+            &[&p.id],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(raw.code().unwrap().code(), "CH001", "{raw}");
+    // Part 1 filled, part 2 still owing: still refused.
+    posts::edit_thread(
+        &mut c,
+        Actor("test"),
+        p.id,
+        &["Release 1.2 is out".into(), "notes: {url}".into()],
+    )
+    .await
+    .unwrap();
+    let e = refused(
+        posts::schedule(&mut c, Actor("test"), p.id, soon)
+            .await
+            .unwrap_err(),
+    );
+    assert!(e.contains("{url}") && !e.contains("{version}"), "{e}");
+    // Filled: it schedules like any post. Text that only looks like a placeholder in a post
+    // not from a template is nobody's business.
+    posts::edit_thread(
+        &mut c,
+        Actor("test"),
+        p.id,
+        &["Release 1.2 is out".into(), "notes: https://e.x/1.2".into()],
+    )
+    .await
+    .unwrap();
+    posts::schedule(&mut c, Actor("test"), p.id, soon)
+        .await
+        .unwrap();
+    let plain = posts::create(
+        &mut c,
+        Actor("test"),
+        account,
+        "use {x} in Rust",
+        Some(soon),
+    )
+    .await
+    .unwrap();
+    assert_eq!(plain.status, chirp_core::Status::Scheduled);
+    // Nothing half-done: the refused post is still the draft it was.
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM posts WHERE status = 'scheduled'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+}

@@ -50,6 +50,10 @@ pub struct Composer {
     original_files: Vec<Vec<FileRef>>,
     /// A file being read to be attached, if any.
     pub inspecting: Option<ReqId>,
+    /// The placeholders the template it came from left to fill (`version` for
+    /// `{version}`): saved with a new post, so that it cannot be scheduled, queued or published
+    /// while its text holds one.
+    pub unfilled: Vec<String>,
 }
 
 /// The queue slot a post of `account` added now would take.
@@ -105,6 +109,7 @@ impl Composer {
             file: 0,
             original_files: vec![Vec::new(); n],
             inspecting: None,
+            unfilled: Vec::new(),
         }
     }
 
@@ -189,7 +194,7 @@ impl Composer {
         if let Some((parts, files)) = self.checked(m) {
             self.saving = Some(m.request(match self.id {
                 Some(id) => Cmd::Save(id, parts, files),
-                None => Cmd::Create(parts, self.to.clone(), files),
+                None => Cmd::Create(parts, self.to.clone(), files, self.unfilled.clone()),
             }));
         }
     }
@@ -197,6 +202,14 @@ impl Composer {
     /// Saves it into the next free queue slot of its account (each account's, for a new
     /// post to several); refused here when one has no slots.
     fn save_to_queue(&mut self, m: &mut Model) {
+        let owed = self.still_unfilled();
+        if !owed.is_empty() {
+            self.error = Some(format!(
+                "fill in {} first: the template left it to you (Ctrl-S keeps it a draft)",
+                owed.join(", ")
+            ));
+            return;
+        }
         let targets = self.targets(m);
         if let Some(a) = targets.iter().find(|a| next_slot(m, **a).is_none()) {
             let h = m.handle(*a).unwrap_or_else(|| "this account".into());
@@ -211,8 +224,19 @@ impl Composer {
                 parts,
                 to: self.to.clone(),
                 files,
+                unfilled: self.unfilled.clone(),
             }));
         }
+    }
+
+    /// The placeholders its template left that its text still holds, as `{name}`.
+    fn still_unfilled(&self) -> Vec<String> {
+        let parts = self.parts();
+        self.unfilled
+            .iter()
+            .map(|n| format!("{{{n}}}"))
+            .filter(|p| parts.iter().any(|t| t.contains(p.as_str())))
+            .collect()
     }
 
     /// The accounts it goes to: those chosen (for a post being edited, its own), else the

@@ -78,6 +78,7 @@ pub fn composer_from(m: &Model, name: &str, parts: &[String], files: Vec<Attachm
     }
     let mut c = Composer::thread(None, filled).with_files(per_part);
     c.to = m.showing.into_iter().collect();
+    c.unfilled.clone_from(&left);
     c.note = Some(if left.is_empty() {
         format!("from template {name}")
     } else {
