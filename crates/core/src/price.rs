@@ -21,7 +21,13 @@ pub struct Pricing {
     pub media_metadata: f64,
     /// Reading one of the account's own posts (metrics), per post.
     pub owned_read: f64,
+    /// A post, thread or import that would cost more than this asks first in the TUI and
+    /// needs `--yes` on the command line (see [`Pricing::worth_asking`]).
+    pub ask_over: f64,
 }
+
+/// A thread of more parts than this asks first, whatever it costs.
+pub const PARTS_UNASKED: usize = 25;
 
 impl Default for Pricing {
     /// X's pay-per-use prices as of 2026-04-20.
@@ -32,6 +38,7 @@ impl Default for Pricing {
             delete: 0.010,
             media_metadata: 0.005,
             owned_read: 0.001,
+            ask_over: 1.0,
         }
     }
 }
@@ -54,6 +61,7 @@ impl Pricing {
             ("delete", self.delete),
             ("media_metadata", self.media_metadata),
             ("owned_read", self.owned_read),
+            ("ask_over", self.ask_over),
         ] {
             if !v.is_finite() || !(0.0..1000.0).contains(&v) {
                 return Err(format!(
@@ -76,6 +84,36 @@ impl Pricing {
     /// A post or a thread: the sum of its parts.
     pub fn post<S: AsRef<str>>(&self, parts: &[S]) -> Micros {
         parts.iter().map(|p| self.part(p.as_ref())).sum()
+    }
+
+    /// Why sending `parts` parts (in all) for `cost` must be confirmed first, in words that
+    /// name the count and the price; None when it may go without asking. More than
+    /// [`PARTS_UNASKED`] parts, or more than `ask_over` dollars.
+    pub fn worth_asking(&self, parts: usize, cost: Micros) -> Option<String> {
+        let big = parts > PARTS_UNASKED;
+        let dear = cost > micros(self.ask_over);
+        let what = if parts == 1 {
+            "1 post".to_string()
+        } else {
+            format!("{parts} parts")
+        };
+        let why = match (big, dear) {
+            (false, false) => return None,
+            (true, false) => format!("more than {PARTS_UNASKED} parts"),
+            _ => format!(
+                "more than the {} of [x.pricing] ask_over",
+                usd(micros(self.ask_over))
+            ),
+        };
+        Some(format!(
+            "{what} costing {} at X's prices ({why})",
+            usd(cost)
+        ))
+    }
+
+    /// `ask_over` in millionths.
+    pub fn ask_over_micros(&self) -> Micros {
+        micros(self.ask_over)
     }
 
     pub fn deletes(&self, n: u64) -> Micros {
@@ -115,6 +153,33 @@ pub fn as_dollars(m: Micros) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_thread_or_a_dear_post_is_worth_asking_about_and_the_words_say_why() {
+        let p = Pricing::default();
+        assert_eq!(p.worth_asking(25, 25 * 15_000), None);
+        assert_eq!(p.worth_asking(1, 1_000_000), None, "exactly the limit goes");
+        assert_eq!(
+            p.worth_asking(3572, 3572 * 15_000).as_deref(),
+            Some(
+                "3572 parts costing $53.58 at X's prices (more than the $1.00 of [x.pricing] ask_over)"
+            )
+        );
+        assert_eq!(
+            p.worth_asking(26, 26 * 15_000).as_deref(),
+            Some("26 parts costing $0.39 at X's prices (more than 25 parts)")
+        );
+        let cheap = Pricing {
+            ask_over: 0.10,
+            ..p
+        };
+        assert_eq!(
+            cheap.worth_asking(1, 200_000).as_deref(),
+            Some(
+                "1 post costing $0.20 at X's prices (more than the $0.10 of [x.pricing] ask_over)"
+            )
+        );
+    }
 
     #[test]
     fn a_plain_post_and_a_post_with_a_link() {

@@ -179,6 +179,10 @@ pub enum Command {
         /// Import every post as this account's (`@handle`).
         #[arg(short, long, value_name = "@HANDLE")]
         account: Option<String>,
+        /// Import even if it sends a thread of more than 25 parts, or costs more than
+        /// `[x.pricing] ask_over` (default $1) in all.
+        #[arg(long)]
+        yes: bool,
     },
     /// Posts kept under a name to make new ones from (`chirp post --template NAME`).
     Template {
@@ -333,4 +337,8 @@ pub struct PostArgs {
     /// Alt text for the --media just before it (up to 1,000 characters).
     #[arg(long, value_name = "TEXT")]
     pub alt: Vec<String>,
+    /// Send it even if it is a thread of more than 25 parts, or costs more than
+    /// `[x.pricing] ask_over` (default $1): without this, such a post is refused, saying why.
+    #[arg(long)]
+    pub yes: bool,
 }

@@ -282,6 +282,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             dry_run,
             to_queue,
             account,
+            yes,
         } => {
             let args = transfer::ImportArgs {
                 file,
@@ -289,6 +290,8 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 dry_run,
                 to_queue,
                 account,
+                pricing: config.x.pricing,
+                yes,
             };
             with_db(config, move |db| Box::pin(transfer::import(db, args, tz))).await
         }

@@ -29,12 +29,15 @@ pub(super) async fn run(args: PostArgs, config: &Config, tz: Tz) -> Result<ExitC
         accounts: handles,
         media: files,
         alt: alts,
+        yes,
     } = args;
+    let pricing = config.x.pricing;
     if let Some(name) = from_template {
         let when = post_when(at, draft, &tz)?;
         let vars = template::parse_vars(&vars)?;
+        let asked = Asked { pricing, yes };
         return with_db(config, move |db| {
-            Box::pin(template::post(db, name, vars, handles, when, tz))
+            Box::pin(template::post(db, name, vars, handles, when, tz, asked))
         })
         .await;
     }
@@ -72,6 +75,14 @@ pub(super) async fn run(args: PostArgs, config: &Config, tz: Tz) -> Result<ExitC
                             anyhow::Error::from(e)
                         }
                     })?;
+            }
+            if when != posts::Schedule::Draft {
+                let all = config_pricing.post(&parts) * targets.len() as u64;
+                Asked {
+                    pricing: config_pricing,
+                    yes,
+                }
+                .check(parts.len() * targets.len(), all)?;
             }
             // What sending it will cost, said before it goes out (a draft costs
             // nothing yet).
@@ -115,4 +126,24 @@ pub(super) async fn run(args: PostArgs, config: &Config, tz: Tz) -> Result<ExitC
         })
     })
     .await
+}
+
+/// Whether the person said `--yes` to a post worth asking about (see
+/// [`chirp_core::Pricing::worth_asking`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Asked {
+    pub(super) pricing: chirp_core::Pricing,
+    pub(super) yes: bool,
+}
+
+impl Asked {
+    /// Refuses `parts` parts costing `cost` unless `--yes` was given or they need no asking.
+    pub(super) fn check(&self, parts: usize, cost: chirp_core::price::Micros) -> Result<()> {
+        match self.pricing.worth_asking(parts, cost) {
+            Some(what) if !self.yes => Err(anyhow::anyhow!(crate::error::UsageError(format!(
+                "this is {what}: add --yes to send it (or --draft to keep it a draft)"
+            )))),
+            _ => Ok(()),
+        }
+    }
 }

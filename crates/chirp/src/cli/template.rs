@@ -154,6 +154,7 @@ pub(super) async fn post(
     handles: Vec<String>,
     when: Schedule,
     tz: Tz,
+    asked: super::post::Asked,
 ) -> Result<ExitCode> {
     let mut c = db.client().await?;
     let t = templates::get(&c, &name).await?;
@@ -171,6 +172,10 @@ pub(super) async fn post(
     let mut all = template::builtins(day);
     all.extend(vars);
     let parts = template::fill_parts(&t.parts, &all)?;
+    if when != Schedule::Draft {
+        let cost = asked.pricing.post(&parts) * targets.len() as u64;
+        asked.check(parts.len() * targets.len(), cost)?;
+    }
     let made = posts::create_with_media(&mut c, ACTOR, &targets, &parts, &t.media, when).await?;
     for p in &made {
         outln!("{}", p.id);

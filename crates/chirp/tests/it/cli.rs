@@ -1766,3 +1766,75 @@ async fn text_from_outside_is_printed_inert_in_template_lists_import_previews_an
     assert_eq!(out.status.code(), Some(2));
     assert!(!raw(&out).contains('\u{1b}'), "{:?}", raw(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_split_or_a_dear_post_needs_yes_and_says_the_count_and_the_price() {
+    let e = Env::new().await;
+    // About 40 parts: X would charge $0.60, and more than 25 parts is worth a word.
+    let long =
+        "Every sentence of this long announcement is here for a reason, surely. ".repeat(120);
+    let out = e.run(&["post", "--split", "--at", "tomorrow 9am", &long]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = one_line_error(&out);
+    assert!(
+        err.starts_with("chirp: this is ")
+            && err.contains(" parts costing $")
+            && err.contains("(more than 25 parts)")
+            && err.ends_with("add --yes to send it (or --draft to keep it a draft)"),
+        "{err}"
+    );
+    assert!(e.list().is_empty(), "nothing was written");
+    // A draft costs nothing yet; --yes sends it as asked.
+    assert!(
+        e.run(&["post", "--split", "--draft", &long])
+            .status
+            .success()
+    );
+    let out = e.run(&["post", "--split", "--at", "tomorrow 9am", "--yes", &long]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(e.list().len(), 2);
+    // The price threshold is the config's: one link post over a ten-cent limit asks too.
+    let cfg = e.home.path().join("config/chirp");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("config.toml"), "[x.pricing]\nask_over = 0.10\n").unwrap();
+    let err = one_line_error(&e.run(&["post", "see https://example.com"]));
+    assert!(
+        err.contains("this is 1 post costing $0.20 at X's prices (more than the $0.10 of [x.pricing] ask_over)"),
+        "{err}"
+    );
+    assert_eq!(e.list().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_that_would_cost_more_than_ask_over_needs_yes() {
+    let e = Env::new().await;
+    // Six link posts scheduled for tomorrow: $1.20 at X's prices, over the default $1.
+    let mut csv = String::from("text,scheduled_at\n");
+    for i in 1..=6 {
+        csv.push_str(&format!("See https://example.com/{i},2030-01-0{i} 09:00\n"));
+    }
+    let file = e.home.path().join("posts.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let f = file.to_str().unwrap();
+    let dry = e.run(&["import", f, "--dry-run"]);
+    assert!(
+        stdout(&dry).contains(
+            "6 post(s) would be imported; importing sends 6 post(s) costing $1.20 at X's prices"
+        ),
+        "{}",
+        stdout(&dry)
+    );
+    let out = e.run(&["import", f]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        one_line_error(&out),
+        "chirp: nothing was imported: it sends 6 post(s) costing $1.20 at X's prices (more than the $1.00 of [x.pricing] ask_over): add --yes to import it (--dry-run shows each post)"
+    );
+    assert!(e.list().is_empty());
+    assert!(e.run(&["import", f, "--yes"]).status.success());
+    assert_eq!(e.list().len(), 6);
+}

@@ -2409,3 +2409,26 @@ fn a_screens_load_that_crashed_stops_waiting_and_says_why() {
     let again = update(&mut m, Msg::Changed);
     assert!(again.iter().any(|c| matches!(c, Cmd::LoadStats(_))));
 }
+
+#[test]
+fn a_split_into_a_huge_thread_asks_first_naming_the_count_and_the_price() {
+    let long =
+        "Every sentence of this long announcement is here for a reason, surely. ".repeat(120);
+    let mut m = composing(&long);
+    update(&mut m, alt(KeyCode::Char('a')));
+    assert_eq!(m.screen::<Composer>().unwrap().parts().len(), 1, "not yet");
+    let text = draw(&m, 120, 24).backend().to_string();
+    assert!(
+        text.contains(" parts costing $") && text.contains("(more than 25 parts)? y/n"),
+        "{text}"
+    );
+    // No: nothing changes.
+    update(&mut m, key(KeyCode::Char('n')));
+    let c = m.screen::<Composer>().unwrap();
+    assert_eq!(c.parts().len(), 1);
+    assert_eq!(c.note.as_deref(), Some("not split"));
+    // Yes: split as asked.
+    update(&mut m, alt(KeyCode::Char('a')));
+    update(&mut m, key(KeyCode::Char('y')));
+    assert!(m.screen::<Composer>().unwrap().parts().len() > 25);
+}

@@ -340,6 +340,9 @@ pub(super) struct ImportArgs {
     pub(super) dry_run: bool,
     pub(super) to_queue: bool,
     pub(super) account: Option<String>,
+    pub(super) pricing: chirp_core::Pricing,
+    /// Import even if what it sends is worth asking about.
+    pub(super) yes: bool,
 }
 
 pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode> {
@@ -398,16 +401,64 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
             args.file.display()
         )));
     }
+    // What importing sends (posts still to go out, their parts not on X yet), and whether
+    // that is worth asking about: a thread of more than 25 parts, or more than ask_over.
+    let sending: Vec<&Checked> = checked
+        .iter()
+        .filter(|ch| {
+            ch.when != Schedule::Draft && matches!(ch.row.status, Status::Draft | Status::Scheduled)
+        })
+        .collect();
+    let cost: chirp_core::price::Micros = sending
+        .iter()
+        .map(|ch| {
+            let unsent: Vec<&str> = ch
+                .row
+                .parts
+                .iter()
+                .filter(|p| p.x_tweet_id.is_none())
+                .map(|p| p.text.as_str())
+                .collect();
+            args.pricing.post(&unsent)
+        })
+        .sum();
+    let longest = sending
+        .iter()
+        .map(|ch| ch.row.parts.len())
+        .max()
+        .unwrap_or(0);
+    let sends = format!(
+        "sends {} post(s) costing {} at X's prices",
+        sending.len(),
+        chirp_core::price::usd(cost)
+    );
     if args.dry_run {
         for ch in &checked {
             let what = describe(&c, ch, &tz).await?;
             outln!("would import {}: {}", ch.row.label, inert(&what, false));
         }
         outln!(
-            "{} post(s) would be imported (dry run: nothing was written)",
+            "{} post(s) would be imported; importing {sends} (dry run: nothing was written)",
             checked.len()
         );
         return Ok(ExitCode::SUCCESS);
+    }
+    let why = if longest > chirp_core::price::PARTS_UNASKED {
+        Some(format!("a thread of {longest} parts"))
+    } else if cost > args.pricing.ask_over_micros() {
+        Some(format!(
+            "more than the {} of [x.pricing] ask_over",
+            chirp_core::price::usd(args.pricing.ask_over_micros())
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why
+        && !args.yes
+    {
+        bail!(UsageError(format!(
+            "nothing was imported: it {sends} ({why}): add --yes to import it (--dry-run shows each post)"
+        )));
     }
     let mut new = Vec::with_capacity(checked.len());
     for ch in checked {

@@ -26,6 +26,13 @@ pub enum Ask {
     Discard,
     /// Delete the current part, which has text?
     DeletePart,
+    /// Split into a thread worth asking about (more than 25 parts, or dear): the words
+    /// name the count and the price.
+    BigSplit {
+        numbered: bool,
+        parts: usize,
+        cost: chirp_core::price::Micros,
+    },
 }
 
 /// The editor: a new post (`id` None) or an existing one, as parts.
@@ -409,6 +416,19 @@ impl Composer {
             self.error = Some("there is no text to split".into());
             return;
         }
+        let cost = m.pricing.post(&parts) * self.targets(m).len().max(1) as u64;
+        if m.pricing.worth_asking(parts.len(), cost).is_some() {
+            self.ask = Some(Ask::BigSplit {
+                numbered,
+                parts: parts.len(),
+                cost,
+            });
+            return;
+        }
+        self.split_into(parts);
+    }
+
+    fn split_into(&mut self, parts: Vec<String>) {
         let n = parts.len();
         self.current = n - 1;
         self.set_parts(parts);
@@ -452,6 +472,11 @@ impl Composer {
                 return Step::Pop;
             }
             (Ask::DeletePart, true) => self.delete_part(),
+            (Ask::BigSplit { numbered, .. }, true) => {
+                let parts = text::resplit(self.text_rule(m), &self.parts(), numbered);
+                self.split_into(parts);
+            }
+            (Ask::BigSplit { .. }, false) => self.note = Some("not split".into()),
             _ => {}
         }
         Step::Stay
@@ -835,6 +860,16 @@ impl Composer {
             Some(Ask::DeletePart) => {
                 return Line::styled(
                     format!("Delete part {} and its text? y/n", self.current + 1),
+                    theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                );
+            }
+            Some(Ask::BigSplit { parts, cost, .. }) => {
+                let what = m
+                    .pricing
+                    .worth_asking(parts, cost)
+                    .unwrap_or_else(|| format!("{parts} parts"));
+                return Line::styled(
+                    format!("Split into {what}? y/n"),
                     theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
                 );
             }
