@@ -188,25 +188,50 @@ pub async fn wait_for_redirect_or(
     result
 }
 
+/// Connections the redirect listener serves at once. Any local user can connect to it: a
+/// new connection past this many closes the oldest, so that idle ones (a flood of them) can
+/// never keep the browser's redirect out.
+const CALLBACK_CONNECTIONS: usize = 8;
+
+/// How long one connection may take to send its request and read the answer.
+const CALLBACK_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Serves the redirect listener: each connection is HTTP/1 (hyper); a GET on the redirect
 /// path with this request's `state` tells the browser to go back to the terminal and, once
 /// that page is written, hands its query to `tx` (so the answer page is never cut off by chirp
 /// moving on). Anything else (another page, an old or forged redirect) is answered and
-/// ignored: no local process or web page can end a pending connect.
+/// ignored: no local process or web page can end a pending connect. At most
+/// [`CALLBACK_CONNECTIONS`] at once, each for at most [`CALLBACK_TIMEOUT`]; a failing accept
+/// (out of file descriptors) waits a moment instead of spinning.
 async fn serve(
     listener: tokio::net::TcpListener,
     path: String,
     state: String,
     tx: mpsc::Sender<Answer>,
 ) {
+    // A JoinSet: when the wait is over (this task aborted), every connection goes with it.
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut open: std::collections::VecDeque<tokio::task::AbortHandle> =
+        std::collections::VecDeque::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
+        while tasks.try_join_next().is_some() {}
+        open.retain(|t| !t.is_finished());
+        while open.len() >= CALLBACK_CONNECTIONS {
+            if let Some(oldest) = open.pop_front() {
+                oldest.abort();
+            }
+        }
         let path = path.clone();
         let state = state.clone();
         let tx = tx.clone();
-        tokio::spawn(async move {
+        open.push_back(tasks.spawn(async move {
             let got = std::sync::Arc::new(std::sync::Mutex::new(None));
             let slot = got.clone();
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
@@ -218,15 +243,15 @@ async fn serve(
                 }
                 async move { Ok::<_, std::convert::Infallible>(response) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let served = hyper::server::conn::http1::Builder::new()
                 .keep_alive(false)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CALLBACK_TIMEOUT, served).await;
             let answer = got.lock().ok().and_then(|mut s| s.take());
             if let Some(a) = answer {
                 let _ = tx.send(a).await;
             }
-        });
+        }));
     }
 }
 
