@@ -214,12 +214,9 @@ async fn serve(
     let mut open: std::collections::VecDeque<tokio::task::AbortHandle> =
         std::collections::VecDeque::new();
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         };
         while tasks.try_join_next().is_some() {}
         open.retain(|t| !t.is_finished());
