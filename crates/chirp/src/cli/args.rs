@@ -183,6 +183,10 @@ pub enum Command {
         /// `[x.pricing] ask_over` (default $1) in all.
         #[arg(long)]
         yes: bool,
+        /// Let a CSV's `media` column name files outside the CSV's folder (absolute paths,
+        /// `../`): refused without it.
+        #[arg(long)]
+        allow_outside: bool,
     },
     /// Posts kept under a name to make new ones from (`chirp post --template NAME`).
     Template {

@@ -158,14 +158,29 @@ pub(crate) async fn write_media_file(
     db: &Db,
     media: chirp_store::media::MediaId,
     path: &std::path::Path,
-    named_by_content: Option<i64>,
+    named_by_content: Option<&str>,
 ) -> Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt;
-    if let Some(size) = named_by_content
-        && std::fs::metadata(path).is_ok_and(|m| i64::try_from(m.len()).ok() == Some(size))
+    // A file named by its content may be there from an earlier export: kept only if it is
+    // a plain file with that very content (never a symlink, never a file of the same size).
+    if let Some(sha256) = named_by_content
+        && let Ok(meta) = std::fs::symlink_metadata(path)
     {
-        return Ok(());
+        if !meta.file_type().is_file() {
+            bail!(UsageError(format!(
+                "{} exists and is not a plain file (a symlink?): chirp writes no exported file through it; remove it or export into another folder",
+                path.display()
+            )));
+        }
+        let same = crate::media::inspect(path).is_ok_and(|f| hex(&f.sha256) == sha256);
+        if same {
+            return Ok(());
+        }
+        bail!(UsageError(format!(
+            "{} exists and is not the exported file (its content differs): remove it or export into another folder",
+            path.display()
+        )));
     }
     let mut out = std::fs::OpenOptions::new()
         .write(true)
@@ -182,4 +197,12 @@ pub(crate) async fn write_media_file(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

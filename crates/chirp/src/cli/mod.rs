@@ -283,6 +283,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
             to_queue,
             account,
             yes,
+            allow_outside,
         } => {
             let args = transfer::ImportArgs {
                 file,
@@ -292,6 +293,7 @@ pub async fn run(command: Command, config: &Config) -> Result<ExitCode> {
                 account,
                 pricing: config.x.pricing,
                 yes,
+                allow_outside,
             };
             with_db(config, move |db| Box::pin(transfer::import(db, args, tz))).await
         }

@@ -1186,6 +1186,43 @@ async fn an_export_imported_into_an_empty_database_restores_the_same_posts_parts
         std::fs::metadata(&written[0]).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    // Exporting again into the same folder keeps the file that is truly there; a file
+    // planted under its name (same size, other bytes; or a symlink) is refused, not trusted.
+    let again = |name: &str, dir: &std::path::Path| {
+        a.run(&[
+            "export",
+            "--with-media",
+            dir.to_str().unwrap(),
+            "-o",
+            a.home.path().join(name).to_str().unwrap(),
+        ])
+    };
+    assert!(again("b2.json", &media_dir).status.success());
+    let original = std::fs::read(&written[0]).unwrap();
+    let mut planted = original.clone();
+    let last = planted.len() - 1;
+    planted[last] ^= 0xff;
+    std::fs::write(&written[0], &planted).unwrap();
+    let err = one_line_error(&again("b3.json", &media_dir));
+    assert!(
+        err.contains("is not the exported file (its content differs)"),
+        "{err}"
+    );
+    std::fs::remove_file(&written[0]).unwrap();
+    let elsewhere = a.home.path().join("elsewhere.png");
+    std::fs::write(&elsewhere, &original).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &written[0]).unwrap();
+    let err = one_line_error(&again("b4.json", &media_dir));
+    assert!(err.contains("is not a plain file (a symlink?)"), "{err}");
+    std::fs::remove_file(&written[0]).unwrap();
+    std::fs::write(&written[0], &original).unwrap();
+    // A folder that is not there yet is made, private.
+    let fresh = a.home.path().join("new-media");
+    assert!(again("b5.json", &fresh).status.success());
+    assert_eq!(
+        std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
 
     // A fresh database with the same accounts (ids differ), and nothing else.
     let b = Env::new().await;
@@ -1837,4 +1874,50 @@ async fn an_import_that_would_cost_more_than_ask_over_needs_yes() {
     assert!(e.list().is_empty());
     assert!(e.run(&["import", f, "--yes"]).status.success());
     assert_eq!(e.list().len(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_attaches_only_files_in_its_own_folder_and_dry_run_names_each() {
+    let e = Env::new().await;
+    let dir = e.home.path().join("sent-to-me");
+    std::fs::create_dir_all(dir.join("pics")).unwrap();
+    media_file(&dir.join("pics"), "ok.png", "png", 100);
+    let secret = media_file(e.home.path(), "secret.png", "png", 100);
+    let csv = format!(
+        "text,media\nmine,pics/ok.png\nup,../secret.png\nabsolute,{}\n",
+        secret.display()
+    );
+    let file = dir.join("posts.csv");
+    std::fs::write(&file, csv).unwrap();
+    let f = file.to_str().unwrap();
+    let out = e.run(&["import", f, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("row 3, media: ")
+            && err.contains("/../secret.png is outside the CSV's folder: move it there, or import with --allow-outside"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("row 4, media: {} is outside", secret.display())),
+        "{err}"
+    );
+    assert!(!err.contains("row 2"), "{err}");
+    // Allowed on purpose: the dry run names every file it would read and store.
+    let dry = e.run(&["import", f, "--dry-run", "--allow-outside"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let said = stdout(&dry);
+    assert!(
+        said.contains(&format!("  attaches {}", dir.join("pics/ok.png").display())),
+        "{said}"
+    );
+    assert!(
+        said.contains("  attaches ") && said.contains("secret.png"),
+        "{said}"
+    );
+    assert!(e.list().is_empty());
 }

@@ -163,13 +163,25 @@ pub(super) async fn export(
             path.display()
         )));
     }
-    if let Some(dir) = &with_media
-        && !dir.is_dir()
-    {
-        bail!(UsageError(format!(
-            "--with-media {}: not a directory (make it first)",
-            dir.display()
-        )));
+    if let Some(dir) = &with_media {
+        use std::os::unix::fs::DirBuilderExt as _;
+        // Made if missing, private like the files that go into it.
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+        {
+            bail!(UsageError(format!(
+                "--with-media {}: cannot make the folder ({e})",
+                dir.display()
+            )));
+        }
+        if !dir.is_dir() {
+            bail!(UsageError(format!(
+                "--with-media {}: not a directory",
+                dir.display()
+            )));
+        }
     }
     let posts = transfer::export(&c, &Filter { status, account }).await?;
     let mut files: HashMap<String, String> = HashMap::new();
@@ -179,7 +191,7 @@ pub(super) async fn export(
                 continue;
             }
             let path = dir.join(format!("{}.{}", a.sha256, extension(&a.media_type)));
-            super::write_media_file(db, a.media_id, &path, Some(a.size_bytes)).await?;
+            super::write_media_file(db, a.media_id, &path, Some(&a.sha256)).await?;
             files.insert(a.sha256.clone(), path.display().to_string());
         }
     }
@@ -343,6 +355,18 @@ pub(super) struct ImportArgs {
     pub(super) pricing: chirp_core::Pricing,
     /// Import even if what it sends is worth asking about.
     pub(super) yes: bool,
+    /// A CSV's files may be anywhere, not only in its folder.
+    pub(super) allow_outside: bool,
+}
+
+/// The CSV's folder, resolved (its own name for one given without a folder: `.`).
+fn base_dir(base: &Path) -> Option<PathBuf> {
+    let dir = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    dir.canonicalize().ok()
 }
 
 pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode> {
@@ -377,6 +401,9 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
         now: Utc::now(),
         tz: &tz,
         brought: queues.iter().map(|q| q.account.to_lowercase()).collect(),
+        confine: (format == Format::Csv && !args.allow_outside)
+            .then(|| base_dir(&base))
+            .flatten(),
     };
     let mut problems = Vec::new();
     let mut checked = Vec::new();
@@ -436,6 +463,12 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
         for ch in &checked {
             let what = describe(&c, ch, &tz).await?;
             outln!("would import {}: {}", ch.row.label, inert(&what, false));
+            // Every file it would read and store, by the path it would be read from.
+            for (source, _) in ch.files.iter().flatten() {
+                if let FileSource::New(f) = source {
+                    outln!("  attaches {}", inert(&f.path.display().to_string(), false));
+                }
+            }
         }
         outln!(
             "{} post(s) would be imported; importing {sends} (dry run: nothing was written)",
@@ -671,6 +704,23 @@ struct Rules<'a> {
     tz: &'a Tz,
     /// Accounts (lowercase handles) whose queue the file brings.
     brought: Vec<String>,
+    /// A CSV's files must be inside this folder (the CSV's, resolved), unless
+    /// `--allow-outside`: a CSV someone sends cannot attach `~/.ssh/id_ed25519.png`.
+    confine: Option<PathBuf>,
+}
+
+/// Whether `path` is inside `dir` (both resolved: `..` and symlinks cannot lead out).
+fn inside(dir: &Path, path: &Path) -> bool {
+    match path.canonicalize() {
+        Ok(p) => p.starts_with(dir),
+        // Not there: judged by its words (the read says it is missing).
+        Err(_) => {
+            path.is_relative()
+                && !path
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+        }
+    }
 }
 
 async fn check(
@@ -804,6 +854,14 @@ async fn check(
                     let kind = transfer::media_kind(c, id).await?;
                     kinds.push(kind);
                     part_files.push((FileSource::Stored(id), m.alt.clone()));
+                }
+                (None, Some(path))
+                    if rules.confine.as_deref().is_some_and(|d| !inside(d, path)) =>
+                {
+                    problems.push(format!(
+                        "{label}, {media_col}: {} is outside the CSV's folder: move it there, or import with --allow-outside",
+                        path.display()
+                    ));
                 }
                 (None, Some(path)) => match inspect(path) {
                     Ok(f) if m.sha256.as_ref().is_some_and(|h| *h != hex(&f.sha256)) => {
