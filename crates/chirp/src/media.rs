@@ -52,6 +52,18 @@ pub fn inspect(path: &Path) -> Result<Inspected, String> {
         };
     }
     media::check_size(&name, kind, size).map_err(|e| e.to_string())?;
+    if matches!(kind, MediaKind::Image | MediaKind::Gif) {
+        // From the header only; a header chirp cannot read is left to X to judge.
+        use std::io::Seek as _;
+        file.rewind().map_err(cannot)?;
+        if let Ok((w, h)) = image::ImageReader::new(std::io::BufReader::new(&mut file))
+            .with_guessed_format()
+            .map_err(cannot)?
+            .into_dimensions()
+        {
+            media::check_dimensions(&name, w, h).map_err(|e| e.to_string())?;
+        }
+    }
     let sha256 = hash(path).map_err(cannot)?;
     Ok(Inspected {
         path: path.to_path_buf(),

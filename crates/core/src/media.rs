@@ -181,6 +181,28 @@ pub enum MediaError {
     AltTooLong { chars: usize },
     #[error("a part takes up to {MAX_IMAGES} images, or 1 GIF, or 1 video: {what}")]
     Mix { what: String },
+    #[error("{name} is {width}×{height} pixels: X takes images of at most {MAX_SIDE}×{MAX_SIDE}")]
+    TooManyPixels {
+        name: String,
+        width: u32,
+        height: u32,
+    },
+}
+
+/// The widest and tallest image (or GIF) X takes.
+pub const MAX_SIDE: u32 = 8192;
+
+/// An image's dimensions, as its header says, against X's limit (checked before anything is
+/// decoded or stored: a small file can claim a huge picture).
+pub fn check_dimensions(name: &str, width: u32, height: u32) -> Result<(), MediaError> {
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(MediaError::TooManyPixels {
+            name: name.into(),
+            width,
+            height,
+        });
+    }
+    Ok(())
 }
 
 /// "3.2 MB", "512 MB", "640 KB".

@@ -442,9 +442,23 @@ async fn preview(db: &Db, media: i32) -> Result<image::DynamicImage, String> {
         }
     }
     tokio::task::spawn_blocking(move || {
-        image::load_from_memory(&bytes)
+        // Decoded within limits: a small file can claim a huge picture (an 11001×11001 PNG of
+        // zeros is 353 KB), and the preview holds only a thumbnail of it.
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(chirp_core::media::MAX_SIDE);
+        limits.max_image_height = Some(chirp_core::media::MAX_SIDE);
+        limits.max_alloc = Some(64 * 1024 * 1024);
+        let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| format!("cannot show this image: {e}"))?;
+        reader.limits(limits);
+        reader
+            .decode()
             .map(|img| img.thumbnail(1024, 1024))
-            .map_err(|e| format!("cannot show this image: {e}"))
+            .map_err(|e| match e {
+                image::ImageError::Limits(_) => "too large to preview".to_string(),
+                e => format!("cannot show this image: {e}"),
+            })
     })
     .await
     .map_err(|e| e.to_string())?
