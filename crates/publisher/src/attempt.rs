@@ -73,10 +73,28 @@ impl<I: Io> Attempt<'_, I> {
                     reply_to: reply_to.as_deref(),
                     media_ids: &earlier,
                 };
-                match self.reconcile(&mut token, sent).await {
+                let found = match self.reconcile(&mut token, sent).await {
                     Ok(found) => found,
                     Err(o) => return o,
+                };
+                // Rescued from a publisher that stopped: looked for at once; one not there
+                // yet waits out the grace (its request may still land) and is looked for again.
+                if found.is_none()
+                    && let Some(at) = p.send_not_before.filter(|at| *at > Utc::now())
+                {
+                    return Outcome::Requeue {
+                        at: Some(at),
+                        reason: format!(
+                            "{}not on {} yet: looking again at {} before sending",
+                            label,
+                            p.network,
+                            at.format("%H:%M:%S UTC")
+                        ),
+                        unknown: true,
+                        uncount: true,
+                    };
                 }
+                found
             } else {
                 None
             };

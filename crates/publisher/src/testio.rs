@@ -100,6 +100,7 @@ pub(crate) fn claimed(parts: &[(&str, Option<&str>)]) -> Claimed {
         sent_content: sent,
         attempt: 1,
         needs_reconcile: false,
+        send_not_before: None,
         attempt_started_at: Utc::now(),
         scheduled_at: None,
         has_media: false,

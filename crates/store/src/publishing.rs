@@ -31,6 +31,9 @@ pub struct Claimed {
     pub needs_reconcile: bool,
     /// Since when to look on the account's timeline.
     pub attempt_started_at: DateTime<Utc>,
+    /// Rescued from a publisher that stopped: looked for at once, but not sent before this
+    /// (its request may still be on the wire).
+    pub send_not_before: Option<DateTime<Utc>>,
     pub scheduled_at: Option<DateTime<Utc>>,
     /// Whether any part has files (to upload before it is sent).
     pub has_media: bool,
@@ -90,6 +93,7 @@ pub async fn claim(
              WHERE p.id = due.id AND a.id = p.x_account_id
              RETURNING p.id, p.x_account_id AS account, a.network, a.remote_user_id, p.attempts,
                        p.needs_reconcile, p.attempt_started_at, p.scheduled_at, p.sent_content,
+                       p.send_not_before,
                        EXISTS (SELECT 1 FROM part_media pm WHERE pm.post_id = p.id) AS media"
             ),
             &[&me, &limit, &(lease_ms as f64), &app, &networks],
@@ -128,6 +132,7 @@ pub async fn claim(
                 attempt: r.get("attempts"),
                 needs_reconcile: r.get("needs_reconcile"),
                 attempt_started_at: r.get("attempt_started_at"),
+                send_not_before: r.get("send_not_before"),
                 scheduled_at: r.get("scheduled_at"),
                 sent_content: r.get("sent_content"),
                 has_media: r.get("media"),
@@ -216,9 +221,10 @@ pub async fn finish_thread(
 }
 
 /// Hands back posts whose publisher died (none of its connections is left) or whose lease
-/// expired (it hung, or its host vanished). Nobody knows whether X received them, so they must
-/// be reconciled before any resend, and not before `grace_ms` (a request still on the wire
-/// lands meanwhile; a live publisher never starts a send it could not finish by then).
+/// expired (it hung, or its host vanished). Nobody knows whether X received them, so they are
+/// looked for on the network at once (those there are recorded), and one not found is sent
+/// only after `grace_ms` (a request still on the wire lands meanwhile; a live publisher never
+/// starts a send it could not finish by then), looked for again first.
 pub async fn rescue_expired(
     c: &impl GenericClient,
     grace_ms: i64,
@@ -227,7 +233,8 @@ pub async fn rescue_expired(
         .query(
             "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
                     needs_reconcile = true,
-                    next_attempt_at = now() + $1 * interval '1 millisecond',
+                    next_attempt_at = now(),
+                    send_not_before = now() + $1 * interval '1 millisecond',
                     error_message = format('a publisher stopped while sending it: checking %s before sending again',
                                            (SELECT initcap(a.network) FROM x_accounts a
                                             WHERE a.id = p.x_account_id))
@@ -243,7 +250,8 @@ pub async fn rescue_expired(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-/// A forced stop: hands back every post `me` holds, to be reconciled after `grace_ms`.
+/// A forced stop: hands back every post `me` holds, to be looked for on the network at once
+/// and sent (if not there) only after `grace_ms`.
 pub async fn release_claims(
     c: &impl GenericClient,
     me: &str,
@@ -253,7 +261,8 @@ pub async fn release_claims(
         .query(
             "UPDATE posts p SET status = 'scheduled', claimed_by = NULL, claim_expires_at = NULL,
                     needs_reconcile = true,
-                    next_attempt_at = now() + $2 * interval '1 millisecond',
+                    next_attempt_at = now(),
+                    send_not_before = now() + $2 * interval '1 millisecond',
                     error_message = format('its publisher was stopped while sending it: checking %s before sending again',
                                            (SELECT initcap(a.network) FROM x_accounts a
                                             WHERE a.id = p.x_account_id))

@@ -417,8 +417,9 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
     let home = tempfile::tempdir().unwrap();
     due_now(&t, account, "in flight when it died", 64).await;
     // The default two-minute lease: only knowing the publisher died can make this quick.
-    // BENCH_GRACE sets the grace period for the benchmark (BENCHMARKS.md); tests use 4 s.
-    let grace = std::env::var("BENCH_GRACE").unwrap_or_else(|_| "4".into());
+    // A 60-second grace: the posts X already has are recorded at once, not after it.
+    // BENCH_GRACE sets the grace period for the benchmark (BENCHMARKS.md).
+    let grace = std::env::var("BENCH_GRACE").unwrap_or_else(|_| "60".into());
     let timing = ["--x-timeout", "4", "--grace", &grace];
     let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));
     assert_eq!(fake.wait_for_posts(64, T).await, 64);
@@ -428,11 +429,12 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
     let mut dead = first.0.take().unwrap();
     dead.kill().unwrap(); // SIGKILL, with 64 answers still to come
     dead.wait().unwrap();
+    // Every one of them is on X already: recorded well before the grace ends.
     let n = chirp_testing::wait_for_count(
         &t.db,
         "SELECT count(*) FROM posts WHERE status = 'posted'",
         64,
-        T,
+        Duration::from_secs(30),
     )
     .await;
     // Reported, not asserted: BENCHMARKS.md has the figures.
@@ -440,7 +442,7 @@ async fn a_killed_publishers_posts_are_taken_over_within_seconds() {
         "all 64 posted {:.1} s after the kill (grace {grace} s, lease 120 s)",
         killed_at.elapsed().as_secs_f64()
     );
-    assert_eq!(n, 64);
+    assert_eq!(n, 64, "posts already on X waited for the grace");
     let texts: Vec<String> = fake.posts().into_iter().map(|p| p.text).collect();
     let unique: HashSet<&String> = texts.iter().collect();
     assert_eq!(unique.len(), 64);

@@ -158,6 +158,39 @@ async fn after_an_unknown_outcome_a_part_not_there_is_sent() {
 }
 
 #[tokio::test]
+async fn a_rescued_post_is_looked_for_at_once_and_sent_only_after_the_grace() {
+    let (net, io) = (MemNetwork::new(), MemIo::new());
+    let later = chrono::Utc::now() + chrono::Duration::seconds(30);
+    // Found at once: recorded, though the grace has not ended.
+    let there = net.seed("landed", None);
+    let mut p = claimed(&[("landed", None)]);
+    p.needs_reconcile = true;
+    p.send_not_before = Some(later);
+    let o = run(&net, &io, &p).await;
+    assert!(matches!(o, Outcome::Posted { remote_id, .. } if remote_id == there));
+    // Not there yet: not sent before the grace ends, looked for again then.
+    let mut p = claimed(&[("on the wire", None)]);
+    p.needs_reconcile = true;
+    p.send_not_before = Some(later);
+    match run(&net, &io, &p).await {
+        Outcome::Requeue {
+            at,
+            unknown,
+            uncount,
+            ..
+        } => {
+            assert_eq!(at, Some(later));
+            assert!(unknown && uncount);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.posts().len(), 1, "nothing more was sent");
+    // Once the grace is over, a post still not there is sent.
+    p.send_not_before = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    assert!(matches!(run(&net, &io, &p).await, Outcome::Posted { .. }));
+}
+
+#[tokio::test]
 async fn a_match_recorded_for_another_post_is_never_taken() {
     let (net, io) = (MemNetwork::new(), MemIo::new());
     let there = net.seed("hello", None);
