@@ -2432,3 +2432,40 @@ fn a_split_into_a_huge_thread_asks_first_naming_the_count_and_the_price() {
     update(&mut m, key(KeyCode::Char('y')));
     assert!(m.screen::<Composer>().unwrap().parts().len() > 25);
 }
+
+#[test]
+fn publishing_or_scheduling_a_huge_thread_says_its_count_and_price_first() {
+    let mut m = populated(120);
+    let p = m.selected().unwrap().clone();
+    let parts: Vec<chirp_core::PostPart> = (1..=30)
+        .map(|i| chirp_core::PostPart {
+            position: i,
+            content: format!("part {i} of a long thread"),
+            remote_id: None,
+            posted_at: None,
+            remote_deleted_at: None,
+        })
+        .collect();
+    let focus = m.focus;
+    m.list_mut(focus).threads.insert(p.id, parts);
+    m.list_mut(focus).posts.iter_mut().for_each(|q| {
+        if q.id == p.id {
+            q.parts = 30;
+        }
+    });
+    update(&mut m, key(KeyCode::Char('p')));
+    let words = "30 parts costing $0.45 at X's prices (more than 25 parts)";
+    assert_eq!(
+        m.screen::<Confirm>(),
+        Some(&Confirm::PublishNow(p.id, Some(words.to_string())))
+    );
+    let text = draw(&m, 120, 30).backend().to_string();
+    assert!(text.contains("now? It is 30 parts costing $0.45"), "{text}");
+    assert!(
+        update(&mut m, key(KeyCode::Char('n'))).is_empty(),
+        "n: nothing sent"
+    );
+    update(&mut m, key(KeyCode::Char('s')));
+    let text = draw(&m, 120, 30).backend().to_string();
+    assert!(text.contains(&format!("this is {words}:")), "{text}");
+}

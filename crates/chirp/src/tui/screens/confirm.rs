@@ -12,10 +12,11 @@ use crate::tui::keymap::{Action, Context};
 use crate::tui::model::{Cmd, Model};
 use crate::tui::view::Theme;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
     Delete(PostId),
-    PublishNow(PostId),
+    /// Publish it now; what is worth knowing first (a huge thread, a dear post), if anything.
+    PublishNow(PostId, Option<String>),
     /// Delete on X the post's parts that are there (how many).
     Unpublish(PostId, i32),
 }
@@ -32,7 +33,7 @@ impl Screen for Confirm {
         }
         m.request(match *self {
             Confirm::Delete(id) => Cmd::Delete(id),
-            Confirm::PublishNow(id) => Cmd::Schedule(id, m.now),
+            Confirm::PublishNow(id, _) => Cmd::Schedule(id, m.now),
             Confirm::Unpublish(id, _) => Cmd::Unpublish(id),
         });
         Step::Pop
@@ -43,7 +44,8 @@ impl Screen for Confirm {
         f.render_widget(Clear, area);
         let q = match self {
             Confirm::Delete(id) => format!("Delete post {id} from chirp? (X is not touched)"),
-            Confirm::PublishNow(id) => format!("Publish post {id} now?"),
+            Confirm::PublishNow(id, None) => format!("Publish post {id} now?"),
+            Confirm::PublishNow(id, Some(w)) => format!("Publish post {id} now? It is {w}."),
             Confirm::Unpublish(id, 1) => format!("Delete post {id} on X? (kept here)"),
             Confirm::Unpublish(id, n) => {
                 format!("Delete all {n} parts of post {id} on X? (kept here)")

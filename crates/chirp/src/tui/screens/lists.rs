@@ -148,6 +148,10 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
     let allows = |a: chirp_core::Action| chirp_core::status::transition(status, a).is_ok();
     let editable = allows(chirp_core::Action::Edit);
     let schedulable = allows(chirp_core::Action::Schedule);
+    // A thread of more than 25 parts, or a dear post, is said before it is sent (the parts
+    // not on X yet are what sending costs).
+    let unsent = &parts[usize::try_from(sent).unwrap_or(0).min(parts.len())..];
+    let worth_asking = m.pricing.worth_asking(unsent.len(), m.pricing.post(unsent));
     match action {
         Action::Edit if editable && sent > 0 => {
             refuse("edited: part of it is on X (press t to make its unsent parts a new draft)")
@@ -170,7 +174,9 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
                 m.flash = Some((format!("cannot schedule: {e}"), Some(Kind::BadInput)));
                 return None;
             }
-            Some(Box::new(Prompt::new(id, account)))
+            let mut prompt = Prompt::new(id, account);
+            prompt.warning = worth_asking.map(|w| format!("this is {w}: Enter schedules it"));
+            Some(Box::new(prompt))
         }
         Action::Schedule => refuse("scheduled"),
         Action::AddToQueue if schedulable => {
@@ -187,7 +193,7 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
             None
         }
         Action::Unschedule => refuse("unscheduled"),
-        Action::PublishNow if schedulable => Some(Box::new(Confirm::PublishNow(id))),
+        Action::PublishNow if schedulable => Some(Box::new(Confirm::PublishNow(id, worth_asking))),
         Action::PublishNow => refuse("published again"),
         Action::Delete if !allows(chirp_core::Action::Delete) => {
             refuse("deleted while it is being sent")

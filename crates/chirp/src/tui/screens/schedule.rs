@@ -22,6 +22,8 @@ pub struct Prompt {
     pub account: AccountId,
     pub input: LineEdit,
     pub error: Option<String>,
+    /// What is worth knowing before it is scheduled (a huge thread, a dear post).
+    pub warning: Option<String>,
 }
 
 impl Prompt {
@@ -31,6 +33,7 @@ impl Prompt {
             account,
             input: LineEdit::default(),
             error: None,
+            warning: None,
         }
     }
 
@@ -98,7 +101,7 @@ impl Screen for Prompt {
     }
 
     fn draw(&self, m: &Model, f: &mut Frame, theme: &Theme) {
-        let area = popup(f.area(), 70, 6);
+        let area = popup(f.area(), 70, if self.warning.is_some() { 7 } else { 6 });
         f.render_widget(Clear, area);
         let block = Block::default()
             .borders(Borders::ALL)
@@ -133,6 +136,14 @@ impl Screen for Prompt {
             understood,
             Line::styled(hint_line(m, Context::Schedule), theme.fg(Color::DarkGray)),
         ];
+        let lines = match &self.warning {
+            Some(w) => {
+                let mut l = vec![Line::styled(w.clone(), theme.fg(Color::Yellow))];
+                l.extend(lines);
+                l
+            }
+            None => lines,
+        };
         f.render_widget(
             Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
             area,
