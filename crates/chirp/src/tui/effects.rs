@@ -663,7 +663,10 @@ mod tests {
         png.extend_from_slice(&crc32(&body).to_be_bytes());
         // A few bytes of compressed nothing, and the end.
         for (kind, data) in [
-            (&b"IDAT"[..], &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01][..]),
+            (
+                &b"IDAT"[..],
+                &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01][..],
+            ),
             (&b"IEND"[..], &[][..]),
         ] {
             let mut chunk = kind.to_vec();

@@ -2430,7 +2430,21 @@ fn a_split_into_a_huge_thread_asks_first_naming_the_count_and_the_price() {
     // Yes: split as asked.
     update(&mut m, alt(KeyCode::Char('a')));
     update(&mut m, key(KeyCode::Char('y')));
-    assert!(m.screen::<Composer>().unwrap().parts().len() > 25);
+    let n = m.screen::<Composer>().unwrap().parts().len();
+    assert!(n > 25);
+    // Into the queue: asked again, and y saves it there.
+    m.accounts[0].next_slot = Some(Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap());
+    assert!(update(&mut m, alt(KeyCode::Char('q'))).is_empty());
+    let text = draw(&m, 120, 24).backend().to_string();
+    assert!(
+        text.contains(&format!("Queue {n} parts costing $")),
+        "{text}"
+    );
+    let saved = update(&mut m, key(KeyCode::Char('y')));
+    assert!(
+        matches!(saved.as_slice(), [Cmd::SaveQueued { parts, .. }] if parts.len() == n),
+        "{saved:?}"
+    );
 }
 
 #[test]
@@ -2468,4 +2482,15 @@ fn publishing_or_scheduling_a_huge_thread_says_its_count_and_price_first() {
     update(&mut m, key(KeyCode::Char('s')));
     let text = draw(&m, 120, 30).backend().to_string();
     assert!(text.contains(&format!("this is {words}:")), "{text}");
+    // Into the queue: asked too, and only y sends the request.
+    update(&mut m, key(KeyCode::Esc));
+    assert!(update(&mut m, key(KeyCode::Char('a'))).is_empty());
+    assert_eq!(
+        m.screen::<Confirm>(),
+        Some(&Confirm::Enqueue(p.id, words.to_string()))
+    );
+    assert_eq!(
+        update(&mut m, key(KeyCode::Char('y'))),
+        vec![Cmd::Enqueue(p.id)]
+    );
 }

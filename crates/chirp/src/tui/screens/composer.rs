@@ -33,6 +33,11 @@ pub enum Ask {
         parts: usize,
         cost: chirp_core::price::Micros,
     },
+    /// Save it into the queue, though it is a thread worth asking about?
+    BigQueue {
+        parts: usize,
+        cost: chirp_core::price::Micros,
+    },
 }
 
 /// The editor: a new post (`id` None) or an existing one, as parts.
@@ -225,6 +230,20 @@ impl Composer {
             ));
             return;
         }
+        let parts = self.parts();
+        let cost = m.pricing.post(&parts) * targets.len().max(1) as u64;
+        if m.pricing.worth_asking(parts.len(), cost).is_some() {
+            self.ask = Some(Ask::BigQueue {
+                parts: parts.len(),
+                cost,
+            });
+            return;
+        }
+        self.queue_now(m);
+    }
+
+    /// Saves it into the queue, checked, without asking.
+    fn queue_now(&mut self, m: &mut Model) {
         if let Some((parts, files)) = self.checked(m) {
             self.saving = Some(m.request(Cmd::SaveQueued {
                 id: self.id,
@@ -477,6 +496,8 @@ impl Composer {
                 self.split_into(parts);
             }
             (Ask::BigSplit { .. }, false) => self.note = Some("not split".into()),
+            (Ask::BigQueue { .. }, true) => self.queue_now(m),
+            (Ask::BigQueue { .. }, false) => self.note = Some("not queued".into()),
             _ => {}
         }
         Step::Stay
@@ -860,6 +881,16 @@ impl Composer {
             Some(Ask::DeletePart) => {
                 return Line::styled(
                     format!("Delete part {} and its text? y/n", self.current + 1),
+                    theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                );
+            }
+            Some(Ask::BigQueue { parts, cost }) => {
+                let what = m
+                    .pricing
+                    .worth_asking(parts, cost)
+                    .unwrap_or_else(|| format!("{parts} parts"));
+                return Line::styled(
+                    format!("Queue {what}? y/n"),
                     theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
                 );
             }

@@ -17,6 +17,8 @@ pub enum Confirm {
     Delete(PostId),
     /// Publish it now; what is worth knowing first (a huge thread, a dear post), if anything.
     PublishNow(PostId, Option<String>),
+    /// Put it into its account's queue, though it is this (a huge thread, a dear post).
+    Enqueue(PostId, String),
     /// Delete on X the post's parts that are there (how many).
     Unpublish(PostId, i32),
 }
@@ -34,6 +36,7 @@ impl Screen for Confirm {
         m.request(match *self {
             Confirm::Delete(id) => Cmd::Delete(id),
             Confirm::PublishNow(id, _) => Cmd::Schedule(id, m.now),
+            Confirm::Enqueue(id, _) => Cmd::Enqueue(id),
             Confirm::Unpublish(id, _) => Cmd::Unpublish(id),
         });
         Step::Pop
@@ -46,6 +49,7 @@ impl Screen for Confirm {
             Confirm::Delete(id) => format!("Delete post {id} from chirp? (X is not touched)"),
             Confirm::PublishNow(id, None) => format!("Publish post {id} now?"),
             Confirm::PublishNow(id, Some(w)) => format!("Publish post {id} now? It is {w}."),
+            Confirm::Enqueue(id, w) => format!("Queue post {id}? It is {w}."),
             Confirm::Unpublish(id, 1) => format!("Delete post {id} on X? (kept here)"),
             Confirm::Unpublish(id, n) => {
                 format!("Delete all {n} parts of post {id} on X? (kept here)")

@@ -184,6 +184,9 @@ fn on_post(m: &mut Model, action: Action) -> Option<Box<dyn Screen>> {
                 m.flash = Some((format!("cannot queue: {e}"), Some(Kind::BadInput)));
                 return None;
             }
+            if let Some(w) = worth_asking {
+                return Some(Box::new(Confirm::Enqueue(id, w)));
+            }
             m.request(Cmd::Enqueue(id));
             None
         }
