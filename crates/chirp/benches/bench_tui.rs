@@ -55,12 +55,67 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = format!("tui{n}");
         let db = database(&cluster, &name, n).await?;
         let (first_ms, cpu_us, list_bytes, compose_bytes) = in_process(&db).await?;
-        let rss = real_binary_rss(&cluster, &name)?;
+        let rss = real_binary_rss(&cluster, &name, &[])?;
         println!(
             "{n:>7} posts: first frame {first_ms:.1} ms (median of 5) · {cpu_us:.0} µs CPU per frame · bytes per keystroke: list move {list_bytes:.0}, composing {compose_bytes:.0} (mean) · chirp RSS {rss}"
         );
     }
+    hostile_previews(&cluster).await?;
     cluster.kill()?;
+    Ok(())
+}
+
+/// Four drafts, each with a picture bomb stored as its image (put there with SQL: attaching
+/// refuses them): two PNGs of zeros claiming 11001×11001 grey pixels (about 350 KB each, 121 MB
+/// decoded) and two claiming 8000×8000 RGBA (256 MB decoded, within X's sides). The real
+/// binary in tmux shows each in turn (its preview is asked for), and its peak memory is read.
+async fn hostile_previews(cluster: &Cluster) -> Result<(), Box<dyn std::error::Error>> {
+    use image::ImageEncoder as _;
+    let name = "hostile";
+    let db = database(cluster, name, 0).await?;
+    let mut c = db.client().await?;
+    let account = accounts::default_account(&mut c).await?;
+    let mut sizes = Vec::new();
+    for (i, (side, colour)) in [
+        (11001u32, image::ExtendedColorType::L8),
+        (11002, image::ExtendedColorType::L8),
+        (8000, image::ExtendedColorType::Rgba8),
+        (8001, image::ExtendedColorType::Rgba8),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let channels = if colour == image::ExtendedColorType::L8 {
+            1
+        } else {
+            4
+        };
+        let pixels = vec![0u8; side as usize * side as usize * channels];
+        let mut png = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut png).write_image(&pixels, side, side, colour)?;
+        drop(pixels);
+        sizes.push(png.len());
+        let (media, _) =
+            chirp_testing::store_media(&db, &png, "image/png", chirp_core::MediaKind::Image).await;
+        let post: i32 = c
+            .query_one(
+                "INSERT INTO posts (x_account_id, content, status) VALUES ($1, $2, 'draft') RETURNING id",
+                &[&account, &format!("hostile image {}", i + 1)],
+            )
+            .await?
+            .get(0);
+        c.execute(
+            "INSERT INTO part_media (post_id, position, ord, media_id) VALUES ($1, 1, 1, $2)",
+            &[&post, &media],
+        )
+        .await?;
+    }
+    let rss = real_binary_rss(cluster, name, &["j", "j", "j", "k", "k", "k"])?;
+    let kb: Vec<String> = sizes.iter().map(|s| format!("{} KB", s / 1024)).collect();
+    println!(
+        "four picture bombs ({}) previewed in turn: chirp RSS {rss}",
+        kb.join(", ")
+    );
     Ok(())
 }
 
@@ -185,8 +240,13 @@ fn cpu_time() -> Duration {
     tv(u.ru_utime) + tv(u.ru_stime)
 }
 
-/// Starts the real binary in tmux on `dbname`, waits for its first frame, reads VmRSS.
-fn real_binary_rss(cluster: &Cluster, dbname: &str) -> Result<String, Box<dyn std::error::Error>> {
+/// Starts the real binary in tmux on `dbname`, waits for its first frame, presses `keys` (a
+/// second apart, for what each asks to arrive), reads VmRSS and its peak (VmHWM).
+fn real_binary_rss(
+    cluster: &Cluster,
+    dbname: &str,
+    keys: &[&str],
+) -> Result<String, Box<dyn std::error::Error>> {
     let home = tempfile::tempdir()?;
     let url = format!(
         "host={} port=5432 user=chirp dbname={dbname}",
@@ -239,21 +299,35 @@ fn real_binary_rss(cluster: &Cluster, dbname: &str) -> Result<String, Box<dyn st
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(500));
+    for k in keys {
+        tmux(&["send-keys", "-t", "b", k])?;
+        std::thread::sleep(Duration::from_secs(1));
+    }
     let pid =
         String::from_utf8_lossy(&tmux(&["list-panes", "-t", "b", "-F", "#{pane_pid}"])?.stdout)
             .trim()
             .to_string();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let rss = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS"))
-        .unwrap_or("VmRSS: ?")
-        .trim_start_matches("VmRSS:")
-        .trim()
-        .to_string();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map_or("?", |l| {
+                l.trim_start_matches(name).trim_start_matches(':').trim()
+            })
+            .to_string()
+    };
+    let (rss, peak) = (field("VmRSS"), field("VmHWM"));
+    let screen =
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "b"])?.stdout).to_string();
+    let said = if screen.contains("too large to preview") {
+        " · the preview says \"too large to preview\""
+    } else {
+        ""
+    };
     tmux(&["kill-server"])?;
     Ok(format!(
-        "{rss}, real binary's first frame seen after {:.0} ms",
+        "{rss} (peak {peak}), real binary's first frame seen after {:.0} ms{said}",
         first.as_secs_f64() * 1000.0
     ))
 }
