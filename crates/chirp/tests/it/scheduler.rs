@@ -829,3 +829,92 @@ async fn with_notify_a_failed_post_rings_and_raises_a_desktop_notification() {
     // Two sequences (OSC 9 and 777) and a bell for each of the two events.
     assert_eq!(bells, 6, "{text:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_killed_while_the_database_is_down_is_restored_from_the_journal() {
+    // This test stops the server: a cluster of its own.
+    let cluster = chirp_testing::own_cluster(true);
+    let fake = FakeX::start(
+        FakeConfig {
+            token_latency: Duration::from_secs(2),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = cluster.fresh_database(true).await;
+    let (account, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[x]\nclient_id = \"test-client\"\napi_base_url = \"{}\"\nauthorize_url = \"{}\"\n",
+            fake.base_url(),
+            fake.authorize_url()
+        ),
+    )
+    .unwrap();
+    let chirp = |args: &[&str]| {
+        let mut c = Command::new(chirp_bin());
+        c.args(["--config", cfg.to_str().unwrap()])
+            .args(args)
+            .env("DATABASE_URL", t.url())
+            .env("CHIRP_SECRET_KEY", chirp_testing::test_key_b64())
+            .env("HOME", home.path())
+            .env_remove("XDG_STATE_HOME")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    // The refresh helper, as the scheduler starts it.
+    let id = account.to_string();
+    let mut helper = Reap(Some(
+        chirp(&["refresh-token", "--account", &id, "--ask", "ahead"])
+            .spawn()
+            .unwrap(),
+    ));
+    // X has the refresh; the database goes down before X answers, so the answer can only
+    // be kept in the journal; then the helper is killed while it waits for the database.
+    assert_eq!(fake.wait_for_refreshes(1, T).await, 1);
+    cluster.stop().unwrap();
+    let journal = home.path().join(".local/state/chirp/token-journal");
+    let began = std::time::Instant::now();
+    // No event tells when the file is there: look, briefly, until it is.
+    while std::fs::read_dir(&journal).map_or(0, |d| d.count()) == 0 {
+        assert!(began.elapsed() < T, "the answer was not journaled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut dead = helper.0.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    cluster.restart().unwrap();
+    // Any chirp on this host stores what the journal kept.
+    assert!(chirp(&["account", "status"]).status().unwrap().success());
+    let c = t.client().await;
+    let r = c
+        .query_one(
+            "SELECT refreshes, needs_reconnect, access_token FROM x_accounts WHERE id = $1",
+            &[&account],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.get::<_, i64>(0), 1, "the journaled tokens were stored");
+    assert!(!r.get::<_, bool>(1));
+    let access = chirp_testing::cipher()
+        .decrypt(
+            chirp_net::secret::Column::AccessToken,
+            &r.get::<_, String>(2),
+        )
+        .unwrap();
+    let x = chirp_net::x::XClient::new(&fake.base_url(), Duration::from_secs(5));
+    assert!(
+        x.me(&access).await.is_ok(),
+        "the stored token is X's new one"
+    );
+    assert_eq!(std::fs::read_dir(&journal).unwrap().count(), 0);
+    assert_eq!(fake.refreshes(), 1);
+}
