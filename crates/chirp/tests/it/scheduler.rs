@@ -884,7 +884,7 @@ async fn a_refresh_killed_while_the_database_is_down_is_restored_from_the_journa
     let journal = home.path().join(".local/state/chirp/token-journal");
     let began = std::time::Instant::now();
     // No event tells when the file is there: look, briefly, until it is.
-    while std::fs::read_dir(&journal).map_or(0, |d| d.count()) == 0 {
+    while std::fs::read_dir(&journal).map_or(0, Iterator::count) == 0 {
         assert!(began.elapsed() < T, "the answer was not journaled");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
