@@ -128,3 +128,42 @@ pub async fn with_account(cfg: chirp_fake_x::FakeConfig) -> (TestDb, chirp_fake_
     let (account, _, _) = connect_account(&t.db, &fake, chrono::Duration::hours(1)).await;
     (t, fake, account)
 }
+
+/// A PNG claiming `side`×`side` pixels of PNG colour type `colour` (0 grey, 6 RGBA), with
+/// valid checksums and almost no data: small on disk, huge once decoded (a picture bomb).
+pub fn png_claiming(side: u32, colour: u8) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for b in bytes {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let mut ihdr = side.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&side.to_be_bytes());
+    ihdr.extend_from_slice(&[8, colour, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [
+        (&b"IHDR"[..], &ihdr[..]),
+        // A few bytes of compressed nothing, and the end.
+        (
+            &b"IDAT"[..],
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01][..],
+        ),
+        (&b"IEND"[..], &[][..]),
+    ] {
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(data);
+        png.extend_from_slice(&u32::try_from(data.len()).unwrap_or(0).to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    png
+}

@@ -636,57 +636,15 @@ mod tests {
         );
     }
 
-    /// A PNG header claiming `side`×`side` pixels of PNG colour type `colour` (0 grey, 6
-    /// RGBA), with valid checksums and almost no data.
-    fn png_claiming(side: u32, colour: u8) -> Vec<u8> {
-        fn crc32(bytes: &[u8]) -> u32 {
-            let mut c = 0xffff_ffffu32;
-            for b in bytes {
-                c ^= u32::from(*b);
-                for _ in 0..8 {
-                    c = if c & 1 == 1 {
-                        0xedb8_8320 ^ (c >> 1)
-                    } else {
-                        c >> 1
-                    };
-                }
-            }
-            !c
-        }
-        let mut body = b"IHDR".to_vec();
-        body.extend_from_slice(&side.to_be_bytes());
-        body.extend_from_slice(&side.to_be_bytes());
-        body.extend_from_slice(&[8, colour, 0, 0, 0]);
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.extend_from_slice(&13u32.to_be_bytes());
-        png.extend_from_slice(&body);
-        png.extend_from_slice(&crc32(&body).to_be_bytes());
-        // A few bytes of compressed nothing, and the end.
-        for (kind, data) in [
-            (
-                &b"IDAT"[..],
-                &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01][..],
-            ),
-            (&b"IEND"[..], &[][..]),
-        ] {
-            let mut chunk = kind.to_vec();
-            chunk.extend_from_slice(data);
-            png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            png.extend_from_slice(&chunk);
-            png.extend_from_slice(&crc32(&chunk).to_be_bytes());
-        }
-        png
-    }
-
     #[test]
     fn a_picture_bomb_is_not_decoded_for_its_preview() {
         assert_eq!(
-            decode_preview(png_claiming(11001, 0)).unwrap_err(),
+            decode_preview(chirp_testing::png_claiming(11001, 0)).unwrap_err(),
             "too large to preview"
         );
         // Within X's sides but too big to hold: 8000×8000 RGBA is 256 MB, over the 64 MB limit.
         assert_eq!(
-            decode_preview(png_claiming(8000, 6)).unwrap_err(),
+            decode_preview(chirp_testing::png_claiming(8000, 6)).unwrap_err(),
             "too large to preview"
         );
     }

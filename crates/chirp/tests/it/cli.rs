@@ -1922,49 +1922,11 @@ async fn a_csv_attaches_only_files_in_its_own_folder_and_dry_run_names_each() {
     assert!(e.list().is_empty());
 }
 
-/// A PNG whose header claims `width`×`height` grey pixels, with a valid header checksum and
-/// (for what is left) a few bytes of compressed zeros: small on disk, huge once decoded.
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = 0xffff_ffffu32;
-        for b in bytes {
-            c ^= u32::from(*b);
-            for _ in 0..8 {
-                c = if c & 1 == 1 {
-                    0xedb8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-    let chunk = |kind: &[u8], data: &[u8]| {
-        let mut out = (data.len() as u32).to_be_bytes().to_vec();
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&crc32(&body).to_be_bytes());
-        out
-    };
-    let mut ihdr = width.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(chunk(b"IHDR", &ihdr));
-    png.extend(chunk(
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    ));
-    png.extend(chunk(b"IEND", &[]));
-    png
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_claiming_more_pixels_than_x_takes_is_refused_from_its_header() {
     let e = Env::new().await;
     let bomb = e.home.path().join("zeros.png");
-    std::fs::write(&bomb, png_claiming(11001, 11001)).unwrap();
+    std::fs::write(&bomb, chirp_testing::png_claiming(11001, 0)).unwrap();
     let out = e.run(&["post", "--draft", "look", "--media", bomb.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -1977,7 +1939,7 @@ async fn an_image_claiming_more_pixels_than_x_takes_is_refused_from_its_header()
     assert!(e.list().is_empty(), "nothing was stored");
     // At the limit it goes.
     let fine = e.home.path().join("wide.png");
-    std::fs::write(&fine, png_claiming(8192, 16)).unwrap();
+    std::fs::write(&fine, chirp_testing::png_claiming(8192, 0)).unwrap();
     let out = e.run(&["post", "--draft", "wide", "--media", fine.to_str().unwrap()]);
     assert!(
         out.status.success(),

@@ -508,3 +508,43 @@ async fn an_account_is_connected_from_the_tui_without_leaving_it() {
     tmux.keys(&["q"]);
     assert_eq!(tmux.wait_for_exit(), "0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_the_tui_while_x_holds_a_refresh_keeps_the_account() {
+    // X takes 3 s to answer a refresh, spending the old refresh token on receipt.
+    let fake = FakeX::start(
+        FakeConfig {
+            token_latency: Duration::from_secs(3),
+            ..FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = chirp_testing::fresh_db().await;
+    // Its token has expired: the TUI's publisher refreshes at once.
+    let (account, _, _) =
+        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let home = tempfile::tempdir().unwrap();
+    let tmux = launch(&t, &fake, home.path(), "quit-refresh");
+    tmux.wait_for("no drafts");
+    assert_eq!(fake.wait_for_refreshes(1, Duration::from_secs(30)).await, 1);
+    tmux.keys(&["q"]);
+    assert_eq!(tmux.wait_for_exit(), "0");
+    let r = t
+        .client()
+        .await
+        .query_one(
+            "SELECT refreshes, needs_reconnect FROM x_accounts WHERE id = $1",
+            &[&account],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.get::<_, i64>(0),
+        1,
+        "X's answer was stored before the TUI was gone"
+    );
+    assert!(!r.get::<_, bool>(1), "the account is connected");
+    assert_eq!(fake.refreshes(), 1);
+}
