@@ -27,6 +27,8 @@ pub struct Exported {
     pub media: Vec<Attachment>,
     /// Every metrics read of it, oldest first.
     pub metrics: Vec<(DateTime<Utc>, chirp_core::Metrics)>,
+    /// The placeholders its template left to fill (see migration V19).
+    pub unfilled: Vec<String>,
 }
 
 /// Every post `filter` lets through, oldest first.
@@ -38,7 +40,7 @@ pub async fn export(
     let rows = client
         .query(
             &format!(
-                "SELECT {COLUMNS}, (SELECT nullif(a.x_username, '') FROM x_accounts a
+                "SELECT {COLUMNS}, posts.unfilled, (SELECT nullif(a.x_username, '') FROM x_accounts a
                                      WHERE a.id = posts.x_account_id) AS handle
                  FROM posts
                  WHERE ($1::text IS NULL OR status = $1) AND ($2::int IS NULL OR x_account_id = $2)
@@ -59,6 +61,7 @@ pub async fn export(
                 parts: parts.remove(&post.id).unwrap_or_default(),
                 media: media.remove(&post.id).unwrap_or_default(),
                 metrics: metrics.remove(&post.id).unwrap_or_default(),
+                unfilled: r.get("unfilled"),
                 post,
             })
         })
@@ -82,6 +85,9 @@ pub struct NewPost {
     /// History: its metrics reads, and when X said it no longer has it.
     pub metrics: Vec<(DateTime<Utc>, chirp_core::Metrics)>,
     pub gone_from_x_at: Option<DateTime<Utc>>,
+    /// The placeholders its template left to fill: it still cannot be scheduled while its
+    /// text holds one.
+    pub unfilled: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -117,8 +123,8 @@ pub async fn import(
             .query_one(
                 "INSERT INTO posts (x_account_id, content, status, scheduled_at, posted_at,
                                     x_tweet_id, x_deleted_at, error_message, unpublished_at,
-                                    group_id, gone_from_x_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                                    group_id, gone_from_x_at, unfilled)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
                 &[
                     &p.account,
                     &first.text,
@@ -131,6 +137,7 @@ pub async fn import(
                     &p.unpublished_at,
                     &group,
                     &p.gone_from_x_at,
+                    &p.unfilled,
                 ],
             )
             .await?

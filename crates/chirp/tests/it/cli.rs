@@ -1947,3 +1947,60 @@ async fn an_image_claiming_more_pixels_than_x_takes_is_refused_from_its_header()
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_draft_keeps_what_it_owes_through_export_and_import() {
+    let a = Env::new().await;
+    add_account(&a, "42", "alice").await;
+    let mut c = a.t.client().await;
+    let account = chirp_store::accounts::find(&c, "@alice").await.unwrap();
+    // A draft made from a template in the TUI, {version} still to fill.
+    chirp_store::posts::create_owing(
+        &mut c,
+        chirp_store::posts::Actor("test"),
+        &[account],
+        &["Release {version} is out".into()],
+        &[],
+        chirp_store::posts::Schedule::Draft,
+        &["version".into()],
+    )
+    .await
+    .unwrap();
+    let backup = a.home.path().join("b.json");
+    assert!(
+        a.run(&["export", "-o", backup.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&backup).unwrap()).unwrap();
+    assert_eq!(v["posts"][0]["unfilled"], serde_json::json!(["version"]));
+
+    let b = Env::new().await;
+    add_account(&b, "42", "alice").await;
+    let out = b.run(&["import", backup.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = stdout(&out);
+    // Imported, it still cannot be scheduled until {version} is filled.
+    let err = one_line_error(&b.run(&["schedule", &id, "--at", "tomorrow 9am"]));
+    assert!(err.contains("fill in {version} first"), "{err}");
+    // A backup edited to schedule it is refused, naming the post, and nothing is written.
+    v["posts"][0]["status"] = "scheduled".into();
+    v["posts"][0]["scheduled_at"] = "2030-01-01T09:00:00Z".into();
+    let edited = b.home.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_vec(&v).unwrap()).unwrap();
+    let c2 = Env::new().await;
+    add_account(&c2, "42", "alice").await;
+    let out = c2.run(&["import", edited.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("fill in {version} first (its template left it)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(c2.list().is_empty());
+}

@@ -190,6 +190,7 @@ pub(super) fn read_csv(bytes: &[u8], path: &Path, base: &Path) -> Result<Vec<Row
             group: None,
             metrics: Vec::new(),
             gone_from_x_at: None,
+            unfilled: Vec::new(),
         });
     }
     Ok(rows)

@@ -62,6 +62,9 @@ pub(super) struct PostOut {
     /// Every metrics read, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) metrics: Vec<MetricsOut>,
+    /// The placeholders its template left to fill (`version` for `{version}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) unfilled: Vec<String>,
 }
 
 /// One metrics read of a post.
@@ -265,6 +268,7 @@ fn post_out(p: &transfer::Exported, files: &HashMap<String, String>) -> PostOut 
         parts,
         gone_from_x_at: p.post.gone_from_x_at,
         metrics: p.metrics.iter().map(MetricsOut::of).collect(),
+        unfilled: p.unfilled.clone(),
     }
 }
 
@@ -304,6 +308,8 @@ struct Row {
     group: Option<i64>,
     metrics: Vec<(DateTime<Utc>, chirp_core::Metrics)>,
     gone_from_x_at: Option<DateTime<Utc>>,
+    /// What its template left to fill (a backup's; a CSV row is no template).
+    unfilled: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -411,6 +417,26 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
         match check(&c, row, &rules).await? {
             Ok(ok) => checked.push(ok),
             Err(mut p) => problems.append(&mut p),
+        }
+    }
+    // A post still owing its template's placeholders is imported, but not to be sent.
+    for ch in &checked {
+        let owed: Vec<String> = ch
+            .row
+            .unfilled
+            .iter()
+            .map(|n| format!("{{{n}}}"))
+            .filter(|n| ch.row.parts.iter().any(|p| p.text.contains(n.as_str())))
+            .collect();
+        if !owed.is_empty()
+            && ch.when != Schedule::Draft
+            && matches!(ch.row.status, Status::Draft | Status::Scheduled)
+        {
+            problems.push(format!(
+                "{}: fill in {} first (its template left it): import it as a draft, or fill it in the file",
+                ch.row.label,
+                owed.join(", ")
+            ));
         }
     }
     if !problems.is_empty() {
@@ -526,6 +552,7 @@ pub(super) async fn import(db: &Db, args: ImportArgs, tz: Tz) -> Result<ExitCode
             group: ch.row.group,
             metrics: ch.row.metrics,
             gone_from_x_at: ch.row.gone_from_x_at,
+            unfilled: ch.row.unfilled,
         });
     }
     // Queues first: posts going into one take its slots.
@@ -679,6 +706,7 @@ fn read_json(bytes: &[u8], path: &Path, base: &Path) -> Result<(Vec<Row>, Vec<Qu
             group: p.group.map(i64::from),
             metrics: p.metrics.iter().map(MetricsOut::back).collect(),
             gone_from_x_at: p.gone_from_x_at,
+            unfilled: p.unfilled,
         });
     }
     Ok((rows, backup.queues))
