@@ -256,15 +256,7 @@ impl Credentials {
         account: AccountId,
         rejected: &Secret,
     ) -> Result<Secret, AuthError> {
-        let stored = {
-            let c = db.client().await?;
-            accounts::stored(&c, account)
-                .await?
-                .ok_or(AuthError::NotConnected)?
-        };
-        let current = self
-            .cipher
-            .decrypt(Column::AccessToken, &stored.tokens.access)?;
+        let (stored, current) = self.stored_token(db, account).await?;
         if current != *rejected {
             // Another task or process refreshed since: its token is the one to use.
             return Ok(current);
@@ -297,7 +289,7 @@ impl Credentials {
                         me.tell(t);
                     }
                     result?;
-                    me.stored_token(&db, account).await
+                    Ok(me.stored_token(&db, account).await?.1)
                 }
                 None => me.refresh_here(&db, account, ask).await,
             }
@@ -311,15 +303,20 @@ impl Credentials {
         })
     }
 
-    /// The access token stored for `account` now.
-    async fn stored_token(&self, db: &Db, account: AccountId) -> Result<Secret, AuthError> {
+    /// The account as stored now, and its access token.
+    async fn stored_token(
+        &self,
+        db: &Db,
+        account: AccountId,
+    ) -> Result<(accounts::StoredAccount, Secret), AuthError> {
         let c = db.client().await?;
         let stored = accounts::stored(&c, account)
             .await?
             .ok_or(AuthError::NotConnected)?;
-        Ok(self
+        let token = self
             .cipher
-            .decrypt(Column::AccessToken, &stored.tokens.access)?)
+            .decrypt(Column::AccessToken, &stored.tokens.access)?;
+        Ok((stored, token))
     }
 
     async fn refresh_here(
@@ -451,9 +448,10 @@ impl Credentials {
         if by == Some(self.me.as_str()) {
             return false;
         }
+        let my_host = self.me.rsplit_once(':').map(|(h, _)| h);
         let here = by
             .and_then(|b| b.rsplit_once(':'))
-            .filter(|(h, _)| *h == host());
+            .filter(|(h, _)| Some(*h) == my_host);
         if let Some((_, pid)) = here
             && !Path::new("/proc").join(pid).exists()
         {
@@ -673,8 +671,8 @@ fn reconnect_reason(s: &accounts::StoredAccount) -> String {
 /// The longest a caller keeps a token without asking again.
 const MAX_REUSE: Duration = Duration::from_mins(1);
 
-/// This host's name, as markers and journals name it.
-fn host() -> String {
+/// This host's name, as markers and publisher ids name it.
+pub fn host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map_or_else(|_| "host".into(), |h| h.trim().to_string())
 }

@@ -108,8 +108,7 @@ fn liveness_name(me: &str) -> String {
 
 /// A unique name for this publisher: host, process and a random tag.
 pub fn publisher_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map_or_else(|_| "host".into(), |h| h.trim().to_string());
+    let host = chirp_credentials::host();
     let mut tag = [0u8; 3];
     let _ = getrandom::fill(&mut tag);
     let tag = tag.iter().fold(String::new(), |mut s, b| {
