@@ -19,6 +19,17 @@ pub struct Inspected {
     pub sha256: Vec<u8>,
 }
 
+impl Inspected {
+    /// Its SHA-256 as lowercase hex (how exports name and record files).
+    pub fn sha256_hex(&self) -> String {
+        use std::fmt::Write as _;
+        self.sha256.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+}
+
 /// Reads `path` once: its type from its first bytes (a GIF's frames tell a still from an
 /// animation), its size against X's limit for that type, its SHA-256. The error is one line
 /// that names the file.

@@ -173,7 +173,7 @@ pub(crate) async fn write_media_file(
                 path.display()
             )));
         }
-        let same = crate::media::inspect(path).is_ok_and(|f| hex(&f.sha256) == sha256);
+        let same = crate::media::inspect(path).is_ok_and(|f| f.sha256_hex() == sha256);
         if same {
             return Ok(());
         }
@@ -197,12 +197,4 @@ pub(crate) async fn write_media_file(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
