@@ -122,6 +122,24 @@ pub fn thread_chain(fake: &chirp_fake_x::FakeX, label: &str, n: usize) -> Vec<St
 
 /// A fake X started with `cfg`, a fresh database, and the fake's default user connected to
 /// it (tokens for an hour): (the database, the fake, the account's id).
+/// A fake X whose token endpoint answers after `latency` (spending the old refresh token on
+/// receipt, as X does), and an account whose access token has expired: its first use, or a
+/// publisher's keeper, refreshes at once.
+pub async fn with_slow_refresh(latency: std::time::Duration) -> (TestDb, chirp_fake_x::FakeX, i32) {
+    let fake = chirp_fake_x::FakeX::start(
+        chirp_fake_x::FakeConfig {
+            token_latency: latency,
+            ..chirp_fake_x::FakeConfig::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let t = fresh_db().await;
+    let (account, _, _) = connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    (t, fake, account)
+}
+
 pub async fn with_account(cfg: chirp_fake_x::FakeConfig) -> (TestDb, chirp_fake_x::FakeX, i32) {
     let fake = chirp_fake_x::FakeX::start(cfg, 0).await.unwrap();
     let t = fresh_db().await;

@@ -125,14 +125,8 @@ async fn kill_9_mid_run_then_restart_loses_nothing_and_sends_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_slow_refresh_waits_for_the_answer_and_keeps_the_account() {
-    // X takes 3 s to answer a refresh, and spends the old refresh token on receipt.
-    let (t, fake, account) = setup(FakeConfig {
-        token_latency: Duration::from_secs(3),
-        ..FakeConfig::default()
-    })
-    .await;
-    // Its token has expired: the keeper refreshes at once.
-    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    // X takes 3 s to answer a refresh; the token has expired: the keeper refreshes at once.
+    let (t, fake, account) = chirp_testing::with_slow_refresh(Duration::from_secs(3)).await;
     let home = tempfile::tempdir().unwrap();
     let mut p = Reap(Some(scheduler_with(
         &t,
@@ -181,12 +175,7 @@ async fn sigterm_during_a_slow_refresh_waits_for_the_answer_and_keeps_the_accoun
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_slow_refresh_does_not_cut_it() {
-    let (t, fake, account) = setup(FakeConfig {
-        token_latency: Duration::from_secs(2),
-        ..FakeConfig::default()
-    })
-    .await;
-    chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    let (t, fake, account) = chirp_testing::with_slow_refresh(Duration::from_secs(2)).await;
     let home = tempfile::tempdir().unwrap();
     let timing = ["--x-timeout", "10"];
     let mut first = Reap(Some(scheduler_with(&t, &fake, home.path(), &timing)));

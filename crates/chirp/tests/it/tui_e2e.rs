@@ -511,20 +511,9 @@ async fn an_account_is_connected_from_the_tui_without_leaving_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quitting_the_tui_while_x_holds_a_refresh_keeps_the_account() {
-    // X takes 3 s to answer a refresh, spending the old refresh token on receipt.
-    let fake = FakeX::start(
-        FakeConfig {
-            token_latency: Duration::from_secs(3),
-            ..FakeConfig::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    let t = chirp_testing::fresh_db().await;
-    // Its token has expired: the TUI's publisher refreshes at once.
-    let (account, _, _) =
-        chirp_testing::connect_account(&t.db, &fake, chrono::Duration::seconds(-5)).await;
+    // X takes 3 s to answer a refresh; the token has expired: the TUI's publisher refreshes
+    // at once.
+    let (t, fake, account) = chirp_testing::with_slow_refresh(Duration::from_secs(3)).await;
     let home = tempfile::tempdir().unwrap();
     let tmux = launch(&t, &fake, home.path(), "quit-refresh");
     tmux.wait_for("no drafts");
